@@ -1,0 +1,62 @@
+# The two commands: `make run` (the product with demo data on the embedded default) and
+# `make test` (everything CI checks). `make bench` prints the benchmark table.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+MANAGE := $(BIN)/python manage.py
+# Tests and benchmarks run against the real services of this machine.
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/autoservice
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/1
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/autoservice_bench
+
+.PHONY: run run-full test bench lint fmt messages system-deps browser-deps services demo clean
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -r requirements-dev.txt
+	touch $@
+
+system-deps:
+	@bash .ci/system-packages gettext
+
+browser-deps:
+	@bash .ci/system-packages gettext chromium
+
+services:
+	@bash .ci/services
+
+messages: $(VENV)/.installed system-deps
+	$(MANAGE) compilemessages -v0 --ignore=.venv --ignore=var
+
+run: $(VENV)/.installed messages
+	$(MANAGE) migrate --noinput -v0
+	$(MANAGE) demo
+	@echo "Открывайте http://127.0.0.1:8000/ (сотрудники: http://127.0.0.1:8000/accounts/login/)"
+	$(MANAGE) runserver 127.0.0.1:8000
+
+# The full stack: PostgreSQL + Redis, web (gunicorn), Celery worker and beat (Procfile).
+run-full: $(VENV)/.installed messages services
+	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/autoservice} \
+	REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/0} bash .ci/run-full
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+fmt: $(VENV)/.installed
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+test: $(VENV)/.installed browser-deps services messages lint
+	$(MANAGE) makemigrations --check --dry-run
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) CELERY_TASK_ALWAYS_EAGER=true \
+	$(BIN)/pytest --create-db
+
+bench: $(VENV)/.installed services messages
+	DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) CELERY_TASK_ALWAYS_EAGER=true \
+	$(BIN)/python benchmarks/run.py
+
+clean:
+	rm -rf var .pytest_cache

@@ -1,0 +1,109 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django.utils.translation import gettext_lazy as _
+
+from .models import WEEKDAY_NAMES, WEEKDAYS, Membership, Role, Shop
+
+
+class ShopProfileForm(forms.ModelForm):
+    class Meta:
+        model = Shop
+        fields = ["name", "region", "address", "phone", "email", "timezone", "brand_color", "logo"]
+        widgets = {"brand_color": forms.TextInput(attrs={"type": "color"})}
+
+
+class WorkingHoursForm(forms.Form):
+    """Seven rows of opening and closing time; both empty means a day off."""
+
+    def __init__(self, *args, shop: Shop, **kwargs):
+        initial = {}
+        for day in WEEKDAYS:
+            span = (shop.working_hours or {}).get(day)
+            initial[f"{day}_open"] = span[0] if span else None
+            initial[f"{day}_close"] = span[1] if span else None
+        kwargs.setdefault("initial", initial)
+        super().__init__(*args, **kwargs)
+        for day in WEEKDAYS:
+            name = WEEKDAY_NAMES[day]
+            self.fields[f"{day}_open"] = forms.TimeField(
+                label=_("%(day)s, открытие") % {"day": name},
+                required=False,
+                widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+            )
+            self.fields[f"{day}_close"] = forms.TimeField(
+                label=_("%(day)s, закрытие") % {"day": name},
+                required=False,
+                widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+            )
+
+    def clean(self):
+        cleaned = super().clean()
+        hours: dict[str, list[str] | None] = {}
+        for day in WEEKDAYS:
+            opens: dt.time | None = cleaned.get(f"{day}_open")
+            closes: dt.time | None = cleaned.get(f"{day}_close")
+            if opens is None and closes is None:
+                hours[day] = None
+            elif opens is None or closes is None:
+                self.add_error(
+                    f"{day}_open" if opens is None else f"{day}_close",
+                    _("Укажите и открытие, и закрытие, или оставьте оба поля пустыми (выходной)."),
+                )
+            elif opens >= closes:
+                self.add_error(f"{day}_close", _("Закрытие должно быть позже открытия."))
+            else:
+                hours[day] = [opens.strftime("%H:%M"), closes.strftime("%H:%M")]
+        cleaned["working_hours"] = hours
+        return cleaned
+
+    def rows(self):
+        return [(WEEKDAY_NAMES[d], self[f"{d}_open"], self[f"{d}_close"]) for d in WEEKDAYS]
+
+
+class MemberCreateForm(forms.Form):
+    first_name = forms.CharField(label=_("Имя"), max_length=150)
+    last_name = forms.CharField(label=_("Фамилия"), max_length=150)
+    email = forms.EmailField(
+        label=_("E-mail"), help_text=_("На него придёт приглашение задать пароль.")
+    )
+    role = forms.ChoiceField(label=_("Роль"), choices=Role.choices, initial=Role.ADVISOR)
+
+    def clean_email(self) -> str:
+        email = self.cleaned_data["email"].lower()
+        if get_user_model().objects.filter(username=email).exists():
+            raise forms.ValidationError(_("Сотрудник с таким e-mail уже есть."))
+        return email
+
+
+class MemberUpdateForm(forms.Form):
+    role = forms.ChoiceField(label=_("Роль"), choices=Role.choices)
+    is_active = forms.BooleanField(
+        label=_("Может входить в систему"),
+        required=False,
+        help_text=_("Снимите, когда сотрудник уволился: его заявки и история сохранятся."),
+    )
+
+    def __init__(self, *args, membership: Membership, acting: Membership, **kwargs):
+        kwargs.setdefault(
+            "initial", {"role": membership.role, "is_active": membership.user.is_active}
+        )
+        super().__init__(*args, **kwargs)
+        self.membership = membership
+        self.acting = acting
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.membership.pk == self.acting.pk and (
+            cleaned.get("role") != Role.MANAGER or not cleaned.get("is_active")
+        ):
+            raise forms.ValidationError(
+                _(
+                    "Нельзя снять с себя роль руководителя или отключить себя: "
+                    "попросите другого руководителя."
+                )
+            )
+        return cleaned

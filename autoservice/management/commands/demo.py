@@ -1,0 +1,90 @@
+"""Create (idempotently) a believable demo shop so that a newcomer sees a living product.
+
+Each capability adds its part through `autoservice.demo.DEMO_STEPS`-style hooks in its own
+app: the command calls `<app>.demo.load(shop)` for every installed app that has one.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+
+from django.apps import apps
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from autoservice.models import Membership, Role, Shop
+
+DEMO_STAFF = [
+    ("manager@demo.local", "Ольга", "Смирнова", Role.MANAGER),
+    ("advisor1@demo.local", "Игорь", "Кузнецов", Role.ADVISOR),
+    ("advisor2@demo.local", "Анна", "Волкова", Role.ADVISOR),
+]
+
+
+class Command(BaseCommand):
+    help = (
+        "Создаёт демо-автосервис (slug demo) с сотрудниками и данными; повторный запуск безопасен."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--password",
+            default=os.environ.get("DEMO_PASSWORD", "demo-sto-2026"),
+            help="Пароль демо-сотрудников (по умолчанию DEMO_PASSWORD или demo-sto-2026).",
+        )
+
+    @transaction.atomic
+    def handle(self, *args, password: str, **options):
+        shop, _ = Shop.objects.update_or_create(
+            slug="demo",
+            defaults={
+                "name": "Кузовной центр «Демо»",
+                "region": "Москва",
+                "address": "Москва, ул. Автозаводская, 23, стр. 5",
+                "phone": "+74951234567",
+                "email": "service@demo.local",
+                "brand_color": "#c0392b",
+                "timezone": "Europe/Moscow",
+                "working_hours": {
+                    "mon": ["09:00", "20:00"],
+                    "tue": ["09:00", "20:00"],
+                    "wed": ["09:00", "20:00"],
+                    "thu": ["09:00", "20:00"],
+                    "fri": ["09:00", "20:00"],
+                    "sat": ["10:00", "18:00"],
+                    "sun": None,
+                },
+            },
+        )
+        User = get_user_model()
+        for email, first, last, role in DEMO_STAFF:
+            user, _ = User.objects.update_or_create(
+                username=email,
+                defaults={
+                    "email": email,
+                    "first_name": first,
+                    "last_name": last,
+                    "is_active": True,
+                },
+            )
+            user.set_password(password)
+            user.save(update_fields=["password"])
+            Membership.objects.update_or_create(user=user, defaults={"shop": shop, "role": role})
+
+        for config in apps.get_app_configs():
+            if config.name == "autoservice":
+                continue
+            try:
+                module = importlib.import_module(f"{config.name}.demo")
+            except ModuleNotFoundError as exc:
+                if exc.name != f"{config.name}.demo":
+                    raise
+                continue
+            module.load(shop=shop, stdout=self.stdout)
+
+        self.stdout.write(self.style.SUCCESS(f"Демо-автосервис: /s/{shop.slug}/"))
+        self.stdout.write("Вход для сотрудников: /accounts/login/")
+        for email, _first, _last, role in DEMO_STAFF:
+            self.stdout.write(f"  {email} / {password}  ({Role(role).label})")

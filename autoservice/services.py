@@ -1,0 +1,55 @@
+"""Actions on shops and their staff."""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.forms import PasswordResetForm
+from django.db import transaction
+from django.http import HttpRequest
+
+from .models import Membership, Role, Shop
+
+User = get_user_model()
+
+
+@transaction.atomic
+def member_create(
+    *, shop: Shop, email: str, first_name: str, last_name: str, role: str
+) -> Membership:
+    """Add a staff member. They get no password: an e-mail invites them to set one."""
+    user = User.objects.create_user(
+        username=email.lower(), email=email.lower(), first_name=first_name, last_name=last_name
+    )
+    user.set_unusable_password()
+    user.save(update_fields=["password"])
+    return Membership.objects.create(user=user, shop=shop, role=role)
+
+
+def member_send_invitation(*, membership: Membership, request: HttpRequest) -> None:
+    """Django's password-reset e-mail doubles as the invitation to set a first password."""
+    form = PasswordResetForm({"email": membership.user.email})
+    if form.is_valid():
+        # Users with an unusable password are skipped by get_users(); invite them anyway.
+        form.get_users = lambda email: [membership.user]  # type: ignore[method-assign]
+        form.save(
+            request=request,
+            use_https=request.is_secure(),
+            subject_template_name="registration/invitation_subject.txt",
+            email_template_name="registration/invitation_email.txt",
+            extra_email_context={"shop": membership.shop},
+        )
+
+
+def member_update(*, membership: Membership, role: str, is_active: bool) -> Membership:
+    membership.role = role
+    membership.save(update_fields=["role"])
+    if membership.user.is_active != is_active:
+        membership.user.is_active = is_active
+        membership.user.save(update_fields=["is_active"])
+    return membership
+
+
+def shop_managers(shop: Shop) -> list[Membership]:
+    return list(
+        shop.memberships.filter(role=Role.MANAGER, user__is_active=True).select_related("user")
+    )

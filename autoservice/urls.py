@@ -1,0 +1,34 @@
+from django.conf import settings
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from . import health, views
+
+staff_patterns = [
+    path("", views.staff_home, name="staff_home"),
+    path("settings/", views.shop_settings, name="shop_settings"),
+    path("team/", views.team, name="team"),
+    path("team/new/", views.member_create, name="member_create"),
+    path("team/<int:member_id>/", views.member_edit, name="member_edit"),
+]
+
+urlpatterns = [
+    path("", views.landing, name="landing"),
+    path("healthz", health.healthz, name="healthz"),
+    path("staff/", include(staff_patterns)),
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+    path("", include("photoportal.urls")),
+]
+
+admin.site.site_header = "Цифровая стойка автосервиса"
+admin.site.site_title = "Администрирование платформы"
+
+if settings.DEBUG:
+    # Lets a developer see the branded error pages with DEBUG on.
+    from django.views.defaults import page_not_found
+
+    urlpatterns.append(path("__404__/", page_not_found, {"exception": Exception()}))

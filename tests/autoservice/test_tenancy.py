@@ -1,0 +1,84 @@
+"""Every staff view is scoped to the user's shop; another shop's object is a 404."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from tests.factories import MembershipFactory, UserFactory
+from tests.staff_views import STAFF_VIEWS, kwargs_for, object_views
+
+
+def _staff_url_names(patterns=None, prefix: str = "") -> set[str]:
+    names: set[str] = set()
+    for entry in patterns if patterns is not None else get_resolver().url_patterns:
+        route = prefix + str(entry.pattern)
+        if isinstance(entry, URLResolver):
+            names |= _staff_url_names(entry.url_patterns, route)
+        elif isinstance(entry, URLPattern) and route.startswith("staff/") and entry.name:
+            names.add(entry.name)
+    return names
+
+
+def test_every_staff_view_is_in_the_tenancy_registry():
+    missing = _staff_url_names() - set(STAFF_VIEWS)
+    assert not missing, f"staff views without a cross-shop test: {sorted(missing)}"
+
+
+@pytest.mark.parametrize("name", sorted(STAFF_VIEWS))
+def test_anonymous_is_sent_to_login(client, shop, name):
+    url = reverse(name, kwargs=kwargs_for(name, shop))
+    response = client.get(url)
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+
+
+@pytest.mark.parametrize("name", sorted(STAFF_VIEWS))
+def test_user_without_shop_is_refused(client, shop, name):
+    client.force_login(UserFactory())
+    response = client.get(reverse(name, kwargs=kwargs_for(name, shop)))
+    assert response.status_code == 403
+    assert "сотрудник" in response.content.decode()
+
+
+@pytest.mark.parametrize("name", sorted(STAFF_VIEWS))
+def test_manager_opens_own_shop_view(manager_client, shop, name):
+    response = manager_client.get(reverse(name, kwargs=kwargs_for(name, shop)))
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("name", object_views())
+def test_object_of_another_shop_is_404(manager_client, other_shop, name):
+    kwargs = kwargs_for(name, other_shop)
+    for method in ("get", "post"):
+        response = getattr(manager_client, method)(reverse(name, kwargs=kwargs))
+        assert response.status_code == 404, (name, method)
+
+
+def test_inactive_shop_locks_its_staff_out(client, shop):
+    member = MembershipFactory(shop=shop, role="manager")
+    shop.is_active = False
+    shop.save()
+    client.force_login(member.user)
+    assert client.get(reverse("staff_home")).status_code == 403
+
+
+def test_team_lists_only_own_shop(manager_client, manager, other_shop):
+    stranger = MembershipFactory(shop=other_shop)
+    colleague = MembershipFactory(shop=manager.shop)
+    page = manager_client.get(reverse("team")).content.decode()
+    assert colleague.user.email in page
+    assert stranger.user.email not in page
+
+
+def test_advisor_cannot_open_manager_pages(advisor_client):
+    for name in ("shop_settings", "team", "member_create"):
+        response = advisor_client.get(reverse(name))
+        assert response.status_code == 403
+        assert "руководител" in response.content.decode()
+
+
+def test_advisor_sees_own_shop_on_home(advisor_client, advisor, other_shop):
+    page = advisor_client.get(reverse("staff_home")).content.decode()
+    assert advisor.shop.name in page
+    assert other_shop.name not in page

@@ -1,0 +1,37 @@
+"""Registry of every staff view, for the tenancy tests.
+
+Each entry builds the URL kwargs for an object that belongs to the given shop (an empty
+dict for views without an object). `tests/autoservice/test_tenancy.py` fails when a view
+under /staff/ is missing here, so every new staff view gets its cross-shop test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from autoservice.models import Shop
+
+from .factories import MembershipFactory
+
+StaffViewKwargs = Callable[[Shop], dict]
+STAFF_VIEWS: dict[str, StaffViewKwargs | None] = {}
+
+
+def register(name: str, build: StaffViewKwargs | None = None) -> None:
+    STAFF_VIEWS[name] = build
+
+
+def kwargs_for(name: str, shop: Shop) -> dict:
+    build = STAFF_VIEWS[name]
+    return build(shop) if build else {}
+
+
+def object_views() -> list[str]:
+    return sorted(name for name, build in STAFF_VIEWS.items() if build)
+
+
+register("staff_home")
+register("shop_settings")
+register("team")
+register("member_create")
+register("member_edit", lambda shop: {"member_id": MembershipFactory(shop=shop).pk})
