@@ -1,0 +1,444 @@
+"""Photo intake shared by the photo portal, the damage calculator and vehicle intake.
+
+Three steps, each usable on its own:
+
+1. ``store_upload`` streams the upload to disk with a size cap and a SHA-256;
+2. ``inspect_image`` accepts or refuses the stored file by decoding it;
+3. ``make_renditions`` (the background job) writes a web image and a thumbnail
+   that carry no metadata at all.
+
+Pure Pillow on purpose: importable without Django settings, so workers, benchmarks
+and tests use it directly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import pathlib
+import struct
+import uuid
+import warnings
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from typing import BinaryIO
+
+import pillow_heif
+from PIL import Image, ImageFile, UnidentifiedImageError
+
+try:
+    from PIL import ImageCms
+except ImportError:  # Pillow built without LittleCMS: renditions keep the source numbers.
+    ImageCms = None  # type: ignore[assignment]
+
+__all__ = [
+    "ALLOWED_FORMATS",
+    "ImageInfo",
+    "ImageRejected",
+    "Renditions",
+    "StoredOriginal",
+    "inspect_image",
+    "make_renditions",
+    "sha256_file",
+    "store_upload",
+]
+
+ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP", "HEIF")
+
+# iPhones shoot HEIC by default; registering at import means every Image.open below
+# (and the ALLOWED_FORMATS restriction) already knows the format.
+pillow_heif.register_heif_opener()
+
+# Formats we can name when refusing, so the driver hears "GIF не подходит" instead of
+# "не фото". Used only to pick the message; these files are never decoded.
+_NAMEABLE_REFUSED_FORMATS = ("GIF", "BMP", "TIFF", "AVIF", "ICO", "JPEG2000", "PPM")
+
+# ISO-BMFF brands of HEIC/HEIF stills and sequences (as pillow-heif's own check).
+_HEIF_BRANDS = (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1")
+
+# Pillow's parsers can fail on a broken file with any of these; none makes it a photo.
+_DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, struct.error, IndexError, TypeError)
+
+_ACCEPTED_HINT = "пришлите фото в формате JPEG, PNG, WebP или HEIC"
+
+_TAG_ORIENTATION = 0x0112
+_TAG_EXIF_IFD = 0x8769
+_TAG_DATETIME_ORIGINAL = 0x9003
+
+# Same table as ImageOps.exif_transpose; kept here so the rotation can run on the
+# already-downscaled image instead of the full decode.
+_ORIENTATION_TRANSPOSE = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+
+
+class ImageRejected(ValueError):
+    """A file the driver sent cannot be used as a photo; ``message`` says why, in Russian."""
+
+    EMPTY = "empty"
+    TOO_LARGE = "too_large"
+    NOT_IMAGE = "not_image"
+    CORRUPT = "corrupt"
+    TOO_MANY_PIXELS = "too_many_pixels"
+    FORMAT_NOT_ALLOWED = "format_not_allowed"
+
+    def __init__(self, message: str, *, code: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+@dataclass(frozen=True)
+class StoredOriginal:
+    sha256: str
+    size_bytes: int
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    format: str
+    width: int
+    height: int
+    taken_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Renditions:
+    web_width: int
+    web_height: int
+    thumb_width: int
+    thumb_height: int
+
+
+def store_upload(
+    chunks: Iterable[bytes], dest: pathlib.Path, *, filename: str, max_bytes: int
+) -> StoredOriginal:
+    """Stream ``chunks`` to ``dest`` atomically, refusing empty or oversized uploads."""
+    digest = hashlib.sha256()
+    size = 0
+    with _atomic_write(dest) as out:
+        for chunk in chunks:
+            size += len(chunk)
+            # Checked before writing so an oversized upload never reaches the disk in full.
+            if size > max_bytes:
+                limit = _format_mb(max_bytes)
+                raise ImageRejected(
+                    f"Файл «{_display_name(filename)}» больше {limit} МБ: пришлите фото "
+                    f"размером до {limit} МБ в формате JPEG, PNG, WebP или HEIC.",
+                    code=ImageRejected.TOO_LARGE,
+                )
+            digest.update(chunk)
+            out.write(chunk)
+        if size == 0:
+            raise _empty(filename)
+    return StoredOriginal(sha256=digest.hexdigest(), size_bytes=size)
+
+
+def inspect_image(path: pathlib.Path, *, filename: str, max_pixels: int = 50_000_000) -> ImageInfo:
+    """Accept ``path`` only if it fully decodes as an allowed format within ``max_pixels``.
+
+    Width and height are as displayed, i.e. after the EXIF orientation.
+    """
+    if ImageFile.LOAD_TRUNCATED_IMAGES:
+        # With this flag Pillow silently pads a cut-off JPEG with grey and we would
+        # accept half a photo. Fail loudly: it is a configuration bug, not a bad upload.
+        raise RuntimeError("PIL.ImageFile.LOAD_TRUNCATED_IMAGES must stay False for uploads")
+    if path.stat().st_size == 0:
+        raise _empty(filename)
+
+    with warnings.catch_warnings():
+        # Pillow warns from 89 MP on; our own max_pixels check below is the limit that
+        # applies, so the warning would only duplicate it (or contradict a larger limit).
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        try:
+            im = Image.open(path, formats=ALLOWED_FORMATS)
+        except Image.DecompressionBombError:
+            raise _too_many_pixels(filename, max_pixels) from None
+        except UnidentifiedImageError:
+            raise _unidentified(path, filename) from None
+        except _DECODE_ERRORS:
+            raise _corrupt(filename) from None
+
+        with im:
+            width, height = im.size
+            if width * height > max_pixels:
+                raise _too_many_pixels(filename, max_pixels)
+            if _is_jpeg(im):
+                # A 1/8-scale greyscale decode still parses every entropy-coded byte of
+                # every component, so a cut-off file fails just as in a full decode,
+                # at a fraction of the IDCT and colour work.
+                im.draft("L", (1, 1))
+            try:
+                im.load()
+            except Image.DecompressionBombError:
+                raise _too_many_pixels(filename, max_pixels) from None
+            except _DECODE_ERRORS:
+                raise _corrupt(filename) from None
+            image_format = "JPEG" if _is_jpeg(im) else (im.format or "")
+            exif = _read_exif(im)
+
+    if exif.get(_TAG_ORIENTATION) in (5, 6, 7, 8):
+        width, height = height, width
+    return ImageInfo(format=image_format, width=width, height=height, taken_at=_taken_at(exif))
+
+
+def make_renditions(
+    src: pathlib.Path,
+    *,
+    web_dest: pathlib.Path,
+    thumb_dest: pathlib.Path,
+    web_long_side: int = 1600,
+    thumb_long_side: int = 400,
+    quality: int = 82,
+) -> Renditions:
+    """Write an upright sRGB web JPEG and a thumbnail made from it, both metadata-free.
+
+    Idempotent: the same source and arguments always produce the same bytes.
+    """
+    with Image.open(src, formats=ALLOWED_FORMATS) as im:
+        # Sizes come from the full-resolution geometry, so the draft below cannot shift
+        # the aspect ratio by its rounding.
+        web_size = _fit(im.size, web_long_side)
+        draft_box = None
+        if _is_jpeg(im):
+            # Let libjpeg downscale by DCT scaling (1/2, 1/4, 1/8) to the smallest size
+            # still at least the web size: most of the decode and resize work disappears.
+            drafted = im.draft("RGB", web_size)
+            if drafted is not None:
+                draft_box = drafted[1]
+        im.load()
+        icc_profile = im.info.get("icc_profile")
+        orientation = _read_exif(im).get(_TAG_ORIENTATION, 1)
+        # Resize before rotating: the rotation then moves the small image, not the decode.
+        web = _resize(_resizable(im), web_size, box=draft_box, reducing_gap=3.0)
+
+    transpose = _ORIENTATION_TRANSPOSE.get(orientation)
+    if transpose is not None:
+        web = web.transpose(transpose)
+    web = _to_srgb(web, icc_profile)
+    # Pillow's own thumbnail() gap: at 400 px the difference to 3.0 is invisible.
+    thumb = _resize(web, _fit(web.size, thumb_long_side), reducing_gap=2.0)
+
+    _save_jpeg(web, web_dest, quality=quality)
+    _save_jpeg(thumb, thumb_dest, quality=quality)
+    return Renditions(
+        web_width=web.width,
+        web_height=web.height,
+        thumb_width=thumb.width,
+        thumb_height=thumb.height,
+    )
+
+
+def sha256_file(path: pathlib.Path) -> str:
+    """Hex SHA-256 of the file's bytes."""
+    with path.open("rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+# --- messages ---------------------------------------------------------------------------
+
+
+def _display_name(filename: str) -> str:
+    # Some browsers send "C:\fakepath\IMG_0001.HEIC"; the driver knows only the last part.
+    name = filename.replace("\\", "/").rsplit("/", 1)[-1].strip() or "без имени"
+    return name if len(name) <= 80 else name[:77] + "…"
+
+
+def _format_mb(num_bytes: int) -> str:
+    text = f"{num_bytes / 2**20:.1f}".removesuffix(".0")
+    return text.replace(".", ",")
+
+
+def _empty(filename: str) -> ImageRejected:
+    return ImageRejected(
+        f"Файл «{_display_name(filename)}» пустой: похоже, он не успел загрузиться. "
+        "Выберите фото ещё раз.",
+        code=ImageRejected.EMPTY,
+    )
+
+
+def _corrupt(filename: str) -> ImageRejected:
+    return ImageRejected(
+        f"Файл «{_display_name(filename)}» повреждён или загрузился не полностью: "
+        "отправьте фото ещё раз.",
+        code=ImageRejected.CORRUPT,
+    )
+
+
+def _too_many_pixels(filename: str, max_pixels: int) -> ImageRejected:
+    megapixels = f"{max_pixels / 1_000_000:.1f}".removesuffix(".0").replace(".", ",")
+    return ImageRejected(
+        f"У файла «{_display_name(filename)}» слишком большое разрешение "
+        f"(больше {megapixels} Мп): пришлите обычное фото с камеры телефона.",
+        code=ImageRejected.TOO_MANY_PIXELS,
+    )
+
+
+def _unidentified(path: pathlib.Path, filename: str) -> ImageRejected:
+    name = _display_name(filename)
+    try:
+        with Image.open(path, formats=_NAMEABLE_REFUSED_FORMATS) as other:
+            other_format = other.format
+    except Exception:  # only choosing the wording; the file is refused either way
+        other_format = None
+    if other_format:
+        return ImageRejected(
+            f"Файл «{name}» в формате {other_format} не подходит: {_ACCEPTED_HINT}.",
+            code=ImageRejected.FORMAT_NOT_ALLOWED,
+        )
+    if _starts_like_allowed_format(path):
+        # A HEIC or JPEG cut off in its header fails already in Image.open; to the driver
+        # that is an interrupted upload, not "not a photo".
+        return _corrupt(filename)
+    return ImageRejected(
+        f"Файл «{name}» не распознан как фото: {_ACCEPTED_HINT}.",
+        code=ImageRejected.NOT_IMAGE,
+    )
+
+
+def _starts_like_allowed_format(path: pathlib.Path) -> bool:
+    with path.open("rb") as f:
+        head = f.read(12)
+    return (
+        head.startswith((b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n"))
+        or (head[:4] == b"RIFF" and head[8:12] == b"WEBP")
+        or (head[4:8] == b"ftyp" and head[8:12] in _HEIF_BRANDS)
+    )
+
+
+# --- decoding helpers -------------------------------------------------------------------
+
+
+def _is_jpeg(im: Image.Image) -> bool:
+    # Pillow calls a JPEG with an MPF index "MPO": Android Ultra HDR photos (gain map as a
+    # second frame) and some cameras write them. For us it is a JPEG; frame 0 is the photo.
+    return im.format in ("JPEG", "MPO")
+
+
+def _read_exif(im: Image.Image) -> Image.Exif:
+    # Broken EXIF is common on edited photos; it must not cost the driver the upload.
+    try:
+        return im.getexif()
+    except _DECODE_ERRORS:
+        return Image.Exif()
+
+
+def _taken_at(exif: Image.Exif) -> datetime | None:
+    try:
+        raw = exif.get_ifd(_TAG_EXIF_IFD).get(_TAG_DATETIME_ORIGINAL)
+    except _DECODE_ERRORS:
+        return None
+    if isinstance(raw, bytes):
+        raw = raw.decode("ascii", "replace")
+    if not isinstance(raw, str):
+        return None
+    try:
+        return datetime.strptime(raw.strip("\x00 ")[:19], "%Y:%m:%d %H:%M:%S")
+    except ValueError:  # "0000:00:00 00:00:00" and other camera placeholders
+        return None
+
+
+def _fit(size: tuple[int, int], long_side: int) -> tuple[int, int]:
+    width, height = size
+    longest = max(width, height)
+    if longest <= long_side:
+        return width, height
+    scale = long_side / longest
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def _resize(
+    im: Image.Image,
+    size: tuple[int, int],
+    *,
+    reducing_gap: float,
+    box: tuple[float, float, float, float] | None = None,
+) -> Image.Image:
+    if size == im.size:
+        return im.copy()
+    # With a reducing_gap Pillow first box-reduces by an integer factor (cheap) and
+    # leaves Lanczos a ratio of at least the gap; from 3 on the result is documented as
+    # indistinguishable from a full Lanczos pass. ``box`` is the exact source area of a
+    # JPEG draft, whose last row and column may be partly padding.
+    return im.resize(size, Image.Resampling.LANCZOS, box=box, reducing_gap=reducing_gap)
+
+
+def _resizable(im: Image.Image) -> Image.Image:
+    """Bring palette, bilevel and 16-bit sources to modes Pillow resamples properly."""
+    if im.mode == "P":
+        # Pillow resizes palette images with NEAREST; expand to true colour first.
+        return im.convert("RGBA" if "transparency" in im.info else "RGB")
+    if im.mode == "PA":
+        return im.convert("RGBA")
+    if im.mode == "1":
+        return im.convert("L")
+    if im.mode == "I" or im.mode.startswith("I;16"):
+        # 16-bit greyscale PNG: convert("L") would clip everything above 255 to white.
+        return im.convert("I").point(lambda value: value * (1 / 256), "L")
+    return im
+
+
+def _to_srgb(im: Image.Image, icc_profile: bytes | None) -> Image.Image:
+    """Flatten transparency on white and map colours to sRGB, returning an RGB image."""
+    if im.mode in ("RGBA", "LA"):
+        flat = Image.new("RGB", im.size, "white")
+        flat.paste(im.convert("RGB"), mask=im.getchannel("A"))
+        im = flat
+
+    if icc_profile and ImageCms is not None:
+        try:
+            source = ImageCms.ImageCmsProfile(io.BytesIO(icc_profile))
+            im = ImageCms.profileToProfile(im, source, _srgb_profile(), outputMode="RGB")
+        except (ImageCms.PyCMSError, OSError, ValueError):
+            # A profile that does not match the pixels (or is broken) is ignored rather
+            # than failing the photo: the numbers are shown as if they were sRGB.
+            pass
+    return im if im.mode == "RGB" else im.convert("RGB")
+
+
+@cache
+def _srgb_profile() -> ImageCms.ImageCmsProfile:
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+
+
+# --- writing ----------------------------------------------------------------------------
+
+
+def _save_jpeg(im: Image.Image, dest: pathlib.Path, *, quality: int) -> None:
+    # Pillow copies a source "comment" from im.info into the JPEG; EXIF, ICC and XMP are
+    # written only when passed. Emptying info and passing none of them keeps GPS
+    # coordinates and camera details of the driver out of the published files.
+    im.info = {}
+    with _atomic_write(dest) as out:
+        # Progressive: the web page shows the whole photo early on a slow phone connection
+        # (and libjpeg optimises Huffman tables for progressive files anyway).
+        im.save(out, format="JPEG", quality=quality, progressive=True, optimize=True)
+
+
+@contextmanager
+def _atomic_write(dest: pathlib.Path) -> Iterator[BinaryIO]:
+    """Yield a temp file next to ``dest``; move it into place only if the block succeeds."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex}.part")
+    # os.open with 0o666 lets the umask decide, like a normal file (mkstemp would force
+    # 0o600 and the web server could not serve the renditions).
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            yield out
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, dest)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
