@@ -41,6 +41,10 @@ def default_working_hours() -> dict[str, list[str] | None]:
     return {day: (["09:00", "20:00"] if day not in ("sun",) else None) for day in WEEKDAYS}
 
 
+def split_list(text: str) -> list[str]:
+    return [item.strip() for item in text.replace(",", "\n").splitlines() if item.strip()]
+
+
 brand_color_validator = RegexValidator(
     r"^#[0-9a-fA-F]{6}$", _("Цвет задаётся как #RRGGBB, например #0d6efd")
 )
@@ -73,6 +77,21 @@ class Shop(models.Model):
         _("фирменный цвет"), max_length=7, default="#0d6efd", validators=[brand_color_validator]
     )
     is_active = models.BooleanField(_("работает"), default=True)
+    sla_minutes = models.PositiveIntegerField(
+        _("время ответа на заявку, минут"),
+        default=15,
+        help_text=_("Считается в рабочее время; просроченные заявки уходят руководителю."),
+    )
+    notification_emails = models.TextField(
+        _("e-mail для уведомлений о заявках"),
+        blank=True,
+        help_text=_("По одному адресу в строке или через запятую."),
+    )
+    embed_origins = models.TextField(
+        _("сайты, где можно встроить форму"),
+        blank=True,
+        help_text=_("По одному адресу в строке, например https://mysto.ru"),
+    )
     created_at = models.DateTimeField(_("создан"), auto_now_add=True)
 
     class Meta:
@@ -101,6 +120,45 @@ class Shop(models.Model):
         local = moment.astimezone(self.tzinfo)
         span = self.hours_for(WEEKDAYS[local.weekday()])
         return bool(span) and span[0] <= local.time() < span[1]
+
+    @property
+    def notification_email_list(self) -> list[str]:
+        return split_list(self.notification_emails)
+
+    @property
+    def embed_origin_list(self) -> list[str]:
+        return split_list(self.embed_origins)
+
+    def next_opening(self, moment: dt.datetime) -> dt.datetime | None:
+        """The moment itself when open, else the next opening time (None if never open)."""
+        local = moment.astimezone(self.tzinfo)
+        for offset in range(8):
+            day = local.date() + dt.timedelta(days=offset)
+            span = self.hours_for(WEEKDAYS[day.weekday()])
+            if not span:
+                continue
+            opens = dt.datetime.combine(day, span[0], tzinfo=self.tzinfo)
+            closes = dt.datetime.combine(day, span[1], tzinfo=self.tzinfo)
+            if local < closes:
+                return max(local, opens)
+        return None
+
+    def add_working_minutes(self, start: dt.datetime, minutes: int) -> dt.datetime:
+        """`start` plus `minutes` of working time: the clock stops while the shop is closed."""
+        remaining = dt.timedelta(minutes=minutes)
+        cursor = start.astimezone(self.tzinfo)
+        for _step in range(366):
+            opening = self.next_opening(cursor)
+            if opening is None:
+                return start + remaining  # a shop with no hours at all: plain clock time
+            span = self.hours_for(WEEKDAYS[opening.weekday()])
+            closes = dt.datetime.combine(opening.date(), span[1], tzinfo=self.tzinfo)
+            available = closes - opening
+            if remaining <= available:
+                return opening + remaining
+            remaining -= available
+            cursor = closes
+        return start + remaining
 
     def hours_display(self) -> list[tuple[str, str]]:
         """Working hours grouped for people: [("Пн–Пт", "09:00–20:00"), ("Вс", "выходной")]."""
@@ -156,3 +214,108 @@ class Membership(models.Model):
     @property
     def is_manager(self) -> bool:
         return self.role == Role.MANAGER
+
+
+class ConsentText(models.Model):
+    """A version of the personal-data consent text (152-FZ).
+
+    Never edited in place: a change is a new version, so every consent record keeps the
+    exact words the person agreed to. `shop` empty means the platform's default text.
+    """
+
+    shop = models.ForeignKey(
+        Shop,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="consent_texts",
+        verbose_name=_("автосервис"),
+    )
+    version = models.PositiveIntegerField(_("версия"))
+    title = models.CharField(_("заголовок"), max_length=200)
+    body = models.TextField(_("текст"))
+    created_at = models.DateTimeField(_("создан"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("текст согласия на обработку персональных данных")
+        verbose_name_plural = _("тексты согласия на обработку персональных данных")
+        ordering = ["shop_id", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["shop", "version"], name="consent_text_version_unique"),
+            models.UniqueConstraint(
+                fields=["version"],
+                condition=models.Q(shop__isnull=True),
+                name="consent_text_platform_version_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        owner = self.shop.name if self.shop_id else _("платформа")
+        return f"{self.title} v{self.version} ({owner})"
+
+
+class ConsentRecord(models.Model):
+    """Who agreed to which text, when, from where: the proof a shop keeps under 152-FZ."""
+
+    shop = models.ForeignKey(
+        Shop, on_delete=models.CASCADE, related_name="consents", verbose_name=_("автосервис")
+    )
+    text = models.ForeignKey(
+        ConsentText, on_delete=models.PROTECT, related_name="records", verbose_name=_("текст")
+    )
+    subject_name = models.CharField(_("имя"), max_length=150)
+    subject_phone = models.CharField(_("телефон"), max_length=16)
+    accepted_at = models.DateTimeField(_("дано"), default=timezone.now)
+    ip_address = models.GenericIPAddressField(_("IP-адрес"), null=True, blank=True)
+    user_agent = models.CharField(_("браузер"), max_length=400, blank=True)
+
+    class Meta:
+        verbose_name = _("согласие на обработку персональных данных")
+        verbose_name_plural = _("согласия на обработку персональных данных")
+        ordering = ["-accepted_at"]
+
+    def __str__(self) -> str:
+        return f"{self.subject_name} {self.subject_phone} — v{self.text.version}"
+
+
+class OutboxStatus(models.TextChoices):
+    PENDING = "pending", _("ждёт отправки")
+    SENT = "sent", _("отправлено")
+    FAILED = "failed", _("не отправлено")
+
+
+class OutboxMessage(models.Model):
+    """A notification or outgoing event, written in the same transaction as its cause.
+
+    Celery delivers it after commit; a periodic task re-dispatches what is still pending,
+    so a broker outage or a killed worker delays a message but never loses it, and the row
+    lock plus the status make a retry never send twice.
+    """
+
+    shop = models.ForeignKey(
+        Shop, on_delete=models.CASCADE, related_name="outbox", verbose_name=_("автосервис")
+    )
+    kind = models.CharField(_("вид"), max_length=60)
+    dedupe_key = models.CharField(_("ключ"), max_length=200, unique=True)
+    payload = models.JSONField(_("данные"), default=dict)
+    status = models.CharField(
+        _("состояние"),
+        max_length=10,
+        choices=OutboxStatus.choices,
+        default=OutboxStatus.PENDING,
+        db_index=True,
+    )
+    attempts = models.PositiveIntegerField(_("попыток"), default=0)
+    next_attempt_at = models.DateTimeField(_("следующая попытка"), default=timezone.now)
+    last_error = models.TextField(_("последняя ошибка"), blank=True)
+    created_at = models.DateTimeField(_("создано"), auto_now_add=True)
+    sent_at = models.DateTimeField(_("отправлено"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("исходящее сообщение")
+        verbose_name_plural = _("исходящие сообщения")
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="outbox_due_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.pk} ({self.get_status_display()})"

@@ -192,6 +192,12 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
 }
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "autoservice.tasks.worker_heartbeat", "schedule": 30.0},
+    "outbox-dispatch": {"task": "autoservice.tasks.outbox_dispatch", "schedule": 30.0},
+    "leads-escalate-overdue": {"task": "leads.tasks.escalate_overdue_leads", "schedule": 60.0},
+    "leads-purge-abandoned-uploads": {
+        "task": "leads.tasks.purge_abandoned_uploads",
+        "schedule": 3600.0,
+    },
 }
 WORKER_HEARTBEAT_MAX_AGE_SECONDS = 120
 
@@ -244,11 +250,13 @@ MEDIA_URL = "/media-not-public/"
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5_242_880
 FILE_UPLOAD_PERMISSIONS = 0o640
+PHOTO_MAX_BYTES = envint("PHOTO_MAX_MB", 20) * 1024 * 1024
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
 EMAIL_BACKEND = envstr("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_FILE_PATH = envstr("EMAIL_FILE_PATH", str(VAR_DIR / "mail"))
 EMAIL_HOST = envstr("EMAIL_HOST", "localhost")
 EMAIL_PORT = envint("EMAIL_PORT", 25)
 EMAIL_HOST_USER = envstr("EMAIL_HOST_USER", "")

@@ -1,0 +1,56 @@
+"""Consent to personal-data processing (152-FZ): the current text and the records."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Max
+from django.http import HttpRequest
+
+from .models import ConsentRecord, ConsentText, Shop
+
+DEFAULT_TITLE = "Согласие на обработку персональных данных"
+
+
+def consent_text_current(shop: Shop) -> ConsentText:
+    """The shop's newest text, else the platform's newest default."""
+    text = ConsentText.objects.filter(shop=shop).order_by("-version").first()
+    if text is None:
+        text = ConsentText.objects.filter(shop__isnull=True).order_by("-version").first()
+    if text is None:
+        raise ConsentText.DoesNotExist("no platform consent text: run migrations")
+    return text
+
+
+@transaction.atomic
+def consent_text_publish(*, shop: Shop, title: str, body: str) -> ConsentText:
+    """A changed text becomes a new version; the old one stays for the records that cite it."""
+    current = ConsentText.objects.filter(shop=shop).order_by("-version").first()
+    if current and current.title == title and current.body == body:
+        return current
+    Shop.objects.select_for_update().filter(pk=shop.pk).first()
+    last = ConsentText.objects.filter(shop=shop).aggregate(v=Max("version"))["v"] or 0
+    return ConsentText.objects.create(shop=shop, version=last + 1, title=title, body=body)
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    """The driver's address; behind PROXY_COUNT proxies, taken from X-Forwarded-For."""
+    proxies = settings.AXES_IPWARE_PROXY_COUNT or 0
+    forwarded = [ip.strip() for ip in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+    forwarded = [ip for ip in forwarded if ip]
+    if proxies and len(forwarded) >= proxies:
+        return forwarded[-proxies]
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def consent_record_create(
+    *, shop: Shop, text: ConsentText, name: str, phone: str, request: HttpRequest
+) -> ConsentRecord:
+    return ConsentRecord.objects.create(
+        shop=shop,
+        text=text,
+        subject_name=name,
+        subject_phone=phone,
+        ip_address=client_ip(request),
+        user_agent=request.META.get("HTTP_USER_AGENT", "")[:400],
+    )

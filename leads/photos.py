@@ -1,0 +1,173 @@
+"""Photos attached to leads: upload (streamed, validated by decoding), renditions, links.
+
+The image work itself is `autoservice.images`; this module decides where files live,
+records them and serves them only to the shop's staff or through signed, expiring links.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterable
+from pathlib import Path
+
+from django.conf import settings
+from django.core import signing
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from autoservice import images
+from autoservice.models import Shop
+
+from .models import LeadPhoto, PhotoState
+
+log = logging.getLogger(__name__)
+
+MAX_PHOTOS_PER_LEAD = 20
+LINK_SALT = "leads.photo-link"
+LINK_MAX_AGE_SECONDS = 7 * 24 * 3600
+
+
+def photo_max_bytes() -> int:
+    return int(getattr(settings, "PHOTO_MAX_BYTES", 20 * 1024 * 1024))
+
+
+def _local(name: str) -> Path:
+    return Path(default_storage.path(name))
+
+
+def photo_upload_store(
+    *,
+    shop: Shop,
+    upload_token: str,
+    client_id: uuid.UUID | None,
+    filename: str,
+    chunks: Iterable[bytes],
+) -> LeadPhoto:
+    """Store one uploaded photo under the form's upload token.
+
+    Idempotent per (upload token, client id): a retried or resumed upload returns the
+    photo already stored. Raises images.ImageRejected (with a Russian message naming the
+    file) when the file is empty, too large or not a photo; nothing is kept then.
+    """
+    if client_id is not None:
+        existing = LeadPhoto.objects.filter(upload_token=upload_token, client_id=client_id).first()
+        if existing is not None:
+            return existing
+    count = LeadPhoto.objects.filter(upload_token=upload_token).count()
+    if count >= MAX_PHOTOS_PER_LEAD:
+        raise images.ImageRejected(
+            f"Можно приложить не больше {MAX_PHOTOS_PER_LEAD} фото: файл «{filename}» лишний.",
+            code="too_many_files",
+        )
+    now = timezone.now()
+    stem = uuid.uuid4().hex
+    name = f"leads/{shop.pk}/{now:%Y/%m}/{stem}.orig"
+    path = _local(name)
+    stored = images.store_upload(chunks, path, filename=filename, max_bytes=photo_max_bytes())
+    try:
+        info = images.inspect_image(path, filename=filename)
+    except images.ImageRejected:
+        path.unlink(missing_ok=True)
+        raise
+    taken_at = info.taken_at
+    if taken_at is not None and timezone.is_naive(taken_at):
+        taken_at = timezone.make_aware(taken_at, shop.tzinfo)
+    try:
+        with transaction.atomic():
+            photo = LeadPhoto.objects.create(
+                shop=shop,
+                upload_token=upload_token,
+                client_id=client_id,
+                original=name,
+                original_name=filename[:255],
+                sha256=stored.sha256,
+                size_bytes=stored.size_bytes,
+                format=info.format,
+                width=info.width,
+                height=info.height,
+                taken_at=taken_at,
+                position=count,
+            )
+    except IntegrityError:
+        # The same upload raced in twice: keep the first, drop this copy.
+        path.unlink(missing_ok=True)
+        return LeadPhoto.objects.get(upload_token=upload_token, client_id=client_id)
+    transaction.on_commit(lambda: _enqueue_processing(photo.pk))
+    return photo
+
+
+def _enqueue_processing(photo_id: int) -> None:
+    from .tasks import process_photo
+
+    try:
+        process_photo.delay(photo_id)
+    except Exception as exc:  # broker down: the periodic sweep makes the renditions later
+        log.warning("photo %s not queued for processing: %s", photo_id, exc)
+
+
+def photo_process(photo_id: int) -> LeadPhoto | None:
+    """Make the web rendition and the thumbnail. Idempotent: a second run remakes them."""
+    photo = LeadPhoto.objects.filter(pk=photo_id).first()
+    if photo is None:
+        return None
+    base = photo.original.name.rsplit(".", 1)[0]
+    web_name, thumb_name = f"{base}.web.jpg", f"{base}.thumb.jpg"
+    try:
+        images.make_renditions(
+            _local(photo.original.name), web_dest=_local(web_name), thumb_dest=_local(thumb_name)
+        )
+    except (OSError, images.ImageRejected) as exc:
+        log.error("photo %s rendition failed: %s", photo_id, exc)
+        LeadPhoto.objects.filter(pk=photo_id).update(state=PhotoState.FAILED)
+        return photo
+    LeadPhoto.objects.filter(pk=photo_id).update(
+        web=web_name, thumb=thumb_name, state=PhotoState.READY
+    )
+    photo.refresh_from_db()
+    return photo
+
+
+def photos_pending_processing(limit: int = 200) -> list[int]:
+    cutoff = timezone.now() - timezone.timedelta(minutes=2)
+    return list(
+        LeadPhoto.objects.filter(state=PhotoState.PROCESSING, created_at__lte=cutoff).values_list(
+            "pk", flat=True
+        )[:limit]
+    )
+
+
+def photos_purge_abandoned(*, older_than_hours: int = 24) -> int:
+    """Photos uploaded for a form that was never sent: deleted with their files."""
+    cutoff = timezone.now() - timezone.timedelta(hours=older_than_hours)
+    removed = 0
+    for photo in LeadPhoto.objects.filter(lead__isnull=True, created_at__lt=cutoff):
+        photo_delete_files(photo)
+        photo.delete()
+        removed += 1
+    return removed
+
+
+def photo_delete_files(photo: LeadPhoto) -> None:
+    for field in (photo.original, photo.web, photo.thumb):
+        if field.name:
+            default_storage.delete(field.name)
+
+
+def photo_signed_url(photo: LeadPhoto, kind: str) -> str:
+    """An unguessable link that opens the rendition for 7 days (for e-mails)."""
+    token = signing.dumps({"p": photo.pk, "k": kind}, salt=LINK_SALT, compress=True)
+    return settings.SITE_URL + reverse("photo_signed", args=[token])
+
+
+def photo_from_signed(token: str) -> tuple[LeadPhoto, str] | None:
+    try:
+        data = signing.loads(token, salt=LINK_SALT, max_age=LINK_MAX_AGE_SECONDS)
+    except signing.BadSignature:
+        return None
+    photo = LeadPhoto.objects.filter(pk=data.get("p")).first()
+    if photo is None or data.get("k") not in ("web", "thumb"):
+        return None
+    return photo, data["k"]
