@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import Membership, Shop
+from .models import ConsentRecord, ConsentText, Membership, OutboxMessage, Shop
 
 
 class MembershipInline(admin.TabularInline):
@@ -28,3 +28,64 @@ class MembershipAdmin(admin.ModelAdmin):
     search_fields = ["user__username", "user__email", "user__last_name", "shop__name"]
     autocomplete_fields = ["user", "shop"]
     readonly_fields = ["created_at"]
+
+
+@admin.register(ConsentText)
+class ConsentTextAdmin(admin.ModelAdmin):
+    list_display = ["title", "version", "shop", "created_at"]
+    list_filter = ["shop"]
+    list_select_related = ["shop"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # A published text is never edited: records cite it. Publish a new version instead.
+        return ["shop", "version", "title", "body", "created_at"] if obj else ["created_at"]
+
+
+@admin.register(ConsentRecord)
+class ConsentRecordAdmin(admin.ModelAdmin):
+    list_display = ["subject_name", "subject_phone", "shop", "text", "accepted_at", "ip_address"]
+    list_filter = ["shop"]
+    list_select_related = ["shop", "text"]
+    search_fields = ["subject_name", "subject_phone"]
+    readonly_fields = [
+        "shop",
+        "text",
+        "subject_name",
+        "subject_phone",
+        "accepted_at",
+        "ip_address",
+        "user_agent",
+    ]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(OutboxMessage)
+class OutboxMessageAdmin(admin.ModelAdmin):
+    list_display = ["kind", "shop", "status", "attempts", "created_at", "sent_at"]
+    list_filter = ["status", "kind"]
+    list_select_related = ["shop"]
+    readonly_fields = [
+        "shop",
+        "kind",
+        "dedupe_key",
+        "payload",
+        "attempts",
+        "last_error",
+        "created_at",
+        "sent_at",
+    ]
+    actions = ["retry_now"]
+
+    @admin.action(description="Отправить снова сейчас")
+    def retry_now(self, request, queryset):
+        from django.utils import timezone
+
+        from .outbox import outbox_enqueue
+
+        for message in queryset:
+            message.status = "pending"
+            message.next_attempt_at = timezone.now()
+            message.save(update_fields=["status", "next_attempt_at"])
+            outbox_enqueue(message.pk)

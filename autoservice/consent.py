@@ -25,8 +25,8 @@ def consent_text_current(shop: Shop) -> ConsentText:
 @transaction.atomic
 def consent_text_publish(*, shop: Shop, title: str, body: str) -> ConsentText:
     """A changed text becomes a new version; the old one stays for the records that cite it."""
-    current = ConsentText.objects.filter(shop=shop).order_by("-version").first()
-    if current and current.title == title and current.body == body:
+    current = consent_text_current(shop)
+    if current.title == title and current.body == body:
         return current
     Shop.objects.select_for_update().filter(pk=shop.pk).first()
     last = ConsentText.objects.filter(shop=shop).aggregate(v=Max("version"))["v"] or 0

@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from django import forms
 from django.contrib.auth import get_user_model
+from django.core.validators import validate_email
 from django.utils.translation import gettext_lazy as _
 
-from .models import WEEKDAY_NAMES, WEEKDAYS, Membership, Role, Shop
+from .models import WEEKDAY_NAMES, WEEKDAYS, ConsentText, Membership, Role, Shop, split_list
 
 
 class ShopProfileForm(forms.ModelForm):
@@ -14,6 +16,62 @@ class ShopProfileForm(forms.ModelForm):
         model = Shop
         fields = ["name", "region", "address", "phone", "email", "timezone", "brand_color", "logo"]
         widgets = {"brand_color": forms.TextInput(attrs={"type": "color"})}
+
+
+ORIGIN_RE = r"^https?://[a-z0-9.-]+(:[0-9]{1,5})?$"
+
+
+class LeadSettingsForm(forms.ModelForm):
+    """How requests reach the shop: response time, who is notified, where the form is embedded."""
+
+    consent_title = forms.CharField(label=_("Заголовок согласия"), max_length=200)
+    consent_body = forms.CharField(
+        label=_("Текст согласия на обработку персональных данных"),
+        widget=forms.Textarea(attrs={"rows": 6}),
+        help_text=_(
+            "Изменённый текст сохраняется новой версией; прежние согласия ссылаются на свою."
+        ),
+    )
+
+    class Meta:
+        model = Shop
+        fields = ["sla_minutes", "notification_emails", "embed_origins"]
+        widgets = {
+            "notification_emails": forms.Textarea(attrs={"rows": 2}),
+            "embed_origins": forms.Textarea(attrs={"rows": 2}),
+        }
+
+    def __init__(self, *args, consent: ConsentText, **kwargs):
+        kwargs.setdefault("initial", {"consent_title": consent.title, "consent_body": consent.body})
+        super().__init__(*args, **kwargs)
+
+    def clean_sla_minutes(self) -> int:
+        minutes = self.cleaned_data["sla_minutes"]
+        if not 1 <= minutes <= 24 * 60:
+            raise forms.ValidationError(_("Время ответа — от 1 минуты до 24 часов."))
+        return minutes
+
+    def clean_notification_emails(self) -> str:
+        emails = split_list(self.cleaned_data["notification_emails"])
+        bad = []
+        for email in emails:
+            try:
+                validate_email(email)
+            except forms.ValidationError:
+                bad.append(email)
+        if bad:
+            raise forms.ValidationError(_("Проверьте адреса: %(bad)s") % {"bad": ", ".join(bad)})
+        return "\n".join(emails)
+
+    def clean_embed_origins(self) -> str:
+        origins = [o.rstrip("/").lower() for o in split_list(self.cleaned_data["embed_origins"])]
+        bad = [o for o in origins if not re.match(ORIGIN_RE, o)]
+        if bad:
+            raise forms.ValidationError(
+                _("Укажите адрес сайта без пути, например https://mysto.ru. Не подходит: %(bad)s")
+                % {"bad": ", ".join(bad)}
+            )
+        return "\n".join(origins)
 
 
 class WorkingHoursForm(forms.Form):

@@ -49,6 +49,25 @@ def member_update(*, membership: Membership, role: str, is_active: bool) -> Memb
     return membership
 
 
+@transaction.atomic
+def shop_settings_save(*, shop: Shop, profile, working_hours: dict, leads) -> Shop:
+    """Profile, hours and request settings in one save; a changed consent text is a new
+    version (earlier consents keep citing theirs)."""
+    from .consent import consent_text_publish
+
+    shop = profile.save(commit=False)
+    shop.working_hours = working_hours
+    for field in ("sla_minutes", "notification_emails", "embed_origins"):
+        setattr(shop, field, leads.cleaned_data[field])
+    shop.save()
+    consent_text_publish(
+        shop=shop,
+        title=leads.cleaned_data["consent_title"],
+        body=leads.cleaned_data["consent_body"],
+    )
+    return shop
+
+
 def shop_managers(shop: Shop) -> list[Membership]:
     return list(
         shop.memberships.filter(role=Role.MANAGER, user__is_active=True).select_related("user")

@@ -17,6 +17,8 @@ urlpatterns = [
     path("", views.landing, name="landing"),
     path("healthz", health.healthz, name="healthz"),
     path("staff/", include(staff_patterns)),
+    path("staff/leads/", include("leads.urls")),
+    path("photos/", include("leads.public_urls")),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -1,13 +1,22 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from . import services
-from .forms import MemberCreateForm, MemberUpdateForm, ShopProfileForm, WorkingHoursForm
+from .consent import consent_text_current
+from .forms import (
+    LeadSettingsForm,
+    MemberCreateForm,
+    MemberUpdateForm,
+    ShopProfileForm,
+    WorkingHoursForm,
+)
 from .models import Membership, Shop
 from .tenancy import get_for_shop, manager_required, staff_required
 
@@ -20,7 +29,8 @@ def landing(request: HttpRequest) -> HttpResponse:
 
 @staff_required
 def staff_home(request: HttpRequest) -> HttpResponse:
-    return render(request, "autoservice/staff_home.html")
+    """Staff start in the inbox: every request in one place."""
+    return redirect("inbox")
 
 
 @manager_required
@@ -31,13 +41,35 @@ def shop_settings(request: HttpRequest) -> HttpResponse:
         request.POST or None, request.FILES or None, instance=shop, prefix="profile"
     )
     hours = WorkingHoursForm(request.POST or None, shop=shop, prefix="hours")
-    if request.method == "POST" and profile.is_valid() and hours.is_valid():
-        shop = profile.save(commit=False)
-        shop.working_hours = hours.cleaned_data["working_hours"]
-        shop.save()
+    leads_form = LeadSettingsForm(
+        request.POST or None, instance=shop, prefix="leads", consent=consent_text_current(shop)
+    )
+    forms_valid = all([profile.is_valid(), hours.is_valid(), leads_form.is_valid()])
+    if request.method == "POST" and forms_valid:
+        services.shop_settings_save(
+            shop=shop,
+            profile=profile,
+            working_hours=hours.cleaned_data["working_hours"],
+            leads=leads_form,
+        )
         messages.success(request, _("Настройки автосервиса сохранены."))
         return redirect("shop_settings")
-    return render(request, "autoservice/settings.html", {"profile": profile, "hours": hours})
+    embed_url = f"{settings.SITE_URL}{reverse('photo_form', args=[shop.slug])}"
+    return render(
+        request,
+        "autoservice/settings.html",
+        {
+            "profile": profile,
+            "hours": hours,
+            "leads_form": leads_form,
+            "public_url": f"{settings.SITE_URL}{reverse('shop_page', args=[shop.slug])}",
+            "embed_snippet": (
+                f'<iframe src="{embed_url}" title="{shop.name}" loading="lazy" '
+                'style="width:100%;min-height:1100px;border:0" allow="camera"></iframe>'
+            ),
+        },
+        status=400 if request.method == "POST" else 200,
+    )
 
 
 @manager_required

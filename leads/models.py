@@ -128,6 +128,9 @@ class Lead(models.Model):
             models.Index(fields=["shop", "status", "-created_at"], name="lead_status_idx"),
             models.Index(fields=["shop", "phone"], name="lead_phone_idx"),
             models.Index(
+                fields=["shop"], condition=models.Q(opened_at__isnull=True), name="lead_unread_idx"
+            ),
+            models.Index(
                 fields=["sla_due_at"],
                 condition=models.Q(first_response_at__isnull=True, escalated_at__isnull=True),
                 name="lead_sla_open_idx",

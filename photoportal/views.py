@@ -101,6 +101,10 @@ def photo_form(request: HttpRequest, slug: str) -> HttpResponse:
     form = PhotoRequestForm(request.POST or None)
 
     if request.method == "POST":
+        # A double tap, a refresh or a retry of a form already sent: show its result.
+        existing = Lead.objects.filter(shop=shop, submission_key=token_data["k"]).first()
+        if existing is not None:
+            return redirect("photo_sent", slug=shop.slug, token=existing.public_token)
         for upload in request.FILES.getlist("photos"):
             try:
                 photo_upload_store(
@@ -117,9 +121,6 @@ def photo_form(request: HttpRequest, slug: str) -> HttpResponse:
             file_errors.append(_("Добавьте хотя бы одно фото повреждений."))
         if form.is_valid() and photos and not _over_limit(request, "lead", LEADS_PER_HOUR_PER_IP):
             data = form.lead_input()
-            existing = Lead.objects.filter(shop=shop, submission_key=token_data["k"]).first()
-            if existing is not None:
-                return redirect("photo_sent", slug=shop.slug, token=existing.public_token)
             consent = consent_record_create(
                 shop=shop,
                 text=consent_text,

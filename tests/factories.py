@@ -39,3 +39,56 @@ class MembershipFactory(factory.django.DjangoModelFactory):
     user = factory.SubFactory(UserFactory)
     shop = factory.SubFactory(ShopFactory)
     role = Role.ADVISOR
+
+
+class LeadFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "leads.Lead"
+
+    shop = factory.SubFactory(ShopFactory)
+    number = factory.Sequence(lambda n: n + 1)
+    channel = "photo"
+    customer_name = factory.Sequence(lambda n: f"Водитель {n}")
+    phone = factory.Sequence(lambda n: f"+7912{n:07d}")
+    vehicle_make = "Kia"
+    vehicle_model = "Rio"
+
+
+def _write_jpeg(path, size=(640, 480), color=(180, 40, 40)):
+    from PIL import Image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", size, color).save(path, "JPEG", quality=85)
+
+
+class LeadPhotoFactory(factory.django.DjangoModelFactory):
+    """A photo whose original and renditions are real JPEG files under MEDIA_ROOT."""
+
+    class Meta:
+        model = "leads.LeadPhoto"
+        skip_postgeneration_save = True
+
+    lead = factory.SubFactory(LeadFactory)
+    shop = factory.SelfAttribute("lead.shop")
+    upload_token = factory.Sequence(lambda n: f"token-{n}")
+    original = factory.Sequence(lambda n: f"leads/test/{n}.orig")
+    web = factory.LazyAttribute(lambda o: o.original.replace(".orig", ".web.jpg"))
+    thumb = factory.LazyAttribute(lambda o: o.original.replace(".orig", ".thumb.jpg"))
+    original_name = "IMG_0001.jpg"
+    sha256 = "0" * 64
+    size_bytes = 1000
+    format = "JPEG"
+    width = 640
+    height = 480
+    state = "ready"
+
+    @factory.post_generation
+    def files(obj, create, extracted, **kwargs):
+        from pathlib import Path
+
+        from django.conf import settings
+
+        root = Path(settings.MEDIA_ROOT)
+        _write_jpeg(root / obj.original.name)
+        _write_jpeg(root / obj.web.name, size=(400, 300))
+        _write_jpeg(root / obj.thumb.name, size=(120, 90))

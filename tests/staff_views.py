@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from autoservice.models import Shop
 
-from .factories import MembershipFactory
+from .factories import LeadFactory, LeadPhotoFactory, MembershipFactory
 
 StaffViewKwargs = Callable[[Shop], dict]
 STAFF_VIEWS: dict[str, StaffViewKwargs | None] = {}
@@ -35,3 +35,14 @@ register("shop_settings")
 register("team")
 register("member_create")
 register("member_edit", lambda shop: {"member_id": MembershipFactory(shop=shop).pk})
+register("inbox")
+register("inbox_poll")
+register("lead_detail", lambda shop: {"lead_id": LeadFactory(shop=shop).pk})
+register(
+    "lead_photo",
+    lambda shop: _photo_kwargs(LeadPhotoFactory(lead=LeadFactory(shop=shop))),
+)
+
+
+def _photo_kwargs(photo) -> dict:
+    return {"lead_id": photo.lead_id, "photo_id": photo.pk, "kind": "thumb"}

@@ -9,7 +9,7 @@ def test_staff_logs_in_and_lands_on_home(client, advisor):
         reverse("login"), {"username": advisor.user.username, "password": "correct-horse-42"}
     )
     assert response.status_code == 302
-    assert response["Location"] == reverse("staff_home")
+    assert response["Location"] == reverse("inbox")
 
 
 def test_wrong_password_shows_the_russian_message_and_keeps_the_login(client, advisor):

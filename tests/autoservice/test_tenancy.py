@@ -43,7 +43,7 @@ def test_user_without_shop_is_refused(client, shop, name):
 
 @pytest.mark.parametrize("name", sorted(STAFF_VIEWS))
 def test_manager_opens_own_shop_view(manager_client, shop, name):
-    response = manager_client.get(reverse(name, kwargs=kwargs_for(name, shop)))
+    response = manager_client.get(reverse(name, kwargs=kwargs_for(name, shop)), follow=True)
     assert response.status_code == 200
 
 
@@ -79,6 +79,6 @@ def test_advisor_cannot_open_manager_pages(advisor_client):
 
 
 def test_advisor_sees_own_shop_on_home(advisor_client, advisor, other_shop):
-    page = advisor_client.get(reverse("staff_home")).content.decode()
+    page = advisor_client.get(reverse("staff_home"), follow=True).content.decode()
     assert advisor.shop.name in page
     assert other_shop.name not in page

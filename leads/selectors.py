@@ -1,0 +1,155 @@
+"""Reads of leads that need care: scoping, filters, keyset pagination, few queries."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+from django.db.models import Count, F, Prefetch, Q, QuerySet
+from django.utils import timezone
+
+from autoservice.models import Membership, Shop
+
+from .models import Lead, LeadEvent, LeadPhoto
+
+PAGE_SIZE = 50
+PERIODS = {"today": 0, "7d": 7, "30d": 30}
+
+
+@dataclass(frozen=True)
+class InboxFilters:
+    status: str = ""
+    channel: str = ""
+    assignee: str = ""  # a membership id, "none" or "" for everyone
+    period: str = ""
+    q: str = ""
+
+    @property
+    def is_default(self) -> bool:
+        return not any((self.status, self.channel, self.assignee, self.period, self.q))
+
+
+def _encode_cursor(lead: Lead) -> str:
+    raw = f"{lead.created_at.isoformat()}|{lead.pk}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[dt.datetime, int] | None:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        when, pk = raw.split("|")
+        return dt.datetime.fromisoformat(when), int(pk)
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+def _search(queryset: QuerySet[Lead], q: str) -> QuerySet[Lead]:
+    q = q.strip()
+    if not q:
+        return queryset
+    condition = Q(customer_name__icontains=q)
+    digits = re.sub(r"\D", "", q)
+    if len(digits) >= 3:
+        if len(digits) == 11 and digits[0] in "78":
+            digits = digits[1:]
+        condition |= Q(phone__contains=digits)
+    plate = re.sub(r"\s", "", q.upper()).translate(str.maketrans("ABEKMHOPCTYX", "АВЕКМНОРСТУХ"))
+    if len(plate) >= 3:
+        condition |= Q(plate__contains=plate)
+    return queryset.filter(condition)
+
+
+def lead_queryset_for_shop(shop: Shop) -> QuerySet[Lead]:
+    return Lead.objects.filter(shop=shop)
+
+
+def lead_list(
+    *, shop: Shop, filters: InboxFilters, cursor: str = "", limit: int = PAGE_SIZE
+) -> tuple[list[Lead], str]:
+    """One page of the inbox, newest first, and the cursor of the next page ('' at the end)."""
+    queryset = (
+        Lead.objects.filter(shop=shop)
+        .select_related("assignee__user")
+        .prefetch_related(
+            Prefetch(
+                "photos",
+                queryset=LeadPhoto.objects.only("id", "lead_id", "thumb", "state", "position"),
+            )
+        )
+        .order_by("-created_at", "-id")
+    )
+    if filters.status:
+        queryset = queryset.filter(status=filters.status)
+    if filters.channel:
+        queryset = queryset.filter(channel=filters.channel)
+    if filters.assignee == "none":
+        queryset = queryset.filter(assignee__isnull=True)
+    elif filters.assignee.isdigit():
+        queryset = queryset.filter(assignee_id=int(filters.assignee))
+    if filters.period in PERIODS:
+        local_midnight = shop.local_now().replace(hour=0, minute=0, second=0, microsecond=0)
+        since = local_midnight - dt.timedelta(days=PERIODS[filters.period])
+        queryset = queryset.filter(created_at__gte=since)
+    queryset = _search(queryset, filters.q)
+    position = _decode_cursor(cursor) if cursor else None
+    if position is not None:
+        when, pk = position
+        queryset = queryset.filter(Q(created_at__lt=when) | Q(created_at=when, pk__lt=pk))
+    leads = list(queryset[: limit + 1])
+    next_cursor = _encode_cursor(leads[limit - 1]) if len(leads) > limit else ""
+    return leads[:limit], next_cursor
+
+
+def leads_newer_than(*, shop: Shop, filters: InboxFilters, newest: str) -> list[Lead]:
+    """Leads that arrived after the newest one on the page (for the self-refreshing inbox)."""
+    position = _decode_cursor(newest)
+    if position is None:
+        return []
+    when, pk = position
+    leads, _next = lead_list(shop=shop, filters=filters, limit=PAGE_SIZE)
+    return [lead for lead in leads if (lead.created_at, lead.pk) > (when, pk)]
+
+
+def newest_cursor(leads: list[Lead]) -> str:
+    return _encode_cursor(leads[0]) if leads else ""
+
+
+def unread_count(shop: Shop) -> int:
+    return Lead.objects.filter(shop=shop, opened_at__isnull=True).count()
+
+
+def lead_staff(shop: Shop) -> QuerySet[Membership]:
+    return shop.memberships.filter(user__is_active=True).select_related("user")
+
+
+def lead_detail(shop: Shop, lead_id: int) -> QuerySet[Lead]:
+    """The lead page's lead with everything it shows, in a fixed number of queries."""
+    return (
+        Lead.objects.filter(shop=shop, pk=lead_id)
+        .select_related("assignee__user", "consent__text", "repeat_of")
+        .prefetch_related(
+            "photos",
+            "repeats",
+            Prefetch("events", queryset=LeadEvent.objects.select_related("actor__user")),
+        )
+    )
+
+
+def response_stats(shop: Shop, *, days: int = 30) -> dict:
+    """How fast the shop answers: share answered within SLA and the median, last N days."""
+    since = timezone.now() - dt.timedelta(days=days)
+    leads = Lead.objects.filter(shop=shop, created_at__gte=since)
+    answered = leads.filter(first_response_at__isnull=False)
+    totals = leads.aggregate(
+        total=Count("id"),
+        answered=Count("id", filter=Q(first_response_at__isnull=False)),
+        in_time=Count("id", filter=Q(first_response_at__lte=F("sla_due_at"))),
+    )
+    durations = sorted(
+        (lead.first_response_at - lead.created_at)
+        for lead in answered.only("created_at", "first_response_at")[:5000]
+    )
+    median = durations[len(durations) // 2] if durations else None
+    return {**totals, "median": median}

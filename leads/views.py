@@ -1,0 +1,140 @@
+"""The advisors' inbox and the lead page."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods
+
+from autoservice.tenancy import get_for_shop, staff_required
+
+from . import selectors, services
+from .forms import AssignForm, ContactedForm, InboxFilterForm, NoteForm, StatusForm
+from .models import Lead, LeadPhoto, PhotoState
+from .photos import photo_from_signed
+
+
+def _filters(request: HttpRequest, staff) -> tuple[InboxFilterForm, selectors.InboxFilters]:
+    form = InboxFilterForm(request.GET or None, staff=staff)
+    return form, (form.filters() if request.GET else selectors.InboxFilters())
+
+
+@staff_required
+def inbox(request: HttpRequest) -> HttpResponse:
+    staff = list(selectors.lead_staff(request.shop))
+    form, filters = _filters(request, staff)
+    cursor = request.GET.get("cursor", "")
+    leads, next_cursor = selectors.lead_list(shop=request.shop, filters=filters, cursor=cursor)
+    query = request.GET.copy()
+    query.pop("cursor", None)
+    context = {
+        "leads": leads,
+        "form": form,
+        "next_cursor": next_cursor,
+        "is_first_page": not cursor,
+        "newest": selectors.newest_cursor(leads) if not cursor else "",
+        "filter_query": query.urlencode(),
+        "unread": selectors.unread_count(request.shop),
+    }
+    if request.htmx and request.GET.get("fragment") == "rows":
+        return render(request, "leads/_rows_page.html", context)
+    return render(request, "leads/inbox.html", context)
+
+
+@staff_required
+@never_cache
+def inbox_poll(request: HttpRequest) -> HttpResponse:
+    """New leads since the newest one shown: rows to prepend, and the unread badge."""
+    staff = list(selectors.lead_staff(request.shop))
+    _form, filters = _filters(request, staff)
+    newest = request.GET.get("newest", "")
+    leads = selectors.leads_newer_than(shop=request.shop, filters=filters, newest=newest)
+    query = request.GET.copy()
+    query.pop("newest", None)
+    context = {
+        "leads": leads,
+        "newest": selectors.newest_cursor(leads) or newest,
+        "unread": selectors.unread_count(request.shop),
+        "filter_query": query.urlencode(),
+    }
+    return render(request, "leads/_poll.html", context)
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def lead_detail(request: HttpRequest, lead_id: int) -> HttpResponse:
+    lead = get_for_shop(request, selectors.lead_detail(request.shop, lead_id), pk=lead_id)
+    member = request.membership
+    staff = selectors.lead_staff(request.shop)
+    action = request.POST.get("action") if request.method == "POST" else None
+    forms = {
+        "assign": AssignForm(request.POST if action == "assign" else None, lead=lead, staff=staff),
+        "status": StatusForm(request.POST if action == "status" else None, lead=lead),
+        "note": NoteForm(request.POST if action == "note" else None),
+        "contacted": ContactedForm(request.POST if action == "contacted" else None),
+    }
+    if action in forms and forms[action].is_valid():
+        data = forms[action].cleaned_data
+        try:
+            if action == "assign":
+                services.lead_assign(lead=lead, assignee=data["assignee"], by=member)
+                messages.success(request, _("Ответственный назначен."))
+            elif action == "status":
+                services.lead_change_status(
+                    lead=lead, status=data["status"], by=member, reason=data["reason"]
+                )
+                messages.success(request, _("Статус изменён."))
+            elif action == "note":
+                services.lead_add_note(lead=lead, by=member, text=data["text"])
+            elif action == "contacted":
+                services.lead_mark_contacted(lead=lead, by=member, note=data["note"])
+                messages.success(request, _("Отмечено: вы связались с клиентом."))
+        except ValidationError as exc:
+            forms[action].add_error(None, exc)
+        else:
+            return redirect("lead_detail", lead_id=lead.pk)
+    elif request.method == "GET":
+        services.lead_open(lead=lead, by=member)
+    return render(
+        request,
+        "leads/lead_detail.html",
+        {
+            "lead": lead,
+            "photos": list(lead.photos.all()),
+            "events": list(lead.events.all()),
+            "forms": forms,
+            "action": action,
+        },
+        status=400 if action else 200,
+    )
+
+
+def _rendition_response(photo: LeadPhoto, kind: str) -> FileResponse:
+    field = photo.thumb if kind == "thumb" else photo.web
+    if photo.state != PhotoState.READY or not field.name:
+        raise Http404(_("Фото ещё обрабатывается."))
+    response = FileResponse(field.open("rb"), content_type="image/jpeg")
+    response["Cache-Control"] = "private, max-age=86400"
+    return response
+
+
+@staff_required
+def lead_photo(request: HttpRequest, lead_id: int, photo_id: int, kind: str) -> HttpResponse:
+    """A rendition, to the shop's staff only. Originals (which may carry GPS) are never shown."""
+    lead = get_for_shop(request, Lead, pk=lead_id)
+    photo = LeadPhoto.objects.filter(lead=lead, pk=photo_id).first()
+    if photo is None or kind not in ("web", "thumb"):
+        raise Http404
+    return _rendition_response(photo, kind)
+
+
+def photo_signed(request: HttpRequest, token: str) -> HttpResponse:
+    """The link in a notification e-mail: opens one rendition for 7 days, then 404."""
+    found = photo_from_signed(token)
+    if found is None:
+        raise Http404
+    return _rendition_response(*found)
