@@ -33,4 +33,4 @@ measure("shop page /s/demo/", anonymous, "/s/demo/", 50, 3)
 
 staff = Client()
 staff.force_login(Membership.objects.get(user__username="advisor1@demo.local").user)
-measure("staff home /staff/", staff, "/staff/", 50, 6)
+measure("demo inbox /staff/leads/", staff, "/staff/leads/", 50, 12)

@@ -7,8 +7,11 @@ records them and serves them only to the shop's staff or through signed, expirin
 from __future__ import annotations
 
 import logging
+import os
 import uuid
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
@@ -38,6 +41,65 @@ def _local(name: str) -> Path:
     return Path(default_storage.path(name))
 
 
+@dataclass(frozen=True)
+class _StoredFile:
+    name: str
+    filename: str
+    stored: images.StoredOriginal
+    info: images.ImageInfo
+
+
+def _store_file(*, shop: Shop, filename: str, chunks: Iterable[bytes]) -> _StoredFile:
+    """The file work of one upload (stream to disk, hash, decode check); no database."""
+    now = timezone.now()
+    name = f"leads/{shop.pk}/{now:%Y/%m}/{uuid.uuid4().hex}.orig"
+    path = _local(name)
+    stored = images.store_upload(chunks, path, filename=filename, max_bytes=photo_max_bytes())
+    try:
+        info = images.inspect_image(path, filename=filename)
+    except images.ImageRejected:
+        path.unlink(missing_ok=True)
+        raise
+    return _StoredFile(name=name, filename=filename, stored=stored, info=info)
+
+
+def _record(
+    *, shop: Shop, upload_token: str, client_id: uuid.UUID | None, file: _StoredFile, position: int
+) -> LeadPhoto:
+    taken_at = file.info.taken_at
+    if taken_at is not None and timezone.is_naive(taken_at):
+        taken_at = timezone.make_aware(taken_at, shop.tzinfo)
+    try:
+        with transaction.atomic():
+            photo = LeadPhoto.objects.create(
+                shop=shop,
+                upload_token=upload_token,
+                client_id=client_id,
+                original=file.name,
+                original_name=file.filename[:255],
+                sha256=file.stored.sha256,
+                size_bytes=file.stored.size_bytes,
+                format=file.info.format,
+                width=file.info.width,
+                height=file.info.height,
+                taken_at=taken_at,
+                position=position,
+            )
+    except IntegrityError:
+        # The same upload raced in twice: keep the first, drop this copy.
+        _local(file.name).unlink(missing_ok=True)
+        return LeadPhoto.objects.get(upload_token=upload_token, client_id=client_id)
+    transaction.on_commit(lambda: _enqueue_processing(photo.pk))
+    return photo
+
+
+def _too_many(filename: str) -> images.ImageRejected:
+    return images.ImageRejected(
+        f"Можно приложить не больше {MAX_PHOTOS_PER_LEAD} фото: файл «{filename}» лишний.",
+        code="too_many_files",
+    )
+
+
 def photo_upload_store(
     *,
     shop: Shop,
@@ -58,45 +120,54 @@ def photo_upload_store(
             return existing
     count = LeadPhoto.objects.filter(upload_token=upload_token).count()
     if count >= MAX_PHOTOS_PER_LEAD:
-        raise images.ImageRejected(
-            f"Можно приложить не больше {MAX_PHOTOS_PER_LEAD} фото: файл «{filename}» лишний.",
-            code="too_many_files",
-        )
-    now = timezone.now()
-    stem = uuid.uuid4().hex
-    name = f"leads/{shop.pk}/{now:%Y/%m}/{stem}.orig"
-    path = _local(name)
-    stored = images.store_upload(chunks, path, filename=filename, max_bytes=photo_max_bytes())
-    try:
-        info = images.inspect_image(path, filename=filename)
-    except images.ImageRejected:
-        path.unlink(missing_ok=True)
-        raise
-    taken_at = info.taken_at
-    if taken_at is not None and timezone.is_naive(taken_at):
-        taken_at = timezone.make_aware(taken_at, shop.tzinfo)
-    try:
-        with transaction.atomic():
-            photo = LeadPhoto.objects.create(
+        raise _too_many(filename)
+    file = _store_file(shop=shop, filename=filename, chunks=chunks)
+    return _record(
+        shop=shop, upload_token=upload_token, client_id=client_id, file=file, position=count
+    )
+
+
+def photo_uploads_store_many(
+    *, shop: Shop, upload_token: str, uploads: list[tuple[str, Iterable[bytes]]]
+) -> tuple[list[LeadPhoto], list[str]]:
+    """Several photos of one plain form post, checked in parallel.
+
+    The decode check and the hash release the GIL, so the files of one request use every
+    core; the database rows are written afterwards from this thread. Returns the stored
+    photos and the Russian refusals (one per refused file).
+    """
+    count = LeadPhoto.objects.filter(upload_token=upload_token).count()
+    room = max(MAX_PHOTOS_PER_LEAD - count, 0)
+    errors = [_too_many(name).message for name, _chunks in uploads[room:]]
+    uploads = uploads[:room]
+    workers = min(len(uploads), os.cpu_count() or 1, 4)
+
+    def work(item: tuple[str, Iterable[bytes]]) -> _StoredFile | str:
+        try:
+            return _store_file(shop=shop, filename=item[0], chunks=item[1])
+        except images.ImageRejected as exc:
+            return exc.message
+
+    if workers > 1:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            results = list(pool.map(work, uploads))
+    else:
+        results = [work(item) for item in uploads]
+    photos = []
+    for result in results:
+        if isinstance(result, str):
+            errors.append(result)
+            continue
+        photos.append(
+            _record(
                 shop=shop,
                 upload_token=upload_token,
-                client_id=client_id,
-                original=name,
-                original_name=filename[:255],
-                sha256=stored.sha256,
-                size_bytes=stored.size_bytes,
-                format=info.format,
-                width=info.width,
-                height=info.height,
-                taken_at=taken_at,
-                position=count,
+                client_id=None,
+                file=result,
+                position=count + len(photos),
             )
-    except IntegrityError:
-        # The same upload raced in twice: keep the first, drop this copy.
-        path.unlink(missing_ok=True)
-        return LeadPhoto.objects.get(upload_token=upload_token, client_id=client_id)
-    transaction.on_commit(lambda: _enqueue_processing(photo.pk))
-    return photo
+        )
+    return photos, errors
 
 
 def _enqueue_processing(photo_id: int) -> None:

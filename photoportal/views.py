@@ -23,6 +23,7 @@ from leads.photos import (
     photo_delete_files,
     photo_max_bytes,
     photo_upload_store,
+    photo_uploads_store_many,
 )
 from leads.services import lead_create
 
@@ -105,17 +106,14 @@ def photo_form(request: HttpRequest, slug: str) -> HttpResponse:
         existing = Lead.objects.filter(shop=shop, submission_key=token_data["k"]).first()
         if existing is not None:
             return redirect("photo_sent", slug=shop.slug, token=existing.public_token)
-        for upload in request.FILES.getlist("photos"):
-            try:
-                photo_upload_store(
-                    shop=shop,
-                    upload_token=token_data["u"],
-                    client_id=None,
-                    filename=upload.name,
-                    chunks=upload.chunks(),
-                )
-            except images.ImageRejected as exc:
-                file_errors.append(exc.message)
+        uploads = request.FILES.getlist("photos")
+        if uploads:
+            _stored, refused = photo_uploads_store_many(
+                shop=shop,
+                upload_token=token_data["u"],
+                uploads=[(upload.name, upload.chunks()) for upload in uploads],
+            )
+            file_errors += refused
         photos = _stored_photos(token_data)
         if not photos and not file_errors:
             file_errors.append(_("Добавьте хотя бы одно фото повреждений."))

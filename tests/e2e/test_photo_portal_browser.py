@@ -137,6 +137,7 @@ def test_driver_sends_three_photos_from_a_phone_and_the_advisor_sees_them(
         """() => [...document.querySelectorAll("img[src*='/photos/']")]
             .every(img => img.complete && img.naturalWidth > 0)"""
     )
+    staff.screenshot(path="/tmp/e2e-staff-lead.png", full_page=True)
 
 
 def test_uploads_survive_a_dropped_connection_without_duplicates(

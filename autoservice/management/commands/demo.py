@@ -13,6 +13,7 @@ from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.test.utils import override_settings
 
 from autoservice.models import Membership, Role, Shop
 
@@ -73,6 +74,16 @@ class Command(BaseCommand):
             user.save(update_fields=["password"])
             Membership.objects.update_or_create(user=user, defaults={"shop": shop, "role": role})
 
+        # Demo notifications are delivered (the timeline shows it) but not printed.
+        with override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend"):
+            self._load_apps(shop)
+
+        self.stdout.write(self.style.SUCCESS(f"Демо-автосервис: /s/{shop.slug}/"))
+        self.stdout.write("Вход для сотрудников: /accounts/login/")
+        for email, _first, _last, role in DEMO_STAFF:
+            self.stdout.write(f"  {email} / {password}  ({Role(role).label})")
+
+    def _load_apps(self, shop: Shop) -> None:
         for config in apps.get_app_configs():
             if config.name == "autoservice":
                 continue
@@ -83,8 +94,3 @@ class Command(BaseCommand):
                     raise
                 continue
             module.load(shop=shop, stdout=self.stdout)
-
-        self.stdout.write(self.style.SUCCESS(f"Демо-автосервис: /s/{shop.slug}/"))
-        self.stdout.write("Вход для сотрудников: /accounts/login/")
-        for email, _first, _last, role in DEMO_STAFF:
-            self.stdout.write(f"  {email} / {password}  ({Role(role).label})")
