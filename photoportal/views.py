@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import logging
 import uuid
 from collections.abc import Callable
 
@@ -28,6 +29,8 @@ from leads.photos import (
 from leads.services import lead_create
 
 from .forms import PhotoRequestForm, form_token_issue, form_token_read
+
+log = logging.getLogger(__name__)
 
 UPLOADS_PER_HOUR_PER_IP = 300
 LEADS_PER_HOUR_PER_IP = 30
@@ -55,11 +58,16 @@ def shop_frame_policy(view: Callable[..., HttpResponse]) -> Callable[..., HttpRe
 
 
 def _over_limit(request: HttpRequest, scope: str, limit: int) -> bool:
+    """A per-address hourly limit. It fails open: with the cache (Redis) down, a driver's
+    request is still taken; losing a lead is worse than missing a limit for a while."""
     key = f"rl:{scope}:{client_ip(request)}"
-    cache.add(key, 0, timeout=3600)
     try:
+        cache.add(key, 0, timeout=3600)
         return cache.incr(key) > limit
     except ValueError:
+        return False
+    except Exception as exc:
+        log.warning("rate limit unavailable (%s): request let through", exc)
         return False
 
 

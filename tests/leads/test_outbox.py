@@ -8,6 +8,7 @@ import socket
 import time
 from collections.abc import Callable
 
+import kombu.pools
 import psycopg2
 import pytest
 from django.core import mail
@@ -49,13 +50,13 @@ def _put(shop, key, kind=TEST_KIND, **payload) -> OutboxMessage:
     return outbox_put(shop=shop, kind=kind, dedupe_key=key, payload=payload)
 
 
-def _reset_broker_pools(app) -> None:
-    # The app caches its connection and producer pools per broker URL on first publish;
-    # forget them so the next publish uses the broker_url set now.
-    if app._pool is not None:
-        app._pool.force_close_all()
-    app._pool = None
-    app.amqp._producer_pool = None
+def _reset_broker_pools() -> None:
+    # Publishing goes through kombu's process-wide pools, keyed by broker URL, which the app
+    # also caches: close and forget them all, so the next publish connects to the broker_url
+    # set now (closing only the app's pool would leave a closed pool in kombu's registry).
+    kombu.pools.reset()
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
 
 
 @pytest.fixture
@@ -81,10 +82,10 @@ def dead_broker():
     saved = {key: celery_app.conf[key] for key in ("broker_url", "task_always_eager")}
     celery_app.conf.broker_url = f"redis://127.0.0.1:{port}/0"
     celery_app.conf.task_always_eager = False
-    _reset_broker_pools(celery_app)
+    _reset_broker_pools()
     yield celery_app
     celery_app.conf.update(saved)
-    _reset_broker_pools(celery_app)
+    _reset_broker_pools()
 
 
 class Probe:

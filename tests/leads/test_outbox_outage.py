@@ -25,13 +25,14 @@ from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote
 
+import kombu.pools
 import pytest
 import redis
 from django.apps import apps as django_apps
 from django.conf import settings as django_settings
 from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection, transaction
+from django.db import connection
 from PIL import Image
 
 from autoservice.celery import app as celery_app
@@ -82,9 +83,11 @@ class Processes:
         self.started: list[subprocess.Popen] = []
 
     def start(self, name: str, args: list[str], **kwargs) -> subprocess.Popen:
-        kwargs.setdefault("stdout", (self.folder / f"{name}.log").open("ab"))
-        kwargs.setdefault("stderr", subprocess.STDOUT)
-        proc = subprocess.Popen(args, start_new_session=True, **kwargs)
+        """Start a process logging to <name>.log (its stderr only, if stdout is taken)."""
+        with (self.folder / f"{name}.log").open("ab") as log:
+            kwargs.setdefault("stdout", log)
+            kwargs.setdefault("stderr", subprocess.STDOUT if kwargs["stdout"] is log else log)
+            proc = subprocess.Popen(args, start_new_session=True, **kwargs)
         self.started.append(proc)
         return proc
 
@@ -171,10 +174,10 @@ def _test_database_url() -> str:
 
 
 def _reset_broker_pools() -> None:
-    # The app keeps its connection and producer pools from the first publish, keyed by
-    # broker URL: drop them so that publishing uses the broker_url set now.
-    if celery_app._pool is not None:
-        celery_app._pool.force_close_all()
+    # Publishing goes through kombu's process-wide pools, keyed by broker URL, which the app
+    # also caches: close and forget them all, so the next publish connects to the broker_url
+    # set now (closing only the app's pool would leave a closed pool in kombu's registry).
+    kombu.pools.reset()
     celery_app._pool = None
     celery_app.amqp._producer_pool = None
 
@@ -209,13 +212,18 @@ def broker(redis_server, settings):
     settings.REDIS_URL = redis_server.url
     settings.CELERY_BROKER_URL = redis_server.url
     settings.CELERY_TASK_ALWAYS_EAGER = False
-    settings.CACHES = {
-        "default": {
-            **django_settings.CACHES["default"],
+    # Every cache in Redis moves to the test's Redis, and the default one is in Redis as
+    # settings.py makes it whenever REDIS_URL is set: an outage takes the cache down too.
+    caches = {
+        alias: {**conf, "LOCATION": redis_server.url} if "redis" in conf["BACKEND"] else conf
+        for alias, conf in django_settings.CACHES.items()
+    }
+    if "redis" not in caches["default"]["BACKEND"]:
+        caches["default"] = {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": redis_server.url,
         }
-    }
+    settings.CACHES = caches
     saved = {key: celery_app.conf[key] for key in ("broker_url", "task_always_eager")}
     celery_app.conf.broker_url = redis_server.url
     celery_app.conf.task_always_eager = False
@@ -376,13 +384,12 @@ def test_message_held_by_a_killed_worker_is_delivered_once_by_another(
     broker, start_worker, processes, mail_dir
 ):
     shop = ShopFactory(notification_emails=", ".join(NOTIFY_TO))
-    with transaction.atomic():
-        lead, _created = lead_create(
-            shop=shop,
-            channel=Channel.PHOTO,
-            data=LeadInput(customer_name="Анна Смирнова", phone="+79123456789"),
-        )
-    message = _message_of(lead)  # committed, and its task is waiting in Redis
+    lead, _created = lead_create(
+        shop=shop,
+        channel=Channel.PHOTO,
+        data=LeadInput(customer_name="Анна Смирнова", phone="+79123456789"),
+    )
+    message = _message_of(lead)  # committed, and its task is waiting in Redis for a worker
 
     # A worker took the message and is mid-send: it holds the row lock.
     locker = processes.start(
