@@ -3,6 +3,8 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from smartcalc import urls as calc_urls
+
 from . import health, views
 
 staff_patterns = [
@@ -18,6 +20,8 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("staff/", include(staff_patterns)),
     path("staff/leads/", include("leads.urls")),
+    path("staff/calc/", include(calc_urls.staff_urlpatterns)),
+    path("", include(calc_urls.public_urlpatterns)),
     path("photos/", include("leads.public_urls")),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/", include("django.contrib.auth.urls")),

@@ -15,6 +15,7 @@ from autoservice.tenancy import get_for_shop, staff_required
 from . import selectors, services
 from .forms import AssignForm, ContactedForm, InboxFilterForm, NoteForm, StatusForm
 from .models import Lead, LeadPhoto, PhotoState
+from .panels import render_panels
 from .photos import photo_from_signed
 
 
@@ -108,6 +109,7 @@ def lead_detail(request: HttpRequest, lead_id: int) -> HttpResponse:
             "events": list(lead.events.all()),
             "forms": forms,
             "action": action,
+            "panels": render_panels(request, lead),
         },
         status=400 if action else 200,
     )

@@ -125,7 +125,12 @@ def photo_form(request: HttpRequest, slug: str) -> HttpResponse:
         photos = _stored_photos(token_data)
         if not photos and not file_errors:
             file_errors.append(_("Добавьте хотя бы одно фото повреждений."))
-        if form.is_valid() and photos and not _over_limit(request, "lead", LEADS_PER_HOUR_PER_IP):
+        limited = form.is_valid() and photos and _over_limit(request, "lead", LEADS_PER_HOUR_PER_IP)
+        if limited:
+            file_errors.append(
+                _("Слишком много заявок с этого адреса за час: позвоните нам, пожалуйста.")
+            )
+        elif form.is_valid() and photos:
             data = form.lead_input()
             consent = consent_record_create(
                 shop=shop,
@@ -182,9 +187,11 @@ def photo_upload(request: HttpRequest, slug: str) -> JsonResponse:
         client_id = uuid.UUID(request.POST.get("client_id", ""))
     except ValueError:
         return _json_error(_("Неверный идентификатор фото: обновите страницу."), 400)
-    if _over_limit(request, "upload", UPLOADS_PER_HOUR_PER_IP):
-        return _json_error(_("Слишком много загрузок подряд: попробуйте через час."), 429)
     already = LeadPhoto.objects.filter(upload_token=token_data["u"], client_id=client_id).first()
+    if already is None and _over_limit(request, "upload", UPLOADS_PER_HOUR_PER_IP):
+        response = _json_error(_("Слишком много загрузок подряд: попробуйте через час."), 429)
+        response["Retry-After"] = "600"
+        return response
     try:
         photo = already or photo_upload_store(
             shop=shop,

@@ -5,3 +5,10 @@ from django.utils.translation import gettext_lazy as _
 class SmartcalcConfig(AppConfig):
     name = "smartcalc"
     verbose_name = _("Калькулятор ремонта")
+
+    def ready(self) -> None:
+        from leads.panels import register_panel
+
+        from .views import lead_panel
+
+        register_panel(lead_panel)

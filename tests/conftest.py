@@ -15,6 +15,15 @@ def pytest_configure(config):
         )
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """The shipped calculator data, loaded once into the test database."""
+    from smartcalc.loader import load_calc_data
+
+    with django_db_blocker.unblock():
+        load_calc_data()
+
+
 @pytest.fixture(autouse=True)
 def _media_root(settings, tmp_path):
     """Every test writes its files into its own folder."""

@@ -92,3 +92,31 @@ class LeadPhotoFactory(factory.django.DjangoModelFactory):
         _write_jpeg(root / obj.original.name)
         _write_jpeg(root / obj.web.name, size=(400, 300))
         _write_jpeg(root / obj.thumb.name, size=(120, 90))
+
+
+class EstimateFactory(factory.django.DjangoModelFactory):
+    """An estimate made by the real engine on the shipped data (loaded once per test run)."""
+
+    class Meta:
+        model = "smartcalc.Estimate"
+
+    shop = factory.SubFactory(ShopFactory)
+
+    @classmethod
+    def _create(cls, model_class, shop, damages=None, **kwargs):
+        from smartcalc import engine, services
+        from smartcalc.models import Generation
+
+        generation = Generation.objects.select_related("model").get(
+            model__make__name="Hyundai", model__name="Solaris", popular=True
+        )
+        damages = damages or [
+            engine.Damage("door_front_left", "dent", "2"),
+            engine.Damage("bumper_front", "crack", "1"),
+        ]
+        result = services.estimate_compute(
+            shop=shop, generation=generation, body_type="sedan", damages=damages
+        )
+        return services.estimate_save(
+            shop=shop, generation=generation, body_type="sedan", damages=damages, result=result
+        )

@@ -15,15 +15,22 @@ from .factories import LeadFactory, LeadPhotoFactory, MembershipFactory
 
 StaffViewKwargs = Callable[[Shop], dict]
 STAFF_VIEWS: dict[str, StaffViewKwargs | None] = {}
+PLAIN_KWARGS: dict[str, dict] = {}
 
 
-def register(name: str, build: StaffViewKwargs | None = None) -> None:
+def register(
+    name: str, build: StaffViewKwargs | None = None, *, kwargs: dict | None = None
+) -> None:
+    """`build` makes an object of the given shop and returns the URL kwargs naming it;
+    `kwargs` are fixed URL arguments of a view without an object."""
     STAFF_VIEWS[name] = build
+    if kwargs:
+        PLAIN_KWARGS[name] = kwargs
 
 
 def kwargs_for(name: str, shop: Shop) -> dict:
     build = STAFF_VIEWS[name]
-    return build(shop) if build else {}
+    return build(shop) if build else dict(PLAIN_KWARGS.get(name, {}))
 
 
 def object_views() -> list[str]:
@@ -46,3 +53,22 @@ register(
 
 def _photo_kwargs(photo) -> dict:
     return {"lead_id": photo.lead_id, "photo_id": photo.pk, "kind": "thumb"}
+
+
+def _estimate_kwargs(shop) -> dict:
+    from .factories import EstimateFactory
+
+    return {"estimate_id": EstimateFactory(shop=shop).pk}
+
+
+def _version_kwargs(shop) -> dict:
+    return {**_estimate_kwargs(shop), "number": 1}
+
+
+register("estimate_list")
+register("estimate_detail", _estimate_kwargs)
+register("estimate_print", _version_kwargs)
+register("estimate_pdf", _version_kwargs)
+register("calc_settings")
+register("price_list")
+register("price_export", kwargs={"fmt": "csv"})

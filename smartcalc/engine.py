@@ -1,0 +1,620 @@
+"""The estimate engine: a pure, deterministic function from (vehicle class, damages,
+repair-technology data, shop prices and rates) to itemised lines and totals.
+
+No database and no request in here: callers load the data (`smartcalc.techdata`) and
+pass plain values, so an estimate can be recomputed, tested and explained. Money is
+Decimal, rounded to kopecks half-up in one place per amount (`autoservice.money`).
+Every decision is explained in the line's notes, in Russian, for the driver.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+
+from autoservice.money import quantize_rub
+
+from .parts import NEIGHBOURS, PARTS, DamageKind, DamageSize, Material, Operation
+
+HOUR = Decimal("0.01")
+ZERO = Decimal("0")
+ZERO_RUB = Decimal("0.00")
+BLEND_SHARE = Decimal("0.5")
+ALUMINIUM_REPAIR_FACTOR = Decimal("1.5")
+
+
+class EstimateError(ValueError):
+    """Input the engine cannot price; `message` is Russian and says what to do."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Norm:
+    """Labour norms of one part for the base class, in hours; None where not applicable."""
+
+    remove_refit_h: Decimal | None = None
+    replace_h: Decimal | None = None
+    repair_h: tuple[Decimal | None, Decimal | None, Decimal | None] = (None, None, None)
+    paint_new_h: Decimal | None = None
+    paint_repair_small_h: Decimal | None = None
+    paint_repair_large_h: Decimal | None = None
+    polish_h: Decimal | None = None
+    material_new: Decimal | None = None
+    material_repair_small: Decimal | None = None
+    material_repair_large: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class Dependency:
+    item: str
+    hours: Decimal
+    operation: str  # "repair", "replace" or "paint"
+
+
+@dataclass(frozen=True)
+class TechData:
+    version: str
+    body_factor: Decimal
+    paint_factor: Decimal
+    norms: Mapping[str, Norm]
+    dependencies: Mapping[str, Sequence[Dependency]] = field(default_factory=dict)
+    hidden: Mapping[tuple[str, str], tuple[Decimal, Decimal]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PartPrice:
+    original_rub: Decimal | None
+    alternative_rub: Decimal | None = None
+    oem_number: str = ""
+    approximate: bool = False  # a platform reference price, not the shop's own
+
+
+@dataclass(frozen=True)
+class Rates:
+    body_rate_rub: Decimal
+    paint_rate_rub: Decimal
+    material_unit_rub: Decimal
+    vat_percent: Decimal | None = None
+    replace_threshold: Decimal = Decimal("0.75")
+    blend_neighbours: bool = True
+
+
+@dataclass(frozen=True)
+class Damage:
+    part: str
+    kind: str
+    size: str
+    operation: str = ""  # set by an advisor after inspection; empty = the rules decide
+
+
+@dataclass(frozen=True)
+class ExtraItem:
+    """A line an advisor adds after inspection (hidden damage, a bracket, a sensor)."""
+
+    name: str
+    labour_hours: Decimal = ZERO
+    paint_hours: Decimal = ZERO
+    part_rub: Decimal = ZERO
+
+
+@dataclass(frozen=True)
+class Line:
+    part: str
+    part_name: str
+    kind: str
+    size: str
+    operation: str
+    labour_hours: Decimal
+    labour_rub: Decimal
+    paint_hours: Decimal
+    paint_rub: Decimal
+    material_units: Decimal
+    material_rub: Decimal
+    part_rub: Decimal
+    alternative_part_rub: Decimal | None
+    price_approximate: bool
+    oem_number: str
+    subtotal_rub: Decimal
+    alternative_subtotal_rub: Decimal
+    extras: tuple[tuple[str, Decimal], ...]
+    notes: tuple[str, ...]
+    hidden_low_pct: Decimal
+    hidden_high_pct: Decimal
+
+
+@dataclass(frozen=True)
+class Estimate:
+    lines: tuple[Line, ...]
+    labour_rub: Decimal
+    paint_rub: Decimal
+    materials_rub: Decimal
+    parts_rub: Decimal
+    subtotal_rub: Decimal
+    vat_percent: Decimal | None
+    vat_rub: Decimal
+    total_rub: Decimal
+    alternative_subtotal_rub: Decimal
+    alternative_vat_rub: Decimal
+    alternative_total_rub: Decimal
+    hidden_low_rub: Decimal
+    hidden_high_rub: Decimal
+    data_version: str
+
+    @property
+    def hidden_low_pct(self) -> Decimal:
+        return _pct(self.hidden_low_rub, self.subtotal_rub)
+
+    @property
+    def hidden_high_pct(self) -> Decimal:
+        return _pct(self.hidden_high_rub, self.subtotal_rub)
+
+
+def _pct(part: Decimal, whole: Decimal) -> Decimal:
+    if not whole:
+        return ZERO
+    return (part * 100 / whole).quantize(Decimal("1"), rounding=ROUND_HALF_UP)
+
+
+def _hours(value: Decimal | None, factor: Decimal) -> Decimal:
+    return ((value or ZERO) * factor).quantize(HOUR, rounding=ROUND_HALF_UP)
+
+
+def severity(kind: str, size: str) -> str:
+    if kind == DamageKind.BROKEN or size == DamageSize.OVER_4:
+        return "heavy"
+    if kind == DamageKind.SCRATCH or size == DamageSize.UP_TO_1:
+        return "light"
+    return "medium"
+
+
+@dataclass
+class _Plan:
+    """One way to fix a part: hours of each kind, whether a new part is bought, why."""
+
+    operation: str
+    labour_h: Decimal = ZERO
+    paint_h: Decimal = ZERO
+    material_units: Decimal = ZERO
+    buys_part: bool = False
+    dependency_ops: tuple[str, ...] = ()
+    notes: list[str] = field(default_factory=list)
+
+
+def _repair_index(size: str) -> int:
+    return {DamageSize.UP_TO_1: 0, DamageSize.FROM_1_TO_2: 1, DamageSize.FROM_2_TO_4: 2}.get(
+        size, 2
+    )
+
+
+def _paint_repair(norm: Norm, size: str) -> tuple[Decimal, Decimal]:
+    """Paint hours and material units for a repaired part (≤50 % or >50 % of it)."""
+    small_h, large_h = norm.paint_repair_small_h or ZERO, norm.paint_repair_large_h or ZERO
+    small_m, large_m = norm.material_repair_small or ZERO, norm.material_repair_large or ZERO
+    if size in (DamageSize.UP_TO_1, DamageSize.FROM_1_TO_2):
+        return small_h, small_m
+    # A larger area never needs less paint than a smaller one, whatever the data says.
+    return max(small_h, large_h), max(small_m, large_m)
+
+
+def _replace_plan(part_code: str, norm: Norm, paintable: bool, reason: str) -> _Plan:
+    if norm.replace_h is None:
+        raise EstimateError(
+            f"Для детали «{PARTS[part_code].name}» нет норм замены: оценим по фото."
+        )
+    plan = _Plan(
+        operation=Operation.REPLACE_PAINT if paintable else Operation.REPLACE,
+        labour_h=norm.replace_h,
+        buys_part=True,
+        dependency_ops=("replace", "paint") if paintable else ("replace",),
+        notes=[reason] if reason else [],
+    )
+    if paintable:
+        plan.paint_h = norm.paint_new_h or ZERO
+        plan.material_units = norm.material_new or ZERO
+    return plan
+
+
+def _repair_plan(part_code: str, norm: Norm, kind: str, size: str) -> _Plan | None:
+    """The repair way for a painted body part, or None when only replacement fits."""
+    part = PARTS[part_code]
+    if kind == DamageKind.BROKEN:
+        return None
+    if kind != DamageKind.SCRATCH and size == DamageSize.OVER_4:
+        return None
+    if kind == DamageKind.CRACK and part.material != Material.PLASTIC:
+        return None  # torn metal is not repaired
+    if kind == DamageKind.SCRATCH:
+        paint_h, units = _paint_repair(norm, size)
+        notes = ["Окраска без рихтовки: если царапина не дошла до грунта, хватит полировки."]
+        return _Plan(
+            Operation.PAINT,
+            paint_h=paint_h,
+            material_units=units,
+            dependency_ops=("paint",),
+            notes=notes,
+        )
+    index = _repair_index(size)
+    if kind == DamageKind.CRACK:
+        index = min(index + 1, 2)  # plastic welding of a crack is the next category up
+    repair_h = norm.repair_h[index]
+    if repair_h is None:
+        return None
+    if part.material == Material.ALUMINIUM:
+        repair_h *= ALUMINIUM_REPAIR_FACTOR
+    paint_h, units = _paint_repair(norm, size)
+    category = ("Р1", "Р2", "Р3")[index]
+    return _Plan(
+        Operation.REPAIR_PAINT,
+        labour_h=repair_h,
+        paint_h=paint_h,
+        material_units=units,
+        dependency_ops=("repair", "paint"),
+        notes=[f"Ремонт категории {category} и окраска ремонтной детали."],
+    )
+
+
+def _unpainted_plan(part_code: str, norm: Norm, kind: str, size: str) -> _Plan:
+    """Lamps, glass, wheels and mirrors: repaired only in narrow cases, else replaced."""
+    part = PARTS[part_code]
+    small = size in (DamageSize.UP_TO_1, DamageSize.FROM_1_TO_2)
+    if part.material == Material.LAMP:
+        if kind == DamageKind.SCRATCH and norm.polish_h:
+            return _Plan(
+                Operation.POLISH, labour_h=norm.polish_h, notes=["Полировка рассеивателя."]
+            )
+        return _replace_plan(part_code, norm, False, "Треснувшую или разбитую оптику меняют.")
+    if part.material == Material.GLASS:
+        chip = norm.repair_h[0]
+        if kind in (DamageKind.SCRATCH, DamageKind.CRACK) and size == DamageSize.UP_TO_1 and chip:
+            return _Plan(
+                Operation.REPAIR,
+                labour_h=chip,
+                notes=["Ремонт скола или небольшой трещины без замены стекла."],
+            )
+        return _replace_plan(part_code, norm, False, "Стекло с такой трещиной меняют.")
+    if part.material == Material.WHEEL:
+        if kind == DamageKind.SCRATCH or (kind == DamageKind.DENT and small):
+            repair = norm.repair_h[0 if kind == DamageKind.SCRATCH and small else 1]
+            if repair:
+                return _Plan(
+                    Operation.REPAIR, labour_h=repair, notes=["Правка и восстановление диска."]
+                )
+        return _replace_plan(
+            part_code, norm, False, "Треснувший или сильно погнутый диск меняют: это безопасность."
+        )
+    raise EstimateError(f"Деталь «{part.name}» не оценивается калькулятором.")
+
+
+def _mirror_plan(part_code: str, norm: Norm, kind: str, size: str) -> _Plan:
+    if kind == DamageKind.SCRATCH:
+        return _Plan(
+            Operation.PAINT,
+            paint_h=norm.paint_new_h or ZERO,
+            material_units=norm.material_new or ZERO,
+            dependency_ops=("paint",),
+            notes=["Окраска корпуса зеркала."],
+        )
+    return _replace_plan(part_code, norm, True, "Зеркало с трещиной или вмятиной меняют целиком.")
+
+
+def _cost(plan: _Plan, tech: TechData, rates: Rates, part_rub: Decimal, deps: Decimal) -> Decimal:
+    labour = _hours(plan.labour_h, tech.body_factor) + deps
+    return (
+        labour * rates.body_rate_rub
+        + _hours(plan.paint_h, tech.paint_factor) * rates.paint_rate_rub
+        + _hours(plan.material_units, tech.paint_factor) * rates.material_unit_rub
+        + (part_rub if plan.buys_part else ZERO)
+    )
+
+
+def _dependencies(part_code: str, plan: _Plan, tech: TechData) -> tuple[tuple[str, Decimal], ...]:
+    return tuple(
+        (dep.item, _hours(dep.hours, tech.body_factor))
+        for dep in tech.dependencies.get(part_code, ())
+        if dep.operation in plan.dependency_ops
+    )
+
+
+def _price_for(part_code: str, prices: Mapping[str, PartPrice]) -> PartPrice:
+    price = prices.get(part_code)
+    if price is None or price.original_rub is None or price.original_rub <= 0:
+        raise EstimateError(
+            f"Нет цены детали «{PARTS[part_code].name}»: пришлите фото, мастер посчитает."
+        )
+    return price
+
+
+def _forced(damage: Damage, norm: Norm) -> _Plan:
+    """The operation an advisor chose after inspection, priced by the same norms."""
+    part = PARTS[damage.part]
+    note = "Решение мастера после осмотра."
+    if damage.operation in (Operation.REPLACE, Operation.REPLACE_PAINT):
+        plan = _replace_plan(damage.part, norm, part.paintable, note)
+    elif damage.operation == Operation.POLISH and norm.polish_h:
+        plan = _Plan(Operation.POLISH, labour_h=norm.polish_h, notes=[note])
+    elif damage.operation == Operation.PAINT and part.paintable:
+        paint_h, units = _paint_repair(norm, damage.size)
+        plan = _Plan(
+            Operation.PAINT,
+            paint_h=paint_h,
+            material_units=units,
+            dependency_ops=("paint",),
+            notes=[note],
+        )
+    elif damage.operation == Operation.REPAIR_PAINT and part.paintable:
+        repair = _repair_plan(damage.part, norm, DamageKind.DENT, damage.size)
+        if repair is None:
+            raise EstimateError(f"Деталь «{part.name}» по нормам не ремонтируют: выберите замену.")
+        repair.notes.append(note)
+        plan = repair
+    elif damage.operation == Operation.REPAIR and not part.paintable and norm.repair_h[0]:
+        plan = _Plan(
+            Operation.REPAIR, labour_h=norm.repair_h[0], dependency_ops=("repair",), notes=[note]
+        )
+    else:
+        raise EstimateError(f"Для детали «{part.name}» нельзя выбрать такую операцию.")
+    return plan
+
+
+def _choose(damage: Damage, tech: TechData, rates: Rates, prices: Mapping[str, PartPrice]) -> _Plan:
+    part = PARTS[damage.part]
+    norm = tech.norms.get(damage.part)
+    if norm is None:
+        raise EstimateError(f"Для детали «{part.name}» нет норм: оценим по фото.")
+    if damage.operation:
+        return _forced(damage, norm)
+    if damage.part.startswith("mirror_"):
+        return _mirror_plan(damage.part, norm, damage.kind, damage.size)
+    if not part.paintable:
+        plan = _unpainted_plan(damage.part, norm, damage.kind, damage.size)
+        if plan.buys_part or norm.replace_h is None:
+            return plan
+        return _cheaper_of(damage, plan, norm, False, tech, rates, prices)
+    repair = _repair_plan(damage.part, norm, damage.kind, damage.size)
+    if repair is None:
+        reason = {
+            DamageKind.BROKEN: "Деталь разбита: только замена.",
+            DamageKind.CRACK: "Разрыв металла не ремонтируют: замена.",
+        }.get(damage.kind, "Повреждение больше половины детали: замена.")
+        return _replace_plan(damage.part, norm, True, reason)
+    if norm.replace_h is None:
+        return repair  # a part with no replacement norm can only be repaired
+    return _cheaper_of(damage, repair, norm, True, tech, rates, prices)
+
+
+def _cheaper_of(
+    damage: Damage,
+    repair: _Plan,
+    norm: Norm,
+    paintable: bool,
+    tech: TechData,
+    rates: Rates,
+    prices: Mapping[str, PartPrice],
+) -> _Plan:
+    """Repair, unless it would cost more than the threshold share of replacement."""
+    price = prices.get(damage.part)
+    if price is None or not price.original_rub:
+        repair.notes.append("Сравнить с заменой нельзя: нет цены новой детали.")
+        return repair
+    replace = _replace_plan(damage.part, norm, paintable, "")
+    repair_deps = sum((h for _i, h in _dependencies(damage.part, repair, tech)), ZERO)
+    replace_deps = sum((h for _i, h in _dependencies(damage.part, replace, tech)), ZERO)
+    repair_cost = _cost(repair, tech, rates, ZERO, repair_deps)
+    replace_cost = _cost(replace, tech, rates, price.original_rub, replace_deps)
+    if repair_cost > replace_cost * rates.replace_threshold:
+        share = (repair_cost * 100 / replace_cost).quantize(Decimal("1"), rounding=ROUND_HALF_UP)
+        threshold = (rates.replace_threshold * 100).quantize(Decimal("1"), rounding=ROUND_HALF_UP)
+        replace.notes.append(
+            f"Ремонт обошёлся бы в {share} % от замены (порог {threshold} %): выгоднее заменить."
+        )
+        return replace
+    return repair
+
+
+def _line(
+    damage: Damage,
+    plan: _Plan,
+    tech: TechData,
+    rates: Rates,
+    prices: Mapping[str, PartPrice],
+    counted: set[str],
+) -> Line:
+    part = PARTS[damage.part]
+    extras = []
+    shared = []
+    for item, hours in _dependencies(damage.part, plan, tech):
+        # A job done once serves both parts (one bumper removal for two headlamps).
+        if item in counted:
+            shared.append(item)
+        else:
+            counted.add(item)
+            extras.append((item, hours))
+    extras = tuple(extras)
+    labour_h = _hours(plan.labour_h, tech.body_factor) + sum((h for _i, h in extras), ZERO)
+    paint_h = _hours(plan.paint_h, tech.paint_factor)
+    units = _hours(plan.material_units, tech.paint_factor)
+    labour_rub = quantize_rub(labour_h * rates.body_rate_rub)
+    paint_rub = quantize_rub(paint_h * rates.paint_rate_rub)
+    material_rub = quantize_rub(units * rates.material_unit_rub)
+    notes = list(plan.notes)
+    notes += [f"«{item}» уже учтено в другой строке." for item in shared]
+    part_rub, alternative, approximate, oem = ZERO_RUB, None, False, ""
+    if plan.buys_part:
+        price = _price_for(damage.part, prices)
+        part_rub = quantize_rub(price.original_rub)
+        alternative = quantize_rub(price.alternative_rub) if price.alternative_rub else None
+        approximate, oem = price.approximate, price.oem_number
+        if approximate:
+            notes.append("Цена детали ориентировочная: у сервиса нет своей цены на эту деталь.")
+    work = labour_rub + paint_rub + material_rub
+    low, high = tech.hidden.get((damage.part, severity(damage.kind, damage.size)), (ZERO, ZERO))
+    return Line(
+        part=damage.part,
+        part_name=str(part.name),
+        kind=damage.kind,
+        size=damage.size,
+        operation=plan.operation,
+        labour_hours=labour_h,
+        labour_rub=labour_rub,
+        paint_hours=paint_h,
+        paint_rub=paint_rub,
+        material_units=units,
+        material_rub=material_rub,
+        part_rub=part_rub,
+        alternative_part_rub=alternative,
+        price_approximate=approximate,
+        oem_number=oem,
+        subtotal_rub=work + part_rub,
+        alternative_subtotal_rub=work + (alternative if alternative is not None else part_rub),
+        extras=extras,
+        notes=tuple(notes),
+        hidden_low_pct=low,
+        hidden_high_pct=high,
+    )
+
+
+def _blend_lines(lines: list[Line], tech: TechData, rates: Rates) -> list[Line]:
+    painted = {line.part for line in lines if line.paint_hours > 0}
+    blends: list[Line] = []
+    for line in lines:
+        if line.paint_hours <= 0:
+            continue
+        for neighbour in NEIGHBOURS.get(line.part, ()):
+            if neighbour in painted or any(b.part == neighbour for b in blends):
+                continue
+            norm = tech.norms.get(neighbour)
+            if norm is None or not norm.paint_new_h:
+                continue
+            paint_h = _hours(norm.paint_new_h * BLEND_SHARE, tech.paint_factor)
+            units = _hours((norm.material_new or ZERO) * BLEND_SHARE, tech.paint_factor)
+            paint_rub = quantize_rub(paint_h * rates.paint_rate_rub)
+            material_rub = quantize_rub(units * rates.material_unit_rub)
+            blends.append(
+                Line(
+                    part=neighbour,
+                    part_name=str(PARTS[neighbour].name),
+                    kind="",
+                    size="",
+                    operation=Operation.PAINT,
+                    labour_hours=ZERO,
+                    labour_rub=ZERO_RUB,
+                    paint_hours=paint_h,
+                    paint_rub=paint_rub,
+                    material_units=units,
+                    material_rub=material_rub,
+                    part_rub=ZERO_RUB,
+                    alternative_part_rub=None,
+                    price_approximate=False,
+                    oem_number="",
+                    subtotal_rub=paint_rub + material_rub,
+                    alternative_subtotal_rub=paint_rub + material_rub,
+                    extras=(),
+                    notes=(
+                        f"Окраска «в переход» рядом с деталью «{line.part_name}»: "
+                        "чтобы не было видно разницы оттенка.",
+                    ),
+                    hidden_low_pct=ZERO,
+                    hidden_high_pct=ZERO,
+                )
+            )
+    return blends
+
+
+def _extra_line(extra: ExtraItem, rates: Rates) -> Line:
+    name = extra.name.strip()
+    if not name:
+        raise EstimateError("У дополнительной работы нет названия.")
+    if min(extra.labour_hours, extra.paint_hours, extra.part_rub) < 0:
+        raise EstimateError(f"В строке «{name}» отрицательное число.")
+    labour_h = extra.labour_hours.quantize(HOUR, rounding=ROUND_HALF_UP)
+    paint_h = extra.paint_hours.quantize(HOUR, rounding=ROUND_HALF_UP)
+    labour_rub = quantize_rub(labour_h * rates.body_rate_rub)
+    paint_rub = quantize_rub(paint_h * rates.paint_rate_rub)
+    material_rub = quantize_rub(paint_h * rates.material_unit_rub)
+    part_rub = quantize_rub(extra.part_rub)
+    subtotal = labour_rub + paint_rub + material_rub + part_rub
+    return Line(
+        part="extra",
+        part_name=name,
+        kind="",
+        size="",
+        operation=Operation.REPAIR if not part_rub else Operation.REPLACE,
+        labour_hours=labour_h,
+        labour_rub=labour_rub,
+        paint_hours=paint_h,
+        paint_rub=paint_rub,
+        material_units=paint_h,
+        material_rub=material_rub,
+        part_rub=part_rub,
+        alternative_part_rub=None,
+        price_approximate=False,
+        oem_number="",
+        subtotal_rub=subtotal,
+        alternative_subtotal_rub=subtotal,
+        extras=(),
+        notes=("Найдено при осмотре.",),
+        hidden_low_pct=ZERO,
+        hidden_high_pct=ZERO,
+    )
+
+
+def compute_estimate(
+    *,
+    damages: Sequence[Damage],
+    tech: TechData,
+    prices: Mapping[str, PartPrice],
+    rates: Rates,
+    body_parts: frozenset[str] | None = None,
+    extras: Sequence[ExtraItem] = (),
+) -> Estimate:
+    """Lines and totals for the damages. Raises EstimateError with a Russian message for
+    input it cannot price honestly (never a silently wrong number)."""
+    seen: set[str] = set()
+    counted: set[str] = set()
+    lines: list[Line] = []
+    for damage in damages:
+        if damage.part not in PARTS or (body_parts is not None and damage.part not in body_parts):
+            raise EstimateError("Такой детали нет у выбранного кузова: выберите деталь на схеме.")
+        if damage.kind not in DamageKind.values:
+            raise EstimateError("Выберите вид повреждения из списка.")
+        if damage.size not in DamageSize.values:
+            raise EstimateError("Выберите размер повреждения в ладонях из списка.")
+        if damage.part in seen:
+            raise EstimateError("Одна деталь указана дважды: оставьте одно повреждение на деталь.")
+        seen.add(damage.part)
+        plan = _choose(damage, tech, rates, prices)
+        lines.append(_line(damage, plan, tech, rates, prices, counted))
+    if rates.blend_neighbours:
+        lines += _blend_lines(lines, tech, rates)
+    lines += [_extra_line(extra, rates) for extra in extras]
+
+    def total(attr: str) -> Decimal:
+        return sum((getattr(line, attr) for line in lines), ZERO_RUB)
+
+    subtotal = total("subtotal_rub")
+    alternative = total("alternative_subtotal_rub")
+    vat = quantize_rub(subtotal * rates.vat_percent / 100) if rates.vat_percent else ZERO_RUB
+    alt_vat = quantize_rub(alternative * rates.vat_percent / 100) if rates.vat_percent else ZERO_RUB
+    hidden_low = quantize_rub(sum((x.subtotal_rub * x.hidden_low_pct / 100 for x in lines), ZERO))
+    hidden_high = quantize_rub(sum((x.subtotal_rub * x.hidden_high_pct / 100 for x in lines), ZERO))
+    return Estimate(
+        lines=tuple(lines),
+        labour_rub=total("labour_rub"),
+        paint_rub=total("paint_rub"),
+        materials_rub=total("material_rub"),
+        parts_rub=total("part_rub"),
+        subtotal_rub=subtotal,
+        vat_percent=rates.vat_percent,
+        vat_rub=vat,
+        total_rub=subtotal + vat,
+        alternative_subtotal_rub=alternative,
+        alternative_vat_rub=alt_vat,
+        alternative_total_rub=alternative + alt_vat,
+        hidden_low_rub=hidden_low,
+        hidden_high_rub=hidden_high,
+        data_version=tech.version,
+    )

@@ -1,0 +1,158 @@
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django import forms
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _l
+
+from leads.services import LeadInput
+from photoportal.forms import PhotoRequestForm
+
+from . import engine
+from .models import ShopPartPrice, ShopRates, VehicleModel
+from .parts import DamageKind, DamageSize, Operation, parts_for_body
+
+
+def parse_damages(data, body_type: str) -> tuple[list[engine.Damage], dict[str, str]]:
+    """The picker's selects (kind_<part>, size_<part>) as damages, and a Russian error per
+    part that is half filled or tampered with. Unknown fields are ignored."""
+    damages: list[engine.Damage] = []
+    errors: dict[str, str] = {}
+    for part in parts_for_body(body_type):
+        kind = (data.get(f"kind_{part.code}") or "").strip()
+        size = (data.get(f"size_{part.code}") or "").strip()
+        operation = (data.get(f"op_{part.code}") or "").strip()
+        if not kind and not size:
+            continue
+        if kind not in DamageKind.values:
+            errors[part.code] = _("Выберите вид повреждения из списка.")
+        elif size not in DamageSize.values:
+            errors[part.code] = _("Укажите размер повреждения в ладонях.")
+        elif operation and operation not in Operation.values:
+            errors[part.code] = _("Такой операции нет: выберите из списка.")
+        else:
+            damages.append(engine.Damage(part.code, kind, size, operation))
+    return damages, errors
+
+
+def picker_rows(body_type: str, damages: list[engine.Damage]) -> list[dict]:
+    chosen = {d.part: d for d in damages}
+    return [
+        {
+            "code": part.code,
+            "name": part.name,
+            "kind": chosen[part.code].kind if part.code in chosen else "",
+            "size": chosen[part.code].size if part.code in chosen else "",
+            "operation": chosen[part.code].operation if part.code in chosen else "",
+        }
+        for part in parts_for_body(body_type)
+    ]
+
+
+class ExtraItemForm(forms.Form):
+    name = forms.CharField(label=_l("Работа или деталь"), max_length=200, required=False)
+    labour_hours = forms.DecimalField(
+        label=_l("Н/ч кузовных"), min_value=0, max_digits=6, decimal_places=2, required=False
+    )
+    paint_hours = forms.DecimalField(
+        label=_l("Н/ч окраски"), min_value=0, max_digits=6, decimal_places=2, required=False
+    )
+    part_rub = forms.DecimalField(
+        label=_l("Деталь, ₽"), min_value=0, max_digits=12, decimal_places=2, required=False
+    )
+
+    def item(self) -> engine.ExtraItem | None:
+        data = self.cleaned_data
+        if not data.get("name"):
+            return None
+        return engine.ExtraItem(
+            name=data["name"],
+            labour_hours=data.get("labour_hours") or Decimal("0"),
+            paint_hours=data.get("paint_hours") or Decimal("0"),
+            part_rub=data.get("part_rub") or Decimal("0"),
+        )
+
+
+ExtraItemFormSet = forms.formset_factory(ExtraItemForm, extra=2, max_num=20)
+
+
+class RevisionNoteForm(forms.Form):
+    note = forms.CharField(
+        label=_l("Что изменилось после осмотра"),
+        max_length=300,
+        widget=forms.TextInput(attrs={"placeholder": _l("Например: скрытая трещина усилителя")}),
+        error_messages={"required": _l("Напишите, что изменилось: клиент увидит это в истории.")},
+    )
+
+
+class ShopRatesForm(forms.ModelForm):
+    class Meta:
+        model = ShopRates
+        fields = [
+            "body_rate_rub",
+            "paint_rate_rub",
+            "material_unit_rub",
+            "vat_mode",
+            "price_valid_days",
+            "replace_threshold_pct",
+            "blend_neighbours",
+        ]
+
+    def clean_replace_threshold_pct(self) -> int:
+        value = self.cleaned_data["replace_threshold_pct"]
+        if not 30 <= value <= 100:
+            raise forms.ValidationError(_("Порог замены — от 30 до 100 %."))
+        return value
+
+    def clean(self):
+        cleaned = super().clean()
+        for field in ("body_rate_rub", "paint_rate_rub", "material_unit_rub"):
+            value = cleaned.get(field)
+            if value is not None and value <= 0:
+                self.add_error(field, _("Ставка должна быть больше нуля."))
+        return cleaned
+
+
+class PriceImportForm(forms.Form):
+    file = forms.FileField(
+        label=_l("Файл прайса (CSV или XLSX)"),
+        help_text=_l("Колонки: марка, модель, деталь, номер OEM, оригинал ₽, аналог ₽."),
+    )
+
+
+class ShopPartPriceForm(forms.ModelForm):
+    vehicle_model = forms.ModelChoiceField(
+        label=_l("Модель"), queryset=VehicleModel.objects.select_related("make")
+    )
+
+    class Meta:
+        model = ShopPartPrice
+        fields = ["vehicle_model", "part", "oem_number", "original_rub", "alternative_rub"]
+
+
+class CalcContactForm(PhotoRequestForm):
+    """The photo portal's contact and consent fields; the vehicle is already known."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("vehicle_make", "vehicle_model"):
+            del self.fields[name]
+        self.fields["description"].label = _l("Комментарий")
+        self.fields["description"].widget.attrs["placeholder"] = _l(
+            "Например: удобно приехать в субботу"
+        )
+
+    def lead_input(self, generation) -> LeadInput:
+        data = self.cleaned_data
+        return LeadInput(
+            customer_name=data["customer_name"].strip(),
+            phone=data["phone"],
+            email=data["email"],
+            preferred_contact=data["preferred_contact"],
+            vehicle_make=generation.model.make.name,
+            vehicle_model=f"{generation.model.name} {generation.name}",
+            vehicle_year=data["vehicle_year"],
+            plate=data["plate"],
+            description=data["description"].strip(),
+        )

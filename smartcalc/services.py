@@ -1,0 +1,166 @@
+"""Estimates: compute for a shop, save what the driver saw, revise after inspection."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Max
+
+from autoservice.models import Membership, Shop
+
+from . import engine, techdata
+from .models import Estimate, EstimateVersion, Generation
+from .parts import PARTS, parts_for_body
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def estimate_as_json(estimate: engine.Estimate) -> dict:
+    data = _plain(dataclasses.asdict(estimate))
+    data["hidden_low_pct"] = str(estimate.hidden_low_pct)
+    data["hidden_high_pct"] = str(estimate.hidden_high_pct)
+    return data
+
+
+def body_part_codes(body_type: str) -> frozenset[str]:
+    return frozenset(part.code for part in parts_for_body(body_type))
+
+
+def estimate_compute(
+    *,
+    shop: Shop,
+    generation: Generation,
+    body_type: str,
+    damages: Sequence[engine.Damage],
+    extras: Sequence[engine.ExtraItem] = (),
+) -> engine.Estimate:
+    """Raises engine.EstimateError (Russian message) or techdata.NoTechData."""
+    if body_type not in generation.body_types:
+        raise engine.EstimateError("У этого поколения нет такого кузова: выберите кузов заново.")
+    model = generation.model
+    return engine.compute_estimate(
+        damages=damages,
+        tech=techdata.tech_for(model),
+        prices=techdata.prices_for(shop, model),
+        rates=techdata.rates_for(shop),
+        body_parts=body_part_codes(body_type),
+        extras=extras,
+    )
+
+
+def _inputs(
+    generation: Generation,
+    body_type: str,
+    damages: Sequence[engine.Damage],
+    extras: Sequence[engine.ExtraItem],
+    shop: Shop,
+) -> dict:
+    rates = techdata.shop_rates(shop)
+    return {
+        "generation_id": generation.pk,
+        "vehicle": f"{generation.model} {generation.name} ({generation.years})",
+        "body_type": body_type,
+        "damages": [_plain(dataclasses.asdict(d)) for d in damages],
+        "extras": [_plain(dataclasses.asdict(e)) for e in extras],
+        "rates": {
+            "body_rate_rub": str(rates.body_rate_rub),
+            "paint_rate_rub": str(rates.paint_rate_rub),
+            "material_unit_rub": str(rates.material_unit_rub),
+            "vat_mode": rates.vat_mode,
+            "replace_threshold_pct": rates.replace_threshold_pct,
+            "price_valid_days": rates.price_valid_days,
+        },
+    }
+
+
+@transaction.atomic
+def estimate_save(
+    *,
+    shop: Shop,
+    generation: Generation,
+    body_type: str,
+    damages: Sequence[engine.Damage],
+    result: engine.Estimate,
+) -> Estimate:
+    """Keep the driver's estimate exactly as shown: inputs, lines, totals, data version."""
+    estimate = Estimate.objects.create(shop=shop, generation=generation, body_type=body_type)
+    EstimateVersion.objects.create(
+        estimate=estimate,
+        number=1,
+        inputs=_inputs(generation, body_type, damages, (), shop),
+        result=estimate_as_json(result),
+        data_version=result.data_version,
+        total_rub=result.total_rub,
+    )
+    return estimate
+
+
+def estimate_attach_lead(*, estimate: Estimate, lead) -> Estimate:
+    estimate.lead = lead
+    estimate.save(update_fields=["lead"])
+    return estimate
+
+
+@transaction.atomic
+def estimate_revise(
+    *,
+    estimate: Estimate,
+    by: Membership,
+    damages: Sequence[engine.Damage],
+    extras: Sequence[engine.ExtraItem],
+    note: str,
+) -> EstimateVersion:
+    """A new version after inspection; earlier versions (the driver's first) stay as they were."""
+    Estimate.objects.select_for_update().filter(pk=estimate.pk).first()
+    result = estimate_compute(
+        shop=estimate.shop,
+        generation=estimate.generation,
+        body_type=estimate.body_type,
+        damages=damages,
+        extras=extras,
+    )
+    number = (estimate.versions.aggregate(n=Max("number"))["n"] or 0) + 1
+    return EstimateVersion.objects.create(
+        estimate=estimate,
+        number=number,
+        author=by,
+        note=note.strip()[:300],
+        inputs=_inputs(estimate.generation, estimate.body_type, damages, extras, estimate.shop),
+        result=estimate_as_json(result),
+        data_version=result.data_version,
+        total_rub=result.total_rub,
+    )
+
+
+def damages_from_inputs(inputs: dict) -> list[engine.Damage]:
+    return [
+        engine.Damage(
+            part=d["part"], kind=d["kind"], size=d["size"], operation=d.get("operation", "")
+        )
+        for d in inputs.get("damages", [])
+        if d.get("part") in PARTS
+    ]
+
+
+def extras_from_inputs(inputs: dict) -> list[engine.ExtraItem]:
+    return [
+        engine.ExtraItem(
+            name=e["name"],
+            labour_hours=Decimal(e["labour_hours"]),
+            paint_hours=Decimal(e["paint_hours"]),
+            part_rub=Decimal(e["part_rub"]),
+        )
+        for e in inputs.get("extras", [])
+    ]

@@ -1,0 +1,133 @@
+"""Builds the engine's inputs from the database: technology data for a vehicle model,
+the shop's prices with the platform's reference prices as a flagged fallback, and rates.
+
+Queries do not depend on the number of damaged parts: the technology data of a version is
+read once per process and cached (a version never changes once loaded)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from functools import lru_cache
+
+from autoservice.models import Shop
+
+from . import engine
+from .models import (
+    ClassFactor,
+    DataVersion,
+    Dependency,
+    HiddenDamageRange,
+    LabourNorm,
+    ReferencePrice,
+    ShopPartPrice,
+    ShopRates,
+    VatMode,
+    VehicleModel,
+)
+
+
+class NoTechData(LookupError):
+    pass
+
+
+def current_version() -> DataVersion:
+    version = DataVersion.objects.filter(is_current=True).first()
+    if version is None:
+        raise NoTechData("no calculator data: run `manage.py load_calc_data`")
+    return version
+
+
+def _norm(row: LabourNorm) -> engine.Norm:
+    return engine.Norm(
+        remove_refit_h=row.remove_refit_h,
+        replace_h=row.replace_h,
+        repair_h=(row.repair_r1_h, row.repair_r2_h, row.repair_r3_h),
+        paint_new_h=row.paint_new_h,
+        paint_repair_small_h=row.paint_repair_small_h,
+        paint_repair_large_h=row.paint_repair_large_h,
+        polish_h=row.polish_h,
+        material_new=row.paint_material_new,
+        material_repair_small=row.paint_material_repair_small,
+        material_repair_large=row.paint_material_repair_large,
+    )
+
+
+@lru_cache(maxsize=256)
+def _tech(version_id: int, label: str, model_id: int, vehicle_class: str) -> engine.TechData:
+    factor = ClassFactor.objects.filter(version_id=version_id, vehicle_class=vehicle_class).first()
+    if factor is None:
+        raise NoTechData(f"no class factor for {vehicle_class}")
+    norms: dict[str, engine.Norm] = {}
+    rows = LabourNorm.objects.filter(version_id=version_id, vehicle_model_id__in=[model_id])
+    base = LabourNorm.objects.filter(version_id=version_id, vehicle_model__isnull=True)
+    for row in base:
+        norms[row.part] = _norm(row)
+    for row in rows:  # model overrides win over the base class norms
+        norms[row.part] = _norm(row)
+    deps: dict[str, list[engine.Dependency]] = {}
+    for dep in Dependency.objects.filter(version_id=version_id).order_by("id"):
+        deps.setdefault(dep.part, []).append(
+            engine.Dependency(item=dep.item, hours=dep.hours, operation=dep.operation)
+        )
+    hidden = {
+        (h.part, h.severity): (h.low_pct, h.high_pct)
+        for h in HiddenDamageRange.objects.filter(version_id=version_id)
+    }
+    return engine.TechData(
+        version=label,
+        body_factor=factor.body_factor,
+        paint_factor=factor.paint_factor,
+        norms=norms,
+        dependencies={k: tuple(v) for k, v in deps.items()},
+        hidden=hidden,
+    )
+
+
+def tech_for(model: VehicleModel, version: DataVersion | None = None) -> engine.TechData:
+    version = version or current_version()
+    return _tech(version.pk, version.label, model.pk, model.vehicle_class)
+
+
+def prices_for(
+    shop: Shop, model: VehicleModel, version: DataVersion | None = None
+) -> dict[str, engine.PartPrice]:
+    """The shop's price per part, else the platform reference price flagged approximate."""
+    version = version or current_version()
+    prices = {
+        ref.part: engine.PartPrice(
+            original_rub=ref.original_rub,
+            alternative_rub=ref.alternative_rub,
+            oem_number=ref.oem_number,
+            approximate=True,
+        )
+        for ref in ReferencePrice.objects.filter(version=version, vehicle_model=model)
+    }
+    for own in ShopPartPrice.objects.filter(shop=shop, vehicle_model=model):
+        prices[own.part] = engine.PartPrice(
+            original_rub=own.original_rub,
+            alternative_rub=own.alternative_rub,
+            oem_number=own.oem_number,
+            approximate=False,
+        )
+    return prices
+
+
+def shop_rates(shop: Shop) -> ShopRates:
+    rates = getattr(shop, "_calc_rates", None)
+    if rates is None:
+        rates, _ = ShopRates.objects.get_or_create(shop=shop)
+        shop._calc_rates = rates
+    return rates
+
+
+def rates_for(shop: Shop) -> engine.Rates:
+    rates = shop_rates(shop)
+    vat = None if rates.vat_mode == VatMode.NONE else Decimal(rates.vat_mode)
+    return engine.Rates(
+        body_rate_rub=rates.body_rate_rub,
+        paint_rate_rub=rates.paint_rate_rub,
+        material_unit_rub=rates.material_unit_rub,
+        vat_percent=vat,
+        replace_threshold=Decimal(rates.replace_threshold_pct) / 100,
+        blend_neighbours=rates.blend_neighbours,
+    )

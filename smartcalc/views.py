@@ -1,0 +1,277 @@
+"""The driver's calculator (/s/<slug>/calc/) and the staff's estimates (/staff/calc/)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods, require_POST
+
+from autoservice.consent import consent_record_create, consent_text_current
+from autoservice.models import Shop
+from leads.models import Channel, Lead, LeadPhoto
+from leads.photos import MAX_PHOTOS_PER_LEAD, photo_max_bytes, photo_uploads_store_many
+from leads.services import lead_create
+from photoportal.forms import form_token_issue, form_token_read
+from photoportal.views import shop_frame_policy
+
+from . import engine, europrotocol, selectors, services, techdata
+from .forms import CalcContactForm, parse_damages, picker_rows
+from .models import Estimate, Generation, VehicleMake, VehicleModel
+from .parts import DIAGRAM_FOR_BODY, BodyType, DamageKind, DamageSize
+
+
+def _get_public_shop(slug: str) -> Shop:
+    return get_object_or_404(Shop, slug=slug, is_active=True)
+
+
+def _vehicle(generation_id: int, body: str) -> Generation:
+    generation = get_object_or_404(
+        Generation.objects.select_related("model__make"), pk=generation_id
+    )
+    if body not in BodyType.values or body not in generation.body_types:
+        raise Http404(_("У этого поколения нет такого кузова."))
+    return generation
+
+
+def _result_context(shop: Shop, result: dict | None, error: str = "") -> dict:
+    """What the estimate partial needs: the result as stored (JSON), the europrotocol fit."""
+    context: dict = {"result": result, "error": error, "shop": shop}
+    if result:
+        from decimal import Decimal
+
+        total = Decimal(result["total_rub"])
+        limits = europrotocol.limits_in_force(region=shop.region, on=timezone.localdate())
+        context["europrotocol"] = europrotocol.fit_limits(total, limits)
+        rates = techdata.shop_rates(shop)
+        context["valid_until"] = timezone.localdate() + dt.timedelta(days=rates.price_valid_days)
+        context["approximate"] = any(line["price_approximate"] for line in result["lines"])
+    return context
+
+
+def _compute(shop: Shop, generation: Generation, body: str, damages) -> tuple[dict | None, str]:
+    if not damages:
+        return None, ""
+    try:
+        result = services.estimate_compute(
+            shop=shop, generation=generation, body_type=body, damages=damages
+        )
+    except engine.EstimateError as exc:
+        return None, exc.message
+    except techdata.NoTechData:
+        return None, _("Для этой машины нет данных для расчёта: пришлите фото, мастер посчитает.")
+    return services.estimate_as_json(result), ""
+
+
+@shop_frame_policy
+def calc_vehicle(request: HttpRequest, slug: str) -> HttpResponse:
+    shop = request.public_shop = _get_public_shop(slug)
+    q = request.GET.get("q", "").strip()[:60]
+    make = model = None
+    if request.GET.get("model", "").isdigit():
+        model = get_object_or_404(
+            VehicleModel.objects.select_related("make"), pk=int(request.GET["model"])
+        )
+        make = model.make
+    elif request.GET.get("make", "").isdigit():
+        make = get_object_or_404(VehicleMake, pk=int(request.GET["make"]))
+    popular = (
+        Generation.objects.filter(popular=True, model__popular=True)
+        .select_related("model__make")
+        .order_by("model__make__name", "model__name")
+    )
+    return render(
+        request,
+        "smartcalc/calc_vehicle.html",
+        {
+            "shop": shop,
+            "q": q,
+            "make": make,
+            "model": model,
+            "makes": selectors.makes_with_models(q) if not make else None,
+            "models": make.models.order_by("-popular", "name") if make and not model else None,
+            "generations": selectors.generations_of(model) if model else None,
+            "popular": popular if not (make or q) else None,
+        },
+    )
+
+
+def _damage_page(request, shop, generation, body, damages, errors, result, error, status=200):
+    return render(
+        request,
+        "smartcalc/calc_damage.html",
+        {
+            "shop": shop,
+            "generation": generation,
+            "body": body,
+            "body_label": BodyType(body).label,
+            "diagram": DIAGRAM_FOR_BODY[body],
+            "rows": picker_rows(body, damages),
+            "kinds": DamageKind.choices,
+            "sizes": DamageSize.choices,
+            "part_errors": errors,
+            **_result_context(shop, result, error),
+        },
+        status=status,
+    )
+
+
+@csrf_exempt
+@shop_frame_policy
+@require_http_methods(["GET", "POST"])
+def calc_damage(request: HttpRequest, slug: str, generation_id: int, body: str) -> HttpResponse:
+    """The diagram and the list; without JavaScript «Пересчитать» posts back here."""
+    shop = request.public_shop = _get_public_shop(slug)
+    generation = _vehicle(generation_id, body)
+    damages, errors = parse_damages(request.POST if request.method == "POST" else {}, body)
+    result, error = _compute(shop, generation, body, damages) if not errors else (None, "")
+    return _damage_page(
+        request,
+        shop,
+        generation,
+        body,
+        damages,
+        errors,
+        result,
+        error,
+        status=400 if errors or error else 200,
+    )
+
+
+@csrf_exempt
+@require_POST
+def calc_estimate(request: HttpRequest, slug: str, generation_id: int, body: str) -> HttpResponse:
+    """The estimate partial, recomputed by htmx on every change of the picker."""
+    shop = _get_public_shop(slug)
+    generation = _vehicle(generation_id, body)
+    damages, errors = parse_damages(request.POST, body)
+    if errors:
+        error = next(iter(errors.values()))
+        return render(request, "smartcalc/_estimate.html", _result_context(shop, None, error))
+    result, error = _compute(shop, generation, body, damages)
+    return render(request, "smartcalc/_estimate.html", _result_context(shop, result, error))
+
+
+@csrf_exempt
+@shop_frame_policy
+@require_POST
+def calc_send(request: HttpRequest, slug: str, generation_id: int, body: str) -> HttpResponse:
+    """Step 3: contact, consent and optional photos; then the lead with its estimate."""
+    shop = request.public_shop = _get_public_shop(slug)
+    generation = _vehicle(generation_id, body)
+    damages, errors = parse_damages(request.POST, body)
+    result, error = _compute(shop, generation, body, damages) if not errors else (None, "")
+    if errors or error or not damages:
+        if not damages and not errors and not error:
+            error = _("Отметьте хотя бы одно повреждение на схеме или в списке.")
+        return _damage_page(request, shop, generation, body, damages, errors, result, error, 400)
+
+    token = request.POST.get("form_token", "")
+    token_data = form_token_read(token, shop.pk)
+    contact_step = token_data is not None
+    if token_data is None:
+        token = form_token_issue(shop.pk)
+        token_data = form_token_read(token, shop.pk)
+    existing = Lead.objects.filter(shop=shop, submission_key=token_data["k"]).first()
+    if existing is not None and hasattr(existing, "estimate"):
+        return redirect("calc_result", slug=shop.slug, token=existing.estimate.public_token)
+    form = CalcContactForm(request.POST if contact_step else None)
+    photo_errors: list[str] = []
+    if request.FILES.getlist("photos"):  # the plain form without JavaScript
+        _stored, photo_errors = photo_uploads_store_many(
+            shop=shop,
+            upload_token=token_data["u"],
+            uploads=[(f.name, f.chunks()) for f in request.FILES.getlist("photos")],
+        )
+    if contact_step and form.is_valid() and not photo_errors:
+        data = form.lead_input(generation)
+        engine_result = services.estimate_compute(
+            shop=shop, generation=generation, body_type=body, damages=damages
+        )
+        consent = consent_record_create(
+            shop=shop,
+            text=consent_text_current(shop),
+            name=data.customer_name,
+            phone=data.phone,
+            request=request,
+        )
+        lead, _created = lead_create(
+            shop=shop,
+            channel=Channel.CALCULATOR,
+            data=data,
+            consent=consent,
+            submission_key=uuid.UUID(token_data["k"]),
+            upload_token=token_data["u"],
+        )
+        estimate = services.estimate_save(
+            shop=shop, generation=generation, body_type=body, damages=damages, result=engine_result
+        )
+        services.estimate_attach_lead(estimate=estimate, lead=lead)
+        return redirect("calc_result", slug=shop.slug, token=estimate.public_token)
+    return render(
+        request,
+        "smartcalc/calc_contact.html",
+        {
+            "shop": shop,
+            "generation": generation,
+            "body": body,
+            "body_label": BodyType(body).label,
+            "damages": damages,
+            "form": form,
+            "form_token": token,
+            "photo_errors": photo_errors,
+            "photos": LeadPhoto.objects.filter(upload_token=token_data["u"], lead__isnull=True),
+            "consent_text": consent_text_current(shop),
+            "max_photos": MAX_PHOTOS_PER_LEAD,
+            "max_mb": photo_max_bytes() // (1024 * 1024),
+            **_result_context(shop, result),
+        },
+        status=400 if contact_step else 200,
+    )
+
+
+@shop_frame_policy
+def calc_result(request: HttpRequest, slug: str, token: str) -> HttpResponse:
+    """The driver's private link: their estimate exactly as they saw it, and the shop."""
+    shop = request.public_shop = _get_public_shop(slug)
+    estimate = get_object_or_404(
+        Estimate.objects.select_related("generation__model__make", "lead"),
+        shop=shop,
+        public_token=token,
+    )
+    first = estimate.versions.order_by("number").first()
+    context = _result_context(shop, first.result)
+    context["valid_until"] = timezone.localtime(first.created_at).date() + dt.timedelta(
+        days=int(first.inputs["rates"]["price_valid_days"])
+    )
+    return render(
+        request,
+        "smartcalc/calc_result.html",
+        {**context, "estimate": estimate, "version": first, "lead": estimate.lead},
+    )
+
+
+def lead_panel(request: HttpRequest, lead: Lead) -> str:
+    """The estimate on the lead page (registered with leads.panels)."""
+    estimate = getattr(lead, "estimate", None)
+    if estimate is None:
+        return ""
+    versions = list(estimate.versions.order_by("number"))
+    latest = versions[-1]
+    return render_to_string(
+        "smartcalc/_lead_panel.html",
+        {
+            "estimate": estimate,
+            "versions": versions,
+            "latest": latest,
+            "result": latest.result,
+            "damaged": {d["part"]: d for d in latest.inputs["damages"]},
+        },
+        request=request,
+    )
