@@ -49,7 +49,7 @@ DESKTOP = {"viewport": {"width": 1280, "height": 900}, "locale": "ru-RU"}
 @pytest.fixture(scope="package")
 def browser(django_db_setup):
     if not shutil.which(CHROMIUM):
-        pytest.skip(f"{CHROMIUM} is missing: `make browser-deps` installs Debian's chromium")
+        pytest.fail(f"{CHROMIUM} is missing: `make browser-deps` installs Debian's chromium")
     from django.db import connections
     from playwright.sync_api import sync_playwright
 
