@@ -272,6 +272,7 @@ def lead_panel(request: HttpRequest, lead: Lead) -> str:
             "latest": latest,
             "result": latest.result,
             "damaged": {d["part"]: d for d in latest.inputs["damages"]},
+            "diagram": DIAGRAM_FOR_BODY[estimate.body_type],
         },
         request=request,
     )

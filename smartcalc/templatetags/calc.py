@@ -40,3 +40,15 @@ def nz(value) -> bool:
         return Decimal(str(value or "0")) != 0
     except InvalidOperation:
         return False
+
+
+SEVERITY_COLOURS = {1: "#fff0a0", 2: "#ffb347", 3: "#f0524a", 4: "#8e1117"}
+
+
+@register.filter
+def severity_colour(damage: dict) -> str:
+    """The picker's colour for a saved damage: by size in palms, broken always darkest."""
+    level = {"1": 1, "2": 2, "4": 3, "5": 4}.get(damage.get("size", ""), 1)
+    if damage.get("kind") == "broken":
+        level = 4
+    return SEVERITY_COLOURS[level]
