@@ -33,8 +33,7 @@ messages: $(VENV)/.installed system-deps
 run: $(VENV)/.installed messages
 	$(MANAGE) migrate --noinput -v0
 	$(MANAGE) demo
-	@echo "Открывайте http://127.0.0.1:8000/ (сотрудники: http://127.0.0.1:8000/accounts/login/)"
-	$(MANAGE) runserver 127.0.0.1:8000
+	@bash .ci/serve
 
 # The full stack: PostgreSQL + Redis, web (gunicorn), Celery worker and beat (Procfile).
 run-full: $(VENV)/.installed messages services

@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from optima import urls as optima_urls
 from smartcalc import urls as calc_urls
 
 from . import health, views
@@ -22,6 +23,8 @@ urlpatterns = [
     path("staff/leads/", include("leads.urls")),
     path("staff/calc/", include(calc_urls.staff_urlpatterns)),
     path("", include(calc_urls.public_urlpatterns)),
+    path("staff/parts/", include(optima_urls.staff_urlpatterns)),
+    path("", include(optima_urls.public_urlpatterns)),
     path("photos/", include("leads.public_urls")),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/", include("django.contrib.auth.urls")),

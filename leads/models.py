@@ -28,6 +28,7 @@ class Status(models.TextChoices):
     NEW = "new", _("новая")
     IN_PROGRESS = "in_progress", _("в работе")
     OFFER_SENT = "offer_sent", _("предложение отправлено")
+    OFFER_ACCEPTED = "offer_accepted", _("предложение принято")
     BOOKED = "booked", _("записан")
     WON = "won", _("выполнена")
     LOST = "lost", _("отказ")
@@ -38,12 +39,19 @@ class Status(models.TextChoices):
 TRANSITIONS: dict[str, tuple[str, ...]] = {
     Status.NEW: (Status.IN_PROGRESS, Status.LOST),
     Status.IN_PROGRESS: (Status.OFFER_SENT, Status.BOOKED, Status.LOST),
-    Status.OFFER_SENT: (Status.IN_PROGRESS, Status.BOOKED, Status.LOST),
+    Status.OFFER_SENT: (Status.IN_PROGRESS, Status.OFFER_ACCEPTED, Status.BOOKED, Status.LOST),
+    Status.OFFER_ACCEPTED: (Status.IN_PROGRESS, Status.BOOKED, Status.LOST),
     Status.BOOKED: (Status.IN_PROGRESS, Status.WON, Status.LOST),
     Status.WON: (),
     Status.LOST: (Status.IN_PROGRESS,),
 }
-OPEN_STATUSES = (Status.NEW, Status.IN_PROGRESS, Status.OFFER_SENT, Status.BOOKED)
+OPEN_STATUSES = (
+    Status.NEW,
+    Status.IN_PROGRESS,
+    Status.OFFER_SENT,
+    Status.OFFER_ACCEPTED,
+    Status.BOOKED,
+)
 
 
 class PreferredContact(models.TextChoices):

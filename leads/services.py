@@ -158,8 +158,14 @@ def lead_assign(*, lead: Lead, assignee: Membership | None, by: Membership) -> L
 
 @transaction.atomic
 def lead_change_status(
-    *, lead: Lead, status: str, by: Membership, reason: str = "", now: dt.datetime | None = None
+    *,
+    lead: Lead,
+    status: str,
+    by: Membership | None,
+    reason: str = "",
+    now: dt.datetime | None = None,
 ) -> Lead:
+    """`by` is None when the driver caused the change (accepting an offer by link)."""
     now = now or timezone.now()
     if status == lead.status:
         return lead
@@ -175,8 +181,8 @@ def lead_change_status(
     lead.status = status
     lead.lost_reason = reason if status == Status.LOST else ""
     lead.status_changed_at = now
-    fields = ["status", "lost_reason", "status_changed_at", *_respond(lead, now)]
-    if lead.assignee_id is None and by.shop_id == lead.shop_id:
+    fields = ["status", "lost_reason", "status_changed_at", *(_respond(lead, now) if by else [])]
+    if by is not None and lead.assignee_id is None and by.shop_id == lead.shop_id:
         lead.assignee = by
         fields.append("assignee")
     lead.save(update_fields=fields)

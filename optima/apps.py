@@ -5,3 +5,11 @@ from django.utils.translation import gettext_lazy as _
 class OptimaConfig(AppConfig):
     name = "optima"
     verbose_name = _("Подбор запчастей")
+
+    def ready(self) -> None:
+        from leads.panels import register_panel
+
+        from . import notifications  # noqa: F401  (outbox handlers)
+        from .views import lead_panel
+
+        register_panel(lead_panel)

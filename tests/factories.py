@@ -1,5 +1,6 @@
 import factory
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
 from autoservice.models import Membership, Role, Shop
 
@@ -120,3 +121,83 @@ class EstimateFactory(factory.django.DjangoModelFactory):
         return services.estimate_save(
             shop=shop, generation=generation, body_type="sedan", damages=damages, result=result
         )
+
+
+class SupplierFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "optima.Supplier"
+
+    shop = factory.SubFactory(ShopFactory)
+    name = factory.Sequence(lambda n: f"Поставщик {n}")
+    kind = "abcp"
+    base_url = "http://127.0.0.1:9"
+    login = "api@id1"
+    secret = "s3cret-password"
+
+
+class OptimaSearchFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "optima.Search"
+
+    shop = factory.SubFactory(ShopFactory)
+    numbers = ["865114L000"]
+    deadline_at = factory.LazyFunction(timezone.now)
+    finished_at = factory.LazyFunction(timezone.now)
+
+
+class CustomerOfferFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "optima.CustomerOffer"
+
+    shop = factory.SubFactory(ShopFactory)
+    lead = factory.SubFactory(LeadFactory, shop=factory.SelfAttribute("..shop"))
+
+
+class OfferVersionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "optima.OfferVersion"
+
+    offer = factory.SubFactory(CustomerOfferFactory)
+    number = 1
+    labour = [{"name": "Ремонт и окраска двери", "price_rub": "12000.00"}]
+    positions = [
+        {
+            "number": "865114L000",
+            "name": "Бампер передний",
+            "reasons": ["Дороже самого дешёвого варианта всего на 20 %."],
+            "options": [
+                {
+                    "label": "оригинал",
+                    "brand": "HYUNDAI/KIA",
+                    "number": "86511-4L000",
+                    "name": "Бампер",
+                    "quality": "original",
+                    "supplier_id": 0,
+                    "supplier_name": "П",
+                    "list_price_rub": "20000.00",
+                    "purchase_rub": "18000.00",
+                    "customer_rub": "24000.00",
+                    "delivery_date": "2026-12-01",
+                    "warranty_months": 12,
+                    "order_ref": {},
+                    "number_key": "865114L000",
+                },
+                {
+                    "label": "самый выгодный",
+                    "brand": "SAT",
+                    "number": "ST-HN01-000",
+                    "name": "Бампер",
+                    "quality": "aftermarket",
+                    "supplier_id": 0,
+                    "supplier_name": "П",
+                    "list_price_rub": "6000.00",
+                    "purchase_rub": "5400.00",
+                    "customer_rub": "7500.00",
+                    "delivery_date": "2026-11-28",
+                    "warranty_months": None,
+                    "order_ref": {},
+                    "number_key": "STHN01000",
+                },
+            ],
+        }
+    ]

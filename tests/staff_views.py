@@ -16,16 +16,28 @@ from .factories import LeadFactory, LeadPhotoFactory, MembershipFactory
 StaffViewKwargs = Callable[[Shop], dict]
 STAFF_VIEWS: dict[str, StaffViewKwargs | None] = {}
 PLAIN_KWARGS: dict[str, dict] = {}
+POST_ONLY: set[str] = set()
 
 
 def register(
-    name: str, build: StaffViewKwargs | None = None, *, kwargs: dict | None = None
+    name: str,
+    build: StaffViewKwargs | None = None,
+    *,
+    kwargs: dict | None = None,
+    post_only: bool = False,
 ) -> None:
     """`build` makes an object of the given shop and returns the URL kwargs naming it;
-    `kwargs` are fixed URL arguments of a view without an object."""
+    `kwargs` are fixed URL arguments of a view without an object; `post_only` views are
+    opened with POST."""
     STAFF_VIEWS[name] = build
     if kwargs:
         PLAIN_KWARGS[name] = kwargs
+    if post_only:
+        POST_ONLY.add(name)
+
+
+def method_for(name: str) -> str:
+    return "post" if name in POST_ONLY else "get"
 
 
 def kwargs_for(name: str, shop: Shop) -> dict:
@@ -72,3 +84,34 @@ register("estimate_pdf", _version_kwargs)
 register("calc_settings")
 register("price_list")
 register("price_export", kwargs={"fmt": "csv"})
+
+
+def _search_kwargs(shop) -> dict:
+    from optima.models import Search
+
+    from .factories import OptimaSearchFactory
+
+    search: Search = OptimaSearchFactory(shop=shop)
+    return {"search_id": search.pk}
+
+
+def _supplier_kwargs(shop) -> dict:
+    from .factories import SupplierFactory
+
+    return {"supplier_id": SupplierFactory(shop=shop).pk}
+
+
+def _offer_kwargs(shop) -> dict:
+    from .factories import OfferVersionFactory
+
+    return {"version_id": OfferVersionFactory(offer__shop=shop).pk}
+
+
+register("parts_search")
+register("parts_results", _search_kwargs)
+register("parts_table", _search_kwargs)
+register("offer_build", _search_kwargs, post_only=True)
+register("suppliers")
+register("supplier_create")
+register("supplier_edit", _supplier_kwargs)
+register("offer_detail", _offer_kwargs)

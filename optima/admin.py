@@ -1,0 +1,84 @@
+from django.contrib import admin
+
+from .models import (
+    BrandRating,
+    CrossReference,
+    CustomerOffer,
+    MarkupRule,
+    OfferVersion,
+    PricingSettings,
+    SafetyKeyword,
+    Search,
+    Supplier,
+    SupplierDiscount,
+)
+
+
+class SupplierDiscountInline(admin.TabularInline):
+    model = SupplierDiscount
+    extra = 0
+
+
+@admin.register(Supplier)
+class SupplierAdmin(admin.ModelAdmin):
+    list_display = ["name", "shop", "kind", "discount_pct", "is_active"]
+    list_filter = ["kind", "is_active", "shop"]
+    list_select_related = ["shop"]
+    search_fields = ["name", "login"]
+    exclude = ["secret"]  # never shown back; managers change it on the supplier page
+    readonly_fields = ["secret_masked", "pricelist_loaded_at"]
+    inlines = [SupplierDiscountInline]
+
+
+@admin.register(BrandRating)
+class BrandRatingAdmin(admin.ModelAdmin):
+    list_display = ["brand", "rating", "warranty_months", "certified", "material_note"]
+    search_fields = ["brand"]
+
+
+@admin.register(SafetyKeyword)
+class SafetyKeywordAdmin(admin.ModelAdmin):
+    list_display = ["keyword"]
+
+
+@admin.register(CrossReference)
+class CrossReferenceAdmin(admin.ModelAdmin):
+    list_display = ["number_key", "analogue_brand", "analogue_key", "shop"]
+    search_fields = ["number_key", "analogue_key"]
+    list_select_related = ["shop"]
+
+
+@admin.register(PricingSettings)
+class PricingSettingsAdmin(admin.ModelAdmin):
+    list_display = ["shop", "round_to_rub", "recommend_threshold_pct", "search_deadline_s"]
+    list_select_related = ["shop"]
+
+
+@admin.register(MarkupRule)
+class MarkupRuleAdmin(admin.ModelAdmin):
+    list_display = ["shop", "quality", "price_from_rub", "markup_pct"]
+    list_filter = ["shop"]
+    list_select_related = ["shop"]
+
+
+@admin.register(Search)
+class SearchAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "shop", "created_at", "finished_at"]
+    list_select_related = ["shop"]
+    readonly_fields = ["numbers", "created_at", "deadline_at", "finished_at"]
+
+
+class OfferVersionInline(admin.TabularInline):
+    model = OfferVersion
+    extra = 0
+    can_delete = False
+    fields = ["number", "status", "valid_until", "sent_at", "accepted_at", "accepted_total_rub"]
+    readonly_fields = fields
+
+
+@admin.register(CustomerOffer)
+class CustomerOfferAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "shop", "created_at"]
+    list_select_related = ["shop", "lead"]
+    readonly_fields = ["token", "created_at"]
+    inlines = [OfferVersionInline]

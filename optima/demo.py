@@ -1,0 +1,109 @@
+"""Demo data for parts search: the demo shop connected to three demo suppliers (real HTTP
+on loopback, started by `make run`), pricing rules, and offers in every state."""
+
+from __future__ import annotations
+
+import datetime as dt
+import socket
+from decimal import Decimal
+
+from django.utils import timezone
+
+from autoservice.models import Role, Shop
+from leads.models import Lead, Status
+
+from . import offers, services
+from .demo_supplier import start_in_thread
+from .models import MarkupRule, OfferStatus, OfferVersion, PricingSettings, Supplier
+
+DEMO_SUPPLIERS = [
+    # name, kind, port, seed, discount, latency (for `make run`), cut-off, transit days
+    ("АвтоРесурс (ABCP)", "abcp", 8701, 1, "12", "80:250", "15:00", 0),
+    ("Армтек", "armtek", 8702, 2, "8", "150:400", "14:00", 1),
+    ("ПартКом (ABCP)", "abcp", 8703, 3, "15", "300:900", "12:00", 1),
+]
+MARKUPS = [("", "0", "45"), ("", "3000", "30"), ("", "15000", "20"), ("original", "0", "25")]
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) != 0
+
+
+def load(*, shop: Shop, stdout) -> None:
+    for name, kind, port, _seed, discount, _latency, cutoff, transit in DEMO_SUPPLIERS:
+        Supplier.objects.update_or_create(
+            shop=shop,
+            name=name,
+            defaults={
+                "kind": kind,
+                "base_url": f"http://127.0.0.1:{port}",
+                "login": "demo",
+                "secret": "demo",
+                "options": {"VKORG": "4000", "KUNNR_RG": "43000001"} if kind == "armtek" else {},
+                "discount_pct": Decimal(discount),
+                "cutoff_time": cutoff,
+                "transit_days": transit,
+            },
+        )
+    PricingSettings.objects.get_or_create(shop=shop)
+    if not MarkupRule.objects.filter(shop=shop).exists():
+        for quality, price_from, pct in MARKUPS:
+            MarkupRule.objects.create(
+                shop=shop, quality=quality, price_from_rub=Decimal(price_from), markup_pct=pct
+            )
+    if OfferVersion.objects.filter(offer__shop=shop).exists():
+        return
+    # The demo offers need real answers: start the demo suppliers here when `make run`
+    # has not started them yet, and stop them afterwards.
+    started = [
+        start_in_thread(port=port, seed=seed)
+        for _n, _k, port, seed, *_rest in DEMO_SUPPLIERS
+        if _port_free(port)
+    ]
+    try:
+        _demo_offers(shop)
+    finally:
+        for handle in started:
+            handle.stop()
+    stdout.write("Демо-поставщики и предложения клиентам созданы.")
+
+
+def _demo_offers(shop: Shop) -> None:
+    from .demo_supplier import DemoCatalogue
+
+    numbers = DemoCatalogue(1).oem_numbers
+    advisor = shop.memberships.filter(role=Role.ADVISOR).first()
+    plan = [
+        (Status.IN_PROGRESS, OfferStatus.DRAFT),
+        (Status.OFFER_SENT, OfferStatus.SENT),
+        (Status.BOOKED, OfferStatus.ACCEPTED),
+        (Status.LOST, OfferStatus.EXPIRED),
+    ]
+    for index, (lead_status, offer_status) in enumerate(plan):
+        lead = Lead.objects.filter(shop=shop, status=lead_status).first()
+        if lead is None:
+            continue
+        search = services.search_start(
+            shop=shop, by=advisor, numbers=numbers[index * 2 : index * 2 + 2], lead=lead
+        )
+        services.search_run(search.pk)
+        version = offers.offer_build(lead=lead, search=search, by=advisor)
+        now = timezone.now()
+        if offer_status == OfferStatus.DRAFT:
+            continue
+        version.status = OfferStatus.SENT
+        version.sent_at = now - dt.timedelta(hours=5)
+        version.valid_until = timezone.localdate() + dt.timedelta(days=3)
+        if offer_status == OfferStatus.EXPIRED:
+            version.sent_at = now - dt.timedelta(days=9)
+            version.valid_until = timezone.localdate() - dt.timedelta(days=6)
+        if offer_status == OfferStatus.ACCEPTED:
+            choice = {str(i): 0 for i in range(len(version.positions))}
+            version.status = OfferStatus.ACCEPTED
+            version.accepted_at = now - dt.timedelta(hours=2)
+            version.accepted_choice = choice
+            version.accepted_total_rub = offers.option_total(version, choice)
+            version.accepted_ip = "95.24.18.7"
+            version.accepted_user_agent = "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1) Safari/604.1"
+        version.save()

@@ -1,0 +1,99 @@
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from .models import MarkupRule, PricingSettings, Supplier, SupplierKind
+from .services import NumbersError, numbers_parse
+
+
+class SearchForm(forms.Form):
+    numbers = forms.CharField(
+        label=_("Номера деталей (OEM)"),
+        widget=forms.Textarea(attrs={"rows": 4, "placeholder": "86511-4L000\n6RU807221"}),
+        help_text=_("По одному в строке или через запятую; пробелы, дефисы и точки не важны."),
+        error_messages={
+            "required": _("Вставьте хотя бы один номер детали (OEM), по одному в строке.")
+        },
+    )
+    lead = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+    def clean_numbers(self) -> list[str]:
+        try:
+            return numbers_parse(self.cleaned_data["numbers"])
+        except NumbersError as exc:
+            raise forms.ValidationError(exc.message) from None
+
+
+class SupplierForm(forms.ModelForm):
+    base_url = forms.URLField(label=_("Адрес API"), required=False, assume_scheme="https")
+    secret = forms.CharField(
+        label=_("Пароль или ключ"),
+        required=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text=_("Оставьте пустым, чтобы не менять. Мы не показываем его целиком."),
+    )
+
+    class Meta:
+        model = Supplier
+        fields = [
+            "name",
+            "kind",
+            "base_url",
+            "login",
+            "secret",
+            "options",
+            "discount_pct",
+            "cutoff_time",
+            "transit_days",
+            "timeout_s",
+            "is_active",
+        ]
+        widgets = {"cutoff_time": forms.TimeInput(attrs={"type": "time"}, format="%H:%M")}
+
+    def clean(self):
+        cleaned = super().clean()
+        kind = cleaned.get("kind")
+        if kind in (SupplierKind.ABCP, SupplierKind.ARMTEK) and not cleaned.get("base_url"):
+            self.add_error(
+                "base_url", _("Для API нужен адрес, например https://id123.public.api.abcp.ru")
+            )
+        discount = cleaned.get("discount_pct")
+        if discount is not None and not 0 <= discount < 100:
+            self.add_error("discount_pct", _("Скидка — от 0 до 99 %."))
+        return cleaned
+
+    def save(self, commit: bool = True) -> Supplier:
+        supplier = super().save(commit=False)
+        if not self.cleaned_data.get("secret") and self.instance.pk:
+            supplier.secret = Supplier.objects.get(pk=self.instance.pk).secret
+        if commit:
+            supplier.save()
+        return supplier
+
+
+class PricingSettingsForm(forms.ModelForm):
+    class Meta:
+        model = PricingSettings
+        fields = [
+            "round_to_rub",
+            "allow_below_purchase",
+            "search_deadline_s",
+            "recommend_threshold_pct",
+            "offer_valid_days",
+        ]
+
+    def clean_search_deadline_s(self):
+        value = self.cleaned_data["search_deadline_s"]
+        if not 1 <= value <= 30:
+            raise forms.ValidationError(_("От 1 до 30 секунд."))
+        return value
+
+
+MarkupFormSet = forms.modelformset_factory(
+    MarkupRule, fields=["quality", "price_from_rub", "markup_pct"], extra=2, can_delete=True
+)
+
+
+class PriceListUploadForm(forms.Form):
+    file = forms.FileField(label=_("Прайс поставщика (CSV или XLSX)"))

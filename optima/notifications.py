@@ -1,0 +1,76 @@
+"""E-mails about customer offers, delivered through the outbox."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from autoservice.models import OutboxMessage
+from autoservice.outbox import register_handler
+from leads.models import EventKind, LeadEvent
+
+from .models import OfferVersion
+from .offers import NOTIFY_OFFER_ACCEPTED, NOTIFY_OFFER_SENT
+
+
+def _send(template: str, context: dict, to: list[str], message_id: str) -> None:
+    shop = context["shop"]
+    with translation.override("ru"), timezone.override(shop.tzinfo):
+        subject = " ".join(render_to_string(f"{template}_subject.txt", context).split())
+        body = render_to_string(f"{template}.txt", context)
+    domain = settings.SITE_URL.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0]
+    EmailMultiAlternatives(
+        subject=subject, body=body, to=to, headers={"Message-ID": f"<{message_id}@{domain}>"}
+    ).send()
+
+
+@register_handler(NOTIFY_OFFER_SENT)
+def send_offer_to_driver(message: OutboxMessage) -> None:
+    version = OfferVersion.objects.select_related("offer__lead", "offer__shop").get(
+        pk=message.payload["version_id"]
+    )
+    lead = version.offer.lead
+    if not lead.email:
+        return
+    context = {
+        "shop": version.offer.shop,
+        "lead": lead,
+        "version": version,
+        "link": settings.SITE_URL
+        + reverse("offer_public", args=[version.offer.shop.slug, version.offer.token]),
+    }
+    _send("optima/email/offer_sent", context, [lead.email], f"offer-sent-{version.pk}")
+    LeadEvent.objects.create(
+        lead=lead,
+        kind=EventKind.NOTIFIED,
+        text=_("Предложение отправлено клиенту на %(to)s") % {"to": lead.email},
+    )
+
+
+@register_handler(NOTIFY_OFFER_ACCEPTED)
+def tell_shop_about_the_answer(message: OutboxMessage) -> None:
+    version = OfferVersion.objects.select_related("offer__lead", "offer__shop").get(
+        pk=message.payload["version_id"]
+    )
+    lead, shop = version.offer.lead, version.offer.shop
+    question = message.payload.get("question", False)
+    to = shop.notification_email_list
+    context = {
+        "shop": shop,
+        "lead": lead,
+        "version": version,
+        "question": question,
+        "link": settings.SITE_URL + reverse("offer_detail", args=[version.pk]),
+    }
+    if to:
+        _send("optima/email/offer_answer", context, to, f"offer-answer-{message.pk}")
+    text = (
+        _("Клиент задал вопрос по предложению")
+        if question
+        else _("Клиент принял предложение на %(total)s ₽") % {"total": version.accepted_total_rub}
+    )
+    LeadEvent.objects.create(lead=lead, kind=EventKind.NOTIFIED, text=text)

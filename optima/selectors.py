@@ -1,0 +1,181 @@
+"""The search results table: every offer priced for the shop, dated, and marked."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.utils import timezone
+
+from autoservice.models import Shop
+
+from . import pricing
+from .models import (
+    BrandRating,
+    MarkupRule,
+    SafetyKeyword,
+    Search,
+    Supplier,
+    SupplierAnswer,
+)
+from .services import pricing_settings
+
+STATE_LABELS = {
+    "answered": "ответил",
+    "no_stock": "нет в наличии",
+    "timeout": "не успел ответить",
+    "error": "ошибка",
+    "auth_error": "ошибка входа",
+    "waiting": "ждём ответа",
+}
+
+
+@dataclass
+class Row:
+    key: str
+    supplier: Supplier
+    offer: dict
+    price: pricing.Price
+    delivery_date: dt.date
+    delivery_days: int
+    age_minutes: int
+    is_cheapest: bool = False
+    is_fastest: bool = False
+    is_recommended: bool = False
+
+
+@dataclass
+class NumberBlock:
+    number: str
+    rows: list[Row] = field(default_factory=list)
+    reasons: tuple[str, ...] = ()
+    name: str = ""
+
+
+def delivery_date(supplier: Supplier, days: int, now: dt.datetime, tz) -> dt.date:
+    """When the part reaches the shop: after the supplier's cut-off the order leaves a day
+    later; then the supplier's days and the transit to the shop."""
+    local = now.astimezone(tz)
+    start = local.date()
+    if local.time() >= supplier.cutoff_time:
+        start += dt.timedelta(days=1)
+    return start + dt.timedelta(days=days + supplier.transit_days)
+
+
+def search_table(search: Search, *, sort: str = "price", tier: str = "", in_stock: bool = False):
+    """(blocks per number, supplier states). Queries do not grow with the number of offers."""
+    shop: Shop = search.shop
+    rules = pricing_settings(shop)
+    markups = [
+        pricing.MarkupRule(r.quality, r.price_from_rub, r.markup_pct)
+        for r in MarkupRule.objects.filter(shop=shop)
+    ]
+    answers = list(
+        SupplierAnswer.objects.filter(search=search).select_related("supplier").order_by("id")
+    )
+    supplier_ids = {a.supplier_id for a in answers}
+    discounts: dict[int, list[pricing.DiscountRule]] = {}
+    for supplier in Supplier.objects.filter(pk__in=supplier_ids).prefetch_related("discounts"):
+        discounts[supplier.pk] = [
+            pricing.DiscountRule(d.brand.upper(), d.quality, d.discount_pct)
+            for d in supplier.discounts.all()
+        ]
+    ratings = {b.brand.upper(): b for b in BrandRating.objects.all()}
+    safety = [k.keyword.lower() for k in SafetyKeyword.objects.all()]
+    now = timezone.now()
+    blocks = {number: NumberBlock(number) for number in search.numbers}
+    states: dict[int, dict] = {}
+    for answer in answers:
+        entry = states.setdefault(
+            answer.supplier_id, {"supplier": answer.supplier, "states": [], "ms": 0, "cache": False}
+        )
+        entry["states"].append(answer.state)
+        entry["ms"] = max(entry["ms"], answer.elapsed_ms)
+        entry["cache"] = entry["cache"] or answer.from_cache
+        block = blocks.setdefault(answer.number_key, NumberBlock(answer.number_key))
+        for index, offer in enumerate(answer.offers):
+            supplier = answer.supplier
+            list_price = Decimal(offer["price_rub"])
+            discount = pricing.discount_for(
+                default_pct=supplier.discount_pct,
+                rules=discounts.get(supplier.pk, []),
+                brand=offer["brand"].upper(),
+                quality=offer["quality"],
+            )
+            markup = pricing.markup_for(
+                rules=markups, quality=offer["quality"], list_price_rub=list_price
+            )
+            price = pricing.customer_price(
+                list_price_rub=list_price,
+                discount_pct=discount,
+                markup_pct=markup,
+                round_to_rub=rules.round_to_rub,
+                allow_below_purchase=rules.allow_below_purchase,
+            )
+            days = int(offer["delivery_days_max"])
+            fetched = dt.datetime.fromisoformat(offer["fetched_at"])
+            block.rows.append(
+                Row(
+                    key=f"{answer.pk}:{index}",
+                    supplier=supplier,
+                    offer=offer,
+                    price=price,
+                    delivery_date=delivery_date(supplier, days, now, shop.tzinfo),
+                    delivery_days=days,
+                    age_minutes=int((now - fetched).total_seconds() // 60),
+                )
+            )
+            if not block.name and offer.get("name") and not offer.get("is_cross"):
+                block.name = offer["name"]
+    for block in blocks.values():
+        candidates = []
+        for row in block.rows:
+            rating = ratings.get(row.offer["brand"].upper())
+            candidates.append(
+                pricing.Candidate(
+                    key=row.key,
+                    brand=row.offer["brand"],
+                    name=row.offer.get("name", ""),
+                    quality=row.offer["quality"],
+                    customer_rub=row.price.customer_rub,
+                    available=bool(
+                        row.offer.get("qty")
+                        or row.offer.get("qty_min")
+                        or row.offer.get("qty_on_order")
+                    ),
+                    delivery_days=row.delivery_days,
+                    rating=rating.rating if rating else 3,
+                    warranty_months=(rating.warranty_months if rating else 0)
+                    or int(row.offer.get("warranty_months") or 0),
+                    certified=rating.certified if rating else False,
+                    material_note=rating.material_note if rating else "",
+                )
+            )
+        name = (block.name or "").lower()
+        marks = pricing.recommend(
+            candidates,
+            threshold_pct=rules.recommend_threshold_pct,
+            safety_relevant=any(word in name for word in safety),
+        )
+        for row in block.rows:
+            row.is_cheapest = row.key == marks.cheapest
+            row.is_fastest = row.key == marks.fastest
+            row.is_recommended = row.key == marks.recommended
+        block.reasons = marks.reasons
+        if tier:
+            block.rows = [r for r in block.rows if r.offer["quality"] == tier]
+        if in_stock:
+            block.rows = [r for r in block.rows if r.offer.get("qty") or r.offer.get("qty_min")]
+        if sort == "delivery":
+            block.rows.sort(key=lambda r: (r.delivery_days, r.price.customer_rub))
+        else:
+            block.rows.sort(key=lambda r: (r.price.customer_rub, r.delivery_days))
+    for entry in states.values():
+        s = entry["states"]
+        entry["state"] = next(
+            (x for x in ("answered", "timeout", "error", "auth_error", "no_stock") if x in s),
+            "waiting",
+        )
+        entry["label"] = STATE_LABELS[entry["state"]]
+    return list(blocks.values()), list(states.values())

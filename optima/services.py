@@ -1,0 +1,226 @@
+"""Part searches across all of a shop's suppliers at once, and their results."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+import re
+import time
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+
+from django.core.cache import cache
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from autoservice.models import Membership, Shop
+from leads.models import Lead
+
+from .models import PriceListRow, PricingSettings, Search, Supplier, SupplierAnswer, SupplierKind
+from .suppliers import SearchResult, adapter_for
+from .suppliers.offer import normalize_number
+
+log = logging.getLogger(__name__)
+
+MAX_NUMBERS = 50
+CACHE_SECONDS = 300
+
+
+class NumbersError(ValueError):
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+def numbers_parse(text: str) -> list[str]:
+    """A pasted list (lines, commas, semicolons) as normalised OEM numbers, in order, once each.
+    Raises NumbersError with a Russian message for an empty list, nonsense or too many."""
+    raw = [part.strip() for part in re.split(r"[\n,;]+", text or "") if part.strip()]
+    if not raw:
+        raise NumbersError(_("Вставьте хотя бы один номер детали (OEM), по одному в строке."))
+    if len(raw) > MAX_NUMBERS:
+        raise NumbersError(
+            _("Слишком много номеров сразу: %(n)s. Можно не больше %(max)s за один поиск.")
+            % {"n": len(raw), "max": MAX_NUMBERS}
+        )
+    numbers, bad = [], []
+    for item in raw:
+        key = normalize_number(item)
+        if not 3 <= len(key) <= 30 or not re.search(r"\d", key):
+            bad.append(item)
+        elif key not in numbers:
+            numbers.append(key)
+    if bad:
+        raise NumbersError(
+            _("Не похоже на номер детали: %(bad)s. Номер — от 3 до 30 букв и цифр.")
+            % {"bad": ", ".join(bad[:5])}
+        )
+    return numbers
+
+
+def pricing_settings(shop: Shop) -> PricingSettings:
+    settings_row, _created = PricingSettings.objects.get_or_create(shop=shop)
+    return settings_row
+
+
+def _credentials(supplier: Supplier) -> dict:
+    if supplier.kind == SupplierKind.PRICELIST:
+        return {
+            "rows": list(
+                PriceListRow.objects.filter(supplier=supplier).values(
+                    "brand",
+                    "number_raw",
+                    "number_key",
+                    "name",
+                    "price_rub",
+                    "qty",
+                    "delivery_days",
+                    "warehouse",
+                    "warranty_months",
+                )
+            )
+        }
+    return {"login": supplier.login, "password": supplier.secret, **(supplier.options or {})}
+
+
+def _cache_key(supplier: Supplier, number: str) -> str:
+    return f"optima:v1:{supplier.pk}:{number}"
+
+
+def _ask(supplier: Supplier, credentials: dict, number: str, deadline: float) -> SearchResult:
+    adapter = adapter_for(
+        supplier.kind,
+        supplier_id=str(supplier.pk),
+        base_url=supplier.base_url,
+        credentials=credentials,
+        timeout_s=float(supplier.timeout_s),
+    )
+    return adapter.search(number, with_analogues=True, deadline=deadline)
+
+
+def _offer_json(offer) -> dict:
+    data = dataclasses.asdict(offer)
+    data["price_rub"] = str(offer.price_rub)
+    data["fetched_at"] = offer.fetched_at.isoformat()
+    return data
+
+
+@transaction.atomic
+def search_start(
+    *, shop: Shop, by: Membership | None, numbers: list[str], lead: Lead | None = None
+) -> Search:
+    deadline_s = pricing_settings(shop).search_deadline_s
+    now = timezone.now()
+    search = Search.objects.create(
+        shop=shop,
+        created_by=by,
+        lead=lead,
+        numbers=numbers,
+        created_at=now,
+        deadline_at=now + dt.timedelta(seconds=float(deadline_s)),
+    )
+    transaction.on_commit(lambda: _enqueue(search.pk))
+    return search
+
+
+def _enqueue(search_id: int) -> None:
+    from .tasks import run_search
+
+    try:
+        run_search.delay(search_id)
+    except Exception as exc:  # broker down: run it here, within the deadline, rather than lose it
+        log.warning("search %s not queued (%s): running inline", search_id, exc)
+        search_run(search_id)
+
+
+def search_run(search_id: int) -> Search:
+    """Ask every active supplier for every number at once, under one overall deadline.
+    Answers are saved as they arrive, so the page shows them one by one. Idempotent."""
+    search = Search.objects.select_related("shop").get(pk=search_id)
+    if search.finished_at:
+        return search
+    suppliers = list(Supplier.objects.filter(shop=search.shop, is_active=True))
+    done = set(
+        SupplierAnswer.objects.filter(search=search).values_list("supplier_id", "number_key")
+    )
+    # Stop asking a little before the deadline so that saving the last states still ends
+    # within it.
+    remaining = max((search.deadline_at - timezone.now()).total_seconds() - 0.15, 0.5)
+    deadline = time.monotonic() + remaining
+    jobs = {}
+    pool = ThreadPoolExecutor(max_workers=max(1, min(32, len(suppliers) * len(search.numbers))))
+    try:
+        for supplier in suppliers:
+            credentials = None
+            for number in search.numbers:
+                if (supplier.pk, number) in done:
+                    continue
+                cached = cache.get(_cache_key(supplier, number))
+                if cached is not None:
+                    _save(search, supplier, number, cached, from_cache=True)
+                    continue
+                if credentials is None:
+                    credentials = _credentials(supplier)
+                future = pool.submit(_ask, supplier, credentials, number, deadline)
+                jobs[future] = (supplier, number)
+        pending = set(jobs)
+        while pending:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            finished, pending = wait(pending, timeout=left, return_when=FIRST_COMPLETED)
+            for future in finished:
+                supplier, number = jobs[future]
+                try:
+                    result = future.result()
+                except Exception as exc:  # an adapter bug must not take the search down
+                    log.exception("adapter %s failed", supplier.kind)
+                    result = SearchResult(str(supplier.pk), "error", [], str(exc)[:200], 0)
+                payload = {
+                    "state": result.state,
+                    "message": result.message,
+                    "elapsed_ms": result.elapsed_ms,
+                    "offers": [_offer_json(o) for o in result.offers],
+                    "fetched_at": timezone.now().isoformat(),
+                }
+                if result.state in ("answered", "no_stock"):
+                    cache.set(_cache_key(supplier, number), payload, CACHE_SECONDS)
+                _save(search, supplier, number, payload)
+        for future in pending:
+            supplier, number = jobs[future]
+            _save(
+                search,
+                supplier,
+                number,
+                {
+                    "state": "timeout",
+                    "message": _("Поставщик не ответил за %(s)s с.") % {"s": f"{remaining:.0f}"},
+                    "elapsed_ms": int(remaining * 1000),
+                    "offers": [],
+                    "fetched_at": timezone.now().isoformat(),
+                },
+            )
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+    search.finished_at = timezone.now()
+    search.save(update_fields=["finished_at"])
+    return search
+
+
+def _save(
+    search: Search, supplier: Supplier, number: str, payload: dict, *, from_cache: bool = False
+) -> None:
+    SupplierAnswer.objects.update_or_create(
+        search=search,
+        supplier=supplier,
+        number_key=number,
+        defaults={
+            "state": payload["state"],
+            "message": payload["message"][:300],
+            "elapsed_ms": payload["elapsed_ms"],
+            "offers": payload["offers"],
+            "from_cache": from_cache,
+            "fetched_at": dt.datetime.fromisoformat(payload["fetched_at"]),
+        },
+    )

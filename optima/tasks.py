@@ -1,0 +1,17 @@
+from celery import shared_task
+
+
+@shared_task(ignore_result=True, time_limit=60, soft_time_limit=45)
+def run_search(search_id: int) -> None:
+    """One fan-out to all suppliers; idempotent (answers already saved are not asked again)."""
+    from .services import search_run
+
+    search_run(search_id)
+
+
+@shared_task(ignore_result=True, time_limit=60, soft_time_limit=45)
+def recheck_offer(version_id: int) -> None:
+    """After the driver accepts: are the chosen parts still in stock at that price?"""
+    from .offers import offer_recheck
+
+    offer_recheck(version_id)

@@ -1,0 +1,237 @@
+"""From OEM numbers to the driver's acceptance, over real demo suppliers on loopback."""
+
+from __future__ import annotations
+
+import logging
+import re
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+
+from leads.models import Status
+from optima.demo_supplier import start_in_thread
+from optima.models import OfferStatus, OfferVersion, Search, SupplierAnswer
+from tests.factories import LeadFactory, OfferVersionFactory, SupplierFactory
+
+
+@pytest.fixture
+def demo_suppliers():
+    running = [
+        start_in_thread(seed=1, name="Быстрый ABCP"),
+        start_in_thread(seed=2, name="Армтек", latency_ms="50:120"),
+        start_in_thread(seed=3, name="Сломанный", error_rate=1.0),
+    ]
+    yield running
+    for handle in running:
+        handle.stop()
+
+
+@pytest.fixture
+def connected(shop, demo_suppliers):
+    fast, armtek, broken = demo_suppliers
+    return [
+        SupplierFactory(
+            shop=shop,
+            name="Быстрый ABCP",
+            kind="abcp",
+            base_url=fast.url,
+            login="demo",
+            secret="demo",
+            discount_pct=Decimal("10"),
+        ),
+        SupplierFactory(
+            shop=shop,
+            name="Армтек",
+            kind="armtek",
+            base_url=armtek.url,
+            login="demo",
+            secret="demo",
+            options={"VKORG": "4000", "KUNNR_RG": "43000001"},
+        ),
+        SupplierFactory(
+            shop=shop,
+            name="Сломанный",
+            kind="abcp",
+            base_url=broken.url,
+            login="demo",
+            secret="demo",
+        ),
+    ]
+
+
+def _search(client, numbers: str, lead=None, capture=None):
+    data = {"numbers": numbers}
+    if lead is not None:
+        data["lead"] = lead.pk
+    with capture(execute=True):
+        response = client.post(reverse("parts_search"), data)
+    assert response.status_code == 302, response.content.decode()[:500]
+    return Search.objects.latest("created_at")
+
+
+@pytest.mark.timeout(60)
+def test_all_suppliers_are_asked_and_a_broken_one_does_not_spoil_the_table(
+    advisor_client, connected, demo_suppliers, django_capture_on_commit_callbacks
+):
+    number = demo_suppliers[0].catalogue.oem_numbers[0]
+    search = _search(
+        advisor_client, f"  {number.lower()} ", capture=django_capture_on_commit_callbacks
+    )
+    states = {a.supplier.name: a.state for a in SupplierAnswer.objects.filter(search=search)}
+    assert states["Сломанный"] == "error"
+    assert states["Быстрый ABCP"] == "answered"
+    html = advisor_client.get(reverse("parts_results", args=[search.pk])).content.decode()
+    assert "дешевле всех" in html and "быстрее всех" in html
+    assert "Сломанный: ошибка" in html
+    assert search.finished_at is not None
+
+
+def test_numbers_are_checked_before_asking(advisor_client, connected):
+    for text, message in [
+        ("", "хотя бы один номер"),
+        ("привет, ---", "Не похоже на номер"),
+        ("\n".join(f"12345{i}" for i in range(60)), "Слишком много номеров"),
+    ]:
+        response = advisor_client.post(reverse("parts_search"), {"numbers": text})
+        assert response.status_code == 400
+        assert message in response.content.decode()
+    assert Search.objects.count() == 0
+
+
+@pytest.mark.timeout(60)
+def test_answers_are_cached_per_supplier_and_number(
+    advisor_client, connected, demo_suppliers, django_capture_on_commit_callbacks
+):
+    number = demo_suppliers[0].catalogue.oem_numbers[1]
+    _search(advisor_client, number, capture=django_capture_on_commit_callbacks)
+    second = _search(advisor_client, number, capture=django_capture_on_commit_callbacks)
+    cached = {a.supplier.name: a.from_cache for a in SupplierAnswer.objects.filter(search=second)}
+    assert cached["Быстрый ABCP"] is True
+    assert cached["Сломанный"] is False  # errors are not cached: asked again next time
+
+
+@pytest.mark.timeout(90)
+def test_offer_from_a_lead_is_sent_accepted_once_and_rechecked(
+    client, advisor_client, advisor, connected, demo_suppliers, django_capture_on_commit_callbacks
+):
+    lead = LeadFactory(shop=advisor.shop, email="driver@example.ru")
+    numbers = demo_suppliers[0].catalogue.oem_numbers[:2]
+    search = _search(
+        advisor_client, "\n".join(numbers), lead=lead, capture=django_capture_on_commit_callbacks
+    )
+    response = advisor_client.post(reverse("offer_build", args=[search.pk]))
+    version = OfferVersion.objects.get()
+    assert response["Location"] == reverse("offer_detail", args=[version.pk])
+    assert version.positions and all(1 <= len(p["options"]) <= 3 for p in version.positions)
+    with django_capture_on_commit_callbacks(execute=True):
+        advisor_client.post(reverse("offer_detail", args=[version.pk]), {"action": "send"})
+    version.refresh_from_db()
+    lead.refresh_from_db()
+    assert version.status == OfferStatus.SENT and lead.status == Status.OFFER_SENT
+    staff_page = advisor_client.get(reverse("offer_detail", args=[version.pk])).content.decode()
+    link = re.search(r'id="offer-link">([^<]+)<', staff_page).group(1)
+    path = "/" + link.split("://", 1)[1].split("/", 1)[1]
+    page = client.get(path).content.decode()
+    assert "закупка" not in page and "purchase" not in page  # staff-only figures stay hidden
+    choice = {f"pos_{i}": "0" for i in range(len(version.positions))}
+    with django_capture_on_commit_callbacks(execute=True):
+        accepted = client.post(path, {**choice, "action": "accept"}, REMOTE_ADDR="10.9.8.7")
+    assert accepted.status_code == 302
+    version.refresh_from_db()
+    lead.refresh_from_db()
+    assert version.status == OfferStatus.ACCEPTED and version.accepted_ip == "10.9.8.7"
+    assert lead.status == Status.OFFER_ACCEPTED
+    assert len(version.recheck) == len(version.positions)
+    assert {r["status"] for r in version.recheck} <= {"same", "price_up", "out_of_stock"}
+    again = client.post(path, {**choice, "action": "accept"})
+    assert again.status_code == 400 and "уже приняли" in again.content.decode()
+
+
+def test_expired_offer_says_so_politely(client, shop):
+    version = OfferVersionFactory(offer__shop=shop, status=OfferStatus.SENT)
+    version.valid_until = version.created_at.date().replace(year=2020)
+    version.save()
+    page = client.get(reverse("offer_public", args=[shop.slug, version.offer.token]))
+    assert "больше не действует" in page.content.decode()
+    refused = client.post(
+        reverse("offer_public", args=[shop.slug, version.offer.token]), {"pos_0": "0"}
+    )
+    assert refused.status_code == 400
+    version.refresh_from_db()
+    assert version.status == OfferStatus.SENT
+
+
+def test_offer_link_of_another_shop_or_tampered_is_404(client, shop, other_shop):
+    version = OfferVersionFactory(offer__shop=shop, status=OfferStatus.SENT)
+    assert (
+        client.get(reverse("offer_public", args=[other_shop.slug, version.offer.token])).status_code
+        == 404
+    )
+    assert (
+        client.get(reverse("offer_public", args=[shop.slug, version.offer.token + "x"])).status_code
+        == 404
+    )
+
+
+def test_choice_out_of_range_is_refused(client, shop):
+    version = OfferVersionFactory(offer__shop=shop, status=OfferStatus.SENT)
+    version.valid_until = version.created_at.date().replace(year=2099)
+    version.save()
+    url = reverse("offer_public", args=[shop.slug, version.offer.token])
+    response = client.post(url, {"pos_0": "7", "action": "accept"})
+    assert response.status_code == 400 and "Такого варианта нет" in response.content.decode()
+
+
+@pytest.mark.timeout(60)
+def test_credentials_never_reach_pages_or_logs(
+    manager_client, shop, demo_suppliers, caplog, django_capture_on_commit_callbacks
+):
+    supplier = SupplierFactory(
+        shop=shop,
+        kind="abcp",
+        base_url=demo_suppliers[0].url,
+        login="demo",
+        secret="wrong-Secret-4711",
+    )
+    with caplog.at_level(logging.DEBUG):
+        search = _search(
+            manager_client,
+            demo_suppliers[0].catalogue.oem_numbers[0],
+            capture=django_capture_on_commit_callbacks,
+        )
+        pages = [
+            manager_client.get(reverse("suppliers")).content.decode(),
+            manager_client.get(reverse("supplier_edit", args=[supplier.pk])).content.decode(),
+            manager_client.get(reverse("parts_results", args=[search.pk])).content.decode(),
+        ]
+    answer = SupplierAnswer.objects.get(search=search, supplier=supplier)
+    assert answer.state == "auth_error"
+    for text in [*pages, caplog.text, answer.message]:
+        assert "wrong-Secret-4711" not in text
+    import hashlib
+
+    md5 = hashlib.md5(b"wrong-Secret-4711").hexdigest()  # noqa: S324 (ABCP's scheme)
+    assert md5 not in caplog.text
+
+
+def test_editing_a_supplier_keeps_the_password_when_left_empty(manager_client, shop):
+    supplier = SupplierFactory(shop=shop, secret="keep-me-123")
+    data = {
+        "name": "Новое имя",
+        "kind": "abcp",
+        "base_url": "https://id1.public.api.abcp.ru",
+        "login": "api@id1",
+        "secret": "",
+        "options": "{}",
+        "discount_pct": "7.5",
+        "cutoff_time": "15:00",
+        "transit_days": "1",
+        "timeout_s": "4",
+        "is_active": "on",
+    }
+    assert (
+        manager_client.post(reverse("supplier_edit", args=[supplier.pk]), data).status_code == 302
+    )
+    supplier.refresh_from_db()
+    assert supplier.secret == "keep-me-123" and supplier.name == "Новое имя"
