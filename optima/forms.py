@@ -3,7 +3,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .models import MarkupRule, PricingSettings, Supplier, SupplierKind
+from .models import MarkupRule, PricingSettings, Supplier, SupplierDiscount, SupplierKind
 from .services import NumbersError, numbers_parse
 
 
@@ -97,3 +97,51 @@ MarkupFormSet = forms.modelformset_factory(
 
 class PriceListUploadForm(forms.Form):
     file = forms.FileField(label=_("Прайс поставщика (CSV или XLSX)"))
+
+
+class LabourLineForm(forms.Form):
+    name = forms.CharField(label=_("Работа"), max_length=200, required=False)
+    price_rub = forms.DecimalField(
+        label=_("Цена, ₽"), min_value=0, max_digits=12, decimal_places=2, required=False
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("name") and cleaned.get("price_rub") is None:
+            self.add_error("price_rub", _("Укажите цену работы."))
+        return cleaned
+
+
+LabourFormSet = forms.formset_factory(LabourLineForm, extra=2, max_num=40)
+
+
+class DeliveryMarkForm(forms.Form):
+    OUTCOMES = [
+        ("arrived", _("пришло")),
+        ("not_delivered", _("не пришло")),
+    ]
+    record = forms.IntegerField(widget=forms.HiddenInput)
+    outcome = forms.ChoiceField(label=_("Итог"), choices=OUTCOMES)
+    arrived_on = forms.DateField(
+        label=_("Дата"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    was_in_stock = forms.ChoiceField(
+        label=_("Наличие подтвердилось"),
+        choices=[("", _("не знаю")), ("yes", _("да")), ("no", _("нет"))],
+        required=False,
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("outcome") == "arrived" and not cleaned.get("arrived_on"):
+            self.add_error("arrived_on", _("Укажите, когда деталь пришла."))
+        return cleaned
+
+
+SupplierDiscountFormSet = forms.inlineformset_factory(
+    Supplier,
+    SupplierDiscount,
+    fields=["brand", "quality", "discount_pct"],
+    extra=1,
+    can_delete=True,
+)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 
 from django.db import models
@@ -38,7 +39,7 @@ class Supplier(models.Model):
     secret = models.CharField(_("пароль или ключ"), max_length=255, blank=True)
     options = models.JSONField(_("параметры API"), default=dict, blank=True)
     discount_pct = models.DecimalField(_("скидка сервиса, %"), default=0, **PCT)
-    cutoff_time = models.TimeField(_("приём заказов до"), default="14:00")
+    cutoff_time = models.TimeField(_("приём заказов до"), default=dt.time(14, 0))
     transit_days = models.PositiveSmallIntegerField(_("доставка до сервиса, дней"), default=0)
     timeout_s = models.DecimalField(
         _("ожидание ответа, с"), default=4, max_digits=4, decimal_places=1
@@ -280,3 +281,36 @@ class OfferVersion(models.Model):
 
     def __str__(self) -> str:
         return f"v{self.number} ({self.get_status_display()})"
+
+
+class DeliveryRecord(models.Model):
+    """One part ordered from a supplier for an accepted offer, and what really happened:
+    the source of the supplier's measured reliability."""
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="deliveries")
+    supplier = models.ForeignKey(Supplier, on_delete=models.CASCADE, related_name="deliveries")
+    version = models.ForeignKey(
+        OfferVersion, on_delete=models.SET_NULL, null=True, related_name="deliveries"
+    )
+    brand = models.CharField(_("бренд"), max_length=60)
+    number = models.CharField(_("номер"), max_length=60)
+    promised_on = models.DateField(_("обещано к"))
+    claimed_in_stock = models.BooleanField(_("было «в наличии»"), default=False)
+    arrived_on = models.DateField(_("пришло"), null=True, blank=True)
+    not_delivered = models.BooleanField(_("не пришло"), default=False)
+    was_in_stock = models.BooleanField(_("наличие подтвердилось"), null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    marked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("поставка")
+        verbose_name_plural = _("поставки")
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["supplier", "created_at"], name="delivery_supplier_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.brand} {self.number} ← {self.supplier}"
+
+    @property
+    def is_marked(self) -> bool:
+        return self.arrived_on is not None or self.not_delivered

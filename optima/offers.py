@@ -21,6 +21,7 @@ from leads.models import Lead, Status
 from leads.services import lead_change_status
 
 from .models import CustomerOffer, OfferStatus, OfferVersion, Search
+from .reliability import deliveries_open
 from .selectors import search_table
 from .services import pricing_settings
 
@@ -45,6 +46,21 @@ def _labour_from_estimate(lead: Lead) -> list[dict]:
     return lines
 
 
+def estimate_numbers(lead: Lead) -> list[str]:
+    """OEM numbers of the parts the lead's estimate replaces (where the shop's price list
+    names them), to search them all at once."""
+    estimate = getattr(lead, "estimate", None)
+    if estimate is None:
+        return []
+    latest = estimate.versions.order_by("-number").first()
+    numbers = []
+    for line in latest.result["lines"]:
+        number = line.get("oem_number") or ""
+        if number and Decimal(line.get("part_rub", "0")) > 0 and number not in numbers:
+            numbers.append(number)
+    return numbers
+
+
 def _option(row, label: str) -> dict:
     return {
         "label": label,
@@ -61,6 +77,9 @@ def _option(row, label: str) -> dict:
         "warranty_months": row.offer.get("warranty_months"),
         "order_ref": row.offer.get("order_ref", {}),
         "number_key": row.offer["number_key"],
+        "in_stock": bool(
+            (row.offer.get("qty") or row.offer.get("qty_min")) and not row.offer.get("qty_on_order")
+        ),
     }
 
 
@@ -192,6 +211,7 @@ def offer_accept(
         dedupe_key=f"offer-accepted:{version.pk}",
         payload={"version_id": version.pk},
     )
+    deliveries_open(version)
     transaction.on_commit(lambda: _enqueue_recheck(version.pk))
     return version
 

@@ -19,6 +19,7 @@ from .models import (
     Supplier,
     SupplierAnswer,
 )
+from .reliability import Reliability, reliability_for
 from .services import pricing_settings
 
 STATE_LABELS = {
@@ -43,6 +44,7 @@ class Row:
     is_cheapest: bool = False
     is_fastest: bool = False
     is_recommended: bool = False
+    reliability: Reliability | None = None
 
 
 @dataclass
@@ -82,6 +84,7 @@ def search_table(search: Search, *, sort: str = "price", tier: str = "", in_stoc
             for d in supplier.discounts.all()
         ]
     ratings = {b.brand.upper(): b for b in BrandRating.objects.all()}
+    reliability = reliability_for(shop, supplier_ids)
     safety = [k.keyword.lower() for k in SafetyKeyword.objects.all()]
     now = timezone.now()
     blocks = {number: NumberBlock(number) for number in search.numbers}
@@ -113,7 +116,8 @@ def search_table(search: Search, *, sort: str = "price", tier: str = "", in_stoc
                 round_to_rub=rules.round_to_rub,
                 allow_below_purchase=rules.allow_below_purchase,
             )
-            days = int(offer["delivery_days_max"])
+            # The supplier's promise plus what its deliveries show it really needs.
+            days = int(offer["delivery_days_max"]) + reliability[supplier.pk].extra_days
             fetched = dt.datetime.fromisoformat(offer["fetched_at"])
             block.rows.append(
                 Row(
@@ -124,6 +128,7 @@ def search_table(search: Search, *, sort: str = "price", tier: str = "", in_stoc
                     delivery_date=delivery_date(supplier, days, now, shop.tzinfo),
                     delivery_days=days,
                     age_minutes=int((now - fetched).total_seconds() // 60),
+                    reliability=reliability[supplier.pk],
                 )
             )
             if not block.name and offer.get("name") and not offer.get("is_cross"):
@@ -139,11 +144,13 @@ def search_table(search: Search, *, sort: str = "price", tier: str = "", in_stoc
                     name=row.offer.get("name", ""),
                     quality=row.offer["quality"],
                     customer_rub=row.price.customer_rub,
+                    # A supplier whose deliveries are mostly late is never the one relied on.
                     available=bool(
                         row.offer.get("qty")
                         or row.offer.get("qty_min")
                         or row.offer.get("qty_on_order")
-                    ),
+                    )
+                    and not row.reliability.unreliable,
                     delivery_days=row.delivery_days,
                     rating=rating.rating if rating else 3,
                     warranty_months=(rating.warranty_months if rating else 0)

@@ -224,3 +224,35 @@ def _save(
             "fetched_at": dt.datetime.fromisoformat(payload["fetched_at"]),
         },
     )
+
+
+@transaction.atomic
+def pricelist_load(
+    *, supplier: Supplier, content: bytes, filename: str, confirm: bool
+) -> tuple[int | None, list[tuple[int, str]]]:
+    """Replace a price-list supplier's rows. With broken rows nothing is loaded unless the
+    manager confirms: then the good rows only. Returns (rows loaded or None, errors)."""
+    from .suppliers.pricelist import parse_pricelist
+
+    rows, errors = parse_pricelist(content, filename)
+    if errors and (not confirm or not rows):
+        return None, errors
+    PriceListRow.objects.filter(supplier=supplier).delete()
+    PriceListRow.objects.bulk_create(
+        PriceListRow(
+            supplier=supplier,
+            brand=row.brand,
+            number_raw=row.number,
+            number_key=normalize_number(row.number),
+            name=row.name,
+            price_rub=row.price_rub,
+            qty=row.qty,
+            delivery_days=row.delivery_days_max,
+            warehouse=row.warehouse,
+            warranty_months=row.warranty_months,
+        )
+        for row in rows
+    )
+    supplier.pricelist_loaded_at = timezone.now()
+    supplier.save(update_fields=["pricelist_loaded_at"])
+    return len(rows), errors

@@ -16,9 +16,26 @@ from django.views.decorators.http import require_http_methods, require_POST
 from autoservice.tenancy import get_for_shop, manager_required, staff_required
 from leads.models import Lead
 
-from . import offers, selectors, services
-from .forms import MarkupFormSet, PricingSettingsForm, SearchForm, SupplierForm
-from .models import CustomerOffer, MarkupRule, OfferStatus, OfferVersion, Search, Supplier
+from . import offers, reliability, selectors, services
+from .forms import (
+    DeliveryMarkForm,
+    LabourFormSet,
+    MarkupFormSet,
+    PriceListUploadForm,
+    PricingSettingsForm,
+    SearchForm,
+    SupplierDiscountFormSet,
+    SupplierForm,
+)
+from .models import (
+    CustomerOffer,
+    DeliveryRecord,
+    MarkupRule,
+    OfferStatus,
+    OfferVersion,
+    Search,
+    Supplier,
+)
 
 
 @staff_required
@@ -103,7 +120,7 @@ def suppliers(request: HttpRequest) -> HttpResponse:
         request,
         "optima/suppliers.html",
         {
-            "suppliers": Supplier.objects.filter(shop=request.shop),
+            "scorecard": reliability.supplier_scorecard(request.shop),
             "settings_form": settings_form,
             "markups": markups,
         },
@@ -115,17 +132,47 @@ def suppliers(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def supplier_edit(request: HttpRequest, supplier_id: int | None = None) -> HttpResponse:
     supplier = get_for_shop(request, Supplier, pk=supplier_id) if supplier_id else None
-    form = SupplierForm(request.POST or None, instance=supplier)
-    if request.method == "POST" and form.is_valid():
+    action = request.POST.get("action", "save") if request.method == "POST" else None
+    form = SupplierForm(request.POST if action == "save" else None, instance=supplier)
+    discounts = SupplierDiscountFormSet(
+        request.POST if action == "save" else None,
+        instance=supplier or Supplier(shop=request.shop),
+        prefix="discount",
+    )
+    upload = PriceListUploadForm(
+        request.POST if action == "pricelist" else None,
+        request.FILES if action == "pricelist" else None,
+    )
+    pricelist_errors: list[tuple[int, str]] = []
+    if action == "save" and form.is_valid() and discounts.is_valid():
         saved = form.save(commit=False)
         saved.shop = request.shop
         saved.save()
+        discounts.instance = saved
+        discounts.save()
         messages.success(request, _("Поставщик сохранён."))
         return redirect("suppliers")
+    if action == "pricelist" and supplier is not None and upload.is_valid():
+        file = upload.cleaned_data["file"]
+        count, pricelist_errors = services.pricelist_load(
+            supplier=supplier,
+            content=file.read(),
+            filename=file.name,
+            confirm=request.POST.get("confirm") == "1",
+        )
+        if count is not None:
+            messages.success(request, _("Загружено строк прайса: %(n)s.") % {"n": count})
+            return redirect("supplier_edit", supplier_id=supplier.pk)
     return render(
         request,
         "optima/supplier_form.html",
-        {"form": form, "supplier": supplier},
+        {
+            "form": form,
+            "supplier": supplier,
+            "discounts": discounts,
+            "upload": upload,
+            "pricelist_errors": pricelist_errors,
+        },
         status=400 if request.method == "POST" else 200,
     )
 
@@ -151,13 +198,40 @@ def offer_detail(request: HttpRequest, version_id: int) -> HttpResponse:
         pk=version_id,
         offer__shop=request.shop,
     )
-    if request.method == "POST" and request.POST.get("action") == "send":
+    action = request.POST.get("action") if request.method == "POST" else None
+    labour = LabourFormSet(
+        request.POST if action == "labour" else None,
+        prefix="labour",
+        initial=version.labour,
+    )
+    mark = DeliveryMarkForm(request.POST if action == "mark" else None)
+    if action == "send":
         try:
             offers.offer_send(version=version, by=request.membership)
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
         else:
             messages.success(request, _("Предложение отправлено: ссылка ниже."))
+        return redirect("offer_detail", version_id=version.pk)
+    if action == "labour" and version.status == OfferStatus.DRAFT and labour.is_valid():
+        version.labour = [
+            {"name": f.cleaned_data["name"], "price_rub": str(f.cleaned_data["price_rub"])}
+            for f in labour
+            if f.cleaned_data.get("name") and not f.cleaned_data.get("DELETE")
+        ]
+        version.save(update_fields=["labour"])
+        messages.success(request, _("Работы сохранены."))
+        return redirect("offer_detail", version_id=version.pk)
+    if action == "mark" and mark.is_valid():
+        record = get_object_or_404(
+            DeliveryRecord, pk=mark.cleaned_data["record"], version=version, shop=request.shop
+        )
+        stock = {"yes": True, "no": False}.get(mark.cleaned_data["was_in_stock"])
+        arrived = (
+            mark.cleaned_data["arrived_on"] if mark.cleaned_data["outcome"] == "arrived" else None
+        )
+        reliability.delivery_mark(record=record, arrived_on=arrived, was_in_stock=stock)
+        messages.success(request, _("Поставка отмечена."))
         return redirect("offer_detail", version_id=version.pk)
     link = request.build_absolute_uri(
         reverse("offer_public", args=[request.shop.slug, version.offer.token])
@@ -181,7 +255,11 @@ def offer_detail(request: HttpRequest, version_id: int) -> HttpResponse:
             "message_text": message_text,
             "state": offers.offer_state(version),
             "versions": version.offer.versions.order_by("number"),
+            "labour_formset": labour,
+            "mark_form": mark,
+            "deliveries": version.deliveries.select_related("supplier"),
         },
+        status=400 if action in ("labour", "mark") else 200,
     )
 
 
@@ -256,7 +334,7 @@ def lead_panel(request: HttpRequest, lead: Lead) -> str:
         {
             "lead": lead,
             "versions": versions,
-            "states": {v.pk: offers.offer_state(v) for v in versions},
+            "estimate_numbers": "\n".join(offers.estimate_numbers(lead)),
         },
         request=request,
     )

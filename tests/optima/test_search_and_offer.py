@@ -229,9 +229,42 @@ def test_editing_a_supplier_keeps_the_password_when_left_empty(manager_client, s
         "transit_days": "1",
         "timeout_s": "4",
         "is_active": "on",
+        "discount-TOTAL_FORMS": "1",
+        "discount-INITIAL_FORMS": "0",
+        "discount-0-brand": "SAT",
+        "discount-0-quality": "",
+        "discount-0-discount_pct": "20",
     }
     assert (
         manager_client.post(reverse("supplier_edit", args=[supplier.pk]), data).status_code == 302
     )
     supplier.refresh_from_db()
     assert supplier.secret == "keep-me-123" and supplier.name == "Новое имя"
+    assert list(supplier.discounts.values_list("brand", "discount_pct")) == [("SAT", 20)]
+    assert list(supplier.discounts.values_list("brand", "discount_pct")) == [("SAT", 20)]
+
+
+def test_lead_page_offers_to_search_the_estimate_parts(advisor_client, advisor):
+    from smartcalc import engine
+    from smartcalc.models import Generation, ShopPartPrice
+    from smartcalc.services import estimate_attach_lead
+    from tests.factories import EstimateFactory
+
+    model = Generation.objects.get(
+        model__make__name="Hyundai", model__name="Solaris", popular=True
+    ).model
+    ShopPartPrice.objects.create(
+        shop=advisor.shop,
+        vehicle_model=model,
+        part="headlamp_left",
+        oem_number="92101-4L000",
+        original_rub=Decimal("42000"),
+    )
+    estimate = EstimateFactory(
+        shop=advisor.shop, damages=[engine.Damage("headlamp_left", "broken", "2")]
+    )
+    lead = LeadFactory(shop=advisor.shop)
+    estimate_attach_lead(estimate=estimate, lead=lead)
+    html = advisor_client.get(reverse("lead_detail", args=[lead.pk])).content.decode()
+    assert "numbers=92101-4L000" in html
+    assert "Подобрать запчасти из расчёта" in html
