@@ -61,6 +61,16 @@ def estimate_numbers(lead: Lead) -> list[str]:
     return numbers
 
 
+def _cheapest_in_stock(rows):
+    in_stock = [
+        r
+        for r in rows
+        if (r.offer.get("qty") or r.offer.get("qty_min")) and not r.offer.get("qty_on_order")
+    ]
+    pool = in_stock or rows
+    return min(pool, key=lambda r: (r.price.customer_rub, r.delivery_days)) if pool else None
+
+
 def _option(row, label: str) -> dict:
     return {
         "label": label,
@@ -95,7 +105,9 @@ def offer_build(*, lead: Lead, search: Search, by: Membership) -> OfferVersion:
         picks = [
             ("original", min(originals, key=lambda r: r.price.customer_rub) if originals else None),
             ("recommended", next((r for r in block.rows if r.is_recommended), None)),
-            ("cheapest", next((r for r in block.rows if r.is_cheapest), None)),
+            # The cheapest part on a shelf now; a part "on order" from abroad is the
+            # cheapest only when nothing is in stock.
+            ("cheapest", _cheapest_in_stock(block.rows)),
         ]
         for label, row in picks:
             if row is not None and row.key not in chosen:

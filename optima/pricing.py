@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 
-from autoservice.money import quantize_rub
+from autoservice.money import format_rub, quantize_rub
 
 QUALITY_RANK = {"original": 3, "oe_replacement": 2, "aftermarket": 1, "unknown": 0}
 QUALITY_WORDS = {
@@ -151,7 +151,7 @@ def recommend(
     )
     extra = best.customer_rub - cheapest.customer_rub
     share = (extra * 100 / cheapest.customer_rub).quantize(Decimal("1"), rounding=ROUND_HALF_UP)
-    reasons = [f"Дороже самого дешёвого варианта всего на {share} % ({extra:.0f} ₽)."]
+    reasons = [f"Дороже самого дешёвого варианта всего на {share}\u00a0% ({format_rub(extra)})."]
     if best.quality in QUALITY_WORDS and QUALITY_RANK[best.quality] > QUALITY_RANK.get(
         cheapest.quality, 0
     ):

@@ -318,7 +318,7 @@ def offer_public(request: HttpRequest, slug: str, token: str) -> HttpResponse:
             "state": state,
             "error": error,
             "choice": choice,
-            "OfferStatus": OfferStatus,
+            "labour_total": offers.option_total(version, {}),
         },
         status=400 if error else 200,
     )

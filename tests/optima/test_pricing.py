@@ -136,7 +136,7 @@ def test_original_within_thirty_percent_is_recommended_with_reasons():
     )
     assert (marks.cheapest, marks.fastest, marks.recommended) == ("sat", "depo", "mobis")
     text = " ".join(marks.reasons)
-    assert "30 %" in text and "оригинальная" in text and "12 мес." in text
+    assert "30\u00a0%" in text and "оригинальная" in text and "12 мес." in text
     assert "безопасность" in text
 
 
