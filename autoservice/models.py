@@ -319,3 +319,23 @@ class OutboxMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} #{self.pk} ({self.get_status_display()})"
+
+
+class ApiToken(models.Model):
+    """A token the shop's CRM uses for the REST endpoints. Only its SHA-256 is stored; the
+    token itself is shown once, when it is made."""
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(_("для чего"), max_length=120)
+    prefix = models.CharField(_("начало токена"), max_length=8)
+    token_sha256 = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(_("создан"), auto_now_add=True)
+    last_used_at = models.DateTimeField(_("использован"), null=True, blank=True)
+    is_active = models.BooleanField(_("действует"), default=True)
+
+    class Meta:
+        verbose_name = _("токен API")
+        verbose_name_plural = _("токены API")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"

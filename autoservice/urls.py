@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from intake import urls as intake_urls
 from optima import urls as optima_urls
 from smartcalc import urls as calc_urls
 
@@ -25,6 +26,9 @@ urlpatterns = [
     path("", include(calc_urls.public_urlpatterns)),
     path("staff/parts/", include(optima_urls.staff_urlpatterns)),
     path("", include(optima_urls.public_urlpatterns)),
+    path("staff/intake/", include(intake_urls.staff_urlpatterns)),
+    path("api/v1/", include("intake.api_urls")),
+    path("", include(intake_urls.public_urlpatterns)),
     path("photos/", include("leads.public_urls")),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/", include("django.contrib.auth.urls")),

@@ -209,3 +209,18 @@ class Addendum(models.Model):
 
     def __str__(self) -> str:
         return self.text[:60]
+
+
+class SealHead(models.Model):
+    """The latest seal of a shop's chain: deleting the newest sealed record is detectable too."""
+
+    shop = models.OneToOneField(Shop, on_delete=models.CASCADE, related_name="intake_seal_head")
+    index = models.PositiveIntegerField()
+    seal_sha256 = models.CharField(max_length=64)
+
+    class Meta:
+        verbose_name = _("последняя печать")
+        verbose_name_plural = _("последние печати")
+
+    def __str__(self) -> str:
+        return f"{self.shop}: {self.index}"

@@ -201,3 +201,24 @@ class OfferVersionFactory(factory.django.DjangoModelFactory):
             ],
         }
     ]
+
+
+class IntakeRecordFactory(factory.django.DjangoModelFactory):
+    """An unsealed intake record on the platform's body-repair shot list."""
+
+    class Meta:
+        model = "intake.IntakeRecord"
+
+    shop = factory.SubFactory(ShopFactory)
+    number = factory.Sequence(lambda n: n + 1)
+    template = factory.LazyFunction(
+        lambda: __import__("intake.models", fromlist=["ShotTemplate"]).ShotTemplate.objects.get(
+            shop__isnull=True, family="body", is_current=True
+        )
+    )
+    plate = "А123ВС77"
+    vin = "XTAGFK330LY123456"
+    make = "Lada"
+    model = "Vesta"
+    customer_name = "Ирина"
+    customer_phone = "+79160000000"

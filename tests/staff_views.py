@@ -17,6 +17,7 @@ StaffViewKwargs = Callable[[Shop], dict]
 STAFF_VIEWS: dict[str, StaffViewKwargs | None] = {}
 PLAIN_KWARGS: dict[str, dict] = {}
 POST_ONLY: set[str] = set()
+GET_ONLY: set[str] = set()
 
 
 def register(
@@ -25,6 +26,7 @@ def register(
     *,
     kwargs: dict | None = None,
     post_only: bool = False,
+    get_only: bool = False,
 ) -> None:
     """`build` makes an object of the given shop and returns the URL kwargs naming it;
     `kwargs` are fixed URL arguments of a view without an object; `post_only` views are
@@ -34,10 +36,21 @@ def register(
         PLAIN_KWARGS[name] = kwargs
     if post_only:
         POST_ONLY.add(name)
+    if get_only:
+        GET_ONLY.add(name)
 
 
 def method_for(name: str) -> str:
     return "post" if name in POST_ONLY else "get"
+
+
+def methods_for(name: str) -> tuple[str, ...]:
+    """The methods a view answers (another method gets 405 before any lookup)."""
+    if name in POST_ONLY:
+        return ("post",)
+    if name in GET_ONLY:
+        return ("get",)
+    return ("get", "post")
 
 
 def kwargs_for(name: str, shop: Shop) -> dict:
@@ -115,3 +128,60 @@ register("suppliers")
 register("supplier_create")
 register("supplier_edit", _supplier_kwargs)
 register("offer_detail", _offer_kwargs)
+
+
+def _record_kwargs(shop) -> dict:
+    from .factories import IntakeRecordFactory
+
+    return {"record_id": IntakeRecordFactory(shop=shop).pk}
+
+
+def _shot_kwargs(shop) -> dict:
+    import uuid
+
+    from intake import services
+
+    from .factories import IntakeRecordFactory
+    from .photos import jpeg_bytes
+
+    record = IntakeRecordFactory(shop=shop)
+    spec = record.template.specs.first()
+    shot = services.shot_store(
+        record=record,
+        spec=spec,
+        client_id=uuid.uuid4(),
+        filename="a.jpg",
+        chunks=[jpeg_bytes((1600, 1200))],
+    )
+    return {"record_id": record.pk, "shot_id": shot.pk}
+
+
+def _template_kwargs(shop) -> dict:
+    from intake.models import ShotTemplate
+
+    template = ShotTemplate.objects.get(shop__isnull=True, family="service", is_current=True)
+    copy = ShotTemplate.objects.create(shop=shop, family="service", version=1, name="Копия")
+    for spec in template.specs.all():
+        spec.pk = None
+        spec.template = copy
+        spec.save()
+    return {"template_id": copy.pk}
+
+
+register("intake_list")
+register("intake_start")
+register("intake_vin")
+register("intake_templates")
+register("intake_template_edit", _template_kwargs)
+register("intake_record", _record_kwargs)
+register("intake_shot_upload", _record_kwargs, post_only=True)
+register("intake_shot_discard", _shot_kwargs, post_only=True)
+register("intake_shot_image", lambda shop: {**_shot_kwargs(shop), "kind": "thumb"})
+register("intake_skip", _record_kwargs, post_only=True)
+register("intake_sign", _record_kwargs)
+register("intake_act", _record_kwargs)
+register("intake_verify", _record_kwargs)
+register("intake_addendum", _record_kwargs, post_only=True)
+register("intake_return", _record_kwargs, post_only=True)
+register("intake_compare", _record_kwargs)
+register("intake_export", _record_kwargs, get_only=True)

@@ -36,8 +36,14 @@ class Command(BaseCommand):
             help="Пароль демо-сотрудников (по умолчанию DEMO_PASSWORD или demo-sto-2026).",
         )
 
-    @transaction.atomic
     def handle(self, *args, password: str, **options):
+        # Demo notifications are delivered (the timelines show it) but not printed; the
+        # override spans the commit, when the outbox hands them over.
+        with override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend"):
+            self._handle(password)
+
+    @transaction.atomic
+    def _handle(self, password: str) -> None:
         shop, _ = Shop.objects.update_or_create(
             slug="demo",
             defaults={
@@ -74,9 +80,7 @@ class Command(BaseCommand):
             user.save(update_fields=["password"])
             Membership.objects.update_or_create(user=user, defaults={"shop": shop, "role": role})
 
-        # Demo notifications are delivered (the timeline shows it) but not printed.
-        with override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend"):
-            self._load_apps(shop)
+        self._load_apps(shop)
 
         self.stdout.write(self.style.SUCCESS(f"Демо-автосервис: /s/{shop.slug}/"))
         self.stdout.write("Вход для сотрудников: /accounts/login/")

@@ -1,0 +1,58 @@
+"""Tokens for the shop's CRM: made once, stored as a hash, checked on every API call."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import secrets
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils import timezone
+
+from .models import ApiToken, Shop
+
+
+def token_create(*, shop: Shop, name: str) -> tuple[ApiToken, str]:
+    """Returns the token row and the token itself (shown to the manager once)."""
+    raw = "sto_" + secrets.token_urlsafe(32)
+    token = ApiToken.objects.create(
+        shop=shop,
+        name=name,
+        prefix=raw[:8],
+        token_sha256=hashlib.sha256(raw.encode()).hexdigest(),
+    )
+    return token, raw
+
+
+def shop_for_token(raw: str) -> Shop | None:
+    digest = hashlib.sha256(raw.encode()).hexdigest()
+    token = (
+        ApiToken.objects.select_related("shop").filter(token_sha256=digest, is_active=True).first()
+    )
+    if token is None or not token.shop.is_active:
+        return None
+    ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
+    return token.shop
+
+
+def api_token_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """`Authorization: Bearer <token>`; the view gets `request.shop`. 401 otherwise."""
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        header = request.headers.get("Authorization", "")
+        scheme, _sep, raw = header.partition(" ")
+        shop = shop_for_token(raw.strip()) if scheme.lower() == "bearer" and raw else None
+        if shop is None:
+            response = JsonResponse(
+                {"error": "Нужен действующий токен: заголовок Authorization: Bearer <токен>."},
+                status=401,
+                json_dumps_params={"ensure_ascii": False},
+            )
+            response["WWW-Authenticate"] = "Bearer"
+            return response
+        request.shop = shop
+        return view(request, *args, **kwargs)
+
+    return wrapper

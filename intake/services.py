@@ -1,0 +1,316 @@
+"""Actions on intake records. Nothing in a sealed record changes: corrections are addenda."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from PIL import Image
+
+from autoservice import images
+from autoservice.models import ConsentRecord, Membership, Shop
+from leads.models import Lead
+
+from . import quality, sealing
+from .models import Addendum, IntakeRecord, IntakeShot, RecordKind, ShotSkip, ShotSpec, ShotTemplate
+
+SHOT_MAX_BYTES = 25 * 1024 * 1024
+
+
+class SealedError(ValidationError):
+    def __init__(self):
+        super().__init__(
+            _("Акт уже подписан и опечатан: изменить его нельзя, добавьте дополнение к акту.")
+        )
+
+
+def _editable(record: IntakeRecord) -> None:
+    if record.is_sealed:
+        raise SealedError()
+
+
+def current_templates(shop: Shop) -> list[ShotTemplate]:
+    """The shop's own current templates, then the platform's that it has not copied."""
+    own = list(ShotTemplate.objects.filter(shop=shop, is_current=True))
+    copied = {t.family for t in own}
+    platform = ShotTemplate.objects.filter(shop__isnull=True, is_current=True).exclude(
+        family__in=copied
+    )
+    return own + list(platform)
+
+
+@dataclass(frozen=True)
+class VehicleData:
+    plate: str
+    vin: str
+    make: str
+    model: str
+    year: int | None
+    body_type: str
+    customer_name: str
+    customer_phone: str
+    customer_email: str = ""
+
+
+@transaction.atomic
+def record_create(
+    *,
+    shop: Shop,
+    by: Membership,
+    template: ShotTemplate,
+    data: VehicleData,
+    consent: ConsentRecord | None,
+    lead: Lead | None = None,
+) -> IntakeRecord:
+    Shop.objects.select_for_update().filter(pk=shop.pk).first()
+    number = (IntakeRecord.objects.filter(shop=shop).aggregate(n=Max("number"))["n"] or 0) + 1
+    return IntakeRecord.objects.create(
+        shop=shop,
+        number=number,
+        template=template,
+        lead=lead,
+        consent=consent,
+        created_by=by,
+        **data.__dict__,
+    )
+
+
+@transaction.atomic
+def return_create(*, record: IntakeRecord, by: Membership) -> IntakeRecord:
+    """The hand-over set: the same template shot again, to compare angle by angle."""
+    if not record.is_sealed:
+        raise ValidationError(_("Сначала подпишите и опечатайте акт приёмки."))
+    existing = getattr(record, "return_record", None)
+    if existing is not None:
+        return existing
+    fields = {
+        name: getattr(record, name)
+        for name in (
+            "plate",
+            "vin",
+            "make",
+            "model",
+            "year",
+            "body_type",
+            "customer_name",
+            "customer_phone",
+            "customer_email",
+        )
+    }
+    Shop.objects.select_for_update().filter(pk=record.shop_id).first()
+    number = (
+        IntakeRecord.objects.filter(shop=record.shop).aggregate(n=Max("number"))["n"] or 0
+    ) + 1
+    return IntakeRecord.objects.create(
+        shop=record.shop,
+        number=number,
+        kind=RecordKind.RETURN,
+        return_of=record,
+        template=record.template,
+        lead=record.lead,
+        consent=record.consent,
+        created_by=by,
+        **fields,
+    )
+
+
+def _local(name: str) -> Path:
+    return Path(default_storage.path(name))
+
+
+def shot_store(
+    *,
+    record: IntakeRecord,
+    spec: ShotSpec,
+    client_id: uuid.UUID,
+    filename: str,
+    chunks: Iterable[bytes],
+    damage_part: str = "",
+) -> IntakeShot:
+    """Store a shot with its SHA-256 and receive time, check its quality against the
+    record's other shots. Idempotent per client id. A shot failing the check is kept as
+    not accepted (the advisor is asked to retake it)."""
+    # A retry of a stored shot gets that shot back, even when the record was sealed since.
+    existing = IntakeShot.objects.filter(record=record, client_id=client_id).first()
+    if existing is not None:
+        return existing
+    _editable(record)
+    if spec.template_id != record.template_id:
+        raise ValidationError(_("Этого кадра нет в шаблоне акта."))
+    name = f"intake/{record.shop_id}/{record.pk}/{uuid.uuid4().hex}.jpg"
+    path = _local(name)
+    stored = images.store_upload(chunks, path, filename=filename, max_bytes=SHOT_MAX_BYTES)
+    try:
+        info = images.inspect_image(path, filename=filename)
+    except images.ImageRejected:
+        path.unlink(missing_ok=True)
+        raise
+    others = list(
+        IntakeShot.objects.filter(record=record, accepted=True)
+        .exclude(phash="")
+        .values_list("phash", flat=True)
+    )
+    report = quality.check_shot(path, others=others)
+    taken = info.taken_at
+    if taken is not None and timezone.is_naive(taken):
+        taken = timezone.make_aware(taken, record.shop.tzinfo)
+    try:
+        with transaction.atomic():
+            # An upload under way while the record was being sealed must not slip in.
+            if (
+                IntakeRecord.objects.select_for_update()
+                .filter(pk=record.pk, sealed_at__isnull=False)
+                .exists()
+            ):
+                path.unlink(missing_ok=True)
+                raise SealedError()
+            shot = IntakeShot.objects.create(
+                record=record,
+                spec=spec,
+                client_id=client_id,
+                file=name,
+                original_name=filename[:255],
+                sha256=stored.sha256,
+                size_bytes=stored.size_bytes,
+                width=info.width,
+                height=info.height,
+                captured_at=taken,
+                phash=report.phash,
+                quality={
+                    "ok": report.ok,
+                    "codes": list(report.codes),
+                    "problems": list(report.problems),
+                    "sharpness": round(report.sharpness, 1),
+                    "brightness": round(report.brightness, 1),
+                },
+                accepted=report.ok,
+                damage_part=damage_part,
+            )
+    except IntegrityError:
+        path.unlink(missing_ok=True)
+        return IntakeShot.objects.get(record=record, client_id=client_id)
+    base = name.rsplit(".", 1)[0]
+    images.make_renditions(
+        path, web_dest=_local(f"{base}.web.jpg"), thumb_dest=_local(f"{base}.thumb.jpg")
+    )
+    IntakeShot.objects.filter(pk=shot.pk).update(web=f"{base}.web.jpg", thumb=f"{base}.thumb.jpg")
+    shot.refresh_from_db()
+    return shot
+
+
+def shot_discard(*, shot: IntakeShot) -> None:
+    """A retaken shot replaces a failed one before signing."""
+    _editable(shot.record)
+    for field in (shot.file, shot.web, shot.thumb):
+        if field.name:
+            default_storage.delete(field.name)
+    shot.delete()
+
+
+def shot_skip(*, record: IntakeRecord, spec: ShotSpec, reason: str) -> ShotSkip:
+    _editable(record)
+    reason = reason.strip()
+    if len(reason) < 5:
+        raise ValidationError(_("Напишите, почему кадр не снят: причина попадёт в акт."))
+    skip, _created = ShotSkip.objects.update_or_create(
+        record=record, spec=spec, defaults={"reason": reason[:300]}
+    )
+    return skip
+
+
+def record_update_details(*, record: IntakeRecord, **fields) -> IntakeRecord:
+    _editable(record)
+    for name, value in fields.items():
+        setattr(record, name, value)
+    record.save(update_fields=list(fields))
+    return record
+
+
+def missing_shots(record: IntakeRecord) -> list[ShotSpec]:
+    """Required shots neither taken (and accepted) nor skipped with a reason."""
+    accepted: dict[int, int] = {}
+    for shot in record.shots.filter(accepted=True):
+        accepted[shot.spec_id] = accepted.get(shot.spec_id, 0) + 1
+    skipped = set(record.skips.values_list("spec_id", flat=True))
+    return [
+        spec
+        for spec in record.template.specs.all()
+        if spec.required and spec.pk not in skipped and accepted.get(spec.pk, 0) < spec.min_count
+    ]
+
+
+def _signature_png(data_url: str, who: str) -> bytes:
+    """A drawn signature from the pad (a PNG data URL); an empty pad is refused."""
+    prefix = "data:image/png;base64,"
+    if not data_url.startswith(prefix):
+        raise ValidationError(
+            _("Нет подписи: %(who)s должен расписаться на экране.") % {"who": who}
+        )
+    try:
+        raw = base64.b64decode(data_url[len(prefix) :], validate=True)
+        image = Image.open(io.BytesIO(raw), formats=["PNG"])
+        image.load()
+    except (binascii.Error, OSError, ValueError):
+        raise ValidationError(_("Подпись не читается: распишитесь ещё раз.")) from None
+    # Ink is whatever is dark on a white sheet, whether the pad draws on transparency or white.
+    sheet = Image.new("RGBA", image.size, (255, 255, 255, 255))
+    sheet.alpha_composite(image.convert("RGBA"))
+    ink = sheet.convert("L").point(lambda v: 255 if v < 160 else 0).getbbox()
+    if ink is None or (ink[2] - ink[0]) * (ink[3] - ink[1]) < 400:
+        raise ValidationError(
+            _("Подпись пустая: %(who)s должен расписаться на экране.") % {"who": who}
+        )
+    return raw
+
+
+@transaction.atomic
+def record_sign_and_seal(
+    *, record: IntakeRecord, by: Membership, customer_signature: str, advisor_signature: str
+) -> IntakeRecord:
+    # The row lock makes a second submit of the sign form wait and then see the seal.
+    record = IntakeRecord.objects.select_for_update().select_related("template").get(pk=record.pk)
+    _editable(record)
+    missing = missing_shots(record)
+    if missing:
+        names = ", ".join(spec.name for spec in missing[:6])
+        raise ValidationError(
+            _("Не хватает обязательных кадров: %(names)s. Снимите их или укажите причину пропуска.")
+            % {"names": names}
+        )
+    customer = _signature_png(customer_signature, _("клиент"))
+    advisor = _signature_png(advisor_signature, _("мастер"))
+    base = f"intake/{record.shop_id}/{record.pk}/signature"
+    record.customer_signature.save(f"{base}-customer.png", ContentFile(customer), save=False)
+    record.advisor_signature.save(f"{base}-advisor.png", ContentFile(advisor), save=False)
+    record.save(update_fields=["customer_signature", "advisor_signature"])
+    return sealing.seal(record, by=by)
+
+
+def addendum_add(*, record: IntakeRecord, by: Membership, text: str) -> Addendum:
+    text = text.strip()
+    if not text:
+        raise ValidationError(_("Дополнение пустое."))
+    if not record.is_sealed:
+        raise ValidationError(_("Пока акт не подписан, исправьте его прямо в акте."))
+    with transaction.atomic():
+        IntakeRecord.objects.select_for_update().filter(pk=record.pk).first()
+        last = record.addenda.order_by("created_at", "id").last()
+        now = timezone.now()
+        digest = sealing.addendum_digest(
+            last.sha256 if last else record.seal_sha256, now.isoformat(), text
+        )
+        return Addendum.objects.create(
+            record=record, text=text, created_by=by, created_at=now, sha256=digest
+        )
