@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import ConsentRecord, ConsentText, Membership, OutboxMessage, Shop
+from .models import ApiToken, ConsentRecord, ConsentText, Membership, OutboxMessage, Shop
 
 
 class MembershipInline(admin.TabularInline):
@@ -89,3 +89,11 @@ class OutboxMessageAdmin(admin.ModelAdmin):
             message.next_attempt_at = timezone.now()
             message.save(update_fields=["status", "next_attempt_at"])
             outbox_enqueue(message.pk)
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    list_display = ["name", "shop", "prefix", "is_active", "created_at", "last_used_at"]
+    list_filter = ["is_active", "shop"]
+    list_select_related = ["shop"]
+    readonly_fields = ["prefix", "token_sha256", "created_at", "last_used_at"]

@@ -15,6 +15,7 @@ staff_patterns = [
     path("team/", views.team, name="team"),
     path("team/new/", views.member_create, name="member_create"),
     path("team/<int:member_id>/", views.member_edit, name="member_edit"),
+    path("settings/api/", views.api_tokens, name="api_tokens"),
 ]
 
 urlpatterns = [

@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from . import services
+from .apitokens import token_create
 from .consent import consent_text_current
 from .forms import (
     LeadSettingsForm,
@@ -17,7 +18,7 @@ from .forms import (
     ShopProfileForm,
     WorkingHoursForm,
 )
-from .models import Membership, Shop
+from .models import ApiToken, Membership, Shop
 from .tenancy import get_for_shop, manager_required, staff_required
 
 
@@ -110,3 +111,27 @@ def member_edit(request: HttpRequest, member_id: int) -> HttpResponse:
         messages.success(request, _("Изменения сохранены."))
         return redirect("team")
     return render(request, "autoservice/member_form.html", {"form": form, "membership": membership})
+
+
+@manager_required
+@require_http_methods(["GET", "POST"])
+def api_tokens(request: HttpRequest) -> HttpResponse:
+    """Tokens for the shop's CRM: the token is shown once, when made; revoking is instant."""
+    new_token = None
+    if request.method == "POST" and request.POST.get("action") == "create":
+        name = request.POST.get("name", "").strip()[:120]
+        if not name:
+            messages.error(request, _("Назовите токен: например, «amoCRM» или «1С»."))
+        else:
+            _token, new_token = token_create(shop=request.shop, name=name)
+    elif request.method == "POST" and request.POST.get("action") == "revoke":
+        token = get_for_shop(request, ApiToken, pk=request.POST.get("token") or 0)
+        token.is_active = False
+        token.save(update_fields=["is_active"])
+        messages.success(request, _("Токен отозван."))
+        return redirect("api_tokens")
+    return render(
+        request,
+        "autoservice/api_tokens.html",
+        {"tokens": request.shop.api_tokens.order_by("-created_at"), "new_token": new_token},
+    )

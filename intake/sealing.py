@@ -14,6 +14,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
@@ -122,6 +123,15 @@ def seal(record: IntakeRecord, *, by: Membership) -> IntakeRecord:
     if record.is_sealed:
         return record
     head = SealHead.objects.filter(shop_id=record.shop_id).first()
+    if (
+        head is None
+        and IntakeRecord.objects.filter(shop_id=record.shop_id, seal_index__isnull=False).exists()
+    ):
+        # Starting the chain again would hide that its head was removed: refuse instead.
+        raise ValidationError(
+            "Цепочка печатей автосервиса повреждена (нет записи о последней печати): "
+            "подписать акт нельзя. Обратитесь к администратору платформы."
+        )
     previous, index = (head.seal_sha256, head.index + 1) if head else (GENESIS, 1)
     now = timezone.now()
     manifest = build_manifest(record)

@@ -37,7 +37,14 @@ class SealedError(ValidationError):
 
 
 def _editable(record: IntakeRecord) -> None:
+    """Refuse changes to a sealed record, looking at the row itself under a lock: the
+    caller's copy may have been loaded before another request sealed it."""
     if record.is_sealed:
+        raise SealedError()
+    rows = IntakeRecord.objects.filter(pk=record.pk, sealed_at__isnull=False)
+    if transaction.get_connection().in_atomic_block:
+        rows = rows.select_for_update()
+    if rows.exists():
         raise SealedError()
 
 
@@ -210,6 +217,7 @@ def shot_store(
     return shot
 
 
+@transaction.atomic
 def shot_discard(*, shot: IntakeShot) -> None:
     """A retaken shot replaces a failed one before signing."""
     _editable(shot.record)
@@ -219,6 +227,7 @@ def shot_discard(*, shot: IntakeShot) -> None:
     shot.delete()
 
 
+@transaction.atomic
 def shot_skip(*, record: IntakeRecord, spec: ShotSpec, reason: str) -> ShotSkip:
     _editable(record)
     reason = reason.strip()
@@ -230,6 +239,7 @@ def shot_skip(*, record: IntakeRecord, spec: ShotSpec, reason: str) -> ShotSkip:
     return skip
 
 
+@transaction.atomic
 def record_update_details(*, record: IntakeRecord, **fields) -> IntakeRecord:
     _editable(record)
     for name, value in fields.items():

@@ -190,6 +190,8 @@ class Search(models.Model):
     created_by = models.ForeignKey(Membership, on_delete=models.SET_NULL, null=True)
     lead = models.ForeignKey(Lead, on_delete=models.SET_NULL, null=True, blank=True)
     numbers = models.JSONField(_("номера"))
+    # Cross numbers from the shop's (or the platform's) table, asked too: analogue → number.
+    crosses = models.JSONField(_("кросс-номера"), default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     deadline_at = models.DateTimeField()
     finished_at = models.DateTimeField(null=True, blank=True)

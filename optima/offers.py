@@ -132,6 +132,16 @@ def offer_build(*, lead: Lead, search: Search, by: Membership) -> OfferVersion:
     )
 
 
+def choice_for_set(version: OfferVersion, label: str) -> dict[str, int]:
+    """The driver takes a whole set (all originals, all recommended, all cheapest): each
+    position gets its option of that kind, or its first one when it has none."""
+    choice = {}
+    for index, position in enumerate(version.positions):
+        labels = [option["label"] for option in position["options"]]
+        choice[str(index)] = labels.index(label) if label in labels else 0
+    return choice
+
+
 def option_total(version: OfferVersion, choice: dict[str, int]) -> Decimal:
     total = sum((Decimal(line["price_rub"]) for line in version.labour), Decimal("0.00"))
     for index, position in enumerate(version.positions):

@@ -96,8 +96,12 @@ def search_table(search: Search, *, sort: str = "price", tier: str = "", in_stoc
         entry["states"].append(answer.state)
         entry["ms"] = max(entry["ms"], answer.elapsed_ms)
         entry["cache"] = entry["cache"] or answer.from_cache
-        block = blocks.setdefault(answer.number_key, NumberBlock(answer.number_key))
+        # Offers for a cross number from the shop's table go under the number asked for.
+        asked = search.crosses.get(answer.number_key, answer.number_key)
+        block = blocks.setdefault(asked, NumberBlock(asked))
         for index, offer in enumerate(answer.offers):
+            if asked != answer.number_key:
+                offer = {**offer, "is_cross": True}
             supplier = answer.supplier
             list_price = Decimal(offer["price_rub"])
             discount = pricing.discount_for(

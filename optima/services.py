@@ -11,13 +11,22 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
 from django.core.cache import cache
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from autoservice.models import Membership, Shop
 from leads.models import Lead
 
-from .models import PriceListRow, PricingSettings, Search, Supplier, SupplierAnswer, SupplierKind
+from .models import (
+    CrossReference,
+    PriceListRow,
+    PricingSettings,
+    Search,
+    Supplier,
+    SupplierAnswer,
+    SupplierKind,
+)
 from .suppliers import SearchResult, adapter_for
 from .suppliers.offer import normalize_number
 
@@ -112,11 +121,19 @@ def search_start(
 ) -> Search:
     deadline_s = pricing_settings(shop).search_deadline_s
     now = timezone.now()
+    crosses = {
+        row.analogue_key: row.number_key
+        for row in CrossReference.objects.filter(number_key__in=numbers).filter(
+            Q(shop=shop) | Q(shop__isnull=True)
+        )
+        if row.analogue_key not in numbers
+    }
     search = Search.objects.create(
         shop=shop,
         created_by=by,
         lead=lead,
         numbers=numbers,
+        crosses=crosses,
         created_at=now,
         deadline_at=now + dt.timedelta(seconds=float(deadline_s)),
     )
@@ -153,7 +170,7 @@ def search_run(search_id: int) -> Search:
     try:
         for supplier in suppliers:
             credentials = None
-            for number in search.numbers:
+            for number in [*search.numbers, *search.crosses]:
                 if (supplier.pk, number) in done:
                     continue
                 cached = cache.get(_cache_key(supplier, number))

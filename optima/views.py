@@ -291,6 +291,8 @@ def offer_public(request: HttpRequest, slug: str, token: str) -> HttpResponse:
             for key, value in request.POST.items()
             if key.startswith("pos_") and value.isdigit()
         }
+        if request.POST.get("set"):
+            choice = offers.choice_for_set(version, request.POST["set"])
         if request.POST.get("action") == "question":
             question = request.POST.get("question", "").strip()[:2000]
             if question:
@@ -319,6 +321,11 @@ def offer_public(request: HttpRequest, slug: str, token: str) -> HttpResponse:
             "error": error,
             "choice": choice,
             "labour_total": offers.option_total(version, {}),
+            "set_labels": [
+                label
+                for label in offers.OPTION_LABELS.values()
+                if any(o["label"] == label for p in version.positions for o in p["options"])
+            ],
         },
         status=400 if error else 200,
     )

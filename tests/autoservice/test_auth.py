@@ -96,3 +96,19 @@ def test_manager_deactivates_a_colleague(manager_client, manager):
     manager_client.post(reverse("member_edit", args=[colleague.pk]), {"role": "advisor"})
     colleague.user.refresh_from_db()
     assert colleague.user.is_active is False
+
+
+def test_manager_makes_an_api_token_shown_once_and_revokes_it(manager_client, manager):
+    import re
+
+    from autoservice.apitokens import shop_for_token
+
+    html = manager_client.post(
+        reverse("api_tokens"), {"action": "create", "name": "amoCRM"}
+    ).content.decode()
+    raw = re.search(r'id="new-token">([^<]+)<', html).group(1)
+    assert shop_for_token(raw) == manager.shop
+    assert raw not in manager_client.get(reverse("api_tokens")).content.decode()
+    token = manager.shop.api_tokens.get()
+    manager_client.post(reverse("api_tokens"), {"action": "revoke", "token": token.pk})
+    assert shop_for_token(raw) is None

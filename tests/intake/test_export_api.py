@@ -185,8 +185,9 @@ def test_api_lives_under_api_v1():
 
 
 @pytest.mark.parametrize("header", [None, "Bearer sto_wrong", "Token abc"])
-def test_api_without_a_valid_token_is_401_with_www_authenticate(client, record, header):
+def test_api_without_a_valid_token_is_401_with_www_authenticate(client, shop, header):
     extra = {"HTTP_AUTHORIZATION": header} if header else {}
+    record = new_record(shop, MembershipFactory(shop=shop), family="service")
 
     for url in (_list_url(), _record_url(record.pk)):
         response = client.get(url, **extra)

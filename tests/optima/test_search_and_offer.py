@@ -268,3 +268,32 @@ def test_lead_page_offers_to_search_the_estimate_parts(advisor_client, advisor):
     html = advisor_client.get(reverse("lead_detail", args=[lead.pk])).content.decode()
     assert "numbers=92101-4L000" in html
     assert "Подобрать запчасти из расчёта" in html
+
+
+def test_driver_takes_a_whole_set_in_one_tap(client, shop):
+    version = OfferVersionFactory(offer__shop=shop, status=OfferStatus.SENT)
+    version.valid_until = version.created_at.date().replace(year=2099)
+    version.save()
+    url = reverse("offer_public", args=[shop.slug, version.offer.token])
+    assert "самый выгодный" in client.get(url).content.decode()
+    client.post(url, {"set": "самый выгодный"})
+    version.refresh_from_db()
+    assert version.status == OfferStatus.ACCEPTED and version.accepted_choice == {"0": 1}
+    assert version.accepted_total_rub == Decimal("19500.00")
+
+
+@pytest.mark.timeout(60)
+def test_cross_numbers_of_the_shop_table_are_asked_and_shown_as_analogues(
+    advisor_client, advisor, connected, demo_suppliers, django_capture_on_commit_callbacks
+):
+    from optima.models import CrossReference
+
+    numbers = demo_suppliers[0].catalogue.oem_numbers
+    CrossReference.objects.create(
+        shop=advisor.shop, number_key="NOSUCH12345", analogue_brand="X", analogue_key=numbers[0]
+    )
+    search = _search(advisor_client, "NOSUCH-12345", capture=django_capture_on_commit_callbacks)
+    assert search.crosses == {numbers[0]: "NOSUCH12345"}
+    html = advisor_client.get(reverse("parts_results", args=[search.pk])).content.decode()
+    assert 'data-number="NOSUCH12345"' in html and "аналог" in html
+    assert f'data-number="{numbers[0]}"' not in html
