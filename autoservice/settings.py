@@ -194,6 +194,10 @@ CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "autoservice.tasks.worker_heartbeat", "schedule": 30.0},
     "outbox-dispatch": {"task": "autoservice.tasks.outbox_dispatch", "schedule": 30.0},
     "leads-escalate-overdue": {"task": "leads.tasks.escalate_overdue_leads", "schedule": 60.0},
+    "optima-refresh-pricelists": {
+        "task": "optima.tasks.refresh_pricelists",
+        "schedule": 6 * 3600.0,
+    },
     "leads-purge-abandoned-uploads": {
         "task": "leads.tasks.purge_abandoned_uploads",
         "schedule": 3600.0,

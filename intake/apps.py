@@ -5,3 +5,6 @@ from django.utils.translation import gettext_lazy as _
 class IntakeConfig(AppConfig):
     name = "intake"
     verbose_name = _("Приёмка автомобилей")
+
+    def ready(self) -> None:
+        from . import notifications  # noqa: F401  (outbox handler for the act e-mail)

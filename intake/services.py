@@ -21,12 +21,14 @@ from PIL import Image
 
 from autoservice import images
 from autoservice.models import ConsentRecord, Membership, Shop
+from autoservice.outbox import outbox_put
 from leads.models import Lead
 
 from . import quality, sealing
 from .models import Addendum, IntakeRecord, IntakeShot, RecordKind, ShotSkip, ShotSpec, ShotTemplate
 
 SHOT_MAX_BYTES = 25 * 1024 * 1024
+NOTIFY_ACT = "intake.act_email"
 
 
 class SealedError(ValidationError):
@@ -305,7 +307,15 @@ def record_sign_and_seal(
     record.customer_signature.save(f"{base}-customer.png", ContentFile(customer), save=False)
     record.advisor_signature.save(f"{base}-advisor.png", ContentFile(advisor), save=False)
     record.save(update_fields=["customer_signature", "advisor_signature"])
-    return sealing.seal(record, by=by)
+    record = sealing.seal(record, by=by)
+    if record.customer_email:
+        outbox_put(
+            shop=record.shop,
+            kind=NOTIFY_ACT,
+            dedupe_key=f"intake-act:{record.pk}",
+            payload={"record_id": record.pk},
+        )
+    return record
 
 
 def addendum_add(*, record: IntakeRecord, by: Membership, text: str) -> Addendum:

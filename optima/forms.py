@@ -27,6 +27,9 @@ class SearchForm(forms.Form):
 
 class SupplierForm(forms.ModelForm):
     base_url = forms.URLField(label=_("Адрес API"), required=False, assume_scheme="https")
+    pricelist_url = forms.URLField(
+        label=_("Адрес прайса для загрузки по расписанию"), required=False, assume_scheme="https"
+    )
     secret = forms.CharField(
         label=_("Пароль или ключ"),
         required=False,
@@ -47,6 +50,7 @@ class SupplierForm(forms.ModelForm):
             "cutoff_time",
             "transit_days",
             "timeout_s",
+            "pricelist_url",
             "is_active",
         ]
         widgets = {"cutoff_time": forms.TimeInput(attrs={"type": "time"}, format="%H:%M")}

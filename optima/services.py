@@ -273,3 +273,33 @@ def pricelist_load(
     supplier.pricelist_loaded_at = timezone.now()
     supplier.save(update_fields=["pricelist_loaded_at"])
     return len(rows), errors
+
+
+PRICELIST_MAX_BYTES = 50 * 1024 * 1024
+
+
+def pricelists_refresh() -> dict[int, str]:
+    """The scheduled load of price lists published at a URL: good rows replace the old
+    list; broken rows are skipped and counted (a manager sees them on the supplier page
+    when loading by hand). Returns {supplier id: result} for the log."""
+    import urllib.request
+
+    results = {}
+    for supplier in Supplier.objects.filter(kind=SupplierKind.PRICELIST, is_active=True).exclude(
+        pricelist_url=""
+    ):
+        try:
+            with urllib.request.urlopen(supplier.pricelist_url, timeout=30) as response:  # noqa: S310
+                content = response.read(PRICELIST_MAX_BYTES + 1)
+            if len(content) > PRICELIST_MAX_BYTES:
+                raise ValueError("price list over 50 MB")
+            name = supplier.pricelist_url.rsplit("/", 1)[-1] or "price.csv"
+            count, errors = pricelist_load(
+                supplier=supplier, content=content, filename=name, confirm=True
+            )
+        except Exception as exc:  # one supplier's broken list must not stop the others
+            log.warning("price list of supplier %s not loaded: %s", supplier.pk, exc)
+            results[supplier.pk] = f"error: {exc.__class__.__name__}"
+            continue
+        results[supplier.pk] = f"{count} rows, {len(errors)} skipped"
+    return results

@@ -15,3 +15,11 @@ def recheck_offer(version_id: int) -> None:
     from .offers import offer_recheck
 
     offer_recheck(version_id)
+
+
+@shared_task(ignore_result=True, time_limit=900, soft_time_limit=840)
+def refresh_pricelists() -> dict:
+    """Beat, nightly: price lists that suppliers publish at a URL."""
+    from .services import pricelists_refresh
+
+    return pricelists_refresh()

@@ -217,3 +217,38 @@ def test_a_retry_of_a_stored_shot_after_sealing_gets_the_shot_back(advisor_clien
         advisor_client, record, shot.spec, jpeg_bytes((1600, 1200)), client_id=shot.client_id
     )
     assert retry.status_code == 201 and retry.json()["id"] == shot.pk
+
+
+def test_the_signed_act_is_e_mailed_to_the_customer_with_the_pdf(
+    advisor, django_capture_on_commit_callbacks
+):
+    from django.core import mail
+
+    from intake.models import ShotTemplate as Template
+
+    template = Template.objects.get(shop__isnull=True, family="service", is_current=True)
+    record = IntakeRecordFactory(
+        shop=advisor.shop, template=template, customer_email="i@example.ru"
+    )
+    from intake.demo import _shot_bytes, _signature
+
+    for index, spec in enumerate(template.specs.filter(required=True)):
+        services.shot_store(
+            record=record,
+            spec=spec,
+            client_id=uuid.uuid4(),
+            filename="s.jpg",
+            chunks=[_shot_bytes(700 + index)],
+        )
+    with django_capture_on_commit_callbacks(execute=True):
+        services.record_sign_and_seal(
+            record=record,
+            by=advisor,
+            customer_signature=_signature(1),
+            advisor_signature=_signature(2),
+        )
+    assert len(mail.outbox) == 1
+    letter = mail.outbox[0]
+    assert letter.to == ["i@example.ru"] and f"№{record.number}" in letter.subject
+    assert letter.attachments[0][0] == f"akt-{record.number}.pdf"
+    assert record.public_token in letter.body

@@ -184,3 +184,31 @@ def test_price_list_supplier_loads_good_rows_after_confirmation(manager_client, 
     answer = search.answers.get()
     assert answer.state == "answered"
     assert Decimal(answer.offers[0]["price_rub"]) == Decimal("9800.50")
+
+
+def test_price_list_published_at_a_url_is_loaded_on_schedule(shop, tmp_path):
+    import threading
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    (tmp_path / "price.csv").write_bytes(CSV)
+    handler = lambda *a, **kw: SimpleHTTPRequestHandler(*a, directory=str(tmp_path), **kw)  # noqa: E731
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        supplier = SupplierFactory(
+            shop=shop,
+            kind="pricelist",
+            base_url="",
+            pricelist_url=f"http://127.0.0.1:{server.server_address[1]}/price.csv",
+        )
+        broken = SupplierFactory(
+            shop=shop, kind="pricelist", base_url="", pricelist_url="http://127.0.0.1:9/none.csv"
+        )
+        results = services.pricelists_refresh()
+    finally:
+        server.shutdown()
+    assert results[supplier.pk] == "2 rows, 1 skipped"
+    assert results[broken.pk].startswith("error")
+    assert PriceListRow.objects.filter(supplier=supplier).count() == 2
+    supplier.refresh_from_db()
+    assert supplier.pricelist_loaded_at is not None
