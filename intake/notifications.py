@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.mail import EmailMessage
-from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from autoservice.mail import send_templated
 from autoservice.models import OutboxMessage
 from autoservice.outbox import register_handler
 from leads.models import EventKind, LeadEvent
@@ -28,19 +26,14 @@ def send_act_to_customer(message: OutboxMessage) -> None:
     link = settings.SITE_URL + reverse(
         "intake_public_act", args=[record.shop.slug, record.public_token]
     )
-    context = {"record": record, "shop": record.shop, "link": link}
-    with translation.override("ru"), timezone.override(record.shop.tzinfo):
-        subject = " ".join(render_to_string("intake/email/act_subject.txt", context).split())
-        body = render_to_string("intake/email/act.txt", context)
-    domain = settings.SITE_URL.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0]
-    email = EmailMessage(
-        subject=subject,
-        body=body,
+    send_templated(
+        template="intake/email/act",
+        context={"record": record, "shop": record.shop, "link": link},
+        shop=record.shop,
         to=[record.customer_email],
-        headers={"Message-ID": f"<intake-act-{record.pk}@{domain}>"},
+        message_id=f"intake-act-{record.pk}",
+        attachments=[(f"akt-{record.number}.pdf", act_pdf_bytes(record), "application/pdf")],
     )
-    email.attach(f"akt-{record.number}.pdf", act_pdf_bytes(record), "application/pdf")
-    email.send()
     if record.lead_id:
         LeadEvent.objects.create(
             lead=record.lead,

@@ -3,36 +3,16 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
-from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from autoservice.mail import send_templated
 from autoservice.models import OutboxMessage
 from autoservice.outbox import register_handler
 
 from .models import EventKind, Lead, LeadEvent, PhotoState
 from .photos import photo_signed_url
 from .services import NOTIFY_ESCALATION, NOTIFY_NEW_LEAD
-
-
-def _send(*, template: str, context: dict, to: list[str], message_id: str) -> None:
-    with translation.override("ru"), timezone.override(context["shop"].tzinfo):
-        subject = " ".join(render_to_string(f"{template}_subject.txt", context).split())
-        text = render_to_string(f"{template}.txt", context)
-        html = render_to_string(f"{template}.html", context)
-    domain = settings.SITE_URL.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0]
-    email = EmailMultiAlternatives(
-        subject=subject,
-        body=text,
-        to=to,
-        # A stable Message-ID: should a delivery ever be retried after the mail server took
-        # it, the recipient's mail system sees the same letter, not a new one.
-        headers={"Message-ID": f"<{message_id}@{domain or 'localhost'}>"},
-    )
-    email.attach_alternative(html, "text/html")
-    email.send()
 
 
 def _lead_context(lead: Lead) -> dict:
@@ -56,9 +36,10 @@ def send_new_lead_email(message: OutboxMessage) -> None:
     to = lead.shop.notification_email_list
     if not to:
         return
-    _send(
+    send_templated(
         template="leads/email/new_lead",
         context=_lead_context(lead),
+        shop=lead.shop,
         to=to,
         message_id=f"lead-new-{lead.pk}",
     )
@@ -74,9 +55,10 @@ def send_new_lead_email(message: OutboxMessage) -> None:
 def send_escalation_email(message: OutboxMessage) -> None:
     lead = Lead.objects.select_related("shop", "assignee__user").get(pk=message.payload["lead_id"])
     to = message.payload["to"]
-    _send(
+    send_templated(
         template="leads/email/escalation",
         context=_lead_context(lead),
+        shop=lead.shop,
         to=to,
         message_id=f"lead-escalated-{lead.pk}",
     )

@@ -3,29 +3,16 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
-from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from autoservice.mail import send_templated
 from autoservice.models import OutboxMessage
 from autoservice.outbox import register_handler
 from leads.models import EventKind, LeadEvent
 
 from .models import OfferVersion
 from .offers import NOTIFY_OFFER_ACCEPTED, NOTIFY_OFFER_SENT
-
-
-def _send(template: str, context: dict, to: list[str], message_id: str) -> None:
-    shop = context["shop"]
-    with translation.override("ru"), timezone.override(shop.tzinfo):
-        subject = " ".join(render_to_string(f"{template}_subject.txt", context).split())
-        body = render_to_string(f"{template}.txt", context)
-    domain = settings.SITE_URL.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0]
-    EmailMultiAlternatives(
-        subject=subject, body=body, to=to, headers={"Message-ID": f"<{message_id}@{domain}>"}
-    ).send()
 
 
 @register_handler(NOTIFY_OFFER_SENT)
@@ -43,7 +30,13 @@ def send_offer_to_driver(message: OutboxMessage) -> None:
         "link": settings.SITE_URL
         + reverse("offer_public", args=[version.offer.shop.slug, version.offer.token]),
     }
-    _send("optima/email/offer_sent", context, [lead.email], f"offer-sent-{version.pk}")
+    send_templated(
+        template="optima/email/offer_sent",
+        context=context,
+        shop=version.offer.shop,
+        to=[lead.email],
+        message_id=f"offer-sent-{version.pk}",
+    )
     LeadEvent.objects.create(
         lead=lead,
         kind=EventKind.NOTIFIED,
@@ -67,7 +60,13 @@ def tell_shop_about_the_answer(message: OutboxMessage) -> None:
         "link": settings.SITE_URL + reverse("offer_detail", args=[version.pk]),
     }
     if to:
-        _send("optima/email/offer_answer", context, to, f"offer-answer-{message.pk}")
+        send_templated(
+            template="optima/email/offer_answer",
+            context=context,
+            shop=shop,
+            to=to,
+            message_id=f"offer-answer-{message.pk}",
+        )
     text = (
         _("Клиент задал вопрос по предложению")
         if question
