@@ -446,3 +446,13 @@ def template_edit(request: HttpRequest, template_id: int) -> HttpResponse:
         {"template": template, "formset": formset},
         status=400 if request.method == "POST" else 200,
     )
+
+
+def lead_panel(request: HttpRequest, lead: Lead) -> str:
+    """Intake records of the lead and the way to take the car in (registered with leads.panels)."""
+    from django.template.loader import render_to_string
+
+    records = IntakeRecord.objects.filter(lead=lead).order_by("-created_at")
+    return render_to_string(
+        "intake/_lead_panel.html", {"lead": lead, "records": records}, request=request
+    )

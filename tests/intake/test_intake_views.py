@@ -252,3 +252,13 @@ def test_the_signed_act_is_e_mailed_to_the_customer_with_the_pdf(
     assert letter.to == ["i@example.ru"] and f"№{record.number}" in letter.subject
     assert letter.attachments[0][0] == f"akt-{record.number}.pdf"
     assert record.public_token in letter.body
+
+
+def test_lead_page_offers_to_take_the_car_in_prefilled(advisor_client, advisor):
+    from tests.factories import LeadFactory
+
+    lead = LeadFactory(shop=advisor.shop, plate="В777ОР77", customer_name="Олег")
+    page = advisor_client.get(reverse("lead_detail", args=[lead.pk])).content.decode()
+    assert f"{reverse('intake_start')}?lead={lead.pk}" in page
+    form = advisor_client.get(reverse("intake_start"), {"lead": lead.pk}).content.decode()
+    assert 'value="В777ОР77"' in form and 'value="Олег"' in form
