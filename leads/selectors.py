@@ -7,8 +7,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-from django.db.models import Count, F, Prefetch, Q, QuerySet
-from django.utils import timezone
+from django.db.models import Prefetch, Q, QuerySet
 
 from autoservice.models import Membership, Shop
 
@@ -59,10 +58,6 @@ def _search(queryset: QuerySet[Lead], q: str) -> QuerySet[Lead]:
     if len(plate) >= 3:
         condition |= Q(plate__contains=plate)
     return queryset.filter(condition)
-
-
-def lead_queryset_for_shop(shop: Shop) -> QuerySet[Lead]:
-    return Lead.objects.filter(shop=shop)
 
 
 def lead_list(
@@ -135,21 +130,3 @@ def lead_detail(shop: Shop, lead_id: int) -> QuerySet[Lead]:
             Prefetch("events", queryset=LeadEvent.objects.select_related("actor__user")),
         )
     )
-
-
-def response_stats(shop: Shop, *, days: int = 30) -> dict:
-    """How fast the shop answers: share answered within SLA and the median, last N days."""
-    since = timezone.now() - dt.timedelta(days=days)
-    leads = Lead.objects.filter(shop=shop, created_at__gte=since)
-    answered = leads.filter(first_response_at__isnull=False)
-    totals = leads.aggregate(
-        total=Count("id"),
-        answered=Count("id", filter=Q(first_response_at__isnull=False)),
-        in_time=Count("id", filter=Q(first_response_at__lte=F("sla_due_at"))),
-    )
-    durations = sorted(
-        (lead.first_response_at - lead.created_at)
-        for lead in answered.only("created_at", "first_response_at")[:5000]
-    )
-    median = durations[len(durations) // 2] if durations else None
-    return {**totals, "median": median}

@@ -12,8 +12,9 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from autoservice.models import ConsentRecord, Membership, Role, Shop
+from autoservice.models import ConsentRecord, Membership, Shop
 from autoservice.outbox import outbox_put
+from autoservice.services import shop_managers
 
 from .models import (
     TRANSITIONS,
@@ -238,8 +239,7 @@ def leads_escalate_overdue(*, now: dt.datetime | None = None, limit: int = 500) 
                 continue
             lead.escalated_at = now
             lead.save(update_fields=["escalated_at"])
-            managers = lead.shop.memberships.filter(role=Role.MANAGER, user__is_active=True)
-            emails = sorted({m.user.email for m in managers.select_related("user") if m.user.email})
+            emails = sorted({m.user.email for m in shop_managers(lead.shop) if m.user.email})
             late = int((now - lead.sla_due_at).total_seconds() // 60)
             _event(
                 lead,
