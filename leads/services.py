@@ -47,8 +47,16 @@ class LeadInput:
     description: str = ""
 
 
-def _event(lead: Lead, kind: str, *, actor: Membership | None = None, text: str = "", **data):
+def lead_event_add(
+    *, lead: Lead, kind: str, actor: Membership | None = None, text: str = "", **data
+) -> LeadEvent:
+    """Write one line of the lead's timeline. The timeline is written only through here, by
+    this app and by the others (offers, intake, notifications)."""
     return LeadEvent.objects.create(lead=lead, kind=kind, actor=actor, text=text, data=data)
+
+
+def _event(lead: Lead, kind: str, *, actor: Membership | None = None, text: str = "", **data):
+    return lead_event_add(lead=lead, kind=kind, actor=actor, text=text, **data)
 
 
 @transaction.atomic
