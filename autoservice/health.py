@@ -1,7 +1,16 @@
-"""/healthz: database, broker and worker state as JSON.
+"""Health for machines: liveness, readiness and metrics.
 
-200 when the database answers. The broker and the worker are reported; on the embedded
-default (no Redis, tasks inline) they are "inline" and not required.
+- `/healthz/live`: the web process answers. Point the load balancer and the process
+  supervisor here: a broker outage must not take the drivers' forms offline, because the
+  outbox keeps everything they send.
+- `/healthz/ready` (and `/healthz`): the whole delivery path works. 503 when the database
+  does not answer, when (on the full stack) the broker is down or no worker heartbeat has
+  arrived lately, or when an undelivered notification is older than OUTBOX_ALERT_SECONDS.
+  Monitoring alerts on it.
+- `/metrics`: the same figures in the Prometheus text format.
+
+On the embedded default (no Redis, tasks inline) the broker and the worker are "inline" and
+not required.
 """
 
 from __future__ import annotations
@@ -11,7 +20,7 @@ import time
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 
 HEARTBEAT_KEY = "worker-heartbeat"
@@ -56,8 +65,87 @@ def _worker() -> dict[str, object]:
     return {"state": state, "heartbeat_age_seconds": age}
 
 
-@never_cache
-def healthz(request: HttpRequest) -> JsonResponse:
+def _outbox() -> dict[str, object]:
+    from .outbox import outbox_backlog
+
+    backlog = outbox_backlog()
+    age = backlog.oldest_age_seconds
+    return {
+        "state": "delayed" if backlog.delayed else "ok",
+        "undelivered": backlog.undelivered,
+        "oldest_undelivered_age_seconds": None if age is None else round(age, 1),
+        "alert_after_seconds": settings.OUTBOX_ALERT_SECONDS,
+        "failed_last_7_days": backlog.failed_recently,
+    }
+
+
+def readiness() -> tuple[bool, dict[str, object]]:
     database = _database()
-    body = {"database": database, "broker": _broker(), "worker": _worker()}
-    return JsonResponse(body, status=200 if database == "ok" else 503)
+    body: dict[str, object] = {"database": database, "broker": _broker(), "worker": _worker()}
+    ready = database == "ok"
+    if ready:
+        body["outbox"] = _outbox()
+        ready = body["outbox"]["state"] == "ok"
+    if not settings.CELERY_TASK_ALWAYS_EAGER:
+        ready = ready and body["broker"] == "ok" and body["worker"]["state"] == "ok"
+    body["status"] = "ready" if ready else "not ready"
+    return ready, body
+
+
+@never_cache
+def healthz_live(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"status": "alive"})
+
+
+@never_cache
+def healthz_ready(request: HttpRequest) -> JsonResponse:
+    ready, body = readiness()
+    return JsonResponse(body, status=200 if ready else 503)
+
+
+def _metric(lines: list[str], name: str, help_text: str, value: float | None) -> None:
+    lines += [f"# HELP {name} {help_text}", f"# TYPE {name} gauge"]
+    lines.append(f"{name} {'NaN' if value is None else value}")
+
+
+@never_cache
+def metrics(request: HttpRequest) -> HttpResponse:
+    token = settings.METRICS_TOKEN
+    if token and request.headers.get("Authorization", "") != f"Bearer {token}":
+        return HttpResponse("unauthorized\n", status=401, content_type="text/plain")
+    ready, body = readiness()
+    lines: list[str] = []
+    _metric(lines, "autoservice_ready", "1 when /healthz/ready answers 200.", int(ready))
+    _metric(
+        lines,
+        "autoservice_database_up",
+        "1 when the database answers.",
+        int(body["database"] == "ok"),
+    )
+    outbox = body.get("outbox") or {}
+    _metric(
+        lines,
+        "autoservice_outbox_undelivered",
+        "Notifications not delivered yet.",
+        outbox.get("undelivered"),
+    )
+    _metric(
+        lines,
+        "autoservice_outbox_oldest_undelivered_age_seconds",
+        "Age of the oldest undelivered notification (0 when none).",
+        outbox.get("oldest_undelivered_age_seconds") or (0 if outbox else None),
+    )
+    _metric(
+        lines,
+        "autoservice_outbox_failed_7d",
+        "Notifications given up on in 7 days.",
+        outbox.get("failed_last_7_days"),
+    )
+    worker = body["worker"]
+    _metric(
+        lines,
+        "autoservice_worker_heartbeat_age_seconds",
+        "Seconds since a worker ran the heartbeat beat schedules.",
+        worker.get("heartbeat_age_seconds"),
+    )
+    return HttpResponse("\n".join(lines) + "\n", content_type="text/plain; version=0.0.4")

@@ -280,6 +280,7 @@ class ConsentRecord(models.Model):
 
 class OutboxStatus(models.TextChoices):
     PENDING = "pending", _("ждёт отправки")
+    SENDING = "sending", _("отправляется")
     SENT = "sent", _("отправлено")
     FAILED = "failed", _("не отправлено")
 
@@ -287,9 +288,11 @@ class OutboxStatus(models.TextChoices):
 class OutboxMessage(models.Model):
     """A notification or outgoing event, written in the same transaction as its cause.
 
-    Celery delivers it after commit; a periodic task re-dispatches what is still pending,
-    so a broker outage or a killed worker delays a message but never loses it, and the row
-    lock plus the status make a retry never send twice.
+    Celery delivers it after commit; a periodic task re-dispatches what is still pending and
+    what a vanished worker held, so a broker outage or a killed worker delays a message but
+    never loses it. Delivery is at least once: a worker claims the row (`sending`, with a
+    lease), sends, then marks it `sent`; only a worker killed between the receiver's "accepted"
+    and that mark can make a second copy, and that copy carries the same message id.
     """
 
     shop = models.ForeignKey(
@@ -308,6 +311,8 @@ class OutboxMessage(models.Model):
     attempts = models.PositiveIntegerField(_("попыток"), default=0)
     next_attempt_at = models.DateTimeField(_("следующая попытка"), default=timezone.now)
     last_error = models.TextField(_("последняя ошибка"), blank=True)
+    lease_until = models.DateTimeField(_("занято до"), null=True, blank=True)
+    lease_token = models.CharField(_("кем занято"), max_length=32, blank=True)
     created_at = models.DateTimeField(_("создано"), auto_now_add=True)
     sent_at = models.DateTimeField(_("отправлено"), null=True, blank=True)
 
@@ -315,7 +320,15 @@ class OutboxMessage(models.Model):
         verbose_name = _("исходящее сообщение")
         verbose_name_plural = _("исходящие сообщения")
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["status", "next_attempt_at"], name="outbox_due_idx")]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="outbox_due_idx"),
+            # The backlog (health, metrics, the staff banner) reads only undelivered rows.
+            models.Index(
+                fields=["shop", "created_at"],
+                name="outbox_backlog_idx",
+                condition=models.Q(status__in=["pending", "sending"]),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} #{self.pk} ({self.get_status_display()})"

@@ -1,17 +1,28 @@
-"""The outbox: notifications and outgoing events that are never lost and never sent twice.
+"""The outbox: notifications and outgoing events that are never lost.
 
 An app registers a handler per message kind (in its AppConfig.ready) and calls
 `outbox_put` inside the transaction that causes the message. After commit the message is
-queued for Celery; when the broker is down the periodic `outbox_dispatch` finds it later.
+queued for Celery; when the broker is down, or the worker holding it dies, the periodic
+`outbox_dispatch` (Celery beat) queues it again.
+
+The guarantee is at least once, and it is honest about the one gap: a worker claims a row
+(`sending`, with a lease) in its own short transaction, sends outside any row lock, then
+marks the row `sent`. A worker killed between the receiver accepting a message and that mark
+leaves the row `sending`; when the lease runs out it is sent again with the same message id
+(`Message-ID` for e-mail), which is how the receiving side recognises the copy.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import transaction
+from django.db.models import Count, Min, Q
 from django.utils import timezone
 
 from .models import OutboxMessage, OutboxStatus, Shop
@@ -22,8 +33,15 @@ Handler = Callable[[OutboxMessage], None]
 HANDLERS: dict[str, Handler] = {}
 MAX_ATTEMPTS = 12
 # A message younger than this is still on its way through on_commit: the dispatcher
-# leaves it alone so that a healthy broker never sees it twice.
+# leaves it alone so that a healthy broker does not get it twice.
 DISPATCH_GRACE = dt.timedelta(seconds=20)
+UNDELIVERED = (OutboxStatus.PENDING, OutboxStatus.SENDING)
+
+
+def outbox_lease() -> dt.timedelta:
+    """How long a claimed row belongs to its worker; longer than the delivery task's hard
+    time limit, so that a slow but living worker is never doubled."""
+    return dt.timedelta(seconds=settings.OUTBOX_LEASE_SECONDS)
 
 
 def register_handler(kind: str) -> Callable[[Handler], Handler]:
@@ -60,45 +78,78 @@ def _backoff(attempts: int) -> dt.timedelta:
     return dt.timedelta(seconds=min(30 * 2 ** (attempts - 1), 3600))
 
 
-def outbox_deliver_now(message_id: int) -> str:
-    """Deliver one message under a row lock. Safe to call any number of times."""
+def _claimable(now: dt.datetime) -> Q:
+    return Q(status=OutboxStatus.PENDING) | Q(status=OutboxStatus.SENDING, lease_until__lt=now)
+
+
+def outbox_claim(message_id: int) -> OutboxMessage | None:
+    """Take a pending row (or one whose worker's lease ran out) for this worker.
+
+    The claim is its own short transaction: no lock is held while the message is sent.
+    """
+    now = timezone.now()
     with transaction.atomic():
         message = (
             OutboxMessage.objects.select_for_update(skip_locked=True)
-            .filter(pk=message_id, status=OutboxStatus.PENDING)
+            .filter(_claimable(now), pk=message_id)
             .first()
         )
         if message is None:
-            return "skipped"  # already sent, failed for good, or another worker has it
-        handler = HANDLERS.get(message.kind)
-        try:
-            if handler is None:
-                raise LookupError(f"no outbox handler for {message.kind!r}")
-            with transaction.atomic():
-                handler(message)
-        except Exception as exc:
-            message.attempts += 1
-            message.last_error = f"{exc.__class__.__name__}: {exc}"[:2000]
-            if message.attempts >= MAX_ATTEMPTS:
-                message.status = OutboxStatus.FAILED
-            message.next_attempt_at = timezone.now() + _backoff(message.attempts)
-            message.save(update_fields=["attempts", "last_error", "status", "next_attempt_at"])
-            log.warning("outbox %s attempt %s failed: %s", message.pk, message.attempts, exc)
-            return "failed"
-        message.status = OutboxStatus.SENT
-        message.sent_at = timezone.now()
+            return None  # sent, failed for good, or another worker holds it
+        message.status = OutboxStatus.SENDING
+        message.lease_until = now + outbox_lease()
+        message.lease_token = uuid.uuid4().hex
         message.attempts += 1
-        message.save(update_fields=["status", "sent_at", "attempts"])
-        return "sent"
+        message.save(update_fields=["status", "lease_until", "lease_token", "attempts"])
+    return message
+
+
+def outbox_deliver_now(message_id: int) -> str:
+    """Deliver one message: "sent", "failed" (to be retried, or for good), or "skipped"
+    when there is nothing to do. Safe to call any number of times, from any worker."""
+    message = outbox_claim(message_id)
+    if message is None:
+        return "skipped"
+    mine = OutboxMessage.objects.filter(
+        pk=message.pk, status=OutboxStatus.SENDING, lease_token=message.lease_token
+    )
+    handler = HANDLERS.get(message.kind)
+    try:
+        if handler is None:
+            raise LookupError(f"no outbox handler for {message.kind!r}")
+        # The handler sends, then records the delivery (e.g. on the lead's timeline); that
+        # record and the `sent` mark commit together.
+        with transaction.atomic():
+            handler(message)
+            marked = mine.update(status=OutboxStatus.SENT, sent_at=timezone.now(), lease_until=None)
+    except Exception as exc:  # the handler's error, whatever it is, is the attempt's outcome
+        gave_up = message.attempts >= MAX_ATTEMPTS
+        mine.update(
+            status=OutboxStatus.FAILED if gave_up else OutboxStatus.PENDING,
+            lease_until=None,
+            next_attempt_at=timezone.now() + _backoff(message.attempts),
+            last_error=f"{exc.__class__.__name__}: {exc}"[:2000],
+        )
+        log.warning("outbox %s attempt %s failed: %s", message.pk, message.attempts, exc)
+        return "failed"
+    if not marked:
+        # Our lease ran out mid-send and another worker took the row: it may send a copy.
+        log.warning("outbox %s was sent after its lease ran out", message.pk)
+    return "sent"
 
 
 def outbox_due(now: dt.datetime | None = None, limit: int = 500) -> list[int]:
+    """Rows to queue again: pending ones whose time has come (past the on_commit grace),
+    and rows whose worker vanished (lease run out)."""
     now = now or timezone.now()
     return list(
         OutboxMessage.objects.filter(
-            status=OutboxStatus.PENDING,
-            next_attempt_at__lte=now,
-            created_at__lte=now - DISPATCH_GRACE,
+            Q(
+                status=OutboxStatus.PENDING,
+                next_attempt_at__lte=now,
+                created_at__lte=now - DISPATCH_GRACE,
+            )
+            | Q(status=OutboxStatus.SENDING, lease_until__lt=now)
         )
         .order_by("next_attempt_at")
         .values_list("pk", flat=True)[:limit]
@@ -113,3 +164,41 @@ def outbox_dispatch(now: dt.datetime | None = None) -> int:
             break  # the broker is still down: try again on the next beat
         queued += 1
     return queued
+
+
+@dataclass(frozen=True)
+class Backlog:
+    """What has not been delivered yet: for health checks, metrics and the staff banner."""
+
+    undelivered: int
+    oldest_age_seconds: float | None
+    failed_recently: int
+
+    @property
+    def oldest_age_minutes(self) -> int:
+        return int((self.oldest_age_seconds or 0) // 60)
+
+    @property
+    def delayed(self) -> bool:
+        age = self.oldest_age_seconds
+        return age is not None and age > settings.OUTBOX_ALERT_SECONDS
+
+
+def outbox_backlog(*, shop: Shop | None = None, now: dt.datetime | None = None) -> Backlog:
+    """One query: undelivered rows and the age of the oldest, plus rows given up on in the
+    last week (those need a person: the address is wrong or the server refuses)."""
+    now = now or timezone.now()
+    rows = OutboxMessage.objects.all() if shop is None else OutboxMessage.objects.filter(shop=shop)
+    undelivered = Q(status__in=UNDELIVERED)
+    failed = Q(status=OutboxStatus.FAILED, created_at__gte=now - dt.timedelta(days=7))
+    figures = rows.filter(undelivered | failed).aggregate(
+        undelivered=Count("pk", filter=undelivered),
+        oldest=Min("created_at", filter=undelivered),
+        failed=Count("pk", filter=failed),
+    )
+    oldest = figures["oldest"]
+    return Backlog(
+        undelivered=figures["undelivered"],
+        oldest_age_seconds=None if oldest is None else max((now - oldest).total_seconds(), 0.0),
+        failed_recently=figures["failed"],
+    )

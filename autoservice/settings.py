@@ -165,8 +165,10 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Each task of the project sets its own time_limit and a smaller soft_time_limit; this hard
+# limit is only a ceiling for a task that forgets. There is deliberately no global soft
+# limit: one above a task's own hard limit makes Celery refuse to send that task.
 CELERY_TASK_TIME_LIMIT = 120
-CELERY_TASK_SOFT_TIME_LIMIT = 90
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "Europe/Moscow"
@@ -175,7 +177,14 @@ CELERY_TIMEZONE = "Europe/Moscow"
 # anything that matters and re-dispatches it later).
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# With acks_late, a task whose worker died (kill -9, lost machine) is given to another worker
+# once it has been unacknowledged for visibility_timeout. Redis's default is an hour; ours is
+# just above the longest hard time limit of any task (optima.tasks.refresh_pricelists, 600 s),
+# so a living worker is never doubled and lost work returns within 15 minutes. The outbox does
+# not wait for this: its rows carry their own lease (OUTBOX_LEASE_SECONDS).
+CELERY_VISIBILITY_TIMEOUT_SECONDS = 900
 CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": CELERY_VISIBILITY_TIMEOUT_SECONDS,
     "socket_timeout": 2,
     "socket_connect_timeout": 2,
     "max_retries": 1,
@@ -192,8 +201,12 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
 }
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "autoservice.tasks.worker_heartbeat", "schedule": 30.0},
-    "outbox-dispatch": {"task": "autoservice.tasks.outbox_dispatch", "schedule": 30.0},
+    "outbox-dispatch": {"task": "autoservice.tasks.outbox_dispatch", "schedule": 15.0},
     "leads-escalate-overdue": {"task": "leads.tasks.escalate_overdue_leads", "schedule": 60.0},
+    "leads-process-stuck-photos": {
+        "task": "leads.tasks.process_stuck_photos",
+        "schedule": 60.0,
+    },
     "optima-refresh-pricelists": {
         "task": "optima.tasks.refresh_pricelists",
         "schedule": 6 * 3600.0,
@@ -204,6 +217,14 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 WORKER_HEARTBEAT_MAX_AGE_SECONDS = 120
+# A claimed outbox row belongs to its worker this long (more than outbox_deliver's 40 s hard
+# limit); after it, the dispatcher gives the row to another worker.
+OUTBOX_LEASE_SECONDS = 60
+# An undelivered notification older than this makes /healthz/ready answer 503 and shows the
+# shop's staff a banner.
+OUTBOX_ALERT_SECONDS = envint("OUTBOX_ALERT_SECONDS", 300)
+# /metrics asks for this bearer token when it is set.
+METRICS_TOKEN = envstr("METRICS_TOKEN", "")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

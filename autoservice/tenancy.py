@@ -110,4 +110,12 @@ def shop_context(request: HttpRequest) -> dict[str, Any]:
     membership = getattr(request, "membership", None)
     if membership is None or not request.path.startswith("/staff/"):
         return {}
-    return {"membership": membership, "staff_shop": request.shop}
+    from .outbox import outbox_backlog
+
+    shop = request.shop
+    return {
+        "membership": membership,
+        "staff_shop": shop,
+        # Read only by the staff layout's banner: one indexed query per full page.
+        "notification_backlog": SimpleLazyObject(lambda: outbox_backlog(shop=shop)),
+    }

@@ -21,7 +21,10 @@ staff_patterns = [
 
 urlpatterns = [
     path("", views.landing, name="landing"),
-    path("healthz", health.healthz, name="healthz"),
+    path("healthz", health.healthz_ready, name="healthz"),
+    path("healthz/live", health.healthz_live, name="healthz_live"),
+    path("healthz/ready", health.healthz_ready, name="healthz_ready"),
+    path("metrics", health.metrics, name="metrics"),
     path("staff/", include(staff_patterns)),
     path("staff/leads/", include("leads.urls")),
     path("staff/calc/", include(calc_urls.staff_urlpatterns)),

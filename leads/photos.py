@@ -202,12 +202,29 @@ def photo_process(photo_id: int) -> LeadPhoto | None:
 
 
 def photos_pending_processing(limit: int = 200) -> list[int]:
+    """Photos still without renditions two minutes after upload: their task was never
+    queued (the broker was down) or its worker died."""
     cutoff = timezone.now() - timezone.timedelta(minutes=2)
     return list(
-        LeadPhoto.objects.filter(state=PhotoState.PROCESSING, created_at__lte=cutoff).values_list(
-            "pk", flat=True
-        )[:limit]
+        LeadPhoto.objects.filter(state=PhotoState.PROCESSING, created_at__lte=cutoff)
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:limit]
     )
+
+
+def photos_requeue_stuck() -> int:
+    """Queue the stuck photos again (processing is idempotent); stops at a broker error."""
+    from .tasks import process_photo
+
+    queued = 0
+    for photo_id in photos_pending_processing():
+        try:
+            process_photo.delay(photo_id)
+        except Exception as exc:  # the broker is down again: the next sweep tries
+            log.warning("stuck photos not queued: %s", exc)
+            break
+        queued += 1
+    return queued
 
 
 def photos_purge_abandoned(*, older_than_hours: int = 24) -> int:

@@ -17,7 +17,8 @@ def recheck_offer(version_id: int) -> None:
     offer_recheck(version_id)
 
 
-@shared_task(ignore_result=True, time_limit=900, soft_time_limit=840)
+# The longest task of the project: the broker's visibility_timeout (settings) is above it.
+@shared_task(ignore_result=True, time_limit=600, soft_time_limit=540)
 def refresh_pricelists() -> dict:
     """Beat, nightly: price lists that suppliers publish at a URL."""
     from .services import pricelists_refresh

@@ -68,3 +68,15 @@ def advisor_client(client, advisor):
 def manager_client(client, manager):
     client.force_login(manager.user)
     return client
+
+
+# The real processes of the full stack (redis-server, Celery worker, gunicorn), for the tests
+# that prove promises about the running system.
+from tests.realstack import (  # noqa: E402, F401
+    broker,
+    mail_dir,
+    platform_consent_text,
+    processes,
+    redis_server,
+    start_worker,
+)

@@ -11,255 +11,33 @@ from __future__ import annotations
 import datetime as dt
 import email
 import email.policy
-import importlib
 import io
-import os
 import re
-import shutil
-import signal
-import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
-from urllib.parse import quote
 
-import kombu.pools
 import pytest
-import redis
-from django.apps import apps as django_apps
-from django.conf import settings as django_settings
 from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from PIL import Image
 
-from autoservice.celery import app as celery_app
 from autoservice.models import OutboxMessage, OutboxStatus
 from autoservice.outbox import DISPATCH_GRACE, outbox_deliver_now, outbox_dispatch
 from autoservice.tasks import outbox_deliver
 from leads.models import Channel, EventKind, Lead, LeadEvent
 from leads.services import LeadInput, lead_create
 from tests.factories import ShopFactory
+from tests.realstack import REDIS_SERVER, processes_database_url, wait_for
 
-REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 NOTIFY_TO = ["a@x.ru", "b@x.ru"]
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),  # committed data, so that the worker sees it
     pytest.mark.skipif(not Path(REDIS_SERVER).exists(), reason="redis-server is not installed"),
 ]
-
-
-def _wait_for(
-    condition: Callable[[], object],
-    *,
-    seconds: float,
-    what: str,
-    context: Callable[[], str] = lambda: "",
-):
-    """Poll until condition() is truthy; fail naming what was awaited, with context."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        result = condition()
-        if result:
-            return result
-        time.sleep(0.1)
-    pytest.fail(f"{what}: not within {seconds} s\n{context()}")
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class Processes:
-    """Every process a test starts, each in its own process group, killed at teardown."""
-
-    def __init__(self, folder: Path):
-        self.folder = folder
-        self.started: list[subprocess.Popen] = []
-
-    def start(self, name: str, args: list[str], **kwargs) -> subprocess.Popen:
-        """Start a process logging to <name>.log (its stderr only, if stdout is taken)."""
-        with (self.folder / f"{name}.log").open("ab") as log:
-            kwargs.setdefault("stdout", log)
-            kwargs.setdefault("stderr", subprocess.STDOUT if kwargs["stdout"] is log else log)
-            proc = subprocess.Popen(args, start_new_session=True, **kwargs)
-        self.started.append(proc)
-        return proc
-
-    def log(self, name: str) -> str:
-        path = self.folder / f"{name}.log"
-        return path.read_text(errors="replace") if path.exists() else ""
-
-    def kill(self, proc: subprocess.Popen) -> None:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass  # already gone, with its group
-        proc.wait(timeout=10)
-        for stream in (proc.stdin, proc.stdout, proc.stderr):
-            if stream is not None:
-                stream.close()
-
-    def kill_all(self) -> None:
-        for proc in reversed(self.started):
-            self.kill(proc)
-
-
-class RedisServer:
-    def __init__(self, processes: Processes, port: int):
-        self.processes = processes
-        self.port = port
-        self.url = f"redis://127.0.0.1:{port}/0"
-        self.proc: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        args = [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1"]
-        args += ["--save", "", "--appendonly", "no", "--daemonize", "no"]
-        args += ["--dir", str(self.processes.folder)]
-        self.proc = self.processes.start("redis", args)
-        client = redis.Redis(port=self.port, socket_connect_timeout=0.5, socket_timeout=0.5)
-
-        def answers() -> bool:
-            assert self.proc.poll() is None, "redis-server exited:\n" + self.processes.log("redis")
-            try:
-                return client.ping()
-            except redis.ConnectionError:
-                return False
-
-        _wait_for(answers, seconds=10, what="redis-server answers", context=self.log)
-        client.close()
-
-    def stop(self) -> None:
-        self.processes.kill(self.proc)
-
-    def log(self) -> str:
-        return self.processes.log("redis")
-
-
-class Worker:
-    TASK_DONE = re.compile(
-        r"Task autoservice\.tasks\.outbox_deliver\[[^\]]+\] succeeded in [\d.]+s: '(\w+)'"
-    )
-
-    def __init__(self, processes: Processes):
-        self.processes = processes
-
-    def log(self) -> str:
-        return "--- worker log ---\n" + self.processes.log("worker")
-
-    def deliveries(self) -> list[str]:
-        """What each outbox_deliver task the worker finished returned, in order."""
-        return self.TASK_DONE.findall(self.processes.log("worker"))
-
-    def wait_for_deliveries(self, count: int) -> list[str]:
-        return _wait_for(
-            lambda: len(self.deliveries()) >= count and self.deliveries(),
-            seconds=40,
-            what=f"the worker finished {count} outbox_deliver task(s)",
-            context=self.log,
-        )
-
-
-def _test_database_url() -> str:
-    db = django_settings.DATABASES["default"]  # the test database by now
-    auth = quote(db["USER"] or "")
-    if db["PASSWORD"]:
-        auth += ":" + quote(db["PASSWORD"])
-    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
-def _reset_broker_pools() -> None:
-    # Publishing goes through kombu's process-wide pools, keyed by broker URL, which the app
-    # also caches: close and forget them all, so the next publish connects to the broker_url
-    # set now (closing only the app's pool would leave a closed pool in kombu's registry).
-    kombu.pools.reset()
-    celery_app._pool = None
-    celery_app.amqp._producer_pool = None
-
-
-@pytest.fixture
-def platform_consent_text(transactional_db):
-    """The driver's form needs the platform consent text a data migration writes; the flush
-    after an earlier transactional test may have removed it, so write it the same way."""
-    migration = importlib.import_module("autoservice.migrations.0003_platform_consent_text")
-    migration.create_default(django_apps, None)
-
-
-@pytest.fixture
-def processes(transactional_db, tmp_path):
-    # Requests transactional_db so it is torn down first: no process of ours may hold a
-    # connection or a lock when the database is flushed.
-    running = Processes(tmp_path)
-    yield running
-    running.kill_all()
-
-
-@pytest.fixture
-def redis_server(processes) -> RedisServer:
-    server = RedisServer(processes, _free_port())
-    server.start()
-    return server
-
-
-@pytest.fixture
-def broker(redis_server, settings):
-    """This process publishes to (and caches in) the test's own Redis, as in production."""
-    settings.REDIS_URL = redis_server.url
-    settings.CELERY_BROKER_URL = redis_server.url
-    settings.CELERY_TASK_ALWAYS_EAGER = False
-    # Every cache in Redis moves to the test's Redis, and the default one is in Redis as
-    # settings.py makes it whenever REDIS_URL is set: an outage takes the cache down too.
-    caches = {
-        alias: {**conf, "LOCATION": redis_server.url} if "redis" in conf["BACKEND"] else conf
-        for alias, conf in django_settings.CACHES.items()
-    }
-    if "redis" not in caches["default"]["BACKEND"]:
-        caches["default"] = {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": redis_server.url,
-        }
-    settings.CACHES = caches
-    saved = {key: celery_app.conf[key] for key in ("broker_url", "task_always_eager")}
-    celery_app.conf.broker_url = redis_server.url
-    celery_app.conf.task_always_eager = False
-    _reset_broker_pools()
-    yield redis_server
-    celery_app.conf.update(saved)
-    _reset_broker_pools()
-
-
-@pytest.fixture
-def mail_dir(tmp_path) -> Path:
-    folder = tmp_path / "mail"
-    folder.mkdir()
-    return folder
-
-
-@pytest.fixture
-def start_worker(processes, broker, mail_dir, tmp_path) -> Callable[[], Worker]:
-    def start() -> Worker:
-        env = {
-            **os.environ,
-            "DATABASE_URL": _test_database_url(),
-            "REDIS_URL": broker.url,
-            "CELERY_TASK_ALWAYS_EAGER": "false",
-            "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
-            "EMAIL_FILE_PATH": str(mail_dir),
-            "MEDIA_ROOT": str(tmp_path / "media"),
-            "VAR_DIR": str(tmp_path / "var"),
-        }
-        args = [str(Path(sys.executable).with_name("celery")), "-A", "autoservice", "worker"]
-        args += ["--pool", "solo", "--loglevel", "INFO", "--hostname", "outbox-test@%h"]
-        args += ["--without-heartbeat", "--without-gossip", "--without-mingle"]
-        processes.start("worker", args, env=env, cwd=django_settings.BASE_DIR)
-        return Worker(processes)
-
-    return start
 
 
 def _sent_emails(folder: Path) -> list[email.message.EmailMessage]:
@@ -348,7 +126,7 @@ def test_lead_is_saved_and_notified_once_after_a_redis_outage(
     worker = start_worker()
     assert outbox_dispatch(now=_after_grace(message)) == 1
 
-    _wait_for(
+    wait_for(
         lambda: _status(message) == OutboxStatus.SENT,
         seconds=40,
         what="the worker sent the new-lead e-mail",
@@ -394,7 +172,7 @@ def test_message_held_by_a_killed_worker_is_delivered_once_by_another(
     # A worker took the message and is mid-send: it holds the row lock.
     locker = processes.start(
         "locker",
-        [sys.executable, "-c", LOCKER, _test_database_url(), str(message.pk)],
+        [sys.executable, "-c", LOCKER, processes_database_url(), str(message.pk)],
         stdout=subprocess.PIPE,
     )
     backend_pid = int(locker.stdout.readline() or 0)
@@ -416,9 +194,9 @@ def test_message_held_by_a_killed_worker_is_delivered_once_by_another(
             cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = %s", [backend_pid])
             return cursor.fetchone()[0] == 0
 
-    _wait_for(lock_released, seconds=10, what="PostgreSQL ended the killed session")
+    wait_for(lock_released, seconds=10, what="PostgreSQL ended the killed session")
     assert outbox_dispatch(now=_after_grace(message)) == 1
-    _wait_for(
+    wait_for(
         lambda: _status(message) == OutboxStatus.SENT,
         seconds=40,
         what="the worker sent the new-lead e-mail",
