@@ -237,3 +237,118 @@ def start_worker(processes, broker, mail_dir, tmp_path) -> Callable[[], Worker]:
         return Worker(processes)
 
     return start
+
+
+# --- the whole stack, started as the README starts it (the Procfile) -------------------
+
+
+def procfile_commands(path: Path | None = None) -> dict[str, str]:
+    """The Procfile's process lines, by name (web, worker, beat, ...)."""
+    path = path or Path(django_settings.BASE_DIR) / "Procfile"
+    commands = {}
+    for line in path.read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, command = line.split(":", 1)
+            commands[name.strip()] = command.strip()
+    return commands
+
+
+class SmtpSink:
+    """A real SMTP server (aiosmtpd) that files every message it accepts in a maildir."""
+
+    def __init__(self, processes: Processes):
+        self.processes = processes
+        self.port = free_port()
+        self.maildir = processes.folder / "maildir"
+
+    def start(self) -> None:
+        args = [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{self.port}"]
+        args += ["-c", "aiosmtpd.handlers.Mailbox", str(self.maildir)]
+        self.processes.start("smtp", args)
+        wait_for(self._answers, seconds=15, what="the SMTP sink answers")
+
+    def _answers(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as conn:
+                return conn.recv(3) == b"220"
+        except OSError:
+            return False
+
+    def message_ids(self) -> list[str]:
+        """The Message-ID of every message received, one entry per copy."""
+        found = []
+        for folder in ("new", "cur"):
+            for path in (self.maildir / folder).glob("*") if self.maildir.exists() else []:
+                match = re.search(rb"^Message-ID: (<[^>]+>)", path.read_bytes(), re.M | re.I)
+                found.append(match.group(1).decode() if match else "")
+        return found
+
+
+class Stack:
+    """gunicorn, the Celery worker and Celery beat from the Procfile, with a redis-server and
+    an SMTP sink of the test's own, against the test database."""
+
+    def __init__(self, processes: Processes, redis_server: RedisServer, smtp: SmtpSink):
+        self.processes = processes
+        self.redis = redis_server
+        self.smtp = smtp
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.commands = procfile_commands()
+        var = processes.folder / "var"
+        var.mkdir(exist_ok=True)
+        self.env = {
+            **os.environ,
+            "DATABASE_URL": processes_database_url(),
+            "REDIS_URL": redis_server.url,
+            "CELERY_TASK_ALWAYS_EAGER": "false",
+            "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "EMAIL_HOST": "127.0.0.1",
+            "EMAIL_PORT": str(smtp.port),
+            "MEDIA_ROOT": str(processes.folder / "media"),
+            "VAR_DIR": str(var),
+            "WEB_PORT": str(self.port),
+            "SITE_URL": self.url,
+            "PROXY_COUNT": "1",  # each simulated driver comes through X-Forwarded-For
+        }
+        self.running: dict[str, subprocess.Popen] = {}
+
+    def start(self, name: str) -> subprocess.Popen:
+        proc = self.processes.start(
+            name,
+            ["bash", "-c", f"exec {self.commands[name]}"],
+            env=self.env,
+            cwd=django_settings.BASE_DIR,
+        )
+        self.running[name] = proc
+        return proc
+
+    def kill(self, name: str) -> None:
+        """kill -9 of the process and its children (the worker's pool), as a crash would."""
+        self.processes.kill(self.running.pop(name))
+
+    def start_all(self) -> None:
+        for name in ("web", "worker", "beat"):
+            self.start(name)
+        wait_for(self.web_answers, seconds=30, what="gunicorn answers", context=self.logs)
+        wait_for(
+            lambda: "ready." in self.processes.log("worker"),
+            seconds=30,
+            what="the worker is ready",
+            context=self.logs,
+        )
+
+    def web_answers(self) -> bool:
+        import urllib.request
+
+        try:
+            with urllib.request.urlopen(self.url + "/healthz/live", timeout=2) as response:
+                return response.status == 200
+        except OSError:
+            return False
+
+    def logs(self) -> str:
+        return "\n".join(
+            f"--- {name} log ---\n{self.processes.log(name)[-4000:]}"
+            for name in ("web", "worker", "beat", "redis", "smtp")
+        )
