@@ -5,7 +5,9 @@ own process group and is killed at teardown."""
 
 from __future__ import annotations
 
+import http.client
 import importlib
+import io
 import os
 import re
 import shutil
@@ -13,7 +15,9 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote
@@ -23,6 +27,7 @@ import pytest
 import redis
 from django.apps import apps as django_apps
 from django.conf import settings as django_settings
+from PIL import Image
 
 from autoservice.celery import app as celery_app
 
@@ -274,14 +279,18 @@ class SmtpSink:
         except OSError:
             return False
 
-    def message_ids(self) -> list[str]:
-        """The Message-ID of every message received, one entry per copy."""
+    def arrivals(self) -> list[tuple[str, float]]:
+        """(Message-ID, the wall-clock time the sink filed it) of every copy received."""
         found = []
         for folder in ("new", "cur"):
             for path in (self.maildir / folder).glob("*") if self.maildir.exists() else []:
                 match = re.search(rb"^Message-ID: (<[^>]+>)", path.read_bytes(), re.M | re.I)
-                found.append(match.group(1).decode() if match else "")
+                found.append((match.group(1).decode() if match else "", path.stat().st_mtime))
         return found
+
+    def message_ids(self) -> list[str]:
+        """The Message-ID of every message received, one entry per copy."""
+        return [message_id for message_id, _filed in self.arrivals()]
 
 
 class Stack:
@@ -352,3 +361,102 @@ class Stack:
             f"--- {name} log ---\n{self.processes.log(name)[-4000:]}"
             for name in ("web", "worker", "beat", "redis", "smtp")
         )
+
+
+# --- drivers sending the real photo form over HTTP ------------------------------------
+
+
+def _jpeg() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (320, 240), (40, 90, 160)).save(buffer, "JPEG", quality=80)
+    return buffer.getvalue()
+
+
+def _multipart(fields: dict[str, str], photo: bytes) -> tuple[bytes, str]:
+    boundary = uuid.uuid4().hex
+    parts = []
+    for name, value in fields.items():
+        parts.append(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
+        )
+    body = "".join(parts).encode()
+    body += (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="photos"; filename="door.jpg"\r\n'
+        "Content-Type: image/jpeg\r\n\r\n"
+    ).encode()
+    body += photo + f"\r\n--{boundary}--\r\n".encode()
+    return body, f"multipart/form-data; boundary={boundary}"
+
+
+class Driver:
+    """One driver on a phone: opens the shop's photo form and sends it."""
+
+    def __init__(self, stack: Stack, slug: str, number: int, photo: bytes, tag: str = "заявка"):
+        self.stack, self.slug, self.number, self.photo = stack, slug, number, photo
+        self.tag = tag
+        # An address from the documentation range, so per-address limits see many drivers.
+        self.address = f"198.51.100.{number % 250 + 1}"
+
+    def _request(self, method: str, path: str, body: bytes | None = None, headers=None):
+        conn = http.client.HTTPConnection("127.0.0.1", self.stack.port, timeout=30)
+        try:
+            conn.request(
+                method,
+                path,
+                body=body,
+                headers={"X-Forwarded-For": self.address, **(headers or {})},
+            )
+            response = conn.getresponse()
+            return response.status, response.read()
+        finally:
+            conn.close()
+
+    def send(self) -> int:
+        path = f"/s/{self.slug}/photo/"
+        status, page = self._request("GET", path)
+        if status != 200:
+            return status
+        token = re.search(rb'name="form_token" value="([^"]+)"', page).group(1).decode()
+        fields = {
+            "form_token": token,
+            "description": f"Вмятина на задней двери, {self.tag} {self.number}",
+            "vehicle_make": "Kia",
+            "vehicle_model": "Rio",
+            "vehicle_year": "2018",
+            "customer_name": f"Водитель {self.number}",
+            "phone": f"+7 912 000-{self.number // 100 % 100:02d}-{self.number % 100:02d}",
+            "preferred_contact": "call",
+            "consent": "on",
+        }
+        body, content_type = _multipart(fields, self.photo)
+        status, _answer = self._request("POST", path, body, {"Content-Type": content_type})
+        return status
+
+
+class Burst(threading.Thread):
+    """Drivers one after another, every `interval` seconds, for `seconds`; each status is
+    kept with the moment its answer came (seconds from the start, and the wall clock)."""
+
+    def __init__(
+        self, stack: Stack, slug: str, *, seconds: float, interval: float, tag: str = "заявка"
+    ):
+        super().__init__(daemon=True)
+        self.stack, self.slug, self.seconds, self.interval = stack, slug, seconds, interval
+        self.tag = tag
+        self.statuses: list[tuple[float, int]] = []
+        self.answered_at: dict[int, float] = {}
+
+    def run(self) -> None:
+        photo = _jpeg()
+        started = time.monotonic()
+        number = 0
+        while time.monotonic() - started < self.seconds:
+            number += 1
+            try:
+                status = Driver(self.stack, self.slug, number, photo, self.tag).send()
+            except OSError as exc:  # a refused or dropped connection counts as a failure
+                status = 599
+                print(f"driver {number}: {exc}")
+            self.statuses.append((time.monotonic() - started, status))
+            self.answered_at[number] = time.time()
+            time.sleep(self.interval)

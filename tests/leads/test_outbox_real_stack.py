@@ -7,113 +7,19 @@ of recovery, no driver may see a 5xx, and copies are counted and reported."""
 
 from __future__ import annotations
 
-import http.client
-import io
 import re
-import threading
 import time
-import uuid
 
 import pytest
-from PIL import Image
 
 from leads.models import Lead
 from tests.factories import ShopFactory
-from tests.realstack import RedisServer, SmtpSink, Stack, free_port, wait_for
+from tests.realstack import Burst, RedisServer, SmtpSink, Stack, free_port, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 OUTAGE_SECONDS = 20
 RECOVERY_BUDGET_SECONDS = 60
-
-
-def _jpeg() -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", (320, 240), (40, 90, 160)).save(buffer, "JPEG", quality=80)
-    return buffer.getvalue()
-
-
-def _multipart(fields: dict[str, str], photo: bytes) -> tuple[bytes, str]:
-    boundary = uuid.uuid4().hex
-    parts = []
-    for name, value in fields.items():
-        parts.append(
-            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
-        )
-    body = "".join(parts).encode()
-    body += (
-        f'--{boundary}\r\nContent-Disposition: form-data; name="photos"; filename="door.jpg"\r\n'
-        "Content-Type: image/jpeg\r\n\r\n"
-    ).encode()
-    body += photo + f"\r\n--{boundary}--\r\n".encode()
-    return body, f"multipart/form-data; boundary={boundary}"
-
-
-class Driver:
-    """One driver on a phone: opens the shop's photo form and sends it."""
-
-    def __init__(self, stack: Stack, slug: str, number: int, photo: bytes):
-        self.stack, self.slug, self.number, self.photo = stack, slug, number, photo
-        # An address from the documentation range, so per-address limits see many drivers.
-        self.address = f"198.51.100.{number % 250 + 1}"
-
-    def _request(self, method: str, path: str, body: bytes | None = None, headers=None):
-        conn = http.client.HTTPConnection("127.0.0.1", self.stack.port, timeout=30)
-        try:
-            conn.request(
-                method,
-                path,
-                body=body,
-                headers={"X-Forwarded-For": self.address, **(headers or {})},
-            )
-            response = conn.getresponse()
-            return response.status, response.read()
-        finally:
-            conn.close()
-
-    def send(self) -> int:
-        path = f"/s/{self.slug}/photo/"
-        status, page = self._request("GET", path)
-        if status != 200:
-            return status
-        token = re.search(rb'name="form_token" value="([^"]+)"', page).group(1).decode()
-        fields = {
-            "form_token": token,
-            "description": f"Вмятина на задней двери, заявка {self.number}",
-            "vehicle_make": "Kia",
-            "vehicle_model": "Rio",
-            "vehicle_year": "2018",
-            "customer_name": f"Водитель {self.number}",
-            "phone": f"+7 912 000-{self.number // 100 % 100:02d}-{self.number % 100:02d}",
-            "preferred_contact": "call",
-            "consent": "on",
-        }
-        body, content_type = _multipart(fields, self.photo)
-        status, _answer = self._request("POST", path, body, {"Content-Type": content_type})
-        return status
-
-
-class Burst(threading.Thread):
-    """Drivers one after another, every `interval` seconds, for `seconds`."""
-
-    def __init__(self, stack: Stack, slug: str, *, seconds: float, interval: float):
-        super().__init__(daemon=True)
-        self.stack, self.slug, self.seconds, self.interval = stack, slug, seconds, interval
-        self.statuses: list[tuple[float, int]] = []
-
-    def run(self) -> None:
-        photo = _jpeg()
-        started = time.monotonic()
-        number = 0
-        while time.monotonic() - started < self.seconds:
-            number += 1
-            try:
-                status = Driver(self.stack, self.slug, number, photo).send()
-            except OSError as exc:  # a refused or dropped connection counts as a failure
-                status = 599
-                print(f"driver {number}: {exc}")
-            self.statuses.append((time.monotonic() - started, status))
-            time.sleep(self.interval)
 
 
 @pytest.mark.timeout(300)
