@@ -10,7 +10,7 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/autoservice
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/1
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/autoservice_bench
 
-.PHONY: run run-full test bench lint fmt messages system-deps browser-deps services demo clean
+.PHONY: run run-full test bench soak lint fmt messages system-deps browser-deps services demo clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -56,6 +56,11 @@ test: $(VENV)/.installed browser-deps services messages lint
 bench: $(VENV)/.installed services messages
 	DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) CELERY_TASK_ALWAYS_EAGER=true \
 	$(BIN)/python benchmarks/run.py
+
+# The real stack for SOAK_MINUTES (10): beat's log must stay free of errors.
+soak: $(VENV)/.installed services messages
+	DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) \
+	$(BIN)/python benchmarks/soak_stack.py
 
 clean:
 	rm -rf var .pytest_cache

@@ -25,23 +25,11 @@ from leads.models import Lead  # noqa: E402
 from tests.realstack import (  # noqa: E402
     Burst,
     Processes,
-    RedisServer,
-    SmtpSink,
     Stack,
-    free_port,
     wait_for,
 )
 
 KILLS = 8
-
-
-def notified_copies(smtp: SmtpSink, leads: dict[int, int]) -> dict[int, list[float]]:
-    copies: dict[int, list[float]] = {pk: [] for pk in leads}
-    for message_id, filed in smtp.arrivals():
-        match = re.match(r"<lead-new-(\d+)@", message_id)
-        if match and int(match.group(1)) in copies:
-            copies[int(match.group(1))].append(filed)
-    return copies
 
 
 def leads_of(shop: Shop, tag: str) -> dict[int, int]:
@@ -60,27 +48,22 @@ def main() -> None:
         name="Замер доставки",
         slug=f"outbox-bench-{rnd.randrange(10**9)}",
         notification_emails="priemka@example.ru",
-        region="77",
     )
     processes = Processes(Path(tempfile.mkdtemp(prefix="outbox-bench-")))
     try:
-        redis_server = RedisServer(processes, free_port())
-        redis_server.start()
-        smtp = SmtpSink(processes)
-        smtp.start()
-        stack = Stack(processes, redis_server, smtp)
-        stack.start_all()
+        stack = Stack.launch(processes)
+        smtp = stack.smtp
 
         # Baseline: nothing fails.
         calm = Burst(stack, shop.slug, seconds=12, interval=0.25, tag="спокойно")
         calm.run()
         calm_leads = leads_of(shop, "спокойно")
         wait_for(
-            lambda: all(notified_copies(smtp, calm_leads).values()),
+            lambda: all(smtp.lead_copies(calm_leads).values()),
             seconds=60,
             what="the baseline leads notified",
         )
-        copies = notified_copies(smtp, calm_leads)
+        copies = smtp.lead_copies(calm_leads)
         latencies = [
             (min(copies[pk]) - calm.answered_at[number]) * 1000 for pk, number in calm_leads.items()
         ]
@@ -108,11 +91,11 @@ def main() -> None:
         )
         deadline = last_kill + bound * 2
         while time.monotonic() < deadline:
-            if all(notified_copies(smtp, faulty_leads).values()):
+            if all(smtp.lead_copies(faulty_leads).values()):
                 break
             time.sleep(0.5)
         cleared = time.monotonic() - last_kill
-        copies = notified_copies(smtp, faulty_leads)
+        copies = smtp.lead_copies(faulty_leads)
         lost = sum(1 for found in copies.values() if not found)
         duplicates = sum(max(len(found) - 1, 0) for found in copies.values())
         print(

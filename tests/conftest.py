@@ -78,5 +78,6 @@ from tests.realstack import (  # noqa: E402, F401
     platform_consent_text,
     processes,
     redis_server,
+    second_connection,
     start_worker,
 )

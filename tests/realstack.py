@@ -23,6 +23,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import kombu.pools
+import psycopg2
 import pytest
 import redis
 from django.apps import apps as django_apps
@@ -173,6 +174,24 @@ def platform_consent_text(transactional_db):
 
 
 @pytest.fixture
+def second_connection(transactional_db):
+    """A raw connection to the test database, standing for another worker."""
+    from django.db import connection
+
+    params = connection.settings_dict
+    conn = psycopg2.connect(
+        dbname=params["NAME"],
+        user=params["USER"],
+        password=params["PASSWORD"],
+        host=params["HOST"],
+        port=params["PORT"] or 5432,
+        connect_timeout=5,
+    )
+    yield conn
+    conn.close()  # before the flush: an open lock would block its TRUNCATE
+
+
+@pytest.fixture
 def processes(transactional_db, tmp_path):
     # Requests transactional_db so it is torn down first: no process of ours may hold a
     # connection or a lock when the database is flushed.
@@ -288,6 +307,15 @@ class SmtpSink:
                 found.append((match.group(1).decode() if match else "", path.stat().st_mtime))
         return found
 
+    def lead_copies(self, lead_ids) -> dict[int, list[float]]:
+        """For each lead, when each copy of its new-lead e-mail arrived (empty: none did)."""
+        copies: dict[int, list[float]] = {pk: [] for pk in lead_ids}
+        for message_id, filed in self.arrivals():
+            match = re.match(r"<lead-new-(\d+)@", message_id)
+            if match and int(match.group(1)) in copies:
+                copies[int(match.group(1))].append(filed)
+        return copies
+
     def message_ids(self) -> list[str]:
         """The Message-ID of every message received, one entry per copy."""
         return [message_id for message_id, _filed in self.arrivals()]
@@ -346,6 +374,17 @@ class Stack:
             what="the worker is ready",
             context=self.logs,
         )
+
+    @classmethod
+    def launch(cls, processes: Processes) -> Stack:
+        """A redis-server and an SMTP sink of its own, then web, worker and beat."""
+        redis_server = RedisServer(processes, free_port())
+        redis_server.start()
+        smtp = SmtpSink(processes)
+        smtp.start()
+        stack = cls(processes, redis_server, smtp)
+        stack.start_all()
+        return stack
 
     def web_answers(self) -> bool:
         import urllib.request

@@ -9,10 +9,9 @@ import time
 from collections.abc import Callable
 
 import kombu.pools
-import psycopg2
 import pytest
 from django.core import mail
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from autoservice import outbox
@@ -323,22 +322,6 @@ def test_dispatch_stops_at_the_first_broker_error(shop, probe, dead_broker, monk
 
 
 # --- concurrency (committed data, a second connection) ---------------------------------
-
-
-@pytest.fixture
-def second_connection(transactional_db):
-    """A raw connection to the test database, standing for another worker."""
-    params = connection.settings_dict
-    conn = psycopg2.connect(
-        dbname=params["NAME"],
-        user=params["USER"],
-        password=params["PASSWORD"],
-        host=params["HOST"],
-        port=params["PORT"] or 5432,
-        connect_timeout=5,
-    )
-    yield conn
-    conn.close()  # before the flush: an open lock would block its TRUNCATE
 
 
 @pytest.mark.timeout(30)

@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-import psycopg2
 import pytest
 from django.core import mail
-from django.db import connection
 from django.utils import timezone
 
 from autoservice.models import OutboxMessage, OutboxStatus
@@ -151,18 +149,9 @@ def test_worker_that_lost_its_lease_does_not_mark_the_new_owners_row(shop, durin
     assert len(calls) == 1
 
 
-@pytest.mark.django_db(transaction=True)
-def test_message_is_sent_while_no_row_lock_is_held():
+def test_message_is_sent_while_no_row_lock_is_held(second_connection):
     shop = ShopFactory()
-    params = connection.settings_dict
-    other = psycopg2.connect(
-        dbname=params["NAME"],
-        user=params["USER"],
-        password=params["PASSWORD"],
-        host=params["HOST"],
-        port=params["PORT"] or 5432,
-        connect_timeout=5,
-    )
+    other = second_connection
     seen: list[str] = []
 
     def lock_from_another_worker(message: OutboxMessage) -> None:
@@ -183,7 +172,6 @@ def test_message_is_sent_while_no_row_lock_is_held():
         assert outbox_deliver_now(message.pk) == "sent"
     finally:
         HANDLERS.pop(TEST_KIND, None)
-        other.close()
     assert seen == [OutboxStatus.SENDING]
 
 

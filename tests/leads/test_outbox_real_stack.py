@@ -14,7 +14,7 @@ import pytest
 
 from leads.models import Lead
 from tests.factories import ShopFactory
-from tests.realstack import Burst, RedisServer, SmtpSink, Stack, free_port, wait_for
+from tests.realstack import Burst, Stack, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -27,12 +27,8 @@ def test_every_lead_is_notified_after_a_worker_kill_and_a_redis_outage(
     processes, platform_consent_text
 ):
     shop = ShopFactory(notification_emails="priemka@example.ru")
-    redis_server = RedisServer(processes, free_port())
-    redis_server.start()
-    smtp = SmtpSink(processes)
-    smtp.start()
-    stack = Stack(processes, redis_server, smtp)
-    stack.start_all()
+    stack = Stack.launch(processes)
+    redis_server, smtp = stack.redis, stack.smtp
     # Beat's first dispatch (15 s after it starts) proves the schedule runs before the faults.
     wait_for(
         lambda: "Sending due task outbox-dispatch" in processes.log("beat"),
@@ -67,12 +63,7 @@ def test_every_lead_is_notified_after_a_worker_kill_and_a_redis_outage(
     assert len(leads) == len(statuses)
 
     def copies() -> dict[int, int]:
-        counted = {pk: 0 for pk in leads}
-        for message_id in smtp.message_ids():
-            match = re.match(r"<lead-new-(\d+)@", message_id)
-            if match and int(match.group(1)) in counted:
-                counted[int(match.group(1))] += 1
-        return counted
+        return {pk: len(found) for pk, found in smtp.lead_copies(leads).items()}
 
     def all_notified() -> bool:
         return all(count >= 1 for count in copies().values())
