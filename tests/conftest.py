@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import os
+
 import pytest
 from django.conf import settings
 
@@ -13,6 +15,22 @@ def pytest_configure(config):
             "Тесты идут на настоящем PostgreSQL: запустите `make test` "
             f"или задайте DATABASE_URL=postgres://... (сейчас: {engine})"
         )
+    _own_redis_database_per_xdist_worker()
+
+
+def _own_redis_database_per_xdist_worker() -> None:
+    """Under pytest-xdist each worker gets its own test database (pytest-django does that)
+    and, here, its own Redis database: every test clears the cache, and one worker must not
+    wipe another's rate-limit counters or heartbeat in the middle of a test."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not worker.startswith("gw") or not settings.REDIS_URL:
+        return
+    base, _slash, number = settings.REDIS_URL.rpartition("/")
+    url = f"{base}/{(int(number or 0) + 8 + int(worker[2:])) % 16}"
+    settings.REDIS_URL = settings.CELERY_BROKER_URL = url
+    for conf in settings.CACHES.values():
+        if "redis" in conf["BACKEND"]:
+            conf["LOCATION"] = url
 
 
 @pytest.fixture(scope="session")
