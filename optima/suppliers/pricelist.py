@@ -15,8 +15,10 @@ from dataclasses import asdict, dataclass
 from decimal import Decimal
 from typing import Any
 
+from autoservice.money import money_parse
+
 from .base import SearchRun, SupplierAdapter, as_int, register
-from .offer import Offer, canonical_brand, normalize_number, parse_money, quality_for_brand
+from .offer import Offer, canonical_brand, normalize_number, quality_for_brand
 
 MAX_ROWS = 200_000
 MAX_REPORTED_ERRORS = 200
@@ -59,7 +61,7 @@ class PriceRow:
             brand=str(data["brand"]),
             number=str(data.get("number") or data.get("number_raw") or ""),
             name=str(data.get("name") or ""),
-            price_rub=parse_money(data["price_rub"]),
+            price_rub=money_parse(data["price_rub"]),
             qty=qty,
             qty_min=int(data.get("qty_min", qty or 0) or 0),
             delivery_days_min=days_min,
@@ -170,7 +172,7 @@ def _price_row(values: dict[str, str], row_number: int) -> tuple[PriceRow | None
         reasons.append(f"номер «{number}» не содержит латинских букв или цифр")
     price = None
     try:
-        price = parse_money(values["price"])
+        price = money_parse(values["price"])
         if price <= 0:
             reasons.append("цена должна быть больше нуля")
     except ValueError:
