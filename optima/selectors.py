@@ -9,11 +9,13 @@ from decimal import Decimal
 from django.utils import timezone
 
 from autoservice.models import Shop
+from leads.models import Lead
 
 from . import pricing
 from .models import (
     BrandRating,
     MarkupRule,
+    OfferVersion,
     SafetyKeyword,
     Search,
     Supplier,
@@ -53,6 +55,23 @@ class NumberBlock:
     rows: list[Row] = field(default_factory=list)
     reasons: tuple[str, ...] = ()
     name: str = ""
+
+
+def searches_recent(shop: Shop, *, limit: int = 10) -> list[Search]:
+    return list(Search.objects.filter(shop=shop).select_related("lead")[:limit])
+
+
+def suppliers_active_exist(shop: Shop) -> bool:
+    return Supplier.objects.filter(shop=shop, is_active=True).exists()
+
+
+def offer_versions_for_lead(lead: Lead) -> list[OfferVersion]:
+    """Every version of the lead's offer, newest first (for the lead page)."""
+    return list(
+        OfferVersion.objects.filter(offer__lead=lead, offer__shop=lead.shop_id)
+        .select_related("offer")
+        .order_by("-number")
+    )
 
 
 def delivery_date(supplier: Supplier, days: int, now: dt.datetime, tz) -> dt.date:
