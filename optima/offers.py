@@ -13,6 +13,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from autoservice.models import Membership
 from autoservice.outbox import outbox_put
@@ -25,7 +26,14 @@ from .reliability import deliveries_open
 from .selectors import search_table
 from .services import pricing_settings, supplier_ask
 
-OPTION_LABELS = {"original": "оригинал", "recommended": "рекомендуем", "cheapest": "самый выгодный"}
+# An option's label is stored in the offer in Russian, the source language, because pages and
+# the driver's "take the whole set" buttons compare on it; it is shown translated (the
+# `option_label` filter).
+OPTION_LABELS = {
+    "original": gettext_noop("оригинал"),
+    "recommended": gettext_noop("рекомендуем"),
+    "cheapest": gettext_noop("самый выгодный"),
+}
 NOTIFY_OFFER_ACCEPTED = "optima.offer_accepted_email"
 NOTIFY_OFFER_SENT = "optima.offer_sent_email"
 QUESTION_MAX_CHARS = 2000

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from autoservice.models import Shop
 from leads.models import Lead
@@ -25,12 +26,12 @@ from .reliability import Reliability, reliability_for
 from .services import pricing_settings
 
 STATE_LABELS = {
-    "answered": "ответил",
-    "no_stock": "нет в наличии",
-    "timeout": "не успел ответить",
-    "error": "ошибка",
-    "auth_error": "ошибка входа",
-    "waiting": "ждём ответа",
+    "answered": _("ответил"),
+    "no_stock": _("нет в наличии"),
+    "timeout": _("не успел ответить"),
+    "error": _("ошибка"),
+    "auth_error": _("ошибка входа"),
+    "waiting": _("ждём ответа"),
 }
 
 
