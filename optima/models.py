@@ -135,7 +135,11 @@ class MarkupRule(models.Model):
         ordering = ["shop", "quality", "price_from_rub"]
 
     def __str__(self) -> str:
-        return f"{self.quality or '*'} от {self.price_from_rub}: {self.markup_pct} %"
+        return _("%(quality)s от %(price)s: %(pct)s %%") % {
+            "quality": self.quality or "*",
+            "price": self.price_from_rub,
+            "pct": self.markup_pct,
+        }
 
 
 class BrandRating(models.Model):

@@ -9,7 +9,8 @@ from django.utils.translation import gettext as _
 from autoservice.mail import send_templated
 from autoservice.models import OutboxMessage
 from autoservice.outbox import register_handler
-from leads.models import EventKind, LeadEvent
+from leads.models import EventKind
+from leads.services import lead_event_add
 
 from .models import OfferVersion
 from .offers import NOTIFY_OFFER_ACCEPTED, NOTIFY_OFFER_SENT
@@ -37,7 +38,7 @@ def send_offer_to_driver(message: OutboxMessage) -> None:
         to=[lead.email],
         message_id=f"offer-sent-{version.pk}",
     )
-    LeadEvent.objects.create(
+    lead_event_add(
         lead=lead,
         kind=EventKind.NOTIFIED,
         text=_("Предложение отправлено клиенту на %(to)s") % {"to": lead.email},
@@ -72,4 +73,4 @@ def tell_shop_about_the_answer(message: OutboxMessage) -> None:
         if question
         else _("Клиент принял предложение на %(total)s ₽") % {"total": version.accepted_total_rub}
     )
-    LeadEvent.objects.create(lead=lead, kind=EventKind.NOTIFIED, text=text)
+    lead_event_add(lead=lead, kind=EventKind.NOTIFIED, text=text)

@@ -5,54 +5,67 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import time
+from collections.abc import Sequence
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max
-from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
-from autoservice.consent import client_ip
 from autoservice.models import Membership
 from autoservice.outbox import outbox_put
-from leads.models import Lead, Status
-from leads.services import lead_change_status
+from leads.models import EventKind, Lead, Status
+from leads.services import lead_change_status, lead_event_add
+from smartcalc.selectors import estimate_latest_for_lead
 
-from .models import CustomerOffer, OfferStatus, OfferVersion, Search
+from .models import CustomerOffer, OfferStatus, OfferVersion, Search, Supplier
 from .reliability import deliveries_open
 from .selectors import search_table
-from .services import pricing_settings
+from .services import pricing_settings, supplier_ask
 
-OPTION_LABELS = {"original": "оригинал", "recommended": "рекомендуем", "cheapest": "самый выгодный"}
+# An option's label is stored in the offer in Russian, the source language, because pages and
+# the driver's "take the whole set" buttons compare on it; it is shown translated (the
+# `option_label` filter).
+OPTION_LABELS = {
+    "original": gettext_noop("оригинал"),
+    "recommended": gettext_noop("рекомендуем"),
+    "cheapest": gettext_noop("самый выгодный"),
+}
 NOTIFY_OFFER_ACCEPTED = "optima.offer_accepted_email"
 NOTIFY_OFFER_SENT = "optima.offer_sent_email"
+QUESTION_MAX_CHARS = 2000
+USER_AGENT_MAX_CHARS = 400
 
 
 def _labour_from_estimate(lead: Lead) -> list[dict]:
     """Labour, paint and materials of the lead's latest estimate, as editable offer lines."""
-    estimate = getattr(lead, "estimate", None)
-    if estimate is None:
+    latest = estimate_latest_for_lead(lead)
+    if latest is None:
         return []
-    latest = estimate.versions.order_by("-number").first()
     lines = []
     for line in latest.result["lines"]:
         work = (
             Decimal(line["labour_rub"]) + Decimal(line["paint_rub"]) + Decimal(line["material_rub"])
         )
         if work:
-            lines.append({"name": f"{line['part_name']}: работа и окраска", "price_rub": str(work)})
+            lines.append(
+                {
+                    "name": _("%(part)s: работа и окраска") % {"part": line["part_name"]},
+                    "price_rub": str(work),
+                }
+            )
     return lines
 
 
 def estimate_numbers(lead: Lead) -> list[str]:
     """OEM numbers of the parts the lead's estimate replaces (where the shop's price list
     names them), to search them all at once."""
-    estimate = getattr(lead, "estimate", None)
-    if estimate is None:
+    latest = estimate_latest_for_lead(lead)
+    if latest is None:
         return []
-    latest = estimate.versions.order_by("-number").first()
     numbers = []
     for line in latest.result["lines"]:
         number = line.get("oem_number") or ""
@@ -182,6 +195,18 @@ def offer_send(*, version: OfferVersion, by: Membership) -> OfferVersion:
     return version
 
 
+def offer_labour_set(
+    *, version: OfferVersion, lines: Sequence[tuple[str, Decimal]]
+) -> OfferVersion:
+    """Replace the labour lines of a draft (name, price); a sent offer keeps what the driver
+    was shown."""
+    if version.status != OfferStatus.DRAFT:
+        raise ValidationError(_("Работы меняются только в черновике: предложение уже отправлено."))
+    version.labour = [{"name": name, "price_rub": str(price_rub)} for name, price_rub in lines]
+    version.save(update_fields=["labour"])
+    return version
+
+
 def offer_latest(offer: CustomerOffer) -> OfferVersion | None:
     return offer.versions.exclude(status=OfferStatus.DRAFT).order_by("-number").first()
 
@@ -198,9 +223,10 @@ def offer_state(version: OfferVersion) -> str:
 
 @transaction.atomic
 def offer_accept(
-    *, version: OfferVersion, choice: dict[str, int], request: HttpRequest
+    *, version: OfferVersion, choice: dict[str, int], ip: str | None, user_agent: str
 ) -> OfferVersion:
-    """The driver's acceptance: who (the link), when, what, from where. Once only."""
+    """The driver's acceptance: who (the link), when, what, from where (the address and the
+    browser, kept as evidence). Once only."""
     version = OfferVersion.objects.select_for_update().get(pk=version.pk)
     state = offer_state(version)
     if state == OfferStatus.ACCEPTED:
@@ -221,8 +247,8 @@ def offer_accept(
     version.accepted_at = timezone.now()
     version.accepted_choice = clean
     version.accepted_total_rub = option_total(version, clean)
-    version.accepted_ip = client_ip(request)
-    version.accepted_user_agent = request.META.get("HTTP_USER_AGENT", "")[:400]
+    version.accepted_ip = ip or None
+    version.accepted_user_agent = (user_agent or "")[:USER_AGENT_MAX_CHARS]
     version.save()
     lead = version.offer.lead
     if Status.OFFER_ACCEPTED in lead.allowed_statuses():
@@ -241,9 +267,6 @@ def offer_accept(
 def offer_recheck(version_id: int) -> list[dict]:
     """Ask the suppliers again for the accepted options: any change of price or stock is
     shown to the advisor before ordering."""
-    from .models import Supplier
-    from .services import _ask, _credentials
-
     version = OfferVersion.objects.select_related("offer__shop").get(pk=version_id)
     deadline = time.monotonic() + float(pricing_settings(version.offer.shop).search_deadline_s)
     results = []
@@ -252,12 +275,14 @@ def offer_recheck(version_id: int) -> list[dict]:
         if picked is None:
             continue
         option = position["options"][picked]
-        supplier = Supplier.objects.filter(pk=option["supplier_id"]).first()
+        supplier = Supplier.objects.filter(
+            pk=option["supplier_id"], shop=version.offer.shop
+        ).first()
         entry = {"position": index, "brand": option["brand"], "number": option["number"]}
         if supplier is None:
             results.append({**entry, "status": "supplier_gone"})
             continue
-        answer = _ask(supplier, _credentials(supplier), option["number_key"], deadline)
+        answer = supplier_ask(supplier=supplier, number=option["number_key"], deadline=deadline)
         same = [
             o
             for o in answer.offers
@@ -286,18 +311,26 @@ def _enqueue_recheck(version_id: int) -> None:
         pass
 
 
-def offer_question(*, version: OfferVersion) -> None:
-    """The driver asked a question instead of accepting: the shop hears of it at once."""
-    from leads.models import EventKind, LeadEvent
-
+@transaction.atomic
+def offer_ask(*, version: OfferVersion, question: str) -> OfferVersion:
+    """The driver asked a question instead of accepting: it is kept on the version, written
+    to the lead's timeline, and the shop hears of it at once."""
+    question = (question or "").strip()[:QUESTION_MAX_CHARS]
+    if not question:
+        raise ValidationError(_("Напишите вопрос."))
+    version.question = question
+    version.save(update_fields=["question"])
     lead = version.offer.lead
-    LeadEvent.objects.create(
-        lead=lead, kind=EventKind.NOTE, text=f"Вопрос клиента по предложению: {version.question}"
+    lead_event_add(
+        lead=lead,
+        kind=EventKind.NOTE,
+        text=_("Вопрос клиента по предложению: %(question)s") % {"question": question},
     )
     outbox_put(
         shop=lead.shop,
         kind=NOTIFY_OFFER_ACCEPTED,
         dedupe_key=f"offer-question:{version.pk}:"
-        + hashlib.sha256(version.question.encode()).hexdigest()[:16],
+        + hashlib.sha256(question.encode()).hexdigest()[:16],
         payload={"version_id": version.pk, "question": True},
     )
+    return version

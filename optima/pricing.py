@@ -11,12 +11,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
 from autoservice.money import format_rub, quantize_rub
 
 QUALITY_RANK = {"original": 3, "oe_replacement": 2, "aftermarket": 1, "unknown": 0}
 QUALITY_WORDS = {
-    "original": "оригинальная деталь производителя автомобиля",
-    "oe_replacement": "деталь поставщика конвейера (ОЕМ-качество)",
+    "original": gettext_lazy("оригинальная деталь производителя автомобиля"),
+    "oe_replacement": gettext_lazy("деталь поставщика конвейера (ОЕМ-качество)"),
 }
 
 
@@ -151,19 +154,33 @@ def recommend(
     )
     extra = best.customer_rub - cheapest.customer_rub
     share = (extra * 100 / cheapest.customer_rub).quantize(Decimal("1"), rounding=ROUND_HALF_UP)
-    reasons = [f"Дороже самого дешёвого варианта всего на {share}\u00a0% ({format_rub(extra)})."]
+    # The reasons are written for the driver in the language of the page that builds the
+    # offer, and are kept in the offer as they were shown.
+    reasons = [
+        _("Дороже самого дешёвого варианта всего на %(share)s (%(extra)s).")
+        % {"share": f"{share}\u00a0%", "extra": format_rub(extra)}
+    ]
     if best.quality in QUALITY_WORDS and QUALITY_RANK[best.quality] > QUALITY_RANK.get(
         cheapest.quality, 0
     ):
-        reasons.append(f"{best.brand}: {QUALITY_WORDS[best.quality]}.")
+        reasons.append(
+            # Translators: a brand, then what its quality tier means for the driver.
+            _("%(brand)s: %(quality)s.")
+            % {"brand": best.brand, "quality": QUALITY_WORDS[best.quality]}
+        )
     elif best.rating > cheapest.rating:
-        reasons.append(f"{best.brand} — бренд с лучшей репутацией, чем {cheapest.brand}.")
+        reasons.append(
+            _("%(brand)s — бренд с лучшей репутацией, чем %(other)s.")
+            % {"brand": best.brand, "other": cheapest.brand}
+        )
     if best.warranty_months > cheapest.warranty_months:
-        reasons.append(f"Гарантия производителя {best.warranty_months} мес.")
+        reasons.append(
+            _("Гарантия производителя %(months)s мес.") % {"months": best.warranty_months}
+        )
     if best.certified and not cheapest.certified:
-        reasons.append("Есть сертификат соответствия.")
+        reasons.append(_("Есть сертификат соответствия."))
     if best.material_note:
         reasons.append(best.material_note.rstrip(".") + ".")
     if safety_relevant:
-        reasons.append("Деталь влияет на безопасность: экономить на ней не стоит.")
+        reasons.append(_("Деталь влияет на безопасность: экономить на ней не стоит."))
     return Marks(cheapest.key, fastest.key, best.key, tuple(reasons))

@@ -7,13 +7,16 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from autoservice.models import Shop
+from leads.models import Lead
 
 from . import pricing
 from .models import (
     BrandRating,
     MarkupRule,
+    OfferVersion,
     SafetyKeyword,
     Search,
     Supplier,
@@ -23,12 +26,12 @@ from .reliability import Reliability, reliability_for
 from .services import pricing_settings
 
 STATE_LABELS = {
-    "answered": "ответил",
-    "no_stock": "нет в наличии",
-    "timeout": "не успел ответить",
-    "error": "ошибка",
-    "auth_error": "ошибка входа",
-    "waiting": "ждём ответа",
+    "answered": _("ответил"),
+    "no_stock": _("нет в наличии"),
+    "timeout": _("не успел ответить"),
+    "error": _("ошибка"),
+    "auth_error": _("ошибка входа"),
+    "waiting": _("ждём ответа"),
 }
 
 
@@ -53,6 +56,23 @@ class NumberBlock:
     rows: list[Row] = field(default_factory=list)
     reasons: tuple[str, ...] = ()
     name: str = ""
+
+
+def searches_recent(shop: Shop, *, limit: int = 10) -> list[Search]:
+    return list(Search.objects.filter(shop=shop).select_related("lead")[:limit])
+
+
+def suppliers_active_exist(shop: Shop) -> bool:
+    return Supplier.objects.filter(shop=shop, is_active=True).exists()
+
+
+def offer_versions_for_lead(lead: Lead) -> list[OfferVersion]:
+    """Every version of the lead's offer, newest first (for the lead page)."""
+    return list(
+        OfferVersion.objects.filter(offer__lead=lead, offer__shop=lead.shop_id)
+        .select_related("offer")
+        .order_by("-number")
+    )
 
 
 def delivery_date(supplier: Supplier, days: int, now: dt.datetime, tz) -> dt.date:

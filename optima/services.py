@@ -7,6 +7,7 @@ import datetime as dt
 import logging
 import re
 import time
+from collections.abc import Sequence
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
 from django.core.cache import cache
@@ -20,11 +21,13 @@ from leads.models import Lead
 
 from .models import (
     CrossReference,
+    MarkupRule,
     PriceListRow,
     PricingSettings,
     Search,
     Supplier,
     SupplierAnswer,
+    SupplierDiscount,
     SupplierKind,
 )
 from .suppliers import SearchResult, adapter_for
@@ -73,7 +76,58 @@ def pricing_settings(shop: Shop) -> PricingSettings:
     return settings_row
 
 
-def _credentials(supplier: Supplier) -> dict:
+@transaction.atomic
+def pricing_rules_save(
+    *,
+    shop: Shop,
+    settings: PricingSettings,
+    markups: Sequence[MarkupRule] = (),
+    markups_removed: Sequence[MarkupRule] = (),
+) -> PricingSettings:
+    """The shop's pricing settings and its markup bands, saved together: new and changed
+    bands become the shop's, removed ones go. Rows of another shop are refused."""
+    if settings.shop_id != shop.pk:
+        raise ValueError("pricing settings of another shop")
+    if any(rule.pk is not None and rule.shop_id != shop.pk for rule in markups):
+        raise ValueError("markup rule of another shop")
+    settings.save()
+    removed = [rule.pk for rule in markups_removed if rule.pk is not None]
+    if removed:
+        MarkupRule.objects.filter(shop=shop, pk__in=removed).delete()
+    for rule in markups:
+        rule.shop = shop
+        rule.save()
+    return settings
+
+
+@transaction.atomic
+def supplier_save(
+    *,
+    shop: Shop,
+    supplier: Supplier,
+    discounts: Sequence[SupplierDiscount] = (),
+    discounts_removed: Sequence[SupplierDiscount] = (),
+) -> Supplier:
+    """Connect a new supplier to the shop or change one, with its discounts by brand or
+    quality tier: new and changed discounts are kept, removed ones go."""
+    if supplier.pk is not None and supplier.shop_id != shop.pk:
+        raise ValueError("supplier of another shop")
+    supplier.shop = shop
+    supplier.save()
+    if any(d.pk is not None and d.supplier_id != supplier.pk for d in discounts):
+        raise ValueError("discount of another supplier")
+    removed = [d.pk for d in discounts_removed if d.pk is not None]
+    if removed:
+        SupplierDiscount.objects.filter(supplier=supplier, pk__in=removed).delete()
+    for discount in discounts:
+        discount.supplier = supplier
+        discount.save()
+    return supplier
+
+
+def supplier_credentials(supplier: Supplier) -> dict:
+    """What the supplier's adapter needs to be asked: its login and options, or, for a
+    price-list supplier, the rows of its loaded list (read once per search, not per number)."""
     if supplier.kind == SupplierKind.PRICELIST:
         return {
             "rows": list(
@@ -97,7 +151,14 @@ def _cache_key(supplier: Supplier, number: str) -> str:
     return f"optima:v1:{supplier.pk}:{number}"
 
 
-def _ask(supplier: Supplier, credentials: dict, number: str, deadline: float) -> SearchResult:
+def supplier_ask(
+    *, supplier: Supplier, number: str, deadline: float, credentials: dict | None = None
+) -> SearchResult:
+    """One supplier's offers for one normalised number, with analogues, answered by the
+    `deadline` (a time.monotonic() value). Never raises for the supplier's faults: the
+    result's state and message say what went wrong."""
+    if credentials is None:
+        credentials = supplier_credentials(supplier)
     adapter = adapter_for(
         supplier.kind,
         supplier_id=str(supplier.pk),
@@ -178,8 +239,14 @@ def search_run(search_id: int) -> Search:
                     _save(search, supplier, number, cached, from_cache=True)
                     continue
                 if credentials is None:
-                    credentials = _credentials(supplier)
-                future = pool.submit(_ask, supplier, credentials, number, deadline)
+                    credentials = supplier_credentials(supplier)
+                future = pool.submit(
+                    supplier_ask,
+                    supplier=supplier,
+                    number=number,
+                    deadline=deadline,
+                    credentials=credentials,
+                )
                 jobs[future] = (supplier, number)
         pending = set(jobs)
         while pending:

@@ -1,10 +1,19 @@
-"""Parts search (/staff/parts/), suppliers, customer offers, and the driver's offer page."""
+"""Parts search (/staff/parts/), suppliers, customer offers, and the driver's offer page.
+
+Views parse the request and call a service or a selector. A page whose forms post several
+actions names them in a table (action → handler), the way django-oscar's dashboard order
+page dispatches its POST actions: an unknown action is refused with 400, never ignored.
+A handler returns a redirect when the action is done, or the bound forms to show again.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from typing import Any
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -13,6 +22,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
+from autoservice.consent import client_ip
 from autoservice.tenancy import get_for_shop, manager_required, staff_required
 from leads.models import Lead
 
@@ -27,15 +37,27 @@ from .forms import (
     SupplierDiscountFormSet,
     SupplierForm,
 )
-from .models import (
-    CustomerOffer,
-    DeliveryRecord,
-    MarkupRule,
-    OfferStatus,
-    OfferVersion,
-    Search,
-    Supplier,
-)
+from .models import CustomerOffer, DeliveryRecord, MarkupRule, OfferVersion, Search, Supplier
+
+# What a POST action handler gives back: a response (done) or the bound forms to re-show.
+Outcome = HttpResponse | dict[str, Any]
+
+
+def _action_handler(
+    request: HttpRequest, actions: Mapping[str, Callable[..., Outcome]], default: str = ""
+) -> tuple[str, Callable[..., Outcome] | None]:
+    """The submitted action's name and its handler from the view's table (None: unknown)."""
+    name = request.POST.get("action") or default
+    return name, actions.get(name)
+
+
+def _unknown_action(name: str) -> str:
+    return _("Неизвестное действие «%(action)s»: обновите страницу и попробуйте ещё раз.") % {
+        "action": name[:40]
+    }
+
+
+# --- search ----------------------------------------------------------------------------------
 
 
 @staff_required
@@ -54,12 +76,14 @@ def parts_search(request: HttpRequest) -> HttpResponse:
             lead=lead,
         )
         return redirect("parts_results", search_id=search.pk)
-    recent = Search.objects.filter(shop=request.shop).select_related("lead")[:10]
-    has_suppliers = Supplier.objects.filter(shop=request.shop, is_active=True).exists()
     return render(
         request,
         "optima/search.html",
-        {"form": form, "recent": recent, "has_suppliers": has_suppliers},
+        {
+            "form": form,
+            "recent": selectors.searches_recent(request.shop),
+            "has_suppliers": selectors.suppliers_active_exist(request.shop),
+        },
         status=400 if request.method == "POST" else 200,
     )
 
@@ -94,6 +118,9 @@ def parts_table(request: HttpRequest, search_id: int) -> HttpResponse:
     return render(request, "optima/_table.html", _table_context(request, search))
 
 
+# --- suppliers and pricing rules -------------------------------------------------------------
+
+
 @manager_required
 @require_http_methods(["GET", "POST"])
 def suppliers(request: HttpRequest) -> HttpResponse:
@@ -104,16 +131,14 @@ def suppliers(request: HttpRequest) -> HttpResponse:
         queryset=MarkupRule.objects.filter(shop=request.shop),
         prefix="markup",
     )
-    if request.method == "POST" and settings_form.is_valid() and markups.is_valid():
-        settings_form.save()
-        for form in markups.forms:
-            if form in markups.deleted_forms:
-                if form.instance.pk:
-                    form.instance.delete()
-            elif form.has_changed() and form.cleaned_data:
-                rule = form.save(commit=False)
-                rule.shop = request.shop
-                rule.save()
+    if request.method == "POST" and all([settings_form.is_valid(), markups.is_valid()]):
+        # commit=False: the forms only build the rows; the service saves them.
+        services.pricing_rules_save(
+            shop=request.shop,
+            settings=settings_form.save(commit=False),
+            markups=markups.save(commit=False),
+            markups_removed=markups.deleted_objects,
+        )
         messages.success(request, _("Правила цен сохранены."))
         return redirect("suppliers")
     return render(
@@ -128,53 +153,86 @@ def suppliers(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _supplier_discounts(
+    request: HttpRequest, supplier: Supplier | None, data: Any = None
+) -> SupplierDiscountFormSet:
+    return SupplierDiscountFormSet(
+        data, instance=supplier or Supplier(shop=request.shop), prefix="discount"
+    )
+
+
+def _supplier_save(request: HttpRequest, supplier: Supplier | None) -> Outcome:
+    form = SupplierForm(request.POST, instance=supplier)
+    discounts = _supplier_discounts(request, supplier, request.POST)
+    if not all([form.is_valid(), discounts.is_valid()]):
+        return {"form": form, "discounts": discounts}
+    services.supplier_save(
+        shop=request.shop,
+        supplier=form.save(commit=False),
+        discounts=discounts.save(commit=False),
+        discounts_removed=discounts.deleted_objects,
+    )
+    messages.success(request, _("Поставщик сохранён."))
+    return redirect("suppliers")
+
+
+def _supplier_pricelist(request: HttpRequest, supplier: Supplier | None) -> Outcome:
+    upload = PriceListUploadForm(request.POST, request.FILES)
+    if supplier is None:
+        messages.error(request, _("Сначала сохраните поставщика, затем загрузите его прайс."))
+        return {"upload": upload}
+    if not upload.is_valid():
+        return {"upload": upload}
+    file = upload.cleaned_data["file"]
+    count, errors = services.pricelist_load(
+        supplier=supplier,
+        content=file.read(),
+        filename=file.name,
+        confirm=request.POST.get("confirm") == "1",
+    )
+    if count is None:
+        return {"upload": upload, "pricelist_errors": errors}
+    messages.success(request, _("Загружено строк прайса: %(n)s.") % {"n": count})
+    return redirect("supplier_edit", supplier_id=supplier.pk)
+
+
+SUPPLIER_ACTIONS: dict[str, Callable[[HttpRequest, Supplier | None], Outcome]] = {
+    "save": _supplier_save,
+    "pricelist": _supplier_pricelist,
+}
+
+
 @manager_required
 @require_http_methods(["GET", "POST"])
 def supplier_edit(request: HttpRequest, supplier_id: int | None = None) -> HttpResponse:
     supplier = get_for_shop(request, Supplier, pk=supplier_id) if supplier_id else None
-    action = request.POST.get("action", "save") if request.method == "POST" else None
-    form = SupplierForm(request.POST if action == "save" else None, instance=supplier)
-    discounts = SupplierDiscountFormSet(
-        request.POST if action == "save" else None,
-        instance=supplier or Supplier(shop=request.shop),
-        prefix="discount",
-    )
-    upload = PriceListUploadForm(
-        request.POST if action == "pricelist" else None,
-        request.FILES if action == "pricelist" else None,
-    )
-    pricelist_errors: list[tuple[int, str]] = []
-    if action == "save" and form.is_valid() and discounts.is_valid():
-        saved = form.save(commit=False)
-        saved.shop = request.shop
-        saved.save()
-        discounts.instance = saved
-        discounts.save()
-        messages.success(request, _("Поставщик сохранён."))
-        return redirect("suppliers")
-    if action == "pricelist" and supplier is not None and upload.is_valid():
-        file = upload.cleaned_data["file"]
-        count, pricelist_errors = services.pricelist_load(
-            supplier=supplier,
-            content=file.read(),
-            filename=file.name,
-            confirm=request.POST.get("confirm") == "1",
-        )
-        if count is not None:
-            messages.success(request, _("Загружено строк прайса: %(n)s.") % {"n": count})
-            return redirect("supplier_edit", supplier_id=supplier.pk)
+    context: dict[str, Any] = {
+        "supplier": supplier,
+        "form": SupplierForm(instance=supplier),
+        "discounts": _supplier_discounts(request, supplier),
+        "upload": PriceListUploadForm(),
+        "pricelist_errors": [],
+    }
+    if request.method == "POST":
+        # The supplier form has always been the page's main form: posted without a name,
+        # it is saved.
+        name, handler = _action_handler(request, SUPPLIER_ACTIONS, default="save")
+        if handler is None:
+            messages.error(request, _unknown_action(name))
+        else:
+            outcome = handler(request, supplier)
+            if isinstance(outcome, HttpResponse):
+                return outcome
+            context |= outcome
     return render(
         request,
         "optima/supplier_form.html",
-        {
-            "form": form,
-            "supplier": supplier,
-            "discounts": discounts,
-            "upload": upload,
-            "pricelist_errors": pricelist_errors,
-        },
+        context,
         status=400 if request.method == "POST" else 200,
     )
+
+
+# --- the offer, staff side -------------------------------------------------------------------
 
 
 @staff_required
@@ -190,6 +248,55 @@ def offer_build(request: HttpRequest, search_id: int) -> HttpResponse:
     return redirect("offer_detail", version_id=version.pk)
 
 
+def _offer_send(request: HttpRequest, version: OfferVersion) -> Outcome:
+    try:
+        offers.offer_send(version=version, by=request.membership)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("Предложение отправлено: ссылка ниже."))
+    return redirect("offer_detail", version_id=version.pk)
+
+
+def _offer_labour(request: HttpRequest, version: OfferVersion) -> Outcome:
+    labour = LabourFormSet(request.POST, prefix="labour", initial=version.labour)
+    if not labour.is_valid():
+        return {"labour_formset": labour}
+    lines = [
+        (f.cleaned_data["name"], f.cleaned_data["price_rub"])
+        for f in labour
+        if f.cleaned_data.get("name") and not f.cleaned_data.get("DELETE")
+    ]
+    try:
+        offers.offer_labour_set(version=version, lines=lines)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return {"labour_formset": labour}
+    messages.success(request, _("Работы сохранены."))
+    return redirect("offer_detail", version_id=version.pk)
+
+
+def _offer_mark(request: HttpRequest, version: OfferVersion) -> Outcome:
+    mark = DeliveryMarkForm(request.POST)
+    if not mark.is_valid():
+        return {"mark_form": mark}
+    record = get_object_or_404(
+        DeliveryRecord, pk=mark.cleaned_data["record"], version=version, shop=request.shop
+    )
+    stock = {"yes": True, "no": False}.get(mark.cleaned_data["was_in_stock"])
+    arrived = mark.cleaned_data["arrived_on"] if mark.cleaned_data["outcome"] == "arrived" else None
+    reliability.delivery_mark(record=record, arrived_on=arrived, was_in_stock=stock)
+    messages.success(request, _("Поставка отмечена."))
+    return redirect("offer_detail", version_id=version.pk)
+
+
+OFFER_ACTIONS: dict[str, Callable[[HttpRequest, OfferVersion], Outcome]] = {
+    "send": _offer_send,
+    "labour": _offer_labour,
+    "mark": _offer_mark,
+}
+
+
 @staff_required
 @require_http_methods(["GET", "POST"])
 def offer_detail(request: HttpRequest, version_id: int) -> HttpResponse:
@@ -198,41 +305,19 @@ def offer_detail(request: HttpRequest, version_id: int) -> HttpResponse:
         pk=version_id,
         offer__shop=request.shop,
     )
-    action = request.POST.get("action") if request.method == "POST" else None
-    labour = LabourFormSet(
-        request.POST if action == "labour" else None,
-        prefix="labour",
-        initial=version.labour,
-    )
-    mark = DeliveryMarkForm(request.POST if action == "mark" else None)
-    if action == "send":
-        try:
-            offers.offer_send(version=version, by=request.membership)
-        except ValidationError as exc:
-            messages.error(request, " ".join(exc.messages))
+    forms: dict[str, Any] = {
+        "labour_formset": LabourFormSet(prefix="labour", initial=version.labour),
+        "mark_form": DeliveryMarkForm(),
+    }
+    if request.method == "POST":
+        name, handler = _action_handler(request, OFFER_ACTIONS)
+        if handler is None:
+            messages.error(request, _unknown_action(name))
         else:
-            messages.success(request, _("Предложение отправлено: ссылка ниже."))
-        return redirect("offer_detail", version_id=version.pk)
-    if action == "labour" and version.status == OfferStatus.DRAFT and labour.is_valid():
-        version.labour = [
-            {"name": f.cleaned_data["name"], "price_rub": str(f.cleaned_data["price_rub"])}
-            for f in labour
-            if f.cleaned_data.get("name") and not f.cleaned_data.get("DELETE")
-        ]
-        version.save(update_fields=["labour"])
-        messages.success(request, _("Работы сохранены."))
-        return redirect("offer_detail", version_id=version.pk)
-    if action == "mark" and mark.is_valid():
-        record = get_object_or_404(
-            DeliveryRecord, pk=mark.cleaned_data["record"], version=version, shop=request.shop
-        )
-        stock = {"yes": True, "no": False}.get(mark.cleaned_data["was_in_stock"])
-        arrived = (
-            mark.cleaned_data["arrived_on"] if mark.cleaned_data["outcome"] == "arrived" else None
-        )
-        reliability.delivery_mark(record=record, arrived_on=arrived, was_in_stock=stock)
-        messages.success(request, _("Поставка отмечена."))
-        return redirect("offer_detail", version_id=version.pk)
+            outcome = handler(request, version)
+            if isinstance(outcome, HttpResponse):
+                return outcome
+            forms |= outcome
     link = request.build_absolute_uri(
         reverse("offer_public", args=[request.shop.slug, version.offer.token])
     )
@@ -255,12 +340,14 @@ def offer_detail(request: HttpRequest, version_id: int) -> HttpResponse:
             "message_text": message_text,
             "state": offers.offer_state(version),
             "versions": version.offer.versions.order_by("number"),
-            "labour_formset": labour,
-            "mark_form": mark,
             "deliveries": version.deliveries.select_related("supplier"),
+            **forms,
         },
-        status=400 if action in ("labour", "mark") else 200,
+        status=400 if request.method == "POST" else 200,
     )
+
+
+# --- the offer, the driver's side ------------------------------------------------------------
 
 
 def _public_offer(slug: str, token: str) -> tuple[CustomerOffer, OfferVersion]:
@@ -272,10 +359,48 @@ def _public_offer(slug: str, token: str) -> tuple[CustomerOffer, OfferVersion]:
     )
     version = offers.offer_latest(offer)
     if version is None:
-        from django.http import Http404
-
         raise Http404
     return offer, version
+
+
+def _public_choice(request: HttpRequest, version: OfferVersion) -> dict[str, int]:
+    """The option picked per position ("pos_<n>"), or a whole set taken in one tap."""
+    if request.POST.get("set"):
+        return offers.choice_for_set(version, request.POST["set"])
+    return {
+        key.removeprefix("pos_"): int(value)
+        for key, value in request.POST.items()
+        if key.startswith("pos_") and value.isdigit()
+    }
+
+
+def _public_accept(request: HttpRequest, offer: CustomerOffer, version: OfferVersion) -> Outcome:
+    choice = _public_choice(request, version)
+    try:
+        offers.offer_accept(
+            version=version,
+            choice=choice,
+            ip=client_ip(request),
+            user_agent=request.META.get("HTTP_USER_AGENT", ""),
+        )
+    except ValidationError as exc:
+        return {"choice": choice, "error": " ".join(exc.messages)}
+    return redirect("offer_public", slug=offer.shop.slug, token=offer.token)
+
+
+def _public_ask(request: HttpRequest, offer: CustomerOffer, version: OfferVersion) -> Outcome:
+    try:
+        offers.offer_ask(version=version, question=request.POST.get("question", ""))
+    except ValidationError as exc:
+        return {"choice": _public_choice(request, version), "error": " ".join(exc.messages)}
+    messages.success(request, _("Вопрос отправлен мастеру: он свяжется с вами."))
+    return redirect("offer_public", slug=offer.shop.slug, token=offer.token)
+
+
+PUBLIC_OFFER_ACTIONS: dict[str, Callable[[HttpRequest, CustomerOffer, OfferVersion], Outcome]] = {
+    "accept": _public_accept,
+    "question": _public_ask,
+}
 
 
 @csrf_exempt
@@ -283,33 +408,17 @@ def _public_offer(slug: str, token: str) -> tuple[CustomerOffer, OfferVersion]:
 def offer_public(request: HttpRequest, slug: str, token: str) -> HttpResponse:
     """The driver's page: options side by side, the reasons, accept or ask a question."""
     offer, version = _public_offer(slug, token)
-    error = ""
-    choice = {}
+    outcome: dict[str, Any] = {"choice": {}, "error": ""}
     if request.method == "POST":
-        choice = {
-            key.removeprefix("pos_"): int(value)
-            for key, value in request.POST.items()
-            if key.startswith("pos_") and value.isdigit()
-        }
-        if request.POST.get("set"):
-            choice = offers.choice_for_set(version, request.POST["set"])
-        if request.POST.get("action") == "question":
-            question = request.POST.get("question", "").strip()[:2000]
-            if question:
-                version.question = question
-                version.save(update_fields=["question"])
-                offers.offer_question(version=version)
-                messages.success(request, _("Вопрос отправлен мастеру: он свяжется с вами."))
-                return redirect("offer_public", slug=slug, token=token)
-            error = _("Напишите вопрос.")
+        # A set button posts no action of its own: taking a set is accepting it.
+        name, handler = _action_handler(request, PUBLIC_OFFER_ACTIONS, default="accept")
+        if handler is None:
+            outcome["error"] = _unknown_action(name)
         else:
-            try:
-                offers.offer_accept(version=version, choice=choice, request=request)
-            except ValidationError as exc:
-                error = " ".join(exc.messages)
-            else:
-                return redirect("offer_public", slug=slug, token=token)
-    state = offers.offer_state(version)
+            result = handler(request, offer, version)
+            if isinstance(result, HttpResponse):
+                return result
+            outcome |= result
     return render(
         request,
         "optima/offer_public.html",
@@ -317,9 +426,9 @@ def offer_public(request: HttpRequest, slug: str, token: str) -> HttpResponse:
             "shop": offer.shop,
             "offer": offer,
             "version": version,
-            "state": state,
-            "error": error,
-            "choice": choice,
+            "state": offers.offer_state(version),
+            "error": outcome["error"],
+            "choice": outcome["choice"],
             "labour_total": offers.option_total(version, {}),
             "set_labels": [
                 label
@@ -327,20 +436,17 @@ def offer_public(request: HttpRequest, slug: str, token: str) -> HttpResponse:
                 if any(o["label"] == label for p in version.positions for o in p["options"])
             ],
         },
-        status=400 if error else 200,
+        status=400 if outcome["error"] else 200,
     )
 
 
 def lead_panel(request: HttpRequest, lead: Lead) -> str:
     """Offers of the lead and a link to search parts for it (registered with leads.panels)."""
-    versions = list(
-        OfferVersion.objects.filter(offer__lead=lead).select_related("offer").order_by("-number")
-    )
     return render_to_string(
         "optima/_lead_panel.html",
         {
             "lead": lead,
-            "versions": versions,
+            "versions": selectors.offer_versions_for_lead(lead),
             "estimate_numbers": "\n".join(offers.estimate_numbers(lead)),
         },
         request=request,

@@ -5,11 +5,12 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.db import transaction
 
 from autoservice.models import Shop
+from autoservice.money import money_parse
 
 from .models import ShopPartPrice, VehicleModel
 from .parts import PARTS
@@ -36,13 +37,9 @@ class ParseResult:
 
 
 def _money(value: str) -> Decimal | None:
-    text = (value or "").replace("\u00a0", "").replace(" ", "").replace("₽", "").replace(",", ".")
-    if not text:
-        return None
-    number = Decimal(text)
-    if not number.is_finite():
-        raise InvalidOperation
-    return number.quantize(Decimal("0.01"))
+    """A price cell: empty is None, anything else goes through the one money parser."""
+    text = (value or "").strip()
+    return money_parse(text) if text else None
 
 
 def _cells(upload) -> list[list[str]]:
@@ -83,9 +80,14 @@ def pricelist_parse(upload) -> ParseResult:
         model_id = models.get((make.lower(), model.lower()))
         code = part if part in PARTS else _PART_BY_NAME.get(part.lower())
         try:
-            original_rub, alternative_rub = _money(original), _money(alternative)
-        except (InvalidOperation, ValueError):
-            errors.append((number, f"цена «{original or alternative}» — не число"))
+            original_rub = _money(original)
+        except ValueError:
+            errors.append((number, f"цена «{original}» — не число"))
+            continue
+        try:
+            alternative_rub = _money(alternative)
+        except ValueError:
+            errors.append((number, f"цена «{alternative}» — не число"))
             continue
         if model_id is None:
             errors.append((number, f"нет модели «{make} {model}» в каталоге"))

@@ -8,6 +8,7 @@ from decimal import Decimal
 from django.db.models import Count, Prefetch, Q, QuerySet
 
 from autoservice.models import Shop
+from leads.models import Lead
 
 from .models import Estimate, EstimateVersion, Generation, VehicleMake, VehicleModel
 
@@ -36,6 +37,16 @@ def estimates_for_shop(shop: Shop) -> QuerySet[Estimate]:
 def estimate_for_shop(shop: Shop, estimate_id: int) -> QuerySet[Estimate]:
     return Estimate.objects.filter(shop=shop, pk=estimate_id).select_related(
         "generation__model__make", "lead"
+    )
+
+
+def estimate_latest_for_lead(lead: Lead) -> EstimateVersion | None:
+    """The newest version of the estimate attached to a lead, or None when it has none: what
+    other apps (the parts offer) build on."""
+    return (
+        EstimateVersion.objects.filter(estimate__lead=lead, estimate__shop=lead.shop_id)
+        .order_by("-number")
+        .first()
     )
 
 

@@ -12,7 +12,7 @@ import importlib
 import pkgutil
 
 from .base import ADAPTERS, SearchResult, SearchState, SupplierAdapter, adapter_for, mask_url
-from .offer import Offer, canonical_brand, normalize_number, parse_money, quality_for_brand
+from .offer import Offer, canonical_brand, normalize_number, quality_for_brand
 
 for _module in pkgutil.iter_modules(__path__):
     if _module.name not in ("base", "offer"):
@@ -28,6 +28,5 @@ __all__ = [
     "canonical_brand",
     "mask_url",
     "normalize_number",
-    "parse_money",
     "quality_for_brand",
 ]

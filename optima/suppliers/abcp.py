@@ -10,6 +10,8 @@ import hashlib
 from typing import Any
 from urllib.parse import urlencode
 
+from autoservice.money import money_parse
+
 from .base import (
     HttpReply,
     SearchRun,
@@ -21,7 +23,7 @@ from .base import (
     hours_to_days,
     register,
 )
-from .offer import Offer, canonical_brand, normalize_number, parse_money, quality_for_brand
+from .offer import Offer, canonical_brand, normalize_number, quality_for_brand
 
 # ABCP availability codes below zero: imprecise levels "+", "++", "+++" and "on order".
 _LEVEL_LOWER_BOUND = {-1: 1, -2: 10, -3: 99}
@@ -192,7 +194,7 @@ class AbcpAdapter(SupplierAdapter):
                 name=" ".join(str(row.get("description") or "").split()),
                 is_cross=(brand, number_key) != requested,
                 quality=quality_for_brand(brand),
-                price_rub=parse_money(row.get("price")),
+                price_rub=money_parse(row.get("price")),
                 currency_raw="RUB",  # ABCP prices are in the shop's site currency
                 qty=qty,
                 qty_min=qty_min,

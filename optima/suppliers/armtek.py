@@ -14,6 +14,8 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
+from autoservice.money import money_parse
+
 from .base import (
     SearchRun,
     SearchState,
@@ -24,7 +26,7 @@ from .base import (
     basic_auth_header,
     register,
 )
-from .offer import Offer, canonical_brand, normalize_number, parse_money, quality_for_brand
+from .offer import Offer, canonical_brand, normalize_number, quality_for_brand
 
 # Moscow has kept UTC+3 all year since 2014; Armtek dates are Moscow wall-clock time.
 MOSCOW = timezone(timedelta(hours=3), "MSK")
@@ -162,7 +164,7 @@ class ArmtekAdapter(SupplierAdapter):
             if not brand:
                 return None
             currency = str(row.get("WAERS") or "RUB").strip().upper()
-            price = parse_money(row.get("PRICE")) * self._rate(currency)
+            price = money_parse(row.get("PRICE")) * self._rate(currency)
             qty, qty_min, on_order = _quantity(row.get("RVALUE"))
             now = datetime.now(MOSCOW)
             days_min = _days_until(row.get("DLVDT"), now)

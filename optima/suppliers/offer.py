@@ -101,59 +101,6 @@ def normalize_number(raw: object) -> str:
     return _NOT_KEY.sub("", text)
 
 
-# --- money -----------------------------------------------------------------------------------
-
-_CURRENCY_MARKS = re.compile(r"(₽|руб\.?|р\.|rub|rur)", re.IGNORECASE)
-_SPACES = re.compile(r"[\s\u00a0\u202f\u2009'’]")
-_PLAIN_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
-
-
-def parse_money(value: object) -> Decimal:
-    """A supplier's price as RUB Decimal with 2 places; ValueError if it is not a price.
-
-    Accepts numbers and strings such as "2 040,74", "1234.5", "1 234,50 ₽", "1,234.50".
-    """
-    if isinstance(value, bool) or value is None:
-        raise ValueError(f"not a price: {value!r}")
-    if isinstance(value, Decimal | int):
-        amount = Decimal(value)
-    elif isinstance(value, float):
-        amount = Decimal(repr(value))
-    elif isinstance(value, str):
-        amount = Decimal(_money_text(value))
-    else:
-        raise ValueError(f"not a price: {type(value).__name__}")
-    if not amount.is_finite():
-        raise ValueError(f"not a price: {value!r}")
-    return quantize_rub(amount)
-
-
-def _money_text(value: str) -> str:
-    text = _SPACES.sub("", _CURRENCY_MARKS.sub("", value.strip()).replace("−", "-"))
-    sign = ""
-    if text and text[0] in "+-":
-        sign, text = text[0], text[1:]
-    separators = [ch for ch in ",." if ch in text]
-    if len(separators) == 2:
-        # The later separator is the decimal one: "1,234.50" and "1.234,50" both work.
-        decimal = "," if text.rfind(",") > text.rfind(".") else "."
-        whole, _, fraction = text.rpartition(decimal)
-        text = _ungroup(whole, "." if decimal == "," else ",") + "." + fraction
-    elif separators and text.count(separators[0]) > 1:  # "1.234.567": grouping only
-        text = _ungroup(text, separators[0])
-    text = text.replace(",", ".")
-    if not _PLAIN_NUMBER.fullmatch(sign + text):
-        raise ValueError(f"not a price: {value!r}")
-    return sign + text
-
-
-def _ungroup(text: str, separator: str) -> str:
-    """Thousands groups "1,234,567" → "1234567"; anything else is not a price."""
-    if not re.fullmatch(rf"\d{{1,3}}(\{separator}\d{{3}})*", text):
-        raise ValueError(f"not a price: {text!r}")
-    return text.replace(separator, "")
-
-
 # --- brands ----------------------------------------------------------------------------------
 
 # Canonical brand → the spellings suppliers use. Suppliers disagree (reference: MANN vs

@@ -15,8 +15,13 @@ from dataclasses import asdict, dataclass
 from decimal import Decimal
 from typing import Any
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from autoservice.money import money_parse
+
 from .base import SearchRun, SupplierAdapter, as_int, register
-from .offer import Offer, canonical_brand, normalize_number, parse_money, quality_for_brand
+from .offer import Offer, canonical_brand, normalize_number, quality_for_brand
 
 MAX_ROWS = 200_000
 MAX_REPORTED_ERRORS = 200
@@ -59,7 +64,7 @@ class PriceRow:
             brand=str(data["brand"]),
             number=str(data.get("number") or data.get("number_raw") or ""),
             name=str(data.get("name") or ""),
-            price_rub=parse_money(data["price_rub"]),
+            price_rub=money_parse(data["price_rub"]),
             qty=qty,
             qty_min=int(data.get("qty_min", qty or 0) or 0),
             delivery_days_min=days_min,
@@ -91,11 +96,11 @@ _COLUMNS: dict[str, tuple[str, ...]] = {
 }  # fmt: skip
 _REQUIRED = ("brand", "number", "price", "qty", "delivery_days")
 _COLUMN_TITLES = {
-    "brand": "бренд",
-    "number": "номер",
-    "price": "цена",
-    "qty": "количество",
-    "delivery_days": "срок поставки",
+    "brand": gettext_lazy("бренд"),
+    "number": gettext_lazy("номер"),
+    "price": gettext_lazy("цена"),
+    "qty": gettext_lazy("количество"),
+    "delivery_days": gettext_lazy("срок поставки"),
 }
 
 
@@ -132,14 +137,16 @@ def parse_pricelist(
                 column = _COLUMN_BY_HEADER.get(_header_key(cell))
                 if column and column not in header:
                     header[column] = index
-            missing = [_COLUMN_TITLES[c] for c in _REQUIRED if c not in header]
+            missing = [str(_COLUMN_TITLES[c]) for c in _REQUIRED if c not in header]
             if missing:
-                return [], [(row_number, "В заголовке нет столбцов: " + ", ".join(missing))]
+                message = _("В заголовке нет столбцов: %(columns)s") % {
+                    "columns": ", ".join(missing)
+                }
+                return [], [(row_number, message)]
             continue
         if row_number > MAX_ROWS + 1:
-            errors.append(
-                (0, f"В файле больше {MAX_ROWS:,} строк: разделите его".replace(",", " "))
-            )
+            limit = f"{MAX_ROWS:,}".replace(",", " ")
+            errors.append((0, _("В файле больше %(n)s строк: разделите его") % {"n": limit}))
             break
         values = {
             column: _cell_text(cells[index]) if index < len(cells) else ""
@@ -151,10 +158,11 @@ def parse_pricelist(
         elif row is not None:
             rows.append(row)
     if header is None:
-        return [], [(0, "Файл пуст: нет ни заголовка, ни строк")]
+        return [], [(0, _("Файл пуст: нет ни заголовка, ни строк"))]
     if len(errors) > MAX_REPORTED_ERRORS:
         hidden = len(errors) - MAX_REPORTED_ERRORS
-        errors = [*errors[:MAX_REPORTED_ERRORS], (0, f"Ещё строк с ошибками: {hidden}")]
+        more = _("Ещё строк с ошибками: %(n)s") % {"n": hidden}
+        errors = [*errors[:MAX_REPORTED_ERRORS], (0, more)]
     return rows, errors
 
 
@@ -162,41 +170,56 @@ def _price_row(values: dict[str, str], row_number: int) -> tuple[PriceRow | None
     reasons: list[str] = []
     brand = " ".join(values["brand"].split())
     if not brand:
-        reasons.append("не указан бренд")
+        reasons.append(_("не указан бренд"))
     number = values["number"].strip()
     if not number:
-        reasons.append("не указан номер детали")
+        reasons.append(_("не указан номер детали"))
     elif not normalize_number(number):
-        reasons.append(f"номер «{number}» не содержит латинских букв или цифр")
+        reasons.append(
+            _("номер «%(number)s» не содержит латинских букв или цифр") % {"number": number}
+        )
     price = None
     try:
-        price = parse_money(values["price"])
+        price = money_parse(values["price"])
         if price <= 0:
-            reasons.append("цена должна быть больше нуля")
+            reasons.append(_("цена должна быть больше нуля"))
     except ValueError:
-        reasons.append(f"цена «{values['price']}» не число" if values["price"] else "нет цены")
+        reasons.append(
+            _("цена «%(price)s» не число") % {"price": values["price"]}
+            if values["price"]
+            else _("нет цены")
+        )
     qty, qty_min = None, 0
     try:
         qty, qty_min = _quantity(values["qty"])
     except ValueError:
-        reasons.append(f"количество «{values['qty']}»: укажите число, например 5 или >10")
+        reasons.append(
+            _("количество «%(qty)s»: укажите число, например 5 или >10") % {"qty": values["qty"]}
+        )
     days = None
     try:
         days = _days(values["delivery_days"])
     except ValueError:
         reasons.append(
-            f"срок поставки «{values['delivery_days']}»: укажите число дней или диапазон 3-5"
+            _("срок поставки «%(days)s»: укажите число дней или диапазон 3-5")
+            % {"days": values["delivery_days"]}
         )
     warranty = None
     if values.get("warranty_months"):
         warranty = as_int(values["warranty_months"])
         if warranty is None or not 0 <= warranty <= 120:
-            reasons.append(f"гарантия «{values['warranty_months']}»: укажите число месяцев")
+            reasons.append(
+                _("гарантия «%(months)s»: укажите число месяцев")
+                % {"months": values["warranty_months"]}
+            )
     multiple = 1
     if values.get("multiple"):
         multiple = as_int(values["multiple"]) or 0
         if multiple < 1:
-            reasons.append(f"кратность «{values['multiple']}»: укажите целое число от 1")
+            reasons.append(
+                _("кратность «%(multiple)s»: укажите целое число от 1")
+                % {"multiple": values["multiple"]}
+            )
     if reasons or price is None or days is None:
         return None, reasons
     return (
@@ -257,7 +280,7 @@ class _FileProblem(Exception):
 def _read_table(file_bytes: bytes, filename: str) -> list[tuple[int, list[Any]]]:
     name = filename.lower()
     if name.endswith(".xls"):
-        raise _FileProblem("Формат XLS не поддерживается: сохраните файл как XLSX или CSV")
+        raise _FileProblem(_("Формат XLS не поддерживается: сохраните файл как XLSX или CSV"))
     if name.endswith((".xlsx", ".xlsm")) or file_bytes[:4] == b"PK\x03\x04":
         return _read_xlsx(file_bytes)
     return _read_csv(file_bytes)
@@ -270,17 +293,17 @@ def _read_csv(file_bytes: bytes) -> list[tuple[int, list[Any]]]:
         try:
             text = file_bytes.decode("cp1251")
         except UnicodeDecodeError:
-            raise _FileProblem("Кодировка файла не UTF-8 и не Windows-1251") from None
+            raise _FileProblem(_("Кодировка файла не UTF-8 и не Windows-1251")) from None
     first_line = next((line for line in text.splitlines() if line.strip()), "")
     counts = {sep: first_line.count(sep) for sep in (";", "\t", ",")}
     delimiter = max(counts, key=lambda sep: counts[sep])
     if not counts[delimiter]:
-        raise _FileProblem("Не удалось разделить столбцы: нужен CSV с «;», «,» или табуляцией")
+        raise _FileProblem(_("Не удалось разделить столбцы: нужен CSV с «;», «,» или табуляцией"))
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
         return [(index, cells) for index, cells in enumerate(reader, start=1)]
     except csv.Error as exc:
-        raise _FileProblem(f"CSV не читается: {exc}") from None
+        raise _FileProblem(_("CSV не читается: %(error)s") % {"error": exc}) from None
 
 
 def _read_xlsx(file_bytes: bytes) -> list[tuple[int, list[Any]]]:
@@ -297,7 +320,7 @@ def _read_xlsx(file_bytes: bytes) -> list[tuple[int, list[Any]]]:
         finally:
             workbook.close()
     except (zipfile.BadZipFile, KeyError, OSError, ValueError, IndexError, TypeError):
-        raise _FileProblem("Файл XLSX повреждён или это не таблица Excel") from None
+        raise _FileProblem(_("Файл XLSX повреждён или это не таблица Excel")) from None
 
 
 def _cell_text(value: Any) -> str:

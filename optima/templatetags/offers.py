@@ -1,6 +1,9 @@
 import datetime as dt
 
 from django import template
+from django.utils.translation import gettext
+
+from optima.offers import OPTION_LABELS
 
 register = template.Library()
 
@@ -18,3 +21,9 @@ def isodate(value: str) -> dt.date | None:
         return dt.date.fromisoformat(value)
     except (TypeError, ValueError):
         return None
+
+
+@register.filter
+def option_label(label: str) -> str:
+    """An option's label as the reader reads it (stored in Russian, the source language)."""
+    return gettext(label) if label in OPTION_LABELS.values() else label

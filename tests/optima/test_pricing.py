@@ -177,3 +177,29 @@ def test_no_better_offer_means_no_recommendation():
         safety_relevant=False,
     )
     assert marks.cheapest == "a" and marks.recommended is None
+
+
+def test_reasons_and_labels_are_shown_in_the_readers_language():
+    from django.utils import translation
+
+    from optima.selectors import STATE_LABELS
+    from optima.templatetags.offers import option_label
+
+    candidates = [
+        _candidate("sat", "aftermarket", "10000", days=1),
+        _candidate("mobis", "original", "13000", days=3, warranty=12),
+    ]
+    with translation.override("en"):
+        marks = pricing.recommend(candidates, threshold_pct=30, safety_relevant=True)
+        assert marks.reasons == (
+            "Only 30\u00a0% (3\u202f000\u00a0₽) more than the cheapest option.",
+            "MOBIS: a genuine part from the car manufacturer.",
+            "Manufacturer warranty of 12 months.",
+            "This part matters for safety: it is not worth saving on.",
+        )
+        assert str(STATE_LABELS["timeout"]) == "did not answer in time"
+        assert option_label("самый выгодный") == "best value"
+        assert option_label("Тормозной диск") == "Тормозной диск"  # not a label: as it is
+    with translation.override("ru"):
+        assert option_label("самый выгодный") == "самый выгодный"
+        assert str(STATE_LABELS["timeout"]) == "не успел ответить"

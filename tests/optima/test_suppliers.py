@@ -28,7 +28,6 @@ from optima.suppliers import (
     canonical_brand,
     mask_url,
     normalize_number,
-    parse_money,
     quality_for_brand,
 )
 from optima.suppliers.pricelist import PriceRow, parse_pricelist
@@ -340,42 +339,6 @@ def test_number_key_is_idempotent_and_alphanumeric(raw):
 )
 def test_number_key_examples(raw, key):
     assert normalize_number(raw) == key
-
-
-@pytest.mark.parametrize(
-    ("value", "amount"),
-    [
-        ("2 040,74", "2040.74"),
-        ("1234.5", "1234.50"),
-        ("1 234,50 ₽", "1234.50"),
-        ("12\u202f345,6 руб.", "12345.60"),
-        ("1,234.50", "1234.50"),
-        ("1.234,50", "1234.50"),
-        ("1,234,567.1", "1234567.10"),
-        ("-5", "-5.00"),
-        (1234, "1234.00"),
-        (Decimal("10.005"), "10.01"),
-        (99.9, "99.90"),
-    ],
-)
-def test_parse_money(value, amount):
-    assert parse_money(value) == Decimal(amount)
-    assert parse_money(value).as_tuple().exponent == -2
-
-
-@given(st.decimals(min_value=Decimal("0.01"), max_value=Decimal("9999999.99"), places=2))
-def test_parse_money_reads_russian_formatting_back(amount):
-    russian = f"{amount:,.2f}".replace(",", "\u00a0").replace(".", ",") + " ₽"  # 12 345,67 ₽
-    assert parse_money(russian) == amount
-    assert parse_money(str(amount)) == amount
-
-
-@pytest.mark.parametrize(
-    "value", ["", "abc", "12abc", "1,2,3.4.5", "1.2.3", "12,34.5,6", None, True, "NaN", [1]]
-)
-def test_parse_money_rejects_garbage(value):
-    with pytest.raises(ValueError):
-        parse_money(value)
 
 
 @pytest.mark.parametrize(

@@ -51,6 +51,31 @@ def test_clean_price_list_is_imported(manager_client, shop):
     assert prices["headlamp_left"].alternative_rub is None
 
 
+def test_price_list_reads_prices_written_with_grouping_and_the_rouble_sign(manager_client, shop):
+    upload = _csv(
+        "марка;модель;деталь;номер OEM;оригинал, ₽;аналог, ₽\n"
+        "Hyundai;Solaris;bumper_front;;1.234,50;7\u00a0900 ₽\n"
+        "Kia;Rio;фара левая;;41 000 руб.;\n"
+    )
+    response = manager_client.post(reverse("price_list"), {"file": upload})
+    assert response.status_code == 302
+    prices = {p.part: p for p in ShopPartPrice.objects.filter(shop=shop)}
+    assert prices["bumper_front"].original_rub == Decimal("1234.50")
+    assert prices["bumper_front"].alternative_rub == Decimal("7900.00")
+    assert prices["headlamp_left"].original_rub == Decimal("41000.00")
+
+
+def test_a_broken_alternative_price_is_named_in_the_error(manager_client, shop):
+    upload = _csv(
+        "марка;модель;деталь;номер OEM;оригинал, ₽;аналог, ₽\n"
+        "Hyundai;Solaris;bumper_front;;28900;дёшево\n"
+    )
+    manager_client.post(reverse("price_list"), {"file": upload})
+    html = manager_client.get(reverse("price_list")).content.decode()
+    assert "строка 2" in html and "цена «дёшево» — не число" in html
+    assert ShopPartPrice.objects.count() == 0
+
+
 def test_broken_rows_are_reported_and_good_rows_wait_for_confirmation(manager_client, shop):
     upload = _csv(
         "марка;модель;деталь;номер OEM;оригинал, ₽;аналог, ₽\n"
