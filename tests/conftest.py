@@ -99,3 +99,11 @@ from tests.realstack import (  # noqa: E402, F401
     second_connection,
     start_worker,
 )
+
+
+def pytest_collection_modifyitems(config, items):
+    """Browser tests run one after another on one xdist worker (one Chromium at a time on
+    two cores); everything else is spread over the workers (`make test` runs `-n 2`)."""
+    for item in items:
+        if item.get_closest_marker("browser"):
+            item.add_marker(pytest.mark.xdist_group("browser"))
