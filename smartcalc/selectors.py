@@ -8,6 +8,7 @@ from decimal import Decimal
 from django.db.models import Count, Prefetch, Q, QuerySet
 
 from autoservice.models import Shop
+from leads.models import Lead
 
 from .models import Estimate, EstimateVersion, Generation, VehicleMake, VehicleModel
 
@@ -22,6 +23,11 @@ def makes_with_models(q: str = "") -> QuerySet[VehicleMake]:
 
 def generations_of(model: VehicleModel) -> QuerySet[Generation]:
     return model.generations.order_by("-year_from")
+
+
+def estimate_of_lead(lead: Lead) -> Estimate | None:
+    """The calculator's estimate a lead was sent with, if it was."""
+    return Estimate.objects.filter(shop=lead.shop_id, lead=lead).first()
 
 
 def estimates_for_shop(shop: Shop) -> QuerySet[Estimate]:
