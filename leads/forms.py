@@ -276,7 +276,9 @@ class DriverRequestPage:
         self.consent_text = consent_text_current(shop)
         posted = request.POST.get("form_token", "") if request.method == "POST" else ""
         token = form_token_read(posted, shop.pk) if posted else None
-        # True when the driver sends this form (not when the page is first shown).
+        # The driver posted this form's fields (its token came back, good or not).
+        self.has_input = bool(posted)
+        # The driver sends this form with a good token (not when the page is first shown).
         self.is_sent = token is not None
         if token is not None:
             self.token = token

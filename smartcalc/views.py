@@ -176,7 +176,7 @@ def calc_send(request: HttpRequest, slug: str, generation_id: int, body: str) ->
         if estimate is not None:
             return redirect("calc_result", slug=shop.slug, token=estimate.public_token)
         page.renew()  # the token of another form (the photo form's) sent here
-    form = CalcContactForm(request.POST if page.is_sent else None)
+    form = CalcContactForm(request.POST if page.has_input else None)
     page.receive_photos()
     if page.is_sent and form.is_valid() and page.is_valid:
         engine_result = services.estimate_compute(
@@ -212,7 +212,7 @@ def calc_send(request: HttpRequest, slug: str, generation_id: int, body: str) ->
             "form": form,
             **_result_context(shop, result),
         },
-        status=400 if page.is_sent or page.errors else 200,
+        status=400 if page.has_input else 200,
     )
 
 
