@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Max
 from django.http import HttpRequest
+from django.utils import timezone
 
 from .models import ConsentRecord, ConsentText, Shop
 
@@ -46,11 +49,34 @@ def client_ip(request: HttpRequest) -> str | None:
 def consent_record_create(
     *, shop: Shop, text: ConsentText, name: str, phone: str, request: HttpRequest
 ) -> ConsentRecord:
+    return consent_record_make(
+        shop=shop,
+        text=text,
+        name=name,
+        phone=phone,
+        ip=client_ip(request),
+        user_agent=request.META.get("HTTP_USER_AGENT", ""),
+    )
+
+
+def consent_record_make(
+    *,
+    shop: Shop,
+    text: ConsentText,
+    name: str,
+    phone: str,
+    ip: str | None,
+    user_agent: str,
+    accepted_at: dt.datetime | None = None,
+) -> ConsentRecord:
+    """The record itself, for services that are handed the address and the browser rather
+    than the request (so that they can run inside their own transaction)."""
     return ConsentRecord.objects.create(
         shop=shop,
         text=text,
         subject_name=name,
         subject_phone=phone,
-        ip_address=client_ip(request),
-        user_agent=request.META.get("HTTP_USER_AGENT", "")[:400],
+        accepted_at=accepted_at or timezone.now(),
+        ip_address=ip or None,
+        user_agent=(user_agent or "")[:400],
     )

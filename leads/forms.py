@@ -1,12 +1,38 @@
+"""The leads app's forms: the inbox's, and the public pieces every driver's request form is
+built from (the photo form in photoportal, the calculator's last step in smartcalc): the
+signed form token, the contact and consent fields, and DriverRequestPage around them."""
+
 from __future__ import annotations
 
+import secrets
+import uuid
+from dataclasses import dataclass
+
 from django import forms
+from django.core import signing
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from autoservice.models import Membership
+from autoservice.consent import client_ip, consent_text_current
+from autoservice.models import Membership, Shop
+from autoservice.phones import normalize_phone
+from autoservice.plates import normalize_plate
 
-from .models import Channel, Lead, Status
-from .selectors import InboxFilters
+from .models import Channel, Lead, LeadPhoto, PreferredContact, Status
+from .selectors import InboxFilters, lead_by_submission_key, photos_waiting
+from .services import (
+    MAX_PHOTOS_PER_LEAD,
+    Attach,
+    DriverRequest,
+    DriverRequestLimited,
+    LeadInput,
+    driver_request_submit,
+    photo_max_bytes,
+    photo_uploads_store_many,
+)
 
 
 class InboxFilterForm(forms.Form):
@@ -99,3 +125,237 @@ class ContactedForm(forms.Form):
         max_length=1000,
         widget=forms.TextInput(attrs={"placeholder": _("Например: записал на завтра 10:00")}),
     )
+
+
+# --- the driver's request form ---------------------------------------------------------
+
+# The salt predates this module (the photo form had it first); keeping it keeps the forms
+# drivers have open valid across a release.
+FORM_TOKEN_SALT = "photoportal.form"
+FORM_TOKEN_MAX_AGE = 24 * 3600
+
+
+@dataclass(frozen=True)
+class DriverFormToken:
+    """One driver's form: `signed` goes into the page, `upload_token` is the key its photos
+    wait under, `submission_key` makes sending it twice return the first lead."""
+
+    signed: str
+    upload_token: str
+    submission_key: uuid.UUID
+
+
+def form_token_issue(shop_id: int) -> DriverFormToken:
+    signed = signing.dumps(
+        {"s": shop_id, "u": secrets.token_urlsafe(24), "k": str(uuid.uuid4())},
+        salt=FORM_TOKEN_SALT,
+    )
+    token = form_token_read(signed, shop_id)
+    assert token is not None
+    return token
+
+
+def form_token_read(signed: str, shop_id: int) -> DriverFormToken | None:
+    """The token of a posted form; None when it is forged, expired or another shop's."""
+    try:
+        data = signing.loads(signed or "", salt=FORM_TOKEN_SALT, max_age=FORM_TOKEN_MAX_AGE)
+        if data.get("s") != shop_id:
+            return None
+        return DriverFormToken(
+            signed=signed, upload_token=str(data["u"]), submission_key=uuid.UUID(data["k"])
+        )
+    except (signing.BadSignature, KeyError, TypeError, ValueError, AttributeError):
+        return None
+
+
+class DriverContactForm(forms.Form):
+    """Who the driver is, how to answer, the car's year and plate, a comment, and the
+    consent: the fields both driver forms share. Each form adds what it asks besides (the
+    photo form the make and model; the calculator knows the car already)."""
+
+    description = forms.CharField(
+        label=_("Что случилось"),
+        max_length=2000,
+        required=False,
+        widget=forms.Textarea(
+            attrs={"rows": 3, "placeholder": _("Например: задел столб, вмятина на задней двери")}
+        ),
+    )
+    vehicle_year = forms.IntegerField(
+        label=_("Год выпуска"),
+        required=False,
+        widget=forms.NumberInput(attrs={"inputmode": "numeric", "placeholder": "2018"}),
+    )
+    plate = forms.CharField(
+        label=_("Госномер"),
+        max_length=15,
+        required=False,
+        help_text=_("Необязательно"),
+        widget=forms.TextInput(attrs={"placeholder": "А123ВС77", "autocapitalize": "characters"}),
+    )
+    customer_name = forms.CharField(
+        label=_("Ваше имя"), max_length=150, widget=forms.TextInput(attrs={"autocomplete": "name"})
+    )
+    phone = forms.CharField(
+        label=_("Телефон"),
+        max_length=30,
+        widget=forms.TextInput(
+            attrs={
+                "type": "tel",
+                "inputmode": "tel",
+                "autocomplete": "tel",
+                "placeholder": "+7 912 345-67-89",
+            }
+        ),
+    )
+    email = forms.EmailField(
+        label=_("E-mail"),
+        required=False,
+        help_text=_("Необязательно"),
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+    preferred_contact = forms.ChoiceField(
+        label=_("Как с вами связаться"),
+        choices=PreferredContact.choices,
+        initial=PreferredContact.CALL,
+        widget=forms.RadioSelect,
+    )
+    consent = forms.BooleanField(
+        label=_("Согласен на обработку персональных данных"),
+        error_messages={
+            "required": _("Без согласия на обработку персональных данных заявку отправить нельзя.")
+        },
+    )
+
+    def clean_phone(self) -> str:
+        return normalize_phone(self.cleaned_data["phone"])
+
+    def clean_plate(self) -> str:
+        plate = self.cleaned_data["plate"]
+        return normalize_plate(plate) if plate.strip() else ""
+
+    def clean_vehicle_year(self) -> int | None:
+        year = self.cleaned_data["vehicle_year"]
+        this_year = timezone.now().year
+        if year is not None and not 1960 <= year <= this_year + 1:
+            raise forms.ValidationError(
+                _("Год выпуска — от 1960 до %(max)s.") % {"max": this_year + 1}
+            )
+        return year
+
+    def contact(self, *, vehicle_make: str, vehicle_model: str) -> LeadInput:
+        data = self.cleaned_data
+        return LeadInput(
+            customer_name=data["customer_name"].strip(),
+            phone=data["phone"],
+            email=data["email"],
+            preferred_contact=data["preferred_contact"],
+            vehicle_make=vehicle_make.strip(),
+            vehicle_model=vehicle_model.strip(),
+            vehicle_year=data["vehicle_year"],
+            plate=data["plate"],
+            description=data["description"].strip(),
+        )
+
+
+class DriverRequestPage:
+    """What the photo form and the calculator's last step do around their own fields: read
+    (or issue) the form token, keep the plain form's photo files (no JavaScript) under it,
+    send through driver_request_submit with the driver's address and browser, and render
+    the page again with everything the driver entered when something is wrong.
+
+    `errors` are about the whole form, `photo_errors` name refused files (both Russian).
+    """
+
+    def __init__(self, request: HttpRequest, shop: Shop, *, token_required: bool) -> None:
+        self.request = request
+        self.shop = shop
+        self.errors: list[str] = []
+        self.photo_errors: list[str] = []
+        self.retry_after_s: int | None = None
+        self.consent_text = consent_text_current(shop)
+        posted = request.POST.get("form_token", "") if request.method == "POST" else ""
+        token = form_token_read(posted, shop.pk) if posted else None
+        # The driver posted this form's fields (its token came back, good or not).
+        self.has_input = bool(posted)
+        # The driver sends this form with a good token (not when the page is first shown).
+        self.is_sent = token is not None
+        if token is not None:
+            self.token = token
+        elif posted or (request.method == "POST" and token_required):
+            self.renew()
+        else:
+            self.token = form_token_issue(shop.pk)
+
+    def renew(self) -> None:
+        """A new token: the posted one is expired, forged or was spent on another form."""
+        self.token = form_token_issue(self.shop.pk)
+        self.is_sent = False
+        self.errors.append(gettext("Форма устарела: проверьте поля и добавьте фото ещё раз."))
+
+    @property
+    def is_valid(self) -> bool:
+        return not self.errors and not self.photo_errors
+
+    def sent_lead(self) -> Lead | None:
+        """The lead this very form made already (a double tap, a refresh, a retry)."""
+        if not self.is_sent:
+            return None
+        return lead_by_submission_key(shop=self.shop, submission_key=self.token.submission_key)
+
+    def receive_photos(self) -> None:
+        """The photos of a plain multipart form, stored under the token before anything else
+        is checked, so that a mistake in a field never makes the driver pick them again."""
+        files = self.request.FILES.getlist("photos")
+        if files:
+            _stored, refused = photo_uploads_store_many(
+                shop=self.shop,
+                upload_token=self.token.upload_token,
+                uploads=[(upload.name, upload.chunks()) for upload in files],
+            )
+            self.photo_errors += refused
+
+    def photos(self) -> list[LeadPhoto]:
+        return photos_waiting(shop=self.shop, upload_token=self.token.upload_token)
+
+    def submit(
+        self, *, channel: str, contact: LeadInput, attach: Attach | None = None
+    ) -> DriverRequest | None:
+        """The lead (made now or by an earlier send of this form), or None when the driver
+        is over a limit: the page then explains it and answers 429 with Retry-After."""
+        try:
+            return driver_request_submit(
+                shop=self.shop,
+                channel=channel,
+                contact=contact,
+                consent_text=self.consent_text,
+                submission_key=self.token.submission_key,
+                upload_token=self.token.upload_token,
+                ip=client_ip(self.request),
+                user_agent=self.request.META.get("HTTP_USER_AGENT", ""),
+                attach=attach,
+            )
+        except DriverRequestLimited as limited:
+            self.errors.append(limited.message)
+            self.retry_after_s = limited.retry_after_s
+            return None
+
+    def render(self, template: str, context: dict, *, status: int) -> HttpResponse:
+        response = render(
+            self.request,
+            template,
+            {
+                **context,
+                "form_token": self.token.signed,
+                "request_errors": self.errors,
+                "photo_errors": self.photo_errors,
+                "photos": self.photos(),
+                "consent_text": self.consent_text,
+                "max_photos": MAX_PHOTOS_PER_LEAD,
+                "max_mb": photo_max_bytes() // (1024 * 1024),
+            },
+            status=429 if self.retry_after_s is not None else status,
+        )
+        if self.retry_after_s is not None:
+            response["Retry-After"] = str(self.retry_after_s)
+        return response

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import re
+import uuid
 from dataclasses import dataclass
 
 from django.db.models import Prefetch, Q, QuerySet
@@ -128,5 +129,19 @@ def lead_detail(shop: Shop, lead_id: int) -> QuerySet[Lead]:
             "photos",
             "repeats",
             Prefetch("events", queryset=LeadEvent.objects.select_related("actor__user")),
+        )
+    )
+
+
+def lead_by_submission_key(*, shop: Shop, submission_key: uuid.UUID | str) -> Lead | None:
+    """The lead a driver's form already made, found by the key its form token carries."""
+    return Lead.objects.filter(shop=shop, submission_key=submission_key).first()
+
+
+def photos_waiting(*, shop: Shop, upload_token: str) -> list[LeadPhoto]:
+    """Photos uploaded for a form that is not sent yet, in the order the driver added them."""
+    return list(
+        LeadPhoto.objects.filter(shop=shop, upload_token=upload_token, lead__isnull=True).order_by(
+            "position", "id"
         )
     )

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from autoservice.models import ConsentRecord, Membership, Shop
+from autoservice.consent import consent_record_make
+from autoservice.models import ConsentRecord, ConsentText, Membership, Shop
 from autoservice.outbox import outbox_put
 from autoservice.services import shop_managers
 
@@ -26,6 +30,14 @@ from .models import (
     PreferredContact,
     Status,
 )
+from .photos import (  # noqa: F401  (the photo actions other apps call, through here)
+    MAX_PHOTOS_PER_LEAD,
+    photo_delete_files,
+    photo_max_bytes,
+    photo_upload_store,
+    photo_uploads_store_many,
+)
+from .selectors import lead_by_submission_key
 
 REPEAT_WINDOW = dt.timedelta(hours=24)
 NOTIFY_NEW_LEAD = "leads.new_lead_email"
@@ -59,29 +71,46 @@ def _event(lead: Lead, kind: str, *, actor: Membership | None = None, text: str 
     return lead_event_add(lead=lead, kind=kind, actor=actor, text=text, **data)
 
 
-@transaction.atomic
-def lead_create(
+def _shop_lock(shop: Shop) -> None:
+    """Serialises the lead numbers of one shop, and the submission-key checks with them.
+
+    FOR NO KEY UPDATE, not FOR UPDATE: rows that merely reference the shop (a photo being
+    uploaded, a consent record, another request's lead) take a key-share lock on it, which
+    must not make a driver's request wait.
+    """
+    Shop.objects.select_for_update(no_key=True).filter(pk=shop.pk).first()
+
+
+def _photos_attach(*, shop: Shop, lead: Lead, upload_token: str) -> int:
+    """The photos waiting under the form's upload token become the lead's. The same file
+    sent twice (a double tap on a plain form posts its files again) is attached once; the
+    copy keeps waiting and is purged with the abandoned uploads."""
+    seen: set[str] = set()
+    ids = []
+    waiting = (
+        LeadPhoto.objects.filter(shop=shop, upload_token=upload_token, lead__isnull=True)
+        .order_by("position", "id")
+        .values_list("pk", "sha256")
+    )
+    for pk, sha256 in waiting:
+        if sha256 not in seen:
+            seen.add(sha256)
+            ids.append(pk)
+    return LeadPhoto.objects.filter(pk__in=ids, lead__isnull=True).update(lead=lead)
+
+
+def _lead_insert(
     *,
     shop: Shop,
     channel: str,
     data: LeadInput,
-    consent: ConsentRecord | None = None,
-    submission_key: uuid.UUID | None = None,
-    upload_token: str | None = None,
-    now: dt.datetime | None = None,
-) -> tuple[Lead, bool]:
-    """Create a lead with its photos, timeline and the shop's notification.
-
-    Returns (lead, created). The same submission key returns the lead made the first time,
-    so a double tap or a retried form never makes two.
-    """
-    # Serialises lead numbers per shop, and the submission-key check below with them.
-    Shop.objects.select_for_update().filter(pk=shop.pk).first()
-    if submission_key is not None:
-        existing = Lead.objects.filter(shop=shop, submission_key=submission_key).first()
-        if existing is not None:
-            return existing, False
-    now = now or timezone.now()
+    consent: ConsentRecord | None,
+    submission_key: uuid.UUID | None,
+    upload_token: str | None,
+    now: dt.datetime,
+) -> Lead:
+    """The lead, its photos, its timeline and the shop's notification; the caller holds the
+    shop lock and the transaction."""
     number = (Lead.objects.filter(shop=shop).aggregate(n=Max("number"))["n"] or 0) + 1
     earlier = (
         Lead.objects.filter(shop=shop, phone=data.phone, created_at__gte=now - REPEAT_WINDOW)
@@ -100,11 +129,7 @@ def lead_create(
         sla_due_at=shop.add_working_minutes(now, shop.sla_minutes),
         **data.__dict__,
     )
-    photos = 0
-    if upload_token:
-        photos = LeadPhoto.objects.filter(
-            shop=shop, upload_token=upload_token, lead__isnull=True
-        ).update(lead=lead)
+    photos = _photos_attach(shop=shop, lead=lead, upload_token=upload_token) if upload_token else 0
     _event(
         lead,
         EventKind.CREATED,
@@ -132,7 +157,181 @@ def lead_create(
             dedupe_key=f"lead-new:{lead.pk}",
             payload={"lead_id": lead.pk},
         )
+    return lead
+
+
+@transaction.atomic
+def lead_create(
+    *,
+    shop: Shop,
+    channel: str,
+    data: LeadInput,
+    consent: ConsentRecord | None = None,
+    submission_key: uuid.UUID | None = None,
+    upload_token: str | None = None,
+    now: dt.datetime | None = None,
+) -> tuple[Lead, bool]:
+    """Create a lead with its photos, timeline and the shop's notification (a request taken
+    by staff, the demo). A driver's own request goes through driver_request_submit.
+
+    Returns (lead, created). The same submission key returns the lead made the first time,
+    so a double tap or a retried form never makes two.
+    """
+    _shop_lock(shop)
+    if submission_key is not None:
+        existing = lead_by_submission_key(shop=shop, submission_key=submission_key)
+        if existing is not None:
+            return existing, False
+    lead = _lead_insert(
+        shop=shop,
+        channel=channel,
+        data=data,
+        consent=consent,
+        submission_key=submission_key,
+        upload_token=upload_token,
+        now=now or timezone.now(),
+    )
     return lead, True
+
+
+# --- the driver's request: the photo form and the calculator ----------------------------
+
+DRIVER_CHANNELS = (Channel.PHOTO, Channel.CALCULATOR)
+DRIVER_LIMIT_WINDOW = dt.timedelta(hours=1)
+# Per shop, over the last hour, whatever the channel. An address is shared by many drivers
+# behind a mobile operator's NAT, so it gets a far larger allowance than one phone number.
+DRIVER_LEADS_PER_HOUR_PER_ADDRESS = 30
+DRIVER_LEADS_PER_HOUR_PER_PHONE = 5
+
+
+class DriverRequestLimited(Exception):
+    """Too many requests from one address or one phone. `message` (Russian) says in how many
+    minutes the driver may send again; `retry_after_s` is that same moment, for the
+    Retry-After header."""
+
+    def __init__(self, message: str, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.retry_after_s = retry_after_s
+
+
+@dataclass(frozen=True)
+class DriverRequest:
+    """What driver_request_submit made or found."""
+
+    lead: Lead
+    created: bool  # False: this form was sent before, `lead` is the one it made then
+    attached: Any = None  # what `attach` returned; None when the lead already existed
+
+
+Attach = Callable[[Lead], Any]
+
+
+def _limit_wait(times: list[dt.datetime], limit: int, now: dt.datetime) -> int | None:
+    """Whole minutes until fewer than `limit` of these request times (newest first) fall in
+    the window, or None when the driver is within the limit."""
+    if len(times) < limit:
+        return None
+    free_at = times[limit - 1] + DRIVER_LIMIT_WINDOW
+    return max(1, math.ceil((free_at - now).total_seconds() / 60))
+
+
+def _driver_limits_check(*, shop: Shop, ip: str | None, phone: str, now: dt.datetime) -> None:
+    """Counted from the leads themselves, inside the shop's lock: exact under concurrency,
+    and a cache outage neither lets a flood through nor refuses a driver."""
+    recent = Lead.objects.filter(
+        shop=shop, channel__in=DRIVER_CHANNELS, created_at__gt=now - DRIVER_LIMIT_WINDOW
+    ).order_by("-created_at")
+    if ip:
+        limit = DRIVER_LEADS_PER_HOUR_PER_ADDRESS
+        times = list(
+            recent.filter(consent__ip_address=ip).values_list("created_at", flat=True)[:limit]
+        )
+        minutes = _limit_wait(times, limit, now)
+        if minutes is not None:
+            message = _(
+                "С этого адреса за последний час пришло слишком много заявок. Новую можно "
+                "отправить через %(minutes)s мин."
+            ) % {"minutes": minutes}
+            if shop.phone:
+                message += " " + _("Если срочно, позвоните нам: %(phone)s.") % {"phone": shop.phone}
+            raise DriverRequestLimited(message, minutes * 60)
+    limit = DRIVER_LEADS_PER_HOUR_PER_PHONE
+    times = list(recent.filter(phone=phone).values_list("created_at", flat=True)[:limit])
+    minutes = _limit_wait(times, limit, now)
+    if minutes is not None:
+        raise DriverRequestLimited(
+            _(
+                "С этого номера за последний час уже пришло несколько заявок: мастер свяжется "
+                "с вами. Новую заявку можно отправить через %(minutes)s мин."
+            )
+            % {"minutes": minutes},
+            minutes * 60,
+        )
+
+
+def driver_request_submit(
+    *,
+    shop: Shop,
+    channel: str,
+    contact: LeadInput,
+    consent_text: ConsentText,
+    submission_key: uuid.UUID,
+    upload_token: str,
+    ip: str | None,
+    user_agent: str,
+    attach: Attach | None = None,
+    now: dt.datetime | None = None,
+) -> DriverRequest:
+    """A driver sends a request (the photo form, the calculator): the consent record, the
+    lead, the photos waiting under the form's upload token, the timeline, the shop's
+    notification and whatever `attach(lead)` adds (the calculator's estimate) are written in
+    one transaction, or nothing is.
+
+    Idempotent by the form's submission key, under concurrency too: a double tap, a retry
+    or eight requests at once make one lead, and every one of them gets it back
+    (`created=False`, `attach` not called). Raises DriverRequestLimited when the address or
+    the phone sent too many requests to this shop in the last hour; a form already sent is
+    never refused.
+    """
+    if channel not in DRIVER_CHANNELS:
+        raise ValueError(f"not a driver's channel: {channel}")
+    now = now or timezone.now()
+    with transaction.atomic():
+        _shop_lock(shop)
+        existing = lead_by_submission_key(shop=shop, submission_key=submission_key)
+        if existing is not None:
+            return DriverRequest(lead=existing, created=False)
+        _driver_limits_check(shop=shop, ip=ip, phone=contact.phone, now=now)
+        try:
+            with transaction.atomic():  # a savepoint: a lost race undoes only this request
+                consent = consent_record_make(
+                    shop=shop,
+                    text=consent_text,
+                    name=contact.customer_name,
+                    phone=contact.phone,
+                    ip=ip,
+                    user_agent=user_agent,
+                    accepted_at=now,
+                )
+                lead = _lead_insert(
+                    shop=shop,
+                    channel=channel,
+                    data=contact,
+                    consent=consent,
+                    submission_key=submission_key,
+                    upload_token=upload_token,
+                    now=now,
+                )
+                attached = attach(lead) if attach is not None else None
+        except IntegrityError:
+            # Someone wrote a lead with this key without the shop lock and committed while
+            # we waited on the unique index: that lead is this form's.
+            existing = lead_by_submission_key(shop=shop, submission_key=submission_key)
+            if existing is None:
+                raise
+            return DriverRequest(lead=existing, created=False)
+    return DriverRequest(lead=lead, created=True, attached=attached)
 
 
 def _respond(lead: Lead, now: dt.datetime) -> list[str]:

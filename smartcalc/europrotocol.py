@@ -19,13 +19,18 @@ class LimitFit:
 
 
 def limits_in_force(*, region: str, on: dt.date) -> list[EuroprotocolLimit]:
-    """Rules valid on the date, the region's own rule replacing the all-Russia one."""
+    """Rules valid on the date, the region's own rule replacing the all-Russia one.
+
+    When two rules of the same scope and condition overlap (a new amount entered without
+    closing the old rule), the one that started last on or before the date wins: the rules
+    are walked oldest first and a later one replaces an earlier one of its scope.
+    """
     rules = EuroprotocolLimit.objects.filter(
         Q(region="") | Q(region=region),
         valid_from__lte=on,
     ).filter(Q(valid_to__isnull=True) | Q(valid_to__gte=on))
     chosen: dict[str, EuroprotocolLimit] = {}
-    for rule in rules.order_by("valid_from"):
+    for rule in rules.order_by("valid_from", "pk"):
         current = chosen.get(rule.condition)
         if current is None or rule.region or not current.region:
             chosen[rule.condition] = rule

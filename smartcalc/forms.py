@@ -6,11 +6,11 @@ from django import forms
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _l
 
+from leads.forms import DriverContactForm
 from leads.services import LeadInput
-from photoportal.forms import PhotoRequestForm
 
 from . import engine
-from .models import ShopPartPrice, ShopRates, VehicleModel
+from .models import Generation, ShopPartPrice, ShopRates, VehicleModel
 from .parts import DamageKind, DamageSize, Operation, parts_for_body
 
 
@@ -131,28 +131,18 @@ class ShopPartPriceForm(forms.ModelForm):
         fields = ["vehicle_model", "part", "oem_number", "original_rub", "alternative_rub"]
 
 
-class CalcContactForm(PhotoRequestForm):
-    """The photo portal's contact and consent fields; the vehicle is already known."""
+class CalcContactForm(DriverContactForm):
+    """The driver's contact and consent, as on the photo form; the vehicle is already known."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        for name in ("vehicle_make", "vehicle_model"):
-            del self.fields[name]
         self.fields["description"].label = _l("Комментарий")
         self.fields["description"].widget.attrs["placeholder"] = _l(
             "Например: удобно приехать в субботу"
         )
 
-    def lead_input(self, generation) -> LeadInput:
-        data = self.cleaned_data
-        return LeadInput(
-            customer_name=data["customer_name"].strip(),
-            phone=data["phone"],
-            email=data["email"],
-            preferred_contact=data["preferred_contact"],
+    def lead_input(self, generation: Generation) -> LeadInput:
+        return self.contact(
             vehicle_make=generation.model.make.name,
             vehicle_model=f"{generation.model.name} {generation.name}",
-            vehicle_year=data["vehicle_year"],
-            plate=data["plate"],
-            description=data["description"].strip(),
         )

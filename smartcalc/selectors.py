@@ -25,6 +25,11 @@ def generations_of(model: VehicleModel) -> QuerySet[Generation]:
     return model.generations.order_by("-year_from")
 
 
+def estimate_of_lead(lead: Lead) -> Estimate | None:
+    """The calculator's estimate a lead was sent with, if it was."""
+    return Estimate.objects.filter(shop=lead.shop_id, lead=lead).first()
+
+
 def estimates_for_shop(shop: Shop) -> QuerySet[Estimate]:
     return (
         Estimate.objects.filter(shop=shop)

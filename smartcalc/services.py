@@ -11,6 +11,7 @@ from django.db import transaction
 from django.db.models import Max
 
 from autoservice.models import Membership, Shop
+from leads.models import Lead
 
 from . import engine, techdata
 from .models import Estimate, EstimateVersion, Generation
@@ -93,9 +94,12 @@ def estimate_save(
     body_type: str,
     damages: Sequence[engine.Damage],
     result: engine.Estimate,
+    lead: Lead | None = None,
 ) -> Estimate:
     """Keep the driver's estimate exactly as shown: inputs, lines, totals, data version."""
-    estimate = Estimate.objects.create(shop=shop, generation=generation, body_type=body_type)
+    estimate = Estimate.objects.create(
+        shop=shop, generation=generation, body_type=body_type, lead=lead
+    )
     EstimateVersion.objects.create(
         estimate=estimate,
         number=1,
@@ -107,7 +111,7 @@ def estimate_save(
     return estimate
 
 
-def estimate_attach_lead(*, estimate: Estimate, lead) -> Estimate:
+def estimate_attach_lead(*, estimate: Estimate, lead: Lead) -> Estimate:
     estimate.lead = lead
     estimate.save(update_fields=["lead"])
     return estimate

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -13,13 +12,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
-from autoservice.consent import consent_record_create, consent_text_current
+from autoservice.embedding import shop_frame_policy
 from autoservice.models import Shop
-from leads.models import Channel, Lead, LeadPhoto
-from leads.photos import MAX_PHOTOS_PER_LEAD, photo_max_bytes, photo_uploads_store_many
-from leads.services import lead_create
-from photoportal.forms import form_token_issue, form_token_read
-from photoportal.views import shop_frame_policy
+from leads.forms import DriverRequestPage
+from leads.models import Channel, Lead
 
 from . import engine, europrotocol, selectors, services, techdata
 from .forms import CalcContactForm, parse_damages, picker_rows
@@ -172,50 +168,40 @@ def calc_send(request: HttpRequest, slug: str, generation_id: int, body: str) ->
             error = _("Отметьте хотя бы одно повреждение на схеме или в списке.")
         return _damage_page(request, shop, generation, body, damages, errors, result, error, 400)
 
-    token = request.POST.get("form_token", "")
-    token_data = form_token_read(token, shop.pk)
-    contact_step = token_data is not None
-    if token_data is None:
-        token = form_token_issue(shop.pk)
-        token_data = form_token_read(token, shop.pk)
-    existing = Lead.objects.filter(shop=shop, submission_key=token_data["k"]).first()
-    if existing is not None and hasattr(existing, "estimate"):
-        return redirect("calc_result", slug=shop.slug, token=existing.estimate.public_token)
-    form = CalcContactForm(request.POST if contact_step else None)
-    photo_errors: list[str] = []
-    if request.FILES.getlist("photos"):  # the plain form without JavaScript
-        _stored, photo_errors = photo_uploads_store_many(
-            shop=shop,
-            upload_token=token_data["u"],
-            uploads=[(f.name, f.chunks()) for f in request.FILES.getlist("photos")],
-        )
-    if contact_step and form.is_valid() and not photo_errors:
-        data = form.lead_input(generation)
+    # The damage step posts here without a token and gets the contact step with one.
+    page = DriverRequestPage(request, shop, token_required=False)
+    sent = page.sent_lead()
+    if sent is not None:  # a double tap or a retry: the estimate it made already
+        estimate = selectors.estimate_of_lead(sent)
+        if estimate is not None:
+            return redirect("calc_result", slug=shop.slug, token=estimate.public_token)
+        page.renew()  # the token of another form (the photo form's) sent here
+    form = CalcContactForm(request.POST if page.has_input else None)
+    page.receive_photos()
+    if page.is_sent and form.is_valid() and page.is_valid:
         engine_result = services.estimate_compute(
             shop=shop, generation=generation, body_type=body, damages=damages
         )
-        consent = consent_record_create(
-            shop=shop,
-            text=consent_text_current(shop),
-            name=data.customer_name,
-            phone=data.phone,
-            request=request,
+
+        def attach(lead: Lead) -> Estimate:
+            return services.estimate_save(
+                shop=shop,
+                generation=generation,
+                body_type=body,
+                damages=damages,
+                result=engine_result,
+                lead=lead,
+            )
+
+        done = page.submit(
+            channel=Channel.CALCULATOR, contact=form.lead_input(generation), attach=attach
         )
-        lead, _created = lead_create(
-            shop=shop,
-            channel=Channel.CALCULATOR,
-            data=data,
-            consent=consent,
-            submission_key=uuid.UUID(token_data["k"]),
-            upload_token=token_data["u"],
-        )
-        estimate = services.estimate_save(
-            shop=shop, generation=generation, body_type=body, damages=damages, result=engine_result
-        )
-        services.estimate_attach_lead(estimate=estimate, lead=lead)
-        return redirect("calc_result", slug=shop.slug, token=estimate.public_token)
-    return render(
-        request,
+        if done is not None:
+            estimate = done.attached if done.created else selectors.estimate_of_lead(done.lead)
+            if estimate is not None:
+                return redirect("calc_result", slug=shop.slug, token=estimate.public_token)
+            page.renew()
+    return page.render(
         "smartcalc/calc_contact.html",
         {
             "shop": shop,
@@ -224,15 +210,9 @@ def calc_send(request: HttpRequest, slug: str, generation_id: int, body: str) ->
             "body_label": BodyType(body).label,
             "damages": damages,
             "form": form,
-            "form_token": token,
-            "photo_errors": photo_errors,
-            "photos": LeadPhoto.objects.filter(upload_token=token_data["u"], lead__isnull=True),
-            "consent_text": consent_text_current(shop),
-            "max_photos": MAX_PHOTOS_PER_LEAD,
-            "max_mb": photo_max_bytes() // (1024 * 1024),
             **_result_context(shop, result),
         },
-        status=400 if contact_step else 200,
+        status=400 if page.has_input else 200,
     )
 
 

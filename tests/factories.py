@@ -222,3 +222,39 @@ class IntakeRecordFactory(factory.django.DjangoModelFactory):
     model = "Vesta"
     customer_name = "Ирина"
     customer_phone = "+79160000000"
+
+
+def driver_requests_sent(
+    shop,
+    count: int,
+    *,
+    ip: str = "203.0.113.7",
+    phone: str | None = None,
+    channel: str = "photo",
+    minutes_ago: int = 20,
+):
+    """`count` requests drivers sent to the shop through its forms `minutes_ago` minutes
+    ago (each a form of its own; a phone of its own unless `phone` is given)."""
+    import datetime as dt
+    import uuid
+
+    from django.utils import timezone
+
+    from autoservice.consent import consent_text_current
+    from leads.services import LeadInput, driver_request_submit
+
+    sent_at = timezone.now() - dt.timedelta(minutes=minutes_ago)
+    return [
+        driver_request_submit(
+            shop=shop,
+            channel=channel,
+            contact=LeadInput(customer_name="Водитель", phone=phone or f"+7900{n:07d}"),
+            consent_text=consent_text_current(shop),
+            submission_key=uuid.uuid4(),
+            upload_token=uuid.uuid4().hex,
+            ip=ip,
+            user_agent="Mozilla/5.0",
+            now=sent_at,
+        ).lead
+        for n in range(count)
+    ]

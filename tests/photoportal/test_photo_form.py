@@ -13,6 +13,8 @@ from PIL import Image
 
 from autoservice.models import ConsentRecord
 from leads.models import Lead, LeadPhoto
+from leads.services import DRIVER_LEADS_PER_HOUR_PER_ADDRESS
+from tests.factories import driver_requests_sent
 from tests.photos import jpeg_bytes, png_bytes
 
 
@@ -147,6 +149,32 @@ def test_double_submit_creates_one_lead(client, shop):
     assert first["Location"] == second["Location"]
     assert Lead.objects.count() == 1
     assert ConsentRecord.objects.count() == 1
+
+
+def test_too_many_requests_from_one_address_wait_with_429_and_keep_the_form(client, shop):
+    driver_requests_sent(shop, DRIVER_LEADS_PER_HOUR_PER_ADDRESS, ip="10.1.2.3", minutes_ago=20)
+    url = reverse("photo_form", args=[shop.slug])
+    token = _token(client, shop)
+    data = _fields(token)
+    data["photos"] = [_file("front.jpg", jpeg_bytes())]
+
+    response = client.post(url, data, REMOTE_ADDR="10.1.2.3")
+
+    assert response.status_code == 429
+    # The oldest of those requests leaves the hour in 40 minutes: the text and the header
+    # name the same moment.
+    assert response["Retry-After"] == str(40 * 60)
+    html = response.content.decode()
+    assert "Новую можно отправить через 40 мин." in html
+    assert shop.phone in html
+    assert 'value="Solaris"' in html and "Задел столб" in html and 'value="Иван"' in html
+    assert "front.jpg" in html  # the photo is kept for the next try
+    assert Lead.objects.filter(shop=shop).count() == DRIVER_LEADS_PER_HOUR_PER_ADDRESS
+    assert ConsentRecord.objects.filter(shop=shop).count() == DRIVER_LEADS_PER_HOUR_PER_ADDRESS
+    # The same form from another address (the driver switched to Wi-Fi) goes through.
+    response = client.post(url, _fields(token), REMOTE_ADDR="10.1.2.4")
+    assert response.status_code == 302
+    assert Lead.objects.get(shop=shop, phone="+79123456789").photos.count() == 1
 
 
 def test_uploader_endpoint_is_idempotent_per_client_id(client, shop):

@@ -11,9 +11,11 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from pypdf import PdfReader
 
+from autoservice.models import ConsentRecord
 from leads.models import Lead
+from leads.services import DRIVER_LEADS_PER_HOUR_PER_ADDRESS, DRIVER_LEADS_PER_HOUR_PER_PHONE
 from smartcalc.models import Estimate, Generation, ShopPartPrice
-from tests.factories import EstimateFactory
+from tests.factories import EstimateFactory, driver_requests_sent
 
 
 @pytest.fixture
@@ -177,6 +179,87 @@ def test_contact_errors_keep_damages_and_input(client, shop, solaris):
     assert "Проверьте номер" in html and 'value="Ирина"' in html
     assert 'name="kind_door_front_left" value="dent"' in html
     assert Lead.objects.count() == 0
+
+
+def _contact(client, shop, solaris, **fields) -> dict:
+    """The contact step's fields, with the form token the damage step handed out."""
+    step = client.post(_url("calc_send", shop, solaris), DAMAGES).content.decode()
+    token = re.search(r'name="form_token" value="([^"]+)"', step).group(1)
+    return {
+        **DAMAGES,
+        "form_token": token,
+        "customer_name": "Ирина",
+        "phone": "+7 (916) 111-22-33",
+        "preferred_contact": "telegram",
+        "consent": "on",
+        "description": "Удобно в субботу",
+        **fields,
+    }
+
+
+def test_calculator_shares_the_address_limit_with_the_photo_form(client, shop, solaris):
+    # The photo form took all this address may send in an hour; the calculator used to
+    # accept 40 of 40 requests from one address.
+    driver_requests_sent(
+        shop, DRIVER_LEADS_PER_HOUR_PER_ADDRESS, ip="10.9.8.7", channel="photo", minutes_ago=20
+    )
+    contact = _contact(
+        client, shop, solaris, photos=[SimpleUploadedFile("a.jpg", _jpeg(), "image/jpeg")]
+    )
+
+    response = client.post(_url("calc_send", shop, solaris), contact, REMOTE_ADDR="10.9.8.7")
+
+    assert response.status_code == 429
+    assert response["Retry-After"] == str(40 * 60)
+    html = response.content.decode()
+    assert "С этого адреса за последний час пришло слишком много заявок" in html
+    assert "Новую можно отправить через 40 мин." in html
+    # Nothing the driver entered is lost: contact, comment, damages, the photo.
+    assert 'value="Ирина"' in html and "Удобно в субботу" in html
+    assert 'name="kind_door_front_left" value="dent"' in html
+    assert "a.jpg" in html
+    assert Estimate.objects.filter(shop=shop).count() == 0
+    assert Lead.objects.filter(shop=shop, channel="calculator").count() == 0
+
+
+def test_calculator_limits_one_phone_from_any_address(client, shop, solaris):
+    driver_requests_sent(
+        shop,
+        DRIVER_LEADS_PER_HOUR_PER_PHONE,
+        phone="+79161112233",
+        channel="calculator",
+        minutes_ago=45,
+    )
+    contact = _contact(client, shop, solaris)
+
+    response = client.post(_url("calc_send", shop, solaris), contact, REMOTE_ADDR="10.20.30.40")
+
+    assert response.status_code == 429
+    assert response["Retry-After"] == str(15 * 60)
+    html = response.content.decode()
+    assert "С этого номера за последний час уже пришло несколько заявок" in html
+    assert "через 15 мин." in html
+    assert 'value="Ирина"' in html
+    assert ConsentRecord.objects.filter(shop=shop).count() == DRIVER_LEADS_PER_HOUR_PER_PHONE
+    # Another phone from the same address is taken.
+    other = {**_contact(client, shop, solaris), "phone": "+7 916 000-00-01"}
+    assert client.post(_url("calc_send", shop, solaris), other).status_code == 302
+
+
+def test_expired_form_keeps_the_input_and_hands_out_a_new_token(client, shop, solaris):
+    contact = _contact(client, shop, solaris, form_token="not-a-token")
+
+    response = client.post(_url("calc_send", shop, solaris), contact)
+
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "Форма устарела" in html and 'value="Ирина"' in html
+    token = re.search(r'name="form_token" value="([^"]+)"', html).group(1)
+    assert token != "not-a-token"
+    assert client.post(_url("calc_send", shop, solaris), {**contact, "form_token": token})[
+        "Location"
+    ].startswith(f"/s/{shop.slug}/calc/")
+    assert Lead.objects.filter(shop=shop).count() == 1
 
 
 def test_sending_nothing_is_refused(client, shop, solaris):

@@ -92,6 +92,33 @@ def test_region_rule_wins_whatever_the_start_dates(limits, db):
     assert later in elsewhere and limits["paper_moscow"] not in elsewhere
 
 
+def test_newest_of_overlapping_all_russia_rules_wins(limits):
+    # A new paper amount entered without closing the 2019 rule: both are open-ended.
+    newer = rule(PAPER, "150000", dt.date(2024, 1, 1))
+    # An older rule typed in afterwards: the start date decides, not the order of entry.
+    older = rule(PAPER, "90000", dt.date(2020, 1, 1))
+
+    in_force = limits_in_force(region="Тверская область", on=dt.date(2025, 8, 1))
+    before = limits_in_force(region="Тверская область", on=dt.date(2023, 12, 31))
+    first_day = limits_in_force(region="Тверская область", on=dt.date(2024, 1, 1))
+
+    assert newer in in_force and limits["paper"] not in in_force and older not in in_force
+    assert older in before and newer not in before and limits["paper"] not in before
+    assert newer in first_day
+    assert fit_limits(D("120000"), [r for r in in_force if r.condition == PAPER])[0].fits
+
+
+def test_newest_of_overlapping_region_rules_wins_over_the_older_regional_one(limits):
+    newer_moscow = rule(PAPER, "275000", dt.date(2024, 3, 1), region="Москва")
+
+    in_force = limits_in_force(region="Москва", on=dt.date(2025, 8, 1))
+    before = limits_in_force(region="Москва", on=dt.date(2024, 2, 29))
+
+    assert newer_moscow in in_force and limits["paper_moscow"] not in in_force
+    assert limits["paper_moscow"] in before and newer_moscow not in before
+    assert limits["paper"] not in in_force and limits["paper"] not in before
+
+
 def test_region_rule_not_yet_in_force_leaves_the_all_russia_rule(limits):
     in_force = limits_in_force(region="Москва", on=dt.date(2020, 12, 31))
 
