@@ -1,6 +1,15 @@
 from django import template
+from django.utils.text import capfirst
 
-from smartcalc.parts import PARTS, BodyType, DamageKind, DamageSize, Operation
+from smartcalc.parts import (
+    DIAGRAM_MARKS,
+    DIAGRAM_TITLES,
+    PARTS,
+    BodyType,
+    DamageKind,
+    DamageSize,
+    Operation,
+)
 
 register = template.Library()
 
@@ -24,6 +33,22 @@ def size_label(code: str) -> str:
 def part_label(code: str) -> str:
     part = PARTS.get(code)
     return part.name if part else code
+
+
+@register.filter
+def part_title(code: str) -> str:
+    """The part's name as the drawing's region is titled: «Бампер передний»."""
+    return capfirst(part_label(code))
+
+
+@register.filter
+def diagram_title(diagram: str) -> str:
+    return DIAGRAM_TITLES.get(diagram, "")
+
+
+@register.filter
+def diagram_mark(side: str) -> str:
+    return DIAGRAM_MARKS.get(side, "")
 
 
 @register.filter
