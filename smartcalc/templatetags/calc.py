@@ -1,5 +1,6 @@
 from django import template
 from django.utils.text import capfirst
+from django.utils.translation import gettext
 
 from smartcalc.parts import (
     DIAGRAM_MARKS,
@@ -42,6 +43,15 @@ def part_title(code: str) -> str:
 
 
 @register.filter
+def line_part(line: dict) -> str:
+    """The part of an estimate line in the page's language; the name stored with the line
+    (the language of the moment it was computed) only for a line without a part (an extra
+    item an advisor added)."""
+    part = PARTS.get(line.get("part", ""))
+    return str(part.name) if part else line.get("part_name", "")
+
+
+@register.filter
 def diagram_title(diagram: str) -> str:
     return DIAGRAM_TITLES.get(diagram, "")
 
@@ -49,6 +59,13 @@ def diagram_title(diagram: str) -> str:
 @register.filter
 def diagram_mark(side: str) -> str:
     return DIAGRAM_MARKS.get(side, "")
+
+
+@register.filter
+def reference(text: str) -> str:
+    """Words of the shipped reference data (smartcalc.reference_texts) in the page's
+    language; a text changed in admin has no translation and shows as it was typed."""
+    return gettext(text) if text else text
 
 
 @register.filter
