@@ -20,6 +20,7 @@ from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from autoservice import images
 from autoservice.models import Shop
@@ -95,7 +96,8 @@ def _record(
 
 def _too_many(filename: str) -> images.ImageRejected:
     return images.ImageRejected(
-        f"Можно приложить не больше {MAX_PHOTOS_PER_LEAD} фото: файл «{filename}» лишний.",
+        _("Можно приложить не больше %(max)s фото: файл «%(name)s» лишний.")
+        % {"max": MAX_PHOTOS_PER_LEAD, "name": filename},
         code="too_many_files",
     )
 

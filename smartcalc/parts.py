@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class BodyType(models.TextChoices):
@@ -25,6 +26,21 @@ DIAGRAM_FOR_BODY = {
     BodyType.LIFTBACK: "hatchback",
     BodyType.WAGON: "wagon",
     BodyType.CROSSOVER: "crossover",
+}
+
+# The words of the drawings (templates/smartcalc/diagrams/*.svg); the SVG files hold no
+# text of their own, so the diagram speaks the page's language.
+DIAGRAM_TITLES = {
+    "sedan": _("Седан, вид сверху: нажмите на повреждённую деталь"),
+    "hatchback": _("Хэтчбек, вид сверху: нажмите на повреждённую деталь"),
+    "wagon": _("Универсал, вид сверху: нажмите на повреждённую деталь"),
+    "crossover": _("Кроссовер, вид сверху: нажмите на повреждённую деталь"),
+}
+DIAGRAM_MARKS = {
+    "front": pgettext_lazy("сторона автомобиля на схеме", "Перед"),
+    "rear": pgettext_lazy("сторона автомобиля на схеме", "Зад"),
+    "left": pgettext_lazy("левая сторона автомобиля на схеме, одна буква", "Л"),
+    "right": pgettext_lazy("правая сторона автомобиля на схеме, одна буква", "П"),
 }
 
 

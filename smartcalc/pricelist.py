@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from autoservice.models import Shop
 from autoservice.money import money_parse
@@ -62,11 +63,12 @@ def pricelist_parse(upload) -> ParseResult:
     try:
         cells = _cells(upload)
     except (UnicodeDecodeError, csv.Error, ValueError, KeyError, OSError):
-        return ParseResult([], [(0, "Файл не читается: нужен CSV в UTF-8 или XLSX.")])
+        return ParseResult([], [(0, _("Файл не читается: нужен CSV в UTF-8 или XLSX."))])
     if cells and cells[0] and cells[0][0].lower() in ("марка", "make"):
         cells = [[], *cells[1:]]  # keep numbering: row 1 is the header
     if len(cells) > MAX_ROWS:
-        return ParseResult([], [(0, f"Слишком много строк: не больше {MAX_ROWS}.")])
+        message = _("Слишком много строк: не больше %(max)s.") % {"max": MAX_ROWS}
+        return ParseResult([], [(0, message)])
     models = {
         (m.make.name.lower(), m.name.lower()): m.pk
         for m in VehicleModel.objects.select_related("make")
@@ -82,21 +84,23 @@ def pricelist_parse(upload) -> ParseResult:
         try:
             original_rub = _money(original)
         except ValueError:
-            errors.append((number, f"цена «{original}» — не число"))
+            errors.append((number, _("цена «%(price)s» — не число") % {"price": original}))
             continue
         try:
             alternative_rub = _money(alternative)
         except ValueError:
-            errors.append((number, f"цена «{alternative}» — не число"))
+            errors.append((number, _("цена «%(price)s» — не число") % {"price": alternative}))
             continue
         if model_id is None:
-            errors.append((number, f"нет модели «{make} {model}» в каталоге"))
+            errors.append(
+                (number, _("нет модели «%(model)s» в каталоге") % {"model": f"{make} {model}"})
+            )
         elif code is None:
-            errors.append((number, f"неизвестная деталь «{part}»"))
+            errors.append((number, _("неизвестная деталь «%(part)s»") % {"part": part}))
         elif original_rub is None or original_rub <= 0:
-            errors.append((number, "цена оригинала должна быть больше нуля"))
+            errors.append((number, _("цена оригинала должна быть больше нуля")))
         elif alternative_rub is not None and alternative_rub <= 0:
-            errors.append((number, "цена аналога должна быть больше нуля или пустой"))
+            errors.append((number, _("цена аналога должна быть больше нуля или пустой")))
         else:
             rows.append(
                 {

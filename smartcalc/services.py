@@ -9,6 +9,7 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Max
+from django.utils.translation import gettext as _
 
 from autoservice.models import Membership, Shop
 from leads.models import Lead
@@ -49,7 +50,7 @@ def estimate_compute(
 ) -> engine.Estimate:
     """Raises engine.EstimateError (Russian message) or techdata.NoTechData."""
     if body_type not in generation.body_types:
-        raise engine.EstimateError("У этого поколения нет такого кузова: выберите кузов заново.")
+        raise engine.EstimateError(_("У этого поколения нет такого кузова: выберите кузов заново."))
     model = generation.model
     return engine.compute_estimate(
         damages=damages,

@@ -1,6 +1,16 @@
 from django import template
+from django.utils.text import capfirst
+from django.utils.translation import gettext
 
-from smartcalc.parts import PARTS, BodyType, DamageKind, DamageSize, Operation
+from smartcalc.parts import (
+    DIAGRAM_MARKS,
+    DIAGRAM_TITLES,
+    PARTS,
+    BodyType,
+    DamageKind,
+    DamageSize,
+    Operation,
+)
 
 register = template.Library()
 
@@ -24,6 +34,38 @@ def size_label(code: str) -> str:
 def part_label(code: str) -> str:
     part = PARTS.get(code)
     return part.name if part else code
+
+
+@register.filter
+def part_title(code: str) -> str:
+    """The part's name as the drawing's region is titled: «Бампер передний»."""
+    return capfirst(part_label(code))
+
+
+@register.filter
+def line_part(line: dict) -> str:
+    """The part of an estimate line in the page's language; the name stored with the line
+    (the language of the moment it was computed) only for a line without a part (an extra
+    item an advisor added)."""
+    part = PARTS.get(line.get("part", ""))
+    return str(part.name) if part else line.get("part_name", "")
+
+
+@register.filter
+def diagram_title(diagram: str) -> str:
+    return DIAGRAM_TITLES.get(diagram, "")
+
+
+@register.filter
+def diagram_mark(side: str) -> str:
+    return DIAGRAM_MARKS.get(side, "")
+
+
+@register.filter
+def reference(text: str) -> str:
+    """Words of the shipped reference data (smartcalc.reference_texts) in the page's
+    language; a text changed in admin has no translation and shows as it was typed."""
+    return gettext(text) if text else text
 
 
 @register.filter

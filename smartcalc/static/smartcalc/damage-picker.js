@@ -3,8 +3,9 @@
  * The two selects per part in .damage-list ARE the form: they post without this script,
  * and the page's htmx recomputes the estimate on their "change". The script only puts the
  * drawing in front of them: a tap on a part opens a sheet, the sheet writes that part's
- * selects and fires one bubbling "change" on the form. All words come from the template,
- * so they are translated there. */
+ * selects and fires one bubbling "change" on the form. Part names and the choices come
+ * from the template; the few words the script composes come from Django's JavaScript
+ * catalogue (gettext, loaded by base.html before this file), so both are translated. */
 (function () {
   "use strict";
   // A broken or missing part is the worst case whatever its size.
@@ -89,7 +90,10 @@
     }
 
     function describe(row) {
-      return optionText(row.kind, summary.dataset.noKind) + ", " + optionText(row.size, summary.dataset.noSize);
+      return interpolate(gettext("%(kind)s, %(size)s"), {
+        kind: optionText(row.kind, gettext("вид не указан")),
+        size: optionText(row.size, gettext("размер не указан"))
+      }, true);
     }
 
     function refresh(row) {
@@ -98,8 +102,10 @@
       if (row.region) {
         SEVERITIES.forEach(function (c) { row.region.classList.remove(c); });
         if (sev) row.region.classList.add(sev);
-        // The drawing's own labels are Russian only; the row's name is translated.
-        row.region.setAttribute("aria-label", damaged ? row.name + ": " + describe(row) : row.name);
+        // A screen reader hears the damage with the part's name.
+        row.region.setAttribute("aria-label", damaged
+          ? interpolate(gettext("%(part)s: %(damage)s"), { part: row.name, damage: describe(row) }, true)
+          : row.name);
       }
       if (!damaged) {
         if (row.item) row.item.remove();
@@ -250,7 +256,7 @@
         event.preventDefault();
         close();
       } else if (event.key === "Enter" && event.target.type === "radio") {
-        // Enter on a radio would submit the page's form; here it means "Готово".
+        // Enter on a radio would submit the page's form; here it means "done".
         event.preventDefault();
         done();
       } else if (event.key === "Tab") {
@@ -293,7 +299,7 @@
       diagram.hidden = asList;
       summary.hidden = asList;
       list.hidden = !asList;
-      if (toggle) toggle.textContent = asList ? toggle.dataset.labelDiagram : toggle.dataset.labelList;
+      if (toggle) toggle.textContent = asList ? gettext("Показать схему") : gettext("Показать списком");
     }
 
     if (toggle) {
