@@ -40,9 +40,13 @@ run-full: $(VENV)/.installed messages services
 	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/autoservice} \
 	REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/0} bash .ci/run-full
 
+# ruff, then the app-boundary contracts (.importlinter): an import against the direction
+# autoservice <- leads <- photoportal | smartcalc <- optima | intake, or into another app's
+# private modules, fails the build.
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-logo --no-cache
 
 fmt: $(VENV)/.installed
 	$(BIN)/ruff format .
@@ -51,7 +55,7 @@ fmt: $(VENV)/.installed
 test: $(VENV)/.installed browser-deps services messages lint
 	$(MANAGE) makemigrations --check --dry-run
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) CELERY_TASK_ALWAYS_EAGER=true \
-	$(BIN)/pytest --create-db
+	$(BIN)/pytest --create-db -n 2 --dist loadgroup
 
 bench: $(VENV)/.installed services messages
 	DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) CELERY_TASK_ALWAYS_EAGER=true \

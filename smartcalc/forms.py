@@ -4,7 +4,7 @@ from decimal import Decimal
 
 from django import forms
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _l
+from django.utils.translation import gettext_lazy
 
 from leads.forms import DriverContactForm
 from leads.services import LeadInput
@@ -51,15 +51,27 @@ def picker_rows(body_type: str, damages: list[engine.Damage]) -> list[dict]:
 
 
 class ExtraItemForm(forms.Form):
-    name = forms.CharField(label=_l("Работа или деталь"), max_length=200, required=False)
+    name = forms.CharField(label=gettext_lazy("Работа или деталь"), max_length=200, required=False)
     labour_hours = forms.DecimalField(
-        label=_l("Н/ч кузовных"), min_value=0, max_digits=6, decimal_places=2, required=False
+        label=gettext_lazy("Н/ч кузовных"),
+        min_value=0,
+        max_digits=6,
+        decimal_places=2,
+        required=False,
     )
     paint_hours = forms.DecimalField(
-        label=_l("Н/ч окраски"), min_value=0, max_digits=6, decimal_places=2, required=False
+        label=gettext_lazy("Н/ч окраски"),
+        min_value=0,
+        max_digits=6,
+        decimal_places=2,
+        required=False,
     )
     part_rub = forms.DecimalField(
-        label=_l("Деталь, ₽"), min_value=0, max_digits=12, decimal_places=2, required=False
+        label=gettext_lazy("Деталь, ₽"),
+        min_value=0,
+        max_digits=12,
+        decimal_places=2,
+        required=False,
     )
 
     def item(self) -> engine.ExtraItem | None:
@@ -79,10 +91,14 @@ ExtraItemFormSet = forms.formset_factory(ExtraItemForm, extra=2, max_num=20)
 
 class RevisionNoteForm(forms.Form):
     note = forms.CharField(
-        label=_l("Что изменилось после осмотра"),
+        label=gettext_lazy("Что изменилось после осмотра"),
         max_length=300,
-        widget=forms.TextInput(attrs={"placeholder": _l("Например: скрытая трещина усилителя")}),
-        error_messages={"required": _l("Напишите, что изменилось: клиент увидит это в истории.")},
+        widget=forms.TextInput(
+            attrs={"placeholder": gettext_lazy("Например: скрытая трещина усилителя")}
+        ),
+        error_messages={
+            "required": gettext_lazy("Напишите, что изменилось: клиент увидит это в истории.")
+        },
     )
 
 
@@ -116,14 +132,14 @@ class ShopRatesForm(forms.ModelForm):
 
 class PriceImportForm(forms.Form):
     file = forms.FileField(
-        label=_l("Файл прайса (CSV или XLSX)"),
-        help_text=_l("Колонки: марка, модель, деталь, номер OEM, оригинал ₽, аналог ₽."),
+        label=gettext_lazy("Файл прайса (CSV или XLSX)"),
+        help_text=gettext_lazy("Колонки: марка, модель, деталь, номер OEM, оригинал ₽, аналог ₽."),
     )
 
 
 class ShopPartPriceForm(forms.ModelForm):
     vehicle_model = forms.ModelChoiceField(
-        label=_l("Модель"), queryset=VehicleModel.objects.select_related("make")
+        label=gettext_lazy("Модель"), queryset=VehicleModel.objects.select_related("make")
     )
 
     class Meta:
@@ -136,8 +152,8 @@ class CalcContactForm(DriverContactForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["description"].label = _l("Комментарий")
-        self.fields["description"].widget.attrs["placeholder"] = _l(
+        self.fields["description"].label = gettext_lazy("Комментарий")
+        self.fields["description"].widget.attrs["placeholder"] = gettext_lazy(
             "Например: удобно приехать в субботу"
         )
 

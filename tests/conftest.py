@@ -101,9 +101,33 @@ from tests.realstack import (  # noqa: E402, F401
 )
 
 
+@pytest.hookimpl(trylast=True)  # after pytest-django has put transactional tests last
 def pytest_collection_modifyitems(config, items):
     """Browser tests run one after another on one xdist worker (one Chromium at a time on
-    two cores); everything else is spread over the workers (`make test` runs `-n 2`)."""
+    two cores); everything else is spread over the workers (`make test` runs `-n 2`).
+
+    Among the tests that commit, those restoring the serialized database (the browser
+    tests) go first: a plain transactional test's flush recreates the content types under
+    new ids, and restoring the serialized rows on top of them breaks a unique key."""
+
+    def restores_serialized(item) -> bool:
+        marker = item.get_closest_marker("django_db")
+        return bool(marker and marker.kwargs.get("serialized_rollback"))
+
+    first_committing = next((n for n, item in enumerate(items) if _commits(item)), len(items))
+    committing = items[first_committing:]
+    committing.sort(key=lambda item: not restores_serialized(item))  # stable
+    items[first_committing:] = committing
     for item in items:
         if item.get_closest_marker("browser"):
             item.add_marker(pytest.mark.xdist_group("browser"))
+
+
+def _commits(item) -> bool:
+    marker = item.get_closest_marker("django_db")
+    fixtures = getattr(item, "fixturenames", [])
+    return bool(
+        (marker and (marker.kwargs.get("transaction") or marker.kwargs.get("reset_sequences")))
+        or "transactional_db" in fixtures
+        or "live_server" in fixtures
+    )
