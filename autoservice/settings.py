@@ -237,7 +237,7 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
 ]
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "inbox"
+LOGIN_REDIRECT_URL = "leads:inbox"
 LOGOUT_REDIRECT_URL = "login"
 
 # Login throttling: after AXES_FAILURE_LIMIT wrong passwords for one username from one

@@ -31,7 +31,7 @@ def landing(request: HttpRequest) -> HttpResponse:
 @staff_required
 def staff_home(request: HttpRequest) -> HttpResponse:
     """Staff start in the inbox: every request in one place."""
-    return redirect("inbox")
+    return redirect("leads:inbox")
 
 
 @manager_required
@@ -54,8 +54,8 @@ def shop_settings(request: HttpRequest) -> HttpResponse:
             leads=leads_form,
         )
         messages.success(request, _("Настройки автосервиса сохранены."))
-        return redirect("shop_settings")
-    embed_url = f"{settings.SITE_URL}{reverse('photo_form', args=[shop.slug])}"
+        return redirect("autoservice:shop_settings")
+    embed_url = f"{settings.SITE_URL}{reverse('photoportal:photo_form', args=[shop.slug])}"
     return render(
         request,
         "autoservice/settings.html",
@@ -63,7 +63,7 @@ def shop_settings(request: HttpRequest) -> HttpResponse:
             "profile": profile,
             "hours": hours,
             "leads_form": leads_form,
-            "public_url": f"{settings.SITE_URL}{reverse('shop_page', args=[shop.slug])}",
+            "public_url": settings.SITE_URL + reverse("photoportal:shop_page", args=[shop.slug]),
             "embed_snippet": (
                 f'<iframe src="{embed_url}" title="{shop.name}" loading="lazy" '
                 'style="width:100%;min-height:1100px;border:0" allow="camera"></iframe>'
@@ -93,7 +93,7 @@ def member_create(request: HttpRequest) -> HttpResponse:
             _("Сотрудник добавлен, приглашение отправлено на %(email)s.")
             % {"email": membership.user.email},
         )
-        return redirect("team")
+        return redirect("autoservice:team")
     return render(request, "autoservice/member_form.html", {"form": form})
 
 
@@ -109,7 +109,7 @@ def member_edit(request: HttpRequest, member_id: int) -> HttpResponse:
             is_active=form.cleaned_data["is_active"],
         )
         messages.success(request, _("Изменения сохранены."))
-        return redirect("team")
+        return redirect("autoservice:team")
     return render(request, "autoservice/member_form.html", {"form": form, "membership": membership})
 
 
@@ -129,7 +129,7 @@ def api_tokens(request: HttpRequest) -> HttpResponse:
         token.is_active = False
         token.save(update_fields=["is_active"])
         messages.success(request, _("Токен отозван."))
-        return redirect("api_tokens")
+        return redirect("autoservice:api_tokens")
     return render(
         request,
         "autoservice/api_tokens.html",

@@ -24,7 +24,7 @@ def send_act_to_customer(message: OutboxMessage) -> None:
     if not record.customer_email:
         return
     link = settings.SITE_URL + reverse(
-        "intake_public_act", args=[record.shop.slug, record.public_token]
+        "intake:intake_public_act", args=[record.shop.slug, record.public_token]
     )
     send_templated(
         template="intake/email/act",

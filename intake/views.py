@@ -100,7 +100,7 @@ def intake_start(request: HttpRequest) -> HttpResponse:
             consent=consent,
             lead=lead,
         )
-        return redirect("intake_record", record_id=record.pk)
+        return redirect("intake:intake_record", record_id=record.pk)
     return render(
         request,
         "intake/start.html",
@@ -173,7 +173,7 @@ def intake_record(request: HttpRequest, record_id: int) -> HttpResponse:
                 messages.error(request, " ".join(exc.messages))
             else:
                 messages.success(request, _("Данные акта сохранены."))
-            return redirect("intake_record", record_id=record.pk)
+            return redirect("intake:intake_record", record_id=record.pk)
         damages = [{"part": d.part, "kind": d.kind, "size": d.size} for d in parsed]
     picker_damages = [Damage(d["part"], d["kind"], d["size"]) for d in damages]
     return render(
@@ -215,7 +215,7 @@ def shot_upload(request: HttpRequest, record_id: int) -> HttpResponse:
         messages.warning(request, _("Переснимите кадр: %(p)s") % {"p": " ".join(data["problems"])})
     else:
         messages.success(request, _("Кадр сохранён."))
-    return redirect("intake_record", record_id=record_id)
+    return redirect("intake:intake_record", record_id=record_id)
 
 
 def _shot_upload(request: HttpRequest, record_id: int) -> JsonResponse:
@@ -272,7 +272,7 @@ def shot_discard(request: HttpRequest, record_id: int, shot_id: int) -> HttpResp
         services.shot_discard(shot=shot)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
-    return redirect("intake_record", record_id=record.pk)
+    return redirect("intake:intake_record", record_id=record.pk)
 
 
 @staff_required
@@ -304,7 +304,7 @@ def shot_skip(request: HttpRequest, record_id: int) -> HttpResponse:
             )
     else:
         messages.error(request, _("Напишите, почему кадр не снят: причина попадёт в акт."))
-    return redirect("intake_record", record_id=record.pk)
+    return redirect("intake:intake_record", record_id=record.pk)
 
 
 @staff_required
@@ -312,7 +312,7 @@ def shot_skip(request: HttpRequest, record_id: int) -> HttpResponse:
 def intake_sign(request: HttpRequest, record_id: int) -> HttpResponse:
     record = _record(request, record_id)
     if record.is_sealed:
-        return redirect("intake_record", record_id=record.pk)
+        return redirect("intake:intake_record", record_id=record.pk)
     error = ""
     if request.method == "POST":
         try:
@@ -326,7 +326,7 @@ def intake_sign(request: HttpRequest, record_id: int) -> HttpResponse:
             error = " ".join(exc.messages)
         else:
             messages.success(request, _("Акт подписан и опечатан."))
-            return redirect("intake_record", record_id=record.pk)
+            return redirect("intake:intake_record", record_id=record.pk)
     return render(
         request,
         "intake/sign.html",
@@ -375,7 +375,7 @@ def intake_addendum(request: HttpRequest, record_id: int) -> HttpResponse:
         messages.error(request, " ".join(exc.messages))
     else:
         messages.success(request, _("Дополнение добавлено к акту."))
-    return redirect("intake_record", record_id=record.pk)
+    return redirect("intake:intake_record", record_id=record.pk)
 
 
 @staff_required
@@ -386,8 +386,8 @@ def intake_return(request: HttpRequest, record_id: int) -> HttpResponse:
         returned = services.return_create(record=record, by=request.membership)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
-        return redirect("intake_record", record_id=record.pk)
-    return redirect("intake_record", record_id=returned.pk)
+        return redirect("intake:intake_record", record_id=record.pk)
+    return redirect("intake:intake_record", record_id=returned.pk)
 
 
 @staff_required
@@ -439,7 +439,7 @@ def template_edit(request: HttpRequest, template_id: int) -> HttpResponse:
             formset=formset,
         )
         messages.success(request, _("Сохранена версия %(v)s шаблона.") % {"v": saved.version})
-        return redirect("intake_templates")
+        return redirect("intake:intake_templates")
     return render(
         request,
         "intake/template_edit.html",

@@ -26,7 +26,7 @@ def _lead_context(lead: Lead) -> dict:
         "shop": lead.shop,
         "photos": photos,
         "photo_count": lead.photos.count(),
-        "lead_url": settings.SITE_URL + reverse("lead_detail", args=[lead.pk]),
+        "lead_url": settings.SITE_URL + reverse("leads:lead_detail", args=[lead.pk]),
     }
 
 

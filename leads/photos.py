@@ -249,7 +249,7 @@ def photo_delete_files(photo: LeadPhoto) -> None:
 def photo_signed_url(photo: LeadPhoto, kind: str) -> str:
     """An unguessable link that opens the rendition for 7 days (for e-mails)."""
     token = signing.dumps({"p": photo.pk, "k": kind}, salt=LINK_SALT, compress=True)
-    return settings.SITE_URL + reverse("photo_signed", args=[token])
+    return settings.SITE_URL + reverse("leads:photo_signed", args=[token])
 
 
 def photo_from_signed(token: str) -> tuple[LeadPhoto, str] | None:

@@ -2,13 +2,17 @@ from django.urls import path
 
 from . import views
 
+app_name = "leads"
+
 urlpatterns = [
-    path("", views.inbox, name="inbox"),
-    path("poll/", views.inbox_poll, name="inbox_poll"),
-    path("<int:lead_id>/", views.lead_detail, name="lead_detail"),
+    path("staff/leads/", views.inbox, name="inbox"),
+    path("staff/leads/poll/", views.inbox_poll, name="inbox_poll"),
+    path("staff/leads/<int:lead_id>/", views.lead_detail, name="lead_detail"),
     path(
-        "<int:lead_id>/photos/<int:photo_id>/<str:kind>/",
+        "staff/leads/<int:lead_id>/photos/<int:photo_id>/<str:kind>/",
         views.lead_photo,
         name="lead_photo",
     ),
+    # Signed, expiring links to photo renditions (sent in notification e-mails).
+    path("photos/<str:token>/", views.photo_signed, name="photo_signed"),
 ]

@@ -97,7 +97,7 @@ def lead_detail(request: HttpRequest, lead_id: int) -> HttpResponse:
         except ValidationError as exc:
             forms[action].add_error(None, exc)
         else:
-            return redirect("lead_detail", lead_id=lead.pk)
+            return redirect("leads:lead_detail", lead_id=lead.pk)
     elif request.method == "GET":
         services.lead_open(lead=lead, by=member)
     return render(

@@ -29,7 +29,7 @@ def send_offer_to_driver(message: OutboxMessage) -> None:
         "lead": lead,
         "version": version,
         "link": settings.SITE_URL
-        + reverse("offer_public", args=[version.offer.shop.slug, version.offer.token]),
+        + reverse("optima:offer_public", args=[version.offer.shop.slug, version.offer.token]),
     }
     send_templated(
         template="optima/email/offer_sent",
@@ -58,7 +58,7 @@ def tell_shop_about_the_answer(message: OutboxMessage) -> None:
         "lead": lead,
         "version": version,
         "question": question,
-        "link": settings.SITE_URL + reverse("offer_detail", args=[version.pk]),
+        "link": settings.SITE_URL + reverse("optima:offer_detail", args=[version.pk]),
     }
     if to:
         send_templated(

@@ -75,7 +75,7 @@ def parts_search(request: HttpRequest) -> HttpResponse:
             numbers=form.cleaned_data["numbers"],
             lead=lead,
         )
-        return redirect("parts_results", search_id=search.pk)
+        return redirect("optima:parts_results", search_id=search.pk)
     return render(
         request,
         "optima/search.html",
@@ -140,7 +140,7 @@ def suppliers(request: HttpRequest) -> HttpResponse:
             markups_removed=markups.deleted_objects,
         )
         messages.success(request, _("Правила цен сохранены."))
-        return redirect("suppliers")
+        return redirect("optima:suppliers")
     return render(
         request,
         "optima/suppliers.html",
@@ -173,7 +173,7 @@ def _supplier_save(request: HttpRequest, supplier: Supplier | None) -> Outcome:
         discounts_removed=discounts.deleted_objects,
     )
     messages.success(request, _("Поставщик сохранён."))
-    return redirect("suppliers")
+    return redirect("optima:suppliers")
 
 
 def _supplier_pricelist(request: HttpRequest, supplier: Supplier | None) -> Outcome:
@@ -193,7 +193,7 @@ def _supplier_pricelist(request: HttpRequest, supplier: Supplier | None) -> Outc
     if count is None:
         return {"upload": upload, "pricelist_errors": errors}
     messages.success(request, _("Загружено строк прайса: %(n)s.") % {"n": count})
-    return redirect("supplier_edit", supplier_id=supplier.pk)
+    return redirect("optima:supplier_edit", supplier_id=supplier.pk)
 
 
 SUPPLIER_ACTIONS: dict[str, Callable[[HttpRequest, Supplier | None], Outcome]] = {
@@ -243,9 +243,9 @@ def offer_build(request: HttpRequest, search_id: int) -> HttpResponse:
         messages.error(
             request, _("Этот поиск не привязан к заявке: начните его со страницы заявки.")
         )
-        return redirect("parts_results", search_id=search.pk)
+        return redirect("optima:parts_results", search_id=search.pk)
     version = offers.offer_build(lead=search.lead, search=search, by=request.membership)
-    return redirect("offer_detail", version_id=version.pk)
+    return redirect("optima:offer_detail", version_id=version.pk)
 
 
 def _offer_send(request: HttpRequest, version: OfferVersion) -> Outcome:
@@ -255,7 +255,7 @@ def _offer_send(request: HttpRequest, version: OfferVersion) -> Outcome:
         messages.error(request, " ".join(exc.messages))
     else:
         messages.success(request, _("Предложение отправлено: ссылка ниже."))
-    return redirect("offer_detail", version_id=version.pk)
+    return redirect("optima:offer_detail", version_id=version.pk)
 
 
 def _offer_labour(request: HttpRequest, version: OfferVersion) -> Outcome:
@@ -273,7 +273,7 @@ def _offer_labour(request: HttpRequest, version: OfferVersion) -> Outcome:
         messages.error(request, " ".join(exc.messages))
         return {"labour_formset": labour}
     messages.success(request, _("Работы сохранены."))
-    return redirect("offer_detail", version_id=version.pk)
+    return redirect("optima:offer_detail", version_id=version.pk)
 
 
 def _offer_mark(request: HttpRequest, version: OfferVersion) -> Outcome:
@@ -287,7 +287,7 @@ def _offer_mark(request: HttpRequest, version: OfferVersion) -> Outcome:
     arrived = mark.cleaned_data["arrived_on"] if mark.cleaned_data["outcome"] == "arrived" else None
     reliability.delivery_mark(record=record, arrived_on=arrived, was_in_stock=stock)
     messages.success(request, _("Поставка отмечена."))
-    return redirect("offer_detail", version_id=version.pk)
+    return redirect("optima:offer_detail", version_id=version.pk)
 
 
 OFFER_ACTIONS: dict[str, Callable[[HttpRequest, OfferVersion], Outcome]] = {
@@ -319,7 +319,7 @@ def offer_detail(request: HttpRequest, version_id: int) -> HttpResponse:
                 return outcome
             forms |= outcome
     link = request.build_absolute_uri(
-        reverse("offer_public", args=[request.shop.slug, version.offer.token])
+        reverse("optima:offer_public", args=[request.shop.slug, version.offer.token])
     )
     lead = version.offer.lead
     message_text = _(
@@ -385,7 +385,7 @@ def _public_accept(request: HttpRequest, offer: CustomerOffer, version: OfferVer
         )
     except ValidationError as exc:
         return {"choice": choice, "error": " ".join(exc.messages)}
-    return redirect("offer_public", slug=offer.shop.slug, token=offer.token)
+    return redirect("optima:offer_public", slug=offer.shop.slug, token=offer.token)
 
 
 def _public_ask(request: HttpRequest, offer: CustomerOffer, version: OfferVersion) -> Outcome:
@@ -394,7 +394,7 @@ def _public_ask(request: HttpRequest, offer: CustomerOffer, version: OfferVersio
     except ValidationError as exc:
         return {"choice": _public_choice(request, version), "error": " ".join(exc.messages)}
     messages.success(request, _("Вопрос отправлен мастеру: он свяжется с вами."))
-    return redirect("offer_public", slug=offer.shop.slug, token=offer.token)
+    return redirect("optima:offer_public", slug=offer.shop.slug, token=offer.token)
 
 
 PUBLIC_OFFER_ACTIONS: dict[str, Callable[[HttpRequest, CustomerOffer, OfferVersion], Outcome]] = {

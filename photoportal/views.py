@@ -76,14 +76,16 @@ def photo_form(request: HttpRequest, slug: str) -> HttpResponse:
         # A double tap, a refresh or a retry of a form already sent: show its result.
         sent = page.sent_lead()
         if sent is not None:
-            return redirect("photo_sent", slug=shop.slug, token=sent.public_token)
+            return redirect("photoportal:photo_sent", slug=shop.slug, token=sent.public_token)
         page.receive_photos()
         if not page.photos() and not page.photo_errors:
             page.photo_errors.append(_("Добавьте хотя бы одно фото повреждений."))
         if form.is_valid() and page.is_valid:
             done = page.submit(channel=Channel.PHOTO, contact=form.lead_input())
             if done is not None:
-                return redirect("photo_sent", slug=shop.slug, token=done.lead.public_token)
+                return redirect(
+                    "photoportal:photo_sent", slug=shop.slug, token=done.lead.public_token
+                )
     return page.render(
         "photoportal/photo_form.html",
         {"shop": shop, "form": form},

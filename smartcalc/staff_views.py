@@ -73,7 +73,7 @@ def estimate_detail(request: HttpRequest, estimate_id: int) -> HttpResponse:
                 messages.success(
                     request, _("Сохранена версия %(n)s расчёта.") % {"n": version.number}
                 )
-                return redirect("estimate_detail", estimate_id=estimate.pk)
+                return redirect("smartcalc:estimate_detail", estimate_id=estimate.pk)
         status = 400
     else:
         damages = services.damages_from_inputs(latest.inputs)
@@ -154,7 +154,7 @@ def calc_settings(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         form.save()
         messages.success(request, _("Ставки калькулятора сохранены."))
-        return redirect("calc_settings")
+        return redirect("smartcalc:calc_settings")
     return render(
         request,
         "smartcalc/staff/calc_settings.html",
@@ -172,19 +172,19 @@ def price_list(request: HttpRequest) -> HttpResponse:
         count = pricelist.pricelist_import(shop=request.shop, rows=pending["rows"])
         del request.session[IMPORT_SESSION_KEY]
         messages.success(request, _("Загружено цен: %(n)s.") % {"n": count})
-        return redirect("price_list")
+        return redirect("smartcalc:price_list")
     if request.method == "POST" and request.POST.get("action") == "cancel":
         request.session.pop(IMPORT_SESSION_KEY, None)
-        return redirect("price_list")
+        return redirect("smartcalc:price_list")
     if request.method == "POST" and upload.is_valid():
         parsed = pricelist.pricelist_parse(upload.cleaned_data["file"])
         if parsed.errors or not parsed.rows:
             # Broken rows: show them; the good rows wait for the manager's confirmation.
             request.session[IMPORT_SESSION_KEY] = {"rows": parsed.rows, "errors": parsed.errors}
-            return redirect("price_list")
+            return redirect("smartcalc:price_list")
         count = pricelist.pricelist_import(shop=request.shop, rows=parsed.rows)
         messages.success(request, _("Загружено цен: %(n)s.") % {"n": count})
-        return redirect("price_list")
+        return redirect("smartcalc:price_list")
     prices = (
         ShopPartPrice.objects.filter(shop=request.shop)
         .select_related("vehicle_model__make")

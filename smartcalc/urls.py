@@ -2,6 +2,9 @@ from django.urls import path
 
 from . import staff_views, views
 
+app_name = "smartcalc"
+
+# The driver's calculator on the shop's public pages.
 public_urlpatterns = [
     path("s/<slug:slug>/calc/", views.calc_vehicle, name="calc_vehicle"),
     path(
@@ -20,16 +23,23 @@ public_urlpatterns = [
     path("s/<slug:slug>/calc/e/<str:token>/", views.calc_result, name="calc_result"),
 ]
 
+# Estimates and calculator settings for staff, under /staff/calc/.
 staff_urlpatterns = [
-    path("", staff_views.estimate_list, name="estimate_list"),
-    path("<int:estimate_id>/", staff_views.estimate_detail, name="estimate_detail"),
+    path("staff/calc/", staff_views.estimate_list, name="estimate_list"),
+    path("staff/calc/<int:estimate_id>/", staff_views.estimate_detail, name="estimate_detail"),
     path(
-        "<int:estimate_id>/v<int:number>/print/",
+        "staff/calc/<int:estimate_id>/v<int:number>/print/",
         staff_views.estimate_print,
         name="estimate_print",
     ),
-    path("<int:estimate_id>/v<int:number>/pdf/", staff_views.estimate_pdf, name="estimate_pdf"),
-    path("settings/", staff_views.calc_settings, name="calc_settings"),
-    path("prices/", staff_views.price_list, name="price_list"),
-    path("prices/export.<str:fmt>", staff_views.price_export, name="price_export"),
+    path(
+        "staff/calc/<int:estimate_id>/v<int:number>/pdf/",
+        staff_views.estimate_pdf,
+        name="estimate_pdf",
+    ),
+    path("staff/calc/settings/", staff_views.calc_settings, name="calc_settings"),
+    path("staff/calc/prices/", staff_views.price_list, name="price_list"),
+    path("staff/calc/prices/export.<str:fmt>", staff_views.price_export, name="price_export"),
 ]
+
+urlpatterns = public_urlpatterns + staff_urlpatterns

@@ -174,7 +174,7 @@ def calc_send(request: HttpRequest, slug: str, generation_id: int, body: str) ->
     if sent is not None:  # a double tap or a retry: the estimate it made already
         estimate = selectors.estimate_of_lead(sent)
         if estimate is not None:
-            return redirect("calc_result", slug=shop.slug, token=estimate.public_token)
+            return redirect("smartcalc:calc_result", slug=shop.slug, token=estimate.public_token)
         page.renew()  # the token of another form (the photo form's) sent here
     form = CalcContactForm(request.POST if page.has_input else None)
     page.receive_photos()
@@ -199,7 +199,9 @@ def calc_send(request: HttpRequest, slug: str, generation_id: int, body: str) ->
         if done is not None:
             estimate = done.attached if done.created else selectors.estimate_of_lead(done.lead)
             if estimate is not None:
-                return redirect("calc_result", slug=shop.slug, token=estimate.public_token)
+                return redirect(
+                    "smartcalc:calc_result", slug=shop.slug, token=estimate.public_token
+                )
             page.renew()
     return page.render(
         "smartcalc/calc_contact.html",

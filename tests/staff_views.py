@@ -62,17 +62,17 @@ def object_views() -> list[str]:
     return sorted(name for name, build in STAFF_VIEWS.items() if build)
 
 
-register("staff_home")
-register("shop_settings")
-register("team")
-register("member_create")
-register("member_edit", lambda shop: {"member_id": MembershipFactory(shop=shop).pk})
-register("api_tokens")
-register("inbox")
-register("inbox_poll")
-register("lead_detail", lambda shop: {"lead_id": LeadFactory(shop=shop).pk})
+register("autoservice:staff_home")
+register("autoservice:shop_settings")
+register("autoservice:team")
+register("autoservice:member_create")
+register("autoservice:member_edit", lambda shop: {"member_id": MembershipFactory(shop=shop).pk})
+register("autoservice:api_tokens")
+register("leads:inbox")
+register("leads:inbox_poll")
+register("leads:lead_detail", lambda shop: {"lead_id": LeadFactory(shop=shop).pk})
 register(
-    "lead_photo",
+    "leads:lead_photo",
     lambda shop: _photo_kwargs(LeadPhotoFactory(lead=LeadFactory(shop=shop))),
 )
 
@@ -91,13 +91,13 @@ def _version_kwargs(shop) -> dict:
     return {**_estimate_kwargs(shop), "number": 1}
 
 
-register("estimate_list")
-register("estimate_detail", _estimate_kwargs)
-register("estimate_print", _version_kwargs)
-register("estimate_pdf", _version_kwargs)
-register("calc_settings")
-register("price_list")
-register("price_export", kwargs={"fmt": "csv"})
+register("smartcalc:estimate_list")
+register("smartcalc:estimate_detail", _estimate_kwargs)
+register("smartcalc:estimate_print", _version_kwargs)
+register("smartcalc:estimate_pdf", _version_kwargs)
+register("smartcalc:calc_settings")
+register("smartcalc:price_list")
+register("smartcalc:price_export", kwargs={"fmt": "csv"})
 
 
 def _search_kwargs(shop) -> dict:
@@ -121,14 +121,14 @@ def _offer_kwargs(shop) -> dict:
     return {"version_id": OfferVersionFactory(offer__shop=shop).pk}
 
 
-register("parts_search")
-register("parts_results", _search_kwargs)
-register("parts_table", _search_kwargs)
-register("offer_build", _search_kwargs, post_only=True)
-register("suppliers")
-register("supplier_create")
-register("supplier_edit", _supplier_kwargs)
-register("offer_detail", _offer_kwargs)
+register("optima:parts_search")
+register("optima:parts_results", _search_kwargs)
+register("optima:parts_table", _search_kwargs)
+register("optima:offer_build", _search_kwargs, post_only=True)
+register("optima:suppliers")
+register("optima:supplier_create")
+register("optima:supplier_edit", _supplier_kwargs)
+register("optima:offer_detail", _offer_kwargs)
 
 
 def _record_kwargs(shop) -> dict:
@@ -169,20 +169,20 @@ def _template_kwargs(shop) -> dict:
     return {"template_id": copy.pk}
 
 
-register("intake_list")
-register("intake_start")
-register("intake_vin")
-register("intake_templates")
-register("intake_template_edit", _template_kwargs)
-register("intake_record", _record_kwargs)
-register("intake_shot_upload", _record_kwargs, post_only=True)
-register("intake_shot_discard", _shot_kwargs, post_only=True)
-register("intake_shot_image", lambda shop: {**_shot_kwargs(shop), "kind": "thumb"})
-register("intake_skip", _record_kwargs, post_only=True)
-register("intake_sign", _record_kwargs)
-register("intake_act", _record_kwargs)
-register("intake_verify", _record_kwargs)
-register("intake_addendum", _record_kwargs, post_only=True)
-register("intake_return", _record_kwargs, post_only=True)
-register("intake_compare", _record_kwargs)
-register("intake_export", _record_kwargs, get_only=True)
+register("intake:intake_list")
+register("intake:intake_start")
+register("intake:intake_vin")
+register("intake:intake_templates")
+register("intake:intake_template_edit", _template_kwargs)
+register("intake:intake_record", _record_kwargs)
+register("intake:intake_shot_upload", _record_kwargs, post_only=True)
+register("intake:intake_shot_discard", _shot_kwargs, post_only=True)
+register("intake:intake_shot_image", lambda shop: {**_shot_kwargs(shop), "kind": "thumb"})
+register("intake:intake_skip", _record_kwargs, post_only=True)
+register("intake:intake_sign", _record_kwargs)
+register("intake:intake_act", _record_kwargs)
+register("intake:intake_verify", _record_kwargs)
+register("intake:intake_addendum", _record_kwargs, post_only=True)
+register("intake:intake_return", _record_kwargs, post_only=True)
+register("intake:intake_compare", _record_kwargs)
+register("intake:intake_export", _record_kwargs, get_only=True)

@@ -9,7 +9,7 @@ def test_staff_logs_in_and_lands_on_home(client, advisor):
         reverse("login"), {"username": advisor.user.username, "password": "correct-horse-42"}
     )
     assert response.status_code == 302
-    assert response["Location"] == reverse("inbox")
+    assert response["Location"] == reverse("leads:inbox")
 
 
 def test_wrong_password_shows_the_russian_message_and_keeps_the_login(client, advisor):
@@ -44,12 +44,12 @@ def test_logout_is_a_post(client, advisor):
     client.force_login(advisor.user)
     response = client.post(reverse("logout"))
     assert response.status_code == 302
-    assert client.get(reverse("staff_home")).status_code == 302
+    assert client.get(reverse("autoservice:staff_home")).status_code == 302
 
 
 def test_manager_invites_a_colleague_who_sets_a_password(manager_client, manager):
     response = manager_client.post(
-        reverse("member_create"),
+        reverse("autoservice:member_create"),
         {
             "first_name": "Пётр",
             "last_name": "Иванов",
@@ -68,7 +68,7 @@ def test_manager_invites_a_colleague_who_sets_a_password(manager_client, manager
 
 def test_duplicate_email_is_refused_and_the_form_keeps_input(manager_client, advisor):
     response = manager_client.post(
-        reverse("member_create"),
+        reverse("autoservice:member_create"),
         {
             "first_name": "Пётр",
             "last_name": "Иванов",
@@ -84,7 +84,8 @@ def test_duplicate_email_is_refused_and_the_form_keeps_input(manager_client, adv
 
 def test_manager_cannot_demote_themselves(manager_client, manager):
     response = manager_client.post(
-        reverse("member_edit", args=[manager.pk]), {"role": "advisor", "is_active": "on"}
+        reverse("autoservice:member_edit", args=[manager.pk]),
+        {"role": "advisor", "is_active": "on"},
     )
     assert response.status_code == 200
     manager.refresh_from_db()
@@ -93,7 +94,9 @@ def test_manager_cannot_demote_themselves(manager_client, manager):
 
 def test_manager_deactivates_a_colleague(manager_client, manager):
     colleague = MembershipFactory(shop=manager.shop)
-    manager_client.post(reverse("member_edit", args=[colleague.pk]), {"role": "advisor"})
+    manager_client.post(
+        reverse("autoservice:member_edit", args=[colleague.pk]), {"role": "advisor"}
+    )
     colleague.user.refresh_from_db()
     assert colleague.user.is_active is False
 
@@ -104,11 +107,11 @@ def test_manager_makes_an_api_token_shown_once_and_revokes_it(manager_client, ma
     from autoservice.apitokens import shop_for_token
 
     html = manager_client.post(
-        reverse("api_tokens"), {"action": "create", "name": "amoCRM"}
+        reverse("autoservice:api_tokens"), {"action": "create", "name": "amoCRM"}
     ).content.decode()
     raw = re.search(r'id="new-token">([^<]+)<', html).group(1)
     assert shop_for_token(raw) == manager.shop
-    assert raw not in manager_client.get(reverse("api_tokens")).content.decode()
+    assert raw not in manager_client.get(reverse("autoservice:api_tokens")).content.decode()
     token = manager.shop.api_tokens.get()
-    manager_client.post(reverse("api_tokens"), {"action": "revoke", "token": token.pk})
+    manager_client.post(reverse("autoservice:api_tokens"), {"action": "revoke", "token": token.pk})
     assert shop_for_token(raw) is None

@@ -195,7 +195,7 @@ def _page(response) -> str:
 
 
 def _damage_form(shop, generation):
-    return reverse("calc_damage", args=[shop.slug, generation.pk, "sedan"])
+    return reverse("smartcalc:calc_damage", args=[shop.slug, generation.pk, "sedan"])
 
 
 DAMAGES = {
@@ -215,31 +215,42 @@ def test_driver_and_staff_pages_show_no_russian_in_english(client, english):
     )
     client = _english_client(client)
     pages = {
-        "shop page": _page(client.get(reverse("shop_page", args=[shop.slug]))),
-        "photo form": _page(client.get(reverse("photo_form", args=[shop.slug]))),
-        "photo sent": _page(client.get(reverse("photo_sent", args=[shop.slug, lead.public_token]))),
-        "calculator": _page(client.get(reverse("calc_vehicle", args=[shop.slug]))),
+        "shop page": _page(client.get(reverse("photoportal:shop_page", args=[shop.slug]))),
+        "photo form": _page(client.get(reverse("photoportal:photo_form", args=[shop.slug]))),
+        "photo sent": _page(
+            client.get(reverse("photoportal:photo_sent", args=[shop.slug, lead.public_token]))
+        ),
+        "calculator": _page(client.get(reverse("smartcalc:calc_vehicle", args=[shop.slug]))),
         "calculator, make chosen": _page(
-            client.get(reverse("calc_vehicle", args=[shop.slug]), {"make": solaris.model.make_id})
+            client.get(
+                reverse("smartcalc:calc_vehicle", args=[shop.slug]), {"make": solaris.model.make_id}
+            )
         ),
         "calculator, model chosen": _page(
-            client.get(reverse("calc_vehicle", args=[shop.slug]), {"model": solaris.model_id})
+            client.get(
+                reverse("smartcalc:calc_vehicle", args=[shop.slug]), {"model": solaris.model_id}
+            )
         ),
         "calculator, damage": _page(client.post(_damage_form(shop, solaris), DAMAGES)),
         "calculator, contact": _page(
-            client.post(reverse("calc_send", args=[shop.slug, solaris.pk, "sedan"]), DAMAGES)
+            client.post(
+                reverse("smartcalc:calc_send", args=[shop.slug, solaris.pk, "sedan"]), DAMAGES
+            )
         ),
         "estimate link": _page(
             client.get(
-                reverse("calc_result", args=[shop.slug, english["earlier"].estimate.public_token])
+                reverse(
+                    "smartcalc:calc_result",
+                    args=[shop.slug, english["earlier"].estimate.public_token],
+                )
             )
         ),
     }
     client = _english_client(client, english["advisor"].user)
     pages |= {
-        "inbox": _page(client.get(reverse("inbox"))),
-        "lead page": _page(client.get(reverse("lead_detail", args=[lead.pk]))),
-        "intake capture": _page(client.get(reverse("intake_record", args=[record.pk]))),
+        "inbox": _page(client.get(reverse("leads:inbox"))),
+        "lead page": _page(client.get(reverse("leads:lead_detail", args=[lead.pk]))),
+        "intake capture": _page(client.get(reverse("intake:intake_record", args=[record.pk]))),
     }
     assert "data-total" in pages["calculator, damage"]
     assert "IMG_0001.jpg" in pages["lead page"] and "Bumper in stock." in pages["lead page"]

@@ -13,7 +13,7 @@ def test_landing_lists_shops_and_staff_login(client, shop):
 def test_shop_page_is_branded(client, shop):
     shop.brand_color = "#123456"
     shop.save()
-    html = client.get(reverse("shop_page", args=[shop.slug])).content.decode()
+    html = client.get(reverse("photoportal:shop_page", args=[shop.slug])).content.decode()
     assert "--brand: #123456" in html
     assert shop.name in html
     assert "Пн–Пт" in html or "Пн–Сб" in html
@@ -31,7 +31,7 @@ def test_unknown_shop_slug_is_a_branded_russian_404(client, db, settings):
 def test_inactive_shop_page_is_404(client, shop):
     shop.is_active = False
     shop.save()
-    assert client.get(reverse("shop_page", args=[shop.slug])).status_code == 404
+    assert client.get(reverse("photoportal:shop_page", args=[shop.slug])).status_code == 404
 
 
 def test_static_assets_come_from_the_app_not_a_cdn(client, db):

@@ -26,7 +26,7 @@ def _form(shop, **overrides):
 
 
 def test_manager_saves_profile_and_hours(manager_client, shop):
-    response = manager_client.post(reverse("shop_settings"), _form(shop))
+    response = manager_client.post(reverse("autoservice:shop_settings"), _form(shop))
     assert response.status_code == 302
     shop.refresh_from_db()
     assert shop.timezone == "Asia/Yekaterinburg"
@@ -37,7 +37,7 @@ def test_manager_saves_profile_and_hours(manager_client, shop):
 def test_closing_before_opening_is_refused_and_input_kept(manager_client, shop):
     data = _form(shop, **{"hours-mon_open": "18:00", "hours-mon_close": "09:00"})
     data["profile-name"] = "Новое имя"
-    response = manager_client.post(reverse("shop_settings"), data)
+    response = manager_client.post(reverse("autoservice:shop_settings"), data)
     assert response.status_code == 400
     html = response.content.decode()
     assert "Закрытие должно быть позже открытия" in html
@@ -48,7 +48,7 @@ def test_closing_before_opening_is_refused_and_input_kept(manager_client, shop):
 
 def test_bad_brand_colour_is_explained(manager_client, shop):
     response = manager_client.post(
-        reverse("shop_settings"), _form(shop, **{"profile-brand_color": "red"})
+        reverse("autoservice:shop_settings"), _form(shop, **{"profile-brand_color": "red"})
     )
     assert "#RRGGBB" in response.content.decode()
 
@@ -62,12 +62,12 @@ def test_manager_sets_request_settings_and_sees_the_embed_snippet(manager_client
             "leads-embed_origins": "https://mysto.ru/",
         },
     )
-    assert manager_client.post(reverse("shop_settings"), data).status_code == 302
+    assert manager_client.post(reverse("autoservice:shop_settings"), data).status_code == 302
     shop.refresh_from_db()
     assert shop.sla_minutes == 30
     assert shop.notification_email_list == ["boss@sto.ru", "desk@sto.ru"]
     assert shop.embed_origin_list == ["https://mysto.ru"]
-    html = manager_client.get(reverse("shop_settings")).content.decode()
+    html = manager_client.get(reverse("autoservice:shop_settings")).content.decode()
     assert f"/s/{shop.slug}/photo/" in html
     assert "&lt;iframe" in html
 
@@ -80,7 +80,7 @@ def test_bad_email_and_origin_are_named(manager_client, shop):
             "leads-embed_origins": "https://mysto.ru/page",
         },
     )
-    html = manager_client.post(reverse("shop_settings"), data).content.decode()
+    html = manager_client.post(reverse("autoservice:shop_settings"), data).content.decode()
     assert "not-an-email" in html
     assert "https://mysto.ru/page" in html
 
@@ -89,10 +89,10 @@ def test_changed_consent_text_becomes_a_new_version(manager_client, shop):
     from autoservice.consent import consent_text_current
 
     platform = consent_text_current(shop)
-    manager_client.post(reverse("shop_settings"), _form(shop))
+    manager_client.post(reverse("autoservice:shop_settings"), _form(shop))
     assert consent_text_current(shop) == platform  # unchanged text: no new version
     manager_client.post(
-        reverse("shop_settings"), _form(shop, **{"leads-consent_body": "Новый текст"})
+        reverse("autoservice:shop_settings"), _form(shop, **{"leads-consent_body": "Новый текст"})
     )
     current = consent_text_current(shop)
     assert current.shop == shop and current.version == 1 and current.body == "Новый текст"

@@ -9,14 +9,16 @@ from tests.factories import MembershipFactory, UserFactory
 from tests.staff_views import STAFF_VIEWS, kwargs_for, method_for, methods_for, object_views
 
 
-def _staff_url_names(patterns=None, prefix: str = "") -> set[str]:
+def _staff_url_names(patterns=None, prefix: str = "", namespace: str = "") -> set[str]:
+    """Every named URL under /staff/, with its namespace (`leads:lead_detail`)."""
     names: set[str] = set()
     for entry in patterns if patterns is not None else get_resolver().url_patterns:
         route = prefix + str(entry.pattern)
         if isinstance(entry, URLResolver):
-            names |= _staff_url_names(entry.url_patterns, route)
+            inner = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
+            names |= _staff_url_names(entry.url_patterns, route, inner)
         elif isinstance(entry, URLPattern) and route.startswith("staff/") and entry.name:
-            names.add(entry.name)
+            names.add(namespace + entry.name)
     return names
 
 
@@ -62,25 +64,25 @@ def test_inactive_shop_locks_its_staff_out(client, shop):
     shop.is_active = False
     shop.save()
     client.force_login(member.user)
-    assert client.get(reverse("staff_home")).status_code == 403
+    assert client.get(reverse("autoservice:staff_home")).status_code == 403
 
 
 def test_team_lists_only_own_shop(manager_client, manager, other_shop):
     stranger = MembershipFactory(shop=other_shop)
     colleague = MembershipFactory(shop=manager.shop)
-    page = manager_client.get(reverse("team")).content.decode()
+    page = manager_client.get(reverse("autoservice:team")).content.decode()
     assert colleague.user.email in page
     assert stranger.user.email not in page
 
 
 def test_advisor_cannot_open_manager_pages(advisor_client):
-    for name in ("shop_settings", "team", "member_create"):
+    for name in ("autoservice:shop_settings", "autoservice:team", "autoservice:member_create"):
         response = advisor_client.get(reverse(name))
         assert response.status_code == 403
         assert "руководител" in response.content.decode()
 
 
 def test_advisor_sees_own_shop_on_home(advisor_client, advisor, other_shop):
-    page = advisor_client.get(reverse("staff_home"), follow=True).content.decode()
+    page = advisor_client.get(reverse("autoservice:staff_home"), follow=True).content.decode()
     assert advisor.shop.name in page
     assert other_shop.name not in page

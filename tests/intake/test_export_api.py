@@ -133,7 +133,7 @@ def test_a_photo_missing_on_disk_is_listed_and_the_rest_is_exported(record):
 
 def _download(client, membership, record_id):
     client.force_login(membership.user)
-    return client.get(reverse("intake_export", args=[record_id]))
+    return client.get(reverse("intake:intake_export", args=[record_id]))
 
 
 def test_advisor_downloads_the_zip_as_an_attachment(client, advisor, record):
@@ -147,7 +147,7 @@ def test_advisor_downloads_the_zip_as_an_attachment(client, advisor, record):
 
 
 def test_anonymous_visitor_is_sent_to_log_in(client, record):
-    response = client.get(reverse("intake_export", args=[record.pk]))
+    response = client.get(reverse("intake:intake_export", args=[record.pk]))
 
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
 
@@ -172,11 +172,11 @@ def api(client, shop):
 
 
 def _list_url() -> str:
-    return reverse("api_intake_records")
+    return reverse("intake:api_intake_records")
 
 
 def _record_url(record_id: int) -> str:
-    return reverse("api_intake_record", args=[record_id])
+    return reverse("intake:api_intake_record", args=[record_id])
 
 
 def test_api_lives_under_api_v1():

@@ -35,9 +35,9 @@ def _start_data(**overrides):
 
 
 def test_advisor_starts_an_intake_and_the_vin_names_the_make(advisor_client, advisor):
-    response = advisor_client.post(reverse("intake_start"), _start_data())
+    response = advisor_client.post(reverse("intake:intake_start"), _start_data())
     record = IntakeRecord.objects.get()
-    assert response["Location"] == reverse("intake_record", args=[record.pk])
+    assert response["Location"] == reverse("intake:intake_record", args=[record.pk])
     assert record.plate == "А123ВС77" and record.make == "Lada"
     assert record.customer_phone == "+79161112233" and record.consent is not None
     assert record.created_by == advisor
@@ -45,7 +45,7 @@ def test_advisor_starts_an_intake_and_the_vin_names_the_make(advisor_client, adv
 
 def test_bad_vin_and_plate_are_explained_and_input_kept(advisor_client):
     response = advisor_client.post(
-        reverse("intake_start"), _start_data(vin="XTAGFK33OLY12345", plate="Ж123ЖЖ")
+        reverse("intake:intake_start"), _start_data(vin="XTAGFK33OLY12345", plate="Ж123ЖЖ")
     )
     assert response.status_code == 400
     html = response.content.decode()
@@ -55,13 +55,13 @@ def test_bad_vin_and_plate_are_explained_and_input_kept(advisor_client):
 
 
 def test_plate_or_vin_is_required(advisor_client):
-    response = advisor_client.post(reverse("intake_start"), _start_data(vin="", plate=""))
+    response = advisor_client.post(reverse("intake:intake_start"), _start_data(vin="", plate=""))
     assert "госномер или VIN" in response.content.decode()
 
 
 def _upload(client, record, spec, content, *, client_id=None, name="shot.jpg"):
     return client.post(
-        reverse("intake_shot_upload", args=[record.pk]),
+        reverse("intake:intake_shot_upload", args=[record.pk]),
         {
             "spec": spec.pk,
             "client_id": str(client_id or uuid.uuid4()),
@@ -96,23 +96,26 @@ def test_plain_form_upload_comes_back_to_the_record(advisor_client, advisor):
     record = IntakeRecordFactory(shop=advisor.shop)
     spec = record.template.specs.get(code="front")
     response = advisor_client.post(
-        reverse("intake_shot_upload", args=[record.pk]),
+        reverse("intake:intake_shot_upload", args=[record.pk]),
         {"spec": spec.pk, "file": SimpleUploadedFile("a.jpg", jpeg_bytes((1600, 1200)))},
     )
-    assert response["Location"] == reverse("intake_record", args=[record.pk])
+    assert response["Location"] == reverse("intake:intake_record", args=[record.pk])
     assert record.shots.count() == 1
 
 
 def test_skip_needs_a_reason_and_signing_names_what_is_missing(advisor_client, advisor):
     record = IntakeRecordFactory(shop=advisor.shop)
     spec = record.template.specs.get(code="roof")
-    advisor_client.post(reverse("intake_skip", args=[record.pk]), {"spec": spec.pk, "reason": ""})
+    advisor_client.post(
+        reverse("intake:intake_skip", args=[record.pk]), {"spec": spec.pk, "reason": ""}
+    )
     assert record.skips.count() == 0
     advisor_client.post(
-        reverse("intake_skip", args=[record.pk]), {"spec": spec.pk, "reason": "Нет стремянки"}
+        reverse("intake:intake_skip", args=[record.pk]),
+        {"spec": spec.pk, "reason": "Нет стремянки"},
     )
     assert record.skips.get().reason == "Нет стремянки"
-    response = advisor_client.post(reverse("intake_sign", args=[record.pk]), {})
+    response = advisor_client.post(reverse("intake:intake_sign", args=[record.pk]), {})
     assert response.status_code == 400
     html = response.content.decode()
     assert "Не хватает обязательных кадров" in html and "Перед слева под 45°" in html
@@ -143,12 +146,14 @@ def test_a_sealed_record_cannot_be_changed_through_the_pages(advisor_client, adv
     spec = record.template.specs.first()
     upload = _upload(advisor_client, record, spec, jpeg_bytes((1600, 1200)))
     assert upload.status_code == 409 and "опечатан" in upload.json()["error"]
-    advisor_client.post(reverse("intake_record", args=[record.pk]), {"odometer_km": "1"})
+    advisor_client.post(reverse("intake:intake_record", args=[record.pk]), {"odometer_km": "1"})
     record.refresh_from_db()
     assert record.odometer_km is None
-    advisor_client.post(reverse("intake_addendum", args=[record.pk]), {"text": "Скол на стекле"})
+    advisor_client.post(
+        reverse("intake:intake_addendum", args=[record.pk]), {"text": "Скол на стекле"}
+    )
     assert record.addenda.get().text == "Скол на стекле"
-    verify = advisor_client.get(reverse("intake_verify", args=[record.pk])).content.decode()
+    verify = advisor_client.get(reverse("intake:intake_verify", args=[record.pk])).content.decode()
     assert "Не изменялась" in verify
 
 
@@ -163,18 +168,18 @@ def test_admin_shows_a_sealed_record_read_only(advisor, rf):
 
 def test_customer_act_link_only_for_sealed_records_of_that_shop(client, advisor, other_shop):
     record = _sealed(advisor.shop, advisor)
-    url = reverse("intake_public_act", args=[advisor.shop.slug, record.public_token])
+    url = reverse("intake:intake_public_act", args=[advisor.shop.slug, record.public_token])
     assert client.get(url)["Content-Type"] == "application/pdf"
     assert (
         client.get(
-            reverse("intake_public_act", args=[other_shop.slug, record.public_token])
+            reverse("intake:intake_public_act", args=[other_shop.slug, record.public_token])
         ).status_code
         == 404
     )
     draft = IntakeRecordFactory(shop=advisor.shop)
     assert (
         client.get(
-            reverse("intake_public_act", args=[advisor.shop.slug, draft.public_token])
+            reverse("intake:intake_public_act", args=[advisor.shop.slug, draft.public_token])
         ).status_code
         == 404
     )
@@ -202,7 +207,7 @@ def test_manager_edits_a_template_into_a_new_version(manager_client, manager):
         if spec.required:
             data[f"form-{i}-required"] = "on"
     data["form-0-DELETE"] = "on"
-    response = manager_client.post(reverse("intake_template_edit", args=[template.pk]), data)
+    response = manager_client.post(reverse("intake:intake_template_edit", args=[template.pk]), data)
     assert response.status_code == 302
     own = ShotTemplate.objects.get(shop=manager.shop, family="service", is_current=True)
     assert own.version == 1 and own.specs.count() == len(specs) - 1
@@ -258,7 +263,7 @@ def test_lead_page_offers_to_take_the_car_in_prefilled(advisor_client, advisor):
     from tests.factories import LeadFactory
 
     lead = LeadFactory(shop=advisor.shop, plate="В777ОР77", customer_name="Олег")
-    page = advisor_client.get(reverse("lead_detail", args=[lead.pk])).content.decode()
-    assert f"{reverse('intake_start')}?lead={lead.pk}" in page
-    form = advisor_client.get(reverse("intake_start"), {"lead": lead.pk}).content.decode()
+    page = advisor_client.get(reverse("leads:lead_detail", args=[lead.pk])).content.decode()
+    assert f"{reverse('intake:intake_start')}?lead={lead.pk}" in page
+    form = advisor_client.get(reverse("intake:intake_start"), {"lead": lead.pk}).content.decode()
     assert 'value="В777ОР77"' in form and 'value="Олег"' in form

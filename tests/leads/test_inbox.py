@@ -22,7 +22,7 @@ def test_inbox_shows_own_leads_newest_first_and_marks_unread(advisor_client, sho
     old = LeadFactory(shop=shop, created_at=now - dt.timedelta(hours=2), opened_at=now)
     new = LeadFactory(shop=shop, created_at=now)
     foreign = LeadFactory(shop=other_shop)
-    html = advisor_client.get(reverse("inbox")).content.decode()
+    html = advisor_client.get(reverse("leads:inbox")).content.decode()
     assert _rows(html) == [str(new.pk), str(old.pk)]
     assert str(foreign.pk) not in _rows(html)
     assert html.count("lead-unread") == 1
@@ -32,7 +32,7 @@ def test_inbox_shows_own_leads_newest_first_and_marks_unread(advisor_client, sho
 def test_query_count_does_not_grow_with_leads(advisor_client, shop):
     def count() -> int:
         with CaptureQueriesContext(connection) as queries:
-            assert advisor_client.get(reverse("inbox")).status_code == 200
+            assert advisor_client.get(reverse("leads:inbox")).status_code == 200
         return len(queries)
 
     for _ in range(3):
@@ -48,7 +48,7 @@ def test_filters_and_search(advisor_client, shop, advisor):
     mine = LeadFactory(shop=shop, assignee=advisor, status="in_progress", plate="А123ВС77")
     calc = LeadFactory(shop=shop, channel="calculator", customer_name="Пётр Сидоров")
     phone = LeadFactory(shop=shop, phone="+79035556677")
-    url = reverse("inbox")
+    url = reverse("leads:inbox")
     assert _rows(advisor_client.get(url, {"status": "in_progress"}).content.decode()) == [
         str(mine.pk)
     ]
@@ -69,9 +69,9 @@ def test_filters_and_search(advisor_client, shop, advisor):
 def test_period_filter_uses_the_shops_day(advisor_client, shop):
     today = LeadFactory(shop=shop)
     LeadFactory(shop=shop, created_at=timezone.now() - dt.timedelta(days=3))
-    assert _rows(advisor_client.get(reverse("inbox"), {"period": "today"}).content.decode()) == [
-        str(today.pk)
-    ]
+    assert _rows(
+        advisor_client.get(reverse("leads:inbox"), {"period": "today"}).content.decode()
+    ) == [str(today.pk)]
 
 
 def test_cursor_pagination_walks_every_lead_once(advisor_client, shop):
@@ -80,7 +80,7 @@ def test_cursor_pagination_walks_every_lead_once(advisor_client, shop):
     # Same timestamp for two leads: the id breaks the tie, nothing is skipped.
     LeadFactory(shop=shop, created_at=leads[60].created_at)
     seen: list[str] = []
-    url = reverse("inbox")
+    url = reverse("leads:inbox")
     params: dict = {}
     while True:
         html = advisor_client.get(url, params).content.decode()
@@ -94,26 +94,28 @@ def test_cursor_pagination_walks_every_lead_once(advisor_client, shop):
 
 def test_poll_returns_only_newer_leads_and_the_unread_badge(advisor_client, shop):
     first = LeadFactory(shop=shop, created_at=timezone.now() - dt.timedelta(minutes=5))
-    html = advisor_client.get(reverse("inbox")).content.decode()
+    html = advisor_client.get(reverse("leads:inbox")).content.decode()
     newest = re.search(r"newest=([A-Za-z0-9_\-]+)", html).group(1)
     arrived = LeadFactory(shop=shop)
-    poll = advisor_client.get(reverse("inbox_poll"), {"newest": newest}).content.decode()
+    poll = advisor_client.get(reverse("leads:inbox_poll"), {"newest": newest}).content.decode()
     assert _rows(poll) == [str(arrived.pk)]
     assert str(first.pk) not in _rows(poll)
     assert 'data-new="1"' in poll
     assert 'data-unread="2"' in poll
     newer = re.search(r"newest=([A-Za-z0-9_\-]+)", poll).group(1)
-    again = advisor_client.get(reverse("inbox_poll"), {"newest": newer}).content.decode()
+    again = advisor_client.get(reverse("leads:inbox_poll"), {"newest": newer}).content.decode()
     assert _rows(again) == []
 
 
 def test_load_more_is_an_htmx_fragment(advisor_client, shop):
     for _ in range(55):
         LeadFactory(shop=shop)
-    html = advisor_client.get(reverse("inbox")).content.decode()
+    html = advisor_client.get(reverse("leads:inbox")).content.decode()
     cursor = re.search(r"cursor=([A-Za-z0-9_\-]+)", html).group(1)
     fragment = advisor_client.get(
-        reverse("inbox"), {"cursor": cursor, "fragment": "rows"}, headers={"HX-Request": "true"}
+        reverse("leads:inbox"),
+        {"cursor": cursor, "fragment": "rows"},
+        headers={"HX-Request": "true"},
     ).content.decode()
     assert len(_rows(fragment)) == 5
     assert "<nav" not in fragment

@@ -13,8 +13,8 @@ from tests.factories import LeadFactory, LeadPhotoFactory, MembershipFactory, Us
 
 def test_opening_a_lead_marks_it_read_once(advisor_client, advisor, shop):
     lead = LeadFactory(shop=shop)
-    advisor_client.get(reverse("lead_detail", args=[lead.pk]))
-    advisor_client.get(reverse("lead_detail", args=[lead.pk]))
+    advisor_client.get(reverse("leads:lead_detail", args=[lead.pk]))
+    advisor_client.get(reverse("leads:lead_detail", args=[lead.pk]))
     lead.refresh_from_db()
     assert lead.opened_at is not None
     assert list(lead.events.values_list("kind", flat=True)) == ["opened"]
@@ -22,7 +22,7 @@ def test_opening_a_lead_marks_it_read_once(advisor_client, advisor, shop):
 
 def test_lead_page_shows_contact_links_vehicle_and_consent(advisor_client, shop):
     lead = LeadFactory(shop=shop, phone="+79123456789", description="Вмятина")
-    html = advisor_client.get(reverse("lead_detail", args=[lead.pk])).content.decode()
+    html = advisor_client.get(reverse("leads:lead_detail", args=[lead.pk])).content.decode()
     assert 'href="tel:+79123456789"' in html
     assert "https://wa.me/79123456789" in html
     assert "https://t.me/+79123456789" in html
@@ -32,11 +32,11 @@ def test_lead_page_shows_contact_links_vehicle_and_consent(advisor_client, shop)
 
 def test_lead_page_queries_do_not_grow_with_photos_and_events(advisor_client, advisor, shop):
     lead = LeadFactory(shop=shop)
-    advisor_client.get(reverse("lead_detail", args=[lead.pk]))
+    advisor_client.get(reverse("leads:lead_detail", args=[lead.pk]))
 
     def count() -> int:
         with CaptureQueriesContext(connection) as queries:
-            advisor_client.get(reverse("lead_detail", args=[lead.pk]))
+            advisor_client.get(reverse("leads:lead_detail", args=[lead.pk]))
         return len(queries)
 
     few = count()
@@ -48,7 +48,7 @@ def test_lead_page_queries_do_not_grow_with_photos_and_events(advisor_client, ad
 
 def test_status_workflow_and_response_clock(advisor_client, advisor, shop):
     lead = LeadFactory(shop=shop)
-    url = reverse("lead_detail", args=[lead.pk])
+    url = reverse("leads:lead_detail", args=[lead.pk])
     response = advisor_client.post(url, {"action": "status", "status": "in_progress"})
     assert response.status_code == 302
     lead.refresh_from_db()
@@ -64,7 +64,7 @@ def test_status_workflow_and_response_clock(advisor_client, advisor, shop):
 
 def test_lost_requires_a_reason_and_keeps_what_was_typed(advisor_client, shop):
     lead = LeadFactory(shop=shop)
-    url = reverse("lead_detail", args=[lead.pk])
+    url = reverse("leads:lead_detail", args=[lead.pk])
     response = advisor_client.post(url, {"action": "status", "status": "lost", "reason": " "})
     assert response.status_code == 400
     assert "Укажите причину отказа" in response.content.decode()
@@ -79,7 +79,7 @@ def test_lost_requires_a_reason_and_keeps_what_was_typed(advisor_client, shop):
 
 def test_note_and_contacted(advisor_client, shop):
     lead = LeadFactory(shop=shop)
-    url = reverse("lead_detail", args=[lead.pk])
+    url = reverse("leads:lead_detail", args=[lead.pk])
     response = advisor_client.post(url, {"action": "note", "text": ""})
     assert response.status_code == 400
     assert "Заметка пустая" in response.content.decode()
@@ -94,7 +94,7 @@ def test_assign_only_to_own_staff(advisor_client, shop, other_shop):
     lead = LeadFactory(shop=shop)
     colleague = MembershipFactory(shop=shop)
     stranger = MembershipFactory(shop=other_shop)
-    url = reverse("lead_detail", args=[lead.pk])
+    url = reverse("leads:lead_detail", args=[lead.pk])
     response = advisor_client.post(url, {"action": "assign", "assignee": stranger.pk})
     assert response.status_code == 400
     advisor_client.post(url, {"action": "assign", "assignee": colleague.pk})
@@ -104,12 +104,12 @@ def test_assign_only_to_own_staff(advisor_client, shop, other_shop):
 
 def test_photos_are_served_to_staff_only_and_never_the_original(client, advisor_client, shop):
     photo = LeadPhotoFactory(lead=LeadFactory(shop=shop))
-    url = reverse("lead_photo", args=[photo.lead_id, photo.pk, "thumb"])
+    url = reverse("leads:lead_photo", args=[photo.lead_id, photo.pk, "thumb"])
     response = advisor_client.get(url)
     assert response.status_code == 200
     assert response["Content-Type"] == "image/jpeg"
     assert response["Cache-Control"].startswith("private")
-    original = reverse("lead_photo", args=[photo.lead_id, photo.pk, "original"])
+    original = reverse("leads:lead_photo", args=[photo.lead_id, photo.pk, "original"])
     assert advisor_client.get(original).status_code == 404
     client.logout()
     assert client.get(url).status_code == 302

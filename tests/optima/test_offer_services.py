@@ -39,7 +39,7 @@ def _sent(shop, **kwargs):
 
 def test_unknown_action_on_the_offer_page_is_refused_and_changes_nothing(advisor_client, shop):
     version = OfferVersionFactory(offer__shop=shop)
-    url = reverse("offer_detail", args=[version.pk])
+    url = reverse("optima:offer_detail", args=[version.pk])
     for data in ({"action": "withdraw"}, {}):
         response = advisor_client.post(url, data)
         assert response.status_code == 400
@@ -52,7 +52,7 @@ def test_unknown_action_on_the_offer_page_is_refused_and_changes_nothing(advisor
 def test_unknown_action_on_the_supplier_page_is_refused_and_changes_nothing(manager_client, shop):
     supplier = SupplierFactory(shop=shop, name="Старое имя")
     response = manager_client.post(
-        reverse("supplier_edit", args=[supplier.pk]),
+        reverse("optima:supplier_edit", args=[supplier.pk]),
         {"action": "delete", "name": "Новое имя", "kind": "abcp"},
     )
     assert response.status_code == 400
@@ -62,7 +62,7 @@ def test_unknown_action_on_the_supplier_page_is_refused_and_changes_nothing(mana
 
 def test_unknown_action_on_the_driver_page_is_refused_and_nothing_is_accepted(client, shop):
     version = _sent(shop)
-    url = reverse("offer_public", args=[shop.slug, version.offer.token])
+    url = reverse("optima:offer_public", args=[shop.slug, version.offer.token])
     response = client.post(url, {"pos_0": "0", "action": "decline"})
     assert response.status_code == 400
     assert "Неизвестное действие" in response.content.decode()
@@ -74,7 +74,7 @@ def test_price_list_cannot_be_loaded_before_the_supplier_is_saved(manager_client
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     response = manager_client.post(
-        reverse("supplier_create"),
+        reverse("optima:supplier_create"),
         {"action": "pricelist", "file": SimpleUploadedFile("p.csv", b"brand;number;price\n")},
     )
     assert response.status_code == 400
@@ -107,7 +107,7 @@ def test_acceptance_without_a_known_address_is_still_kept(shop):
 
 def test_driver_page_passes_the_browser_to_the_acceptance(client, shop):
     version = _sent(shop)
-    url = reverse("offer_public", args=[shop.slug, version.offer.token])
+    url = reverse("optima:offer_public", args=[shop.slug, version.offer.token])
     response = client.post(
         url,
         {"pos_0": "0", "action": "accept"},
@@ -134,7 +134,7 @@ def test_driver_question_reaches_the_timeline_and_the_shop(client, shop):
     shop.notification_emails = "master@example.ru"
     shop.save()
     version = _sent(shop)
-    url = reverse("offer_public", args=[shop.slug, version.offer.token])
+    url = reverse("optima:offer_public", args=[shop.slug, version.offer.token])
     response = client.post(url, {"action": "question", "question": "  А покраска входит?  "})
     assert response.status_code == 302
     version.refresh_from_db()
@@ -151,7 +151,7 @@ def test_driver_question_reaches_the_timeline_and_the_shop(client, shop):
 
 def test_empty_question_on_the_driver_page_keeps_the_picked_options(client, shop):
     version = _sent(shop)
-    url = reverse("offer_public", args=[shop.slug, version.offer.token])
+    url = reverse("optima:offer_public", args=[shop.slug, version.offer.token])
     response = client.post(url, {"action": "question", "question": "", "pos_0": "1"})
     assert response.status_code == 400
     assert "Напишите вопрос" in response.content.decode()
@@ -183,7 +183,7 @@ def test_labour_of_a_sent_offer_stays_as_the_driver_saw_it(shop):
 def test_labour_form_on_a_sent_offer_says_why_it_is_refused(manager_client, shop):
     version = _sent(shop)
     response = manager_client.post(
-        reverse("offer_detail", args=[version.pk]),
+        reverse("optima:offer_detail", args=[version.pk]),
         {
             "action": "labour",
             "labour-TOTAL_FORMS": "1",
@@ -244,7 +244,7 @@ def test_pricing_page_adds_changes_and_removes_markup_bands(manager_client, shop
         [{"quality": "original", "price_from_rub": "0", "markup_pct": "22"}],
     )
     data["markup-1-DELETE"] = "on"
-    response = manager_client.post(reverse("suppliers"), data)
+    response = manager_client.post(reverse("optima:suppliers"), data)
     assert response.status_code == 302
     assert sorted(
         MarkupRule.objects.filter(shop=shop).values_list("quality", "price_from_rub", "markup_pct")
@@ -285,7 +285,7 @@ SUPPLIER = {
 
 def test_new_supplier_is_connected_with_its_discounts(manager_client, shop, other_shop):
     response = manager_client.post(
-        reverse("supplier_create"),
+        reverse("optima:supplier_create"),
         {
             "action": "save",
             **SUPPLIER,
@@ -313,7 +313,7 @@ def test_removed_discount_is_deleted_and_the_others_stay(manager_client, shop):
     gone = SupplierDiscount.objects.create(supplier=supplier, brand="SAT", discount_pct=20)
     kept = SupplierDiscount.objects.create(supplier=supplier, brand="TYG", discount_pct=10)
     response = manager_client.post(
-        reverse("supplier_edit", args=[supplier.pk]),
+        reverse("optima:supplier_edit", args=[supplier.pk]),
         {
             **SUPPLIER,
             "discount-TOTAL_FORMS": "2",

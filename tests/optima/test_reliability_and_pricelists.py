@@ -121,7 +121,7 @@ def test_advisor_marks_a_delivery_and_the_scorecard_shows_it(manager_client, sho
         number="X",
         promised_on=dt.date(2026, 11, 20),
     )
-    url = reverse("offer_detail", args=[version.pk])
+    url = reverse("optima:offer_detail", args=[version.pk])
     bad = manager_client.post(url, {"action": "mark", "record": record.pk, "outcome": "arrived"})
     assert bad.status_code == 400 and "когда деталь пришла" in bad.content.decode()
     manager_client.post(
@@ -136,13 +136,13 @@ def test_advisor_marks_a_delivery_and_the_scorecard_shows_it(manager_client, sho
     )
     record.refresh_from_db()
     assert record.arrived_on == dt.date(2026, 11, 22) and record.was_in_stock is False
-    assert "мало данных (1)" in manager_client.get(reverse("suppliers")).content.decode()
+    assert "мало данных (1)" in manager_client.get(reverse("optima:suppliers")).content.decode()
 
 
 def test_draft_labour_lines_are_editable(manager_client, shop):
     version = OfferVersionFactory(offer__shop=shop)
     response = manager_client.post(
-        reverse("offer_detail", args=[version.pk]),
+        reverse("optima:offer_detail", args=[version.pk]),
         {
             "action": "labour",
             "labour-TOTAL_FORMS": "2",
@@ -168,7 +168,7 @@ CSV = (
 
 def test_price_list_supplier_loads_good_rows_after_confirmation(manager_client, shop):
     supplier = SupplierFactory(shop=shop, kind="pricelist", base_url="")
-    url = reverse("supplier_edit", args=[supplier.pk])
+    url = reverse("optima:supplier_edit", args=[supplier.pk])
     first = manager_client.post(
         url, {"action": "pricelist", "file": SimpleUploadedFile("price.csv", CSV)}
     )

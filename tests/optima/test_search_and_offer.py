@@ -65,7 +65,7 @@ def _search(client, numbers: str, lead=None, capture=None):
     if lead is not None:
         data["lead"] = lead.pk
     with capture(execute=True):
-        response = client.post(reverse("parts_search"), data)
+        response = client.post(reverse("optima:parts_search"), data)
     assert response.status_code == 302, response.content.decode()[:500]
     return Search.objects.latest("created_at")
 
@@ -81,7 +81,7 @@ def test_all_suppliers_are_asked_and_a_broken_one_does_not_spoil_the_table(
     states = {a.supplier.name: a.state for a in SupplierAnswer.objects.filter(search=search)}
     assert states["Сломанный"] == "error"
     assert states["Быстрый ABCP"] == "answered"
-    html = advisor_client.get(reverse("parts_results", args=[search.pk])).content.decode()
+    html = advisor_client.get(reverse("optima:parts_results", args=[search.pk])).content.decode()
     assert "дешевле всех" in html and "быстрее всех" in html
     assert "Сломанный: ошибка" in html
     assert search.finished_at is not None
@@ -93,7 +93,7 @@ def test_numbers_are_checked_before_asking(advisor_client, connected):
         ("привет, ---", "Не похоже на номер"),
         ("\n".join(f"12345{i}" for i in range(60)), "Слишком много номеров"),
     ]:
-        response = advisor_client.post(reverse("parts_search"), {"numbers": text})
+        response = advisor_client.post(reverse("optima:parts_search"), {"numbers": text})
         assert response.status_code == 400
         assert message in response.content.decode()
     assert Search.objects.count() == 0
@@ -120,16 +120,18 @@ def test_offer_from_a_lead_is_sent_accepted_once_and_rechecked(
     search = _search(
         advisor_client, "\n".join(numbers), lead=lead, capture=django_capture_on_commit_callbacks
     )
-    response = advisor_client.post(reverse("offer_build", args=[search.pk]))
+    response = advisor_client.post(reverse("optima:offer_build", args=[search.pk]))
     version = OfferVersion.objects.get()
-    assert response["Location"] == reverse("offer_detail", args=[version.pk])
+    assert response["Location"] == reverse("optima:offer_detail", args=[version.pk])
     assert version.positions and all(1 <= len(p["options"]) <= 3 for p in version.positions)
     with django_capture_on_commit_callbacks(execute=True):
-        advisor_client.post(reverse("offer_detail", args=[version.pk]), {"action": "send"})
+        advisor_client.post(reverse("optima:offer_detail", args=[version.pk]), {"action": "send"})
     version.refresh_from_db()
     lead.refresh_from_db()
     assert version.status == OfferStatus.SENT and lead.status == Status.OFFER_SENT
-    staff_page = advisor_client.get(reverse("offer_detail", args=[version.pk])).content.decode()
+    staff_page = advisor_client.get(
+        reverse("optima:offer_detail", args=[version.pk])
+    ).content.decode()
     link = re.search(r'id="offer-link">([^<]+)<', staff_page).group(1)
     path = "/" + link.split("://", 1)[1].split("/", 1)[1]
     page = client.get(path).content.decode()
@@ -152,10 +154,10 @@ def test_expired_offer_says_so_politely(client, shop):
     version = OfferVersionFactory(offer__shop=shop, status=OfferStatus.SENT)
     version.valid_until = version.created_at.date().replace(year=2020)
     version.save()
-    page = client.get(reverse("offer_public", args=[shop.slug, version.offer.token]))
+    page = client.get(reverse("optima:offer_public", args=[shop.slug, version.offer.token]))
     assert "больше не действует" in page.content.decode()
     refused = client.post(
-        reverse("offer_public", args=[shop.slug, version.offer.token]), {"pos_0": "0"}
+        reverse("optima:offer_public", args=[shop.slug, version.offer.token]), {"pos_0": "0"}
     )
     assert refused.status_code == 400
     version.refresh_from_db()
@@ -165,11 +167,15 @@ def test_expired_offer_says_so_politely(client, shop):
 def test_offer_link_of_another_shop_or_tampered_is_404(client, shop, other_shop):
     version = OfferVersionFactory(offer__shop=shop, status=OfferStatus.SENT)
     assert (
-        client.get(reverse("offer_public", args=[other_shop.slug, version.offer.token])).status_code
+        client.get(
+            reverse("optima:offer_public", args=[other_shop.slug, version.offer.token])
+        ).status_code
         == 404
     )
     assert (
-        client.get(reverse("offer_public", args=[shop.slug, version.offer.token + "x"])).status_code
+        client.get(
+            reverse("optima:offer_public", args=[shop.slug, version.offer.token + "x"])
+        ).status_code
         == 404
     )
 
@@ -178,7 +184,7 @@ def test_choice_out_of_range_is_refused(client, shop):
     version = OfferVersionFactory(offer__shop=shop, status=OfferStatus.SENT)
     version.valid_until = version.created_at.date().replace(year=2099)
     version.save()
-    url = reverse("offer_public", args=[shop.slug, version.offer.token])
+    url = reverse("optima:offer_public", args=[shop.slug, version.offer.token])
     response = client.post(url, {"pos_0": "7", "action": "accept"})
     assert response.status_code == 400 and "Такого варианта нет" in response.content.decode()
 
@@ -201,9 +207,11 @@ def test_credentials_never_reach_pages_or_logs(
             capture=django_capture_on_commit_callbacks,
         )
         pages = [
-            manager_client.get(reverse("suppliers")).content.decode(),
-            manager_client.get(reverse("supplier_edit", args=[supplier.pk])).content.decode(),
-            manager_client.get(reverse("parts_results", args=[search.pk])).content.decode(),
+            manager_client.get(reverse("optima:suppliers")).content.decode(),
+            manager_client.get(
+                reverse("optima:supplier_edit", args=[supplier.pk])
+            ).content.decode(),
+            manager_client.get(reverse("optima:parts_results", args=[search.pk])).content.decode(),
         ]
     answer = SupplierAnswer.objects.get(search=search, supplier=supplier)
     assert answer.state == "auth_error"
@@ -236,7 +244,8 @@ def test_editing_a_supplier_keeps_the_password_when_left_empty(manager_client, s
         "discount-0-discount_pct": "20",
     }
     assert (
-        manager_client.post(reverse("supplier_edit", args=[supplier.pk]), data).status_code == 302
+        manager_client.post(reverse("optima:supplier_edit", args=[supplier.pk]), data).status_code
+        == 302
     )
     supplier.refresh_from_db()
     assert supplier.secret == "keep-me-123" and supplier.name == "Новое имя"
@@ -265,7 +274,7 @@ def test_lead_page_offers_to_search_the_estimate_parts(advisor_client, advisor):
     )
     lead = LeadFactory(shop=advisor.shop)
     estimate_attach_lead(estimate=estimate, lead=lead)
-    html = advisor_client.get(reverse("lead_detail", args=[lead.pk])).content.decode()
+    html = advisor_client.get(reverse("leads:lead_detail", args=[lead.pk])).content.decode()
     assert "numbers=92101-4L000" in html
     assert "Подобрать запчасти из расчёта" in html
 
@@ -274,7 +283,7 @@ def test_driver_takes_a_whole_set_in_one_tap(client, shop):
     version = OfferVersionFactory(offer__shop=shop, status=OfferStatus.SENT)
     version.valid_until = version.created_at.date().replace(year=2099)
     version.save()
-    url = reverse("offer_public", args=[shop.slug, version.offer.token])
+    url = reverse("optima:offer_public", args=[shop.slug, version.offer.token])
     assert "самый выгодный" in client.get(url).content.decode()
     client.post(url, {"set": "самый выгодный"})
     version.refresh_from_db()
@@ -294,6 +303,6 @@ def test_cross_numbers_of_the_shop_table_are_asked_and_shown_as_analogues(
     )
     search = _search(advisor_client, "NOSUCH-12345", capture=django_capture_on_commit_callbacks)
     assert search.crosses == {numbers[0]: "NOSUCH12345"}
-    html = advisor_client.get(reverse("parts_results", args=[search.pk])).content.decode()
+    html = advisor_client.get(reverse("optima:parts_results", args=[search.pk])).content.decode()
     assert 'data-number="NOSUCH12345"' in html and "аналог" in html
     assert f'data-number="{numbers[0]}"' not in html

@@ -19,7 +19,7 @@ from tests.photos import jpeg_bytes, png_bytes
 
 
 def _token(client, shop) -> str:
-    html = client.get(reverse("photo_form", args=[shop.slug])).content.decode()
+    html = client.get(reverse("photoportal:photo_form", args=[shop.slug])).content.decode()
     return re.search(r'name="form_token" value="([^"]+)"', html).group(1)
 
 
@@ -52,10 +52,14 @@ def test_driver_sends_photos_without_javascript_and_gets_a_number(client, shop):
         _file("front.jpg", jpeg_bytes(gps=True, orientation=6)),
         _file("side.png", png_bytes(), "image/png"),
     ]
-    response = client.post(reverse("photo_form", args=[shop.slug]), data, REMOTE_ADDR="10.1.2.3")
+    response = client.post(
+        reverse("photoportal:photo_form", args=[shop.slug]), data, REMOTE_ADDR="10.1.2.3"
+    )
     assert response.status_code == 302
     lead = Lead.objects.get(shop=shop)
-    assert response["Location"] == reverse("photo_sent", args=[shop.slug, lead.public_token])
+    assert response["Location"] == reverse(
+        "photoportal:photo_sent", args=[shop.slug, lead.public_token]
+    )
     assert lead.phone == "+79123456789"
     assert lead.plate == "А123ВС77"
     assert lead.preferred_contact == "whatsapp"
@@ -76,7 +80,7 @@ def test_renditions_are_rotated_and_carry_no_gps(
     data = _fields(token)
     data["photos"] = [_file("gps.jpg", jpeg_bytes((1200, 900), gps=True, orientation=6))]
     with django_capture_on_commit_callbacks(execute=True):
-        client.post(reverse("photo_form", args=[shop.slug]), data)
+        client.post(reverse("photoportal:photo_form", args=[shop.slug]), data)
     photo = LeadPhoto.objects.get()
     assert photo.state == "ready"  # tasks run inline in tests
     for field in (photo.web, photo.thumb):
@@ -105,7 +109,7 @@ def test_bad_file_is_refused_by_name_and_nothing_else_is_lost(
     token = _token(client, shop)
     data = _fields(token)
     data["photos"] = [_file(name, content)]
-    response = client.post(reverse("photo_form", args=[shop.slug]), data)
+    response = client.post(reverse("photoportal:photo_form", args=[shop.slug]), data)
     assert response.status_code == 400
     html = response.content.decode()
     assert expected in html
@@ -118,14 +122,14 @@ def test_a_bad_field_keeps_the_photos_already_sent(client, shop):
     token = _token(client, shop)
     data = _fields(token, phone="12345")
     data["photos"] = [_file("ok.jpg", jpeg_bytes())]
-    response = client.post(reverse("photo_form", args=[shop.slug]), data)
+    response = client.post(reverse("photoportal:photo_form", args=[shop.slug]), data)
     assert response.status_code == 400
     html = response.content.decode()
     assert "Проверьте номер" in html
     assert "ok.jpg" in html  # the stored photo is listed; the driver does not pick it again
     assert Lead.objects.count() == 0
     # Fix the phone and send again without files: the stored photo goes with the lead.
-    response = client.post(reverse("photo_form", args=[shop.slug]), _fields(token))
+    response = client.post(reverse("photoportal:photo_form", args=[shop.slug]), _fields(token))
     assert response.status_code == 302
     assert Lead.objects.get().photos.count() == 1
 
@@ -134,7 +138,7 @@ def test_no_photo_and_no_consent_are_explained(client, shop):
     token = _token(client, shop)
     data = _fields(token)
     data.pop("consent")
-    html = client.post(reverse("photo_form", args=[shop.slug]), data).content.decode()
+    html = client.post(reverse("photoportal:photo_form", args=[shop.slug]), data).content.decode()
     assert "хотя бы одно фото" in html
     assert "Без согласия" in html
 
@@ -143,8 +147,8 @@ def test_double_submit_creates_one_lead(client, shop):
     token = _token(client, shop)
     data = _fields(token)
     data["photos"] = [_file("a.jpg", jpeg_bytes())]
-    first = client.post(reverse("photo_form", args=[shop.slug]), data)
-    second = client.post(reverse("photo_form", args=[shop.slug]), _fields(token))
+    first = client.post(reverse("photoportal:photo_form", args=[shop.slug]), data)
+    second = client.post(reverse("photoportal:photo_form", args=[shop.slug]), _fields(token))
     assert first.status_code == second.status_code == 302
     assert first["Location"] == second["Location"]
     assert Lead.objects.count() == 1
@@ -153,7 +157,7 @@ def test_double_submit_creates_one_lead(client, shop):
 
 def test_too_many_requests_from_one_address_wait_with_429_and_keep_the_form(client, shop):
     driver_requests_sent(shop, DRIVER_LEADS_PER_HOUR_PER_ADDRESS, ip="10.1.2.3", minutes_ago=20)
-    url = reverse("photo_form", args=[shop.slug])
+    url = reverse("photoportal:photo_form", args=[shop.slug])
     token = _token(client, shop)
     data = _fields(token)
     data["photos"] = [_file("front.jpg", jpeg_bytes())]
@@ -179,7 +183,7 @@ def test_too_many_requests_from_one_address_wait_with_429_and_keep_the_form(clie
 
 def test_uploader_endpoint_is_idempotent_per_client_id(client, shop):
     token = _token(client, shop)
-    url = reverse("photo_upload", args=[shop.slug])
+    url = reverse("photoportal:photo_upload", args=[shop.slug])
     client_id = str(uuid.uuid4())
     payload = {"form_token": token, "client_id": client_id}
     first = client.post(url, {**payload, "file": _file("a.jpg", jpeg_bytes())})
@@ -187,7 +191,7 @@ def test_uploader_endpoint_is_idempotent_per_client_id(client, shop):
     assert first.status_code == 201 and again.status_code == 200
     assert first.json()["id"] == again.json()["id"]
     assert LeadPhoto.objects.count() == 1
-    response = client.post(reverse("photo_form", args=[shop.slug]), _fields(token))
+    response = client.post(reverse("photoportal:photo_form", args=[shop.slug]), _fields(token))
     assert response.status_code == 302
     assert Lead.objects.get().photos.count() == 1
 
@@ -195,7 +199,7 @@ def test_uploader_endpoint_is_idempotent_per_client_id(client, shop):
 def test_uploader_refusal_is_json_in_russian(client, shop):
     token = _token(client, shop)
     response = client.post(
-        reverse("photo_upload", args=[shop.slug]),
+        reverse("photoportal:photo_upload", args=[shop.slug]),
         {"form_token": token, "client_id": str(uuid.uuid4()), "file": _file("x.jpg", b"nope")},
     )
     assert response.status_code == 400
@@ -205,7 +209,7 @@ def test_uploader_refusal_is_json_in_russian(client, shop):
 def test_uploader_with_a_forged_token_is_refused(client, shop, other_shop):
     token = _token(client, other_shop)  # a real token, but of another shop
     response = client.post(
-        reverse("photo_upload", args=[shop.slug]),
+        reverse("photoportal:photo_upload", args=[shop.slug]),
         {"form_token": token, "client_id": str(uuid.uuid4()), "file": _file("a.jpg", jpeg_bytes())},
     )
     assert response.status_code == 403
@@ -216,11 +220,12 @@ def test_driver_removes_an_uploaded_photo(client, shop):
     token = _token(client, shop)
     client_id = str(uuid.uuid4())
     client.post(
-        reverse("photo_upload", args=[shop.slug]),
+        reverse("photoportal:photo_upload", args=[shop.slug]),
         {"form_token": token, "client_id": client_id, "file": _file("a.jpg", jpeg_bytes())},
     )
     response = client.post(
-        reverse("photo_upload_delete", args=[shop.slug, client_id]), {"form_token": token}
+        reverse("photoportal:photo_upload_delete", args=[shop.slug, client_id]),
+        {"form_token": token},
     )
     assert response.json() == {"deleted": True}
     assert LeadPhoto.objects.count() == 0
@@ -229,7 +234,7 @@ def test_driver_removes_an_uploaded_photo(client, shop):
 def test_twenty_one_photos_are_too_many(client, shop, settings):
     token = _token(client, shop)
     small = jpeg_bytes((64, 48))
-    url = reverse("photo_upload", args=[shop.slug])
+    url = reverse("photoportal:photo_upload", args=[shop.slug])
     for _ in range(20):
         client.post(
             url,
@@ -246,7 +251,7 @@ def test_oversize_photo_is_refused_with_the_limit(client, shop, settings):
     settings.PHOTO_MAX_BYTES = 10_000
     token = _token(client, shop)
     response = client.post(
-        reverse("photo_upload", args=[shop.slug]),
+        reverse("photoportal:photo_upload", args=[shop.slug]),
         {
             "form_token": token,
             "client_id": str(uuid.uuid4()),
@@ -258,7 +263,7 @@ def test_oversize_photo_is_refused_with_the_limit(client, shop, settings):
 
 
 def test_form_is_framed_only_by_the_shops_sites(client, shop):
-    url = reverse("photo_form", args=[shop.slug])
+    url = reverse("photoportal:photo_form", args=[shop.slug])
     response = client.get(url)
     assert response["Content-Security-Policy"] == "frame-ancestors 'self'"
     assert response["X-Frame-Options"] == "SAMEORIGIN"
@@ -275,4 +280,9 @@ def test_thank_you_page_of_another_shop_is_404(client, shop, other_shop):
     from tests.factories import LeadFactory
 
     lead = LeadFactory(shop=other_shop)
-    assert client.get(reverse("photo_sent", args=[shop.slug, lead.public_token])).status_code == 404
+    assert (
+        client.get(
+            reverse("photoportal:photo_sent", args=[shop.slug, lead.public_token])
+        ).status_code
+        == 404
+    )

@@ -22,7 +22,7 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(120)]
 def test_eight_simultaneous_sends_of_one_photo_form_make_one_lead():
     restore_reference_data()
     shop = ShopFactory(notification_emails="master@example.ru")
-    url = reverse("photo_form", args=[shop.slug])
+    url = reverse("photoportal:photo_form", args=[shop.slug])
     page = Client().get(url).content.decode()
     token = re.search(r'name="form_token" value="([^"]+)"', page).group(1)
     photo = jpeg_bytes((640, 480))
@@ -46,7 +46,7 @@ def test_eight_simultaneous_sends_of_one_photo_form_make_one_lead():
 
     assert all(status < 500 for status, _location in answers), answers
     lead = Lead.objects.get(shop=shop)
-    sent = reverse("photo_sent", args=[shop.slug, lead.public_token])
+    sent = reverse("photoportal:photo_sent", args=[shop.slug, lead.public_token])
     assert answers == [(302, sent)] * 8
     assert lead.photos.count() == 1  # each send carried the file; the lead has it once
     assert ConsentRecord.objects.filter(shop=shop).count() == 1

@@ -29,7 +29,7 @@ def test_eight_simultaneous_sends_of_one_calculator_form_make_one_lead():
     restore_reference_data(calculator=True)
     shop = ShopFactory(notification_emails="master@example.ru")
     solaris = Generation.objects.get(model__name="Solaris", popular=True)
-    send = reverse("calc_send", args=[shop.slug, solaris.pk, "sedan"])
+    send = reverse("smartcalc:calc_send", args=[shop.slug, solaris.pk, "sedan"])
     step = Client().post(send, DAMAGES)
     token = re.search(r'name="form_token" value="([^"]+)"', step.content.decode()).group(1)
     contact = {
@@ -52,5 +52,5 @@ def test_eight_simultaneous_sends_of_one_calculator_form_make_one_lead():
     estimate = Estimate.objects.get(shop=shop)
     assert estimate.lead == lead
     assert ConsentRecord.objects.filter(shop=shop).count() == 1
-    result_url = reverse("calc_result", args=[shop.slug, estimate.public_token])
+    result_url = reverse("smartcalc:calc_result", args=[shop.slug, estimate.public_token])
     assert answers == [(302, result_url)] * 8

@@ -44,17 +44,19 @@ def _total(html: str) -> Decimal:
 
 
 def test_vehicle_step_offers_popular_cars_and_search(client, shop, solaris):
-    html = client.get(reverse("calc_vehicle", args=[shop.slug])).content.decode()
+    html = client.get(reverse("smartcalc:calc_vehicle", args=[shop.slug])).content.decode()
     assert "Solaris" in html and "Vesta" in html
-    assert _url("calc_damage", shop, solaris) in html
-    found = client.get(reverse("calc_vehicle", args=[shop.slug]), {"q": "camry"}).content.decode()
+    assert _url("smartcalc:calc_damage", shop, solaris) in html
+    found = client.get(
+        reverse("smartcalc:calc_vehicle", args=[shop.slug]), {"q": "camry"}
+    ).content.decode()
     assert ">Camry</a>" in found and ">Solaris</a>" not in found
-    missing = client.get(reverse("calc_vehicle", args=[shop.slug]), {"q": "zaporozhets"})
-    assert reverse("photo_form", args=[shop.slug]) in missing.content.decode()
+    missing = client.get(reverse("smartcalc:calc_vehicle", args=[shop.slug]), {"q": "zaporozhets"})
+    assert reverse("photoportal:photo_form", args=[shop.slug]) in missing.content.decode()
 
 
 def test_estimate_grows_as_parts_are_added(client, shop, solaris):
-    url = _url("calc_estimate", shop, solaris)
+    url = _url("smartcalc:calc_estimate", shop, solaris)
     one = client.post(url, {"kind_door_front_left": "dent", "size_door_front_left": "2"})
     two = client.post(url, {**DAMAGES})
     assert one.status_code == two.status_code == 200
@@ -62,7 +64,7 @@ def test_estimate_grows_as_parts_are_added(client, shop, solaris):
 
 
 def test_estimate_explains_limits_and_flags_reference_prices(client, shop, solaris):
-    html = client.post(_url("calc_estimate", shop, solaris), DAMAGES).content.decode()
+    html = client.post(_url("smartcalc:calc_estimate", shop, solaris), DAMAGES).content.decode()
     assert "ориентировочн" in html  # the shop has no prices of its own yet
     assert "эмблемы, молдинги" in html
     assert "После осмотра обычно +" in html
@@ -71,7 +73,7 @@ def test_estimate_explains_limits_and_flags_reference_prices(client, shop, solar
 
 
 def test_shop_price_replaces_the_reference_price(client, shop, solaris):
-    url = _url("calc_estimate", shop, solaris)
+    url = _url("smartcalc:calc_estimate", shop, solaris)
     damage = {"kind_headlamp_left": "broken", "size_headlamp_left": "2"}
     before = _total(client.post(url, damage).content.decode())
     ShopPartPrice.objects.create(
@@ -91,7 +93,7 @@ def test_shop_price_replaces_the_reference_price(client, shop, solaris):
     ],
 )
 def test_bad_input_is_explained_never_a_500(client, shop, solaris, data, message):
-    response = client.post(_url("calc_estimate", shop, solaris), data)
+    response = client.post(_url("smartcalc:calc_estimate", shop, solaris), data)
     assert response.status_code == 200
     html = response.content.decode()
     assert message in html
@@ -101,28 +103,33 @@ def test_bad_input_is_explained_never_a_500(client, shop, solaris, data, message
 def test_part_of_another_body_type_is_ignored_not_priced(client, shop, solaris):
     # A sedan has a boot lid, not a tailgate: a tampered field for it changes nothing.
     html = client.post(
-        _url("calc_estimate", shop, solaris),
+        _url("smartcalc:calc_estimate", shop, solaris),
         {"kind_tailgate": "dent", "size_tailgate": "2"},
     ).content.decode()
     assert "data-total" not in html
 
 
 def test_unknown_body_or_vehicle_is_404(client, shop, solaris):
-    assert client.get(_url("calc_damage", shop, solaris, body="tractor")).status_code == 404
-    assert client.get(reverse("calc_damage", args=[shop.slug, 999999, "sedan"])).status_code == 404
+    assert (
+        client.get(_url("smartcalc:calc_damage", shop, solaris, body="tractor")).status_code == 404
+    )
+    assert (
+        client.get(reverse("smartcalc:calc_damage", args=[shop.slug, 999999, "sedan"])).status_code
+        == 404
+    )
 
 
 def test_vehicle_without_technology_data_says_so(client, shop, solaris):
     from smartcalc.models import DataVersion
 
     DataVersion.objects.update(is_current=False)
-    html = client.post(_url("calc_estimate", shop, solaris), DAMAGES).content.decode()
+    html = client.post(_url("smartcalc:calc_estimate", shop, solaris), DAMAGES).content.decode()
     assert "пришлите фото" in html
     assert "data-total" not in html
 
 
 def test_no_javascript_recalculates_on_the_page(client, shop, solaris):
-    response = client.post(_url("calc_damage", shop, solaris), DAMAGES)
+    response = client.post(_url("smartcalc:calc_damage", shop, solaris), DAMAGES)
     assert response.status_code == 200
     html = response.content.decode()
     assert _total(html) > 0
@@ -132,7 +139,7 @@ def test_no_javascript_recalculates_on_the_page(client, shop, solaris):
 def test_driver_sends_the_estimate_and_the_advisor_sees_it(
     client, shop, solaris, advisor_client, django_capture_on_commit_callbacks
 ):
-    send = _url("calc_send", shop, solaris)
+    send = _url("smartcalc:calc_send", shop, solaris)
     step = client.post(send, DAMAGES)
     assert step.status_code == 200
     token = re.search(r'name="form_token" value="([^"]+)"', step.content.decode()).group(1)
@@ -162,12 +169,12 @@ def test_driver_sends_the_estimate_and_the_advisor_sees_it(
     again = client.post(send, {**contact, "photos": []})
     assert again["Location"] == response["Location"]
     assert Lead.objects.filter(shop=shop).count() == 1
-    page = advisor_client.get(reverse("lead_detail", args=[lead.pk])).content.decode()
+    page = advisor_client.get(reverse("leads:lead_detail", args=[lead.pk])).content.decode()
     assert "Расчёт калькулятора" in page and "дверь передняя левая" in page
 
 
 def test_contact_errors_keep_damages_and_input(client, shop, solaris):
-    send = _url("calc_send", shop, solaris)
+    send = _url("smartcalc:calc_send", shop, solaris)
     token = re.search(
         r'name="form_token" value="([^"]+)"', client.post(send, DAMAGES).content.decode()
     ).group(1)
@@ -183,7 +190,7 @@ def test_contact_errors_keep_damages_and_input(client, shop, solaris):
 
 def _contact(client, shop, solaris, **fields) -> dict:
     """The contact step's fields, with the form token the damage step handed out."""
-    step = client.post(_url("calc_send", shop, solaris), DAMAGES).content.decode()
+    step = client.post(_url("smartcalc:calc_send", shop, solaris), DAMAGES).content.decode()
     token = re.search(r'name="form_token" value="([^"]+)"', step).group(1)
     return {
         **DAMAGES,
@@ -207,7 +214,9 @@ def test_calculator_shares_the_address_limit_with_the_photo_form(client, shop, s
         client, shop, solaris, photos=[SimpleUploadedFile("a.jpg", _jpeg(), "image/jpeg")]
     )
 
-    response = client.post(_url("calc_send", shop, solaris), contact, REMOTE_ADDR="10.9.8.7")
+    response = client.post(
+        _url("smartcalc:calc_send", shop, solaris), contact, REMOTE_ADDR="10.9.8.7"
+    )
 
     assert response.status_code == 429
     assert response["Retry-After"] == str(40 * 60)
@@ -232,7 +241,9 @@ def test_calculator_limits_one_phone_from_any_address(client, shop, solaris):
     )
     contact = _contact(client, shop, solaris)
 
-    response = client.post(_url("calc_send", shop, solaris), contact, REMOTE_ADDR="10.20.30.40")
+    response = client.post(
+        _url("smartcalc:calc_send", shop, solaris), contact, REMOTE_ADDR="10.20.30.40"
+    )
 
     assert response.status_code == 429
     assert response["Retry-After"] == str(15 * 60)
@@ -243,27 +254,27 @@ def test_calculator_limits_one_phone_from_any_address(client, shop, solaris):
     assert ConsentRecord.objects.filter(shop=shop).count() == DRIVER_LEADS_PER_HOUR_PER_PHONE
     # Another phone from the same address is taken.
     other = {**_contact(client, shop, solaris), "phone": "+7 916 000-00-01"}
-    assert client.post(_url("calc_send", shop, solaris), other).status_code == 302
+    assert client.post(_url("smartcalc:calc_send", shop, solaris), other).status_code == 302
 
 
 def test_expired_form_keeps_the_input_and_hands_out_a_new_token(client, shop, solaris):
     contact = _contact(client, shop, solaris, form_token="not-a-token")
 
-    response = client.post(_url("calc_send", shop, solaris), contact)
+    response = client.post(_url("smartcalc:calc_send", shop, solaris), contact)
 
     assert response.status_code == 400
     html = response.content.decode()
     assert "Форма устарела" in html and 'value="Ирина"' in html
     token = re.search(r'name="form_token" value="([^"]+)"', html).group(1)
     assert token != "not-a-token"
-    assert client.post(_url("calc_send", shop, solaris), {**contact, "form_token": token})[
-        "Location"
-    ].startswith(f"/s/{shop.slug}/calc/")
+    assert client.post(
+        _url("smartcalc:calc_send", shop, solaris), {**contact, "form_token": token}
+    )["Location"].startswith(f"/s/{shop.slug}/calc/")
     assert Lead.objects.filter(shop=shop).count() == 1
 
 
 def test_sending_nothing_is_refused(client, shop, solaris):
-    response = client.post(_url("calc_send", shop, solaris), {})
+    response = client.post(_url("smartcalc:calc_send", shop, solaris), {})
     assert response.status_code == 400
     assert "хотя бы одно повреждение" in response.content.decode()
 
@@ -271,7 +282,7 @@ def test_sending_nothing_is_refused(client, shop, solaris):
 def test_advisor_revises_into_a_new_version_and_the_drivers_stays(advisor_client, advisor):
     estimate = EstimateFactory(shop=advisor.shop)
     first = estimate.versions.get(number=1)
-    url = reverse("estimate_detail", args=[estimate.pk])
+    url = reverse("smartcalc:estimate_detail", args=[estimate.pk])
     data = {
         "kind_door_front_left": "dent",
         "size_door_front_left": "2",
@@ -301,7 +312,7 @@ def test_advisor_revises_into_a_new_version_and_the_drivers_stays(advisor_client
 def test_revision_needs_a_note(advisor_client, advisor):
     estimate = EstimateFactory(shop=advisor.shop)
     response = advisor_client.post(
-        reverse("estimate_detail", args=[estimate.pk]),
+        reverse("smartcalc:estimate_detail", args=[estimate.pk]),
         {
             "extra-TOTAL_FORMS": "0",
             "extra-INITIAL_FORMS": "0",
@@ -315,7 +326,7 @@ def test_revision_needs_a_note(advisor_client, advisor):
 
 def test_pdf_is_russian_and_readable(advisor_client, advisor):
     estimate = EstimateFactory(shop=advisor.shop)
-    response = advisor_client.get(reverse("estimate_pdf", args=[estimate.pk, 1]))
+    response = advisor_client.get(reverse("smartcalc:estimate_pdf", args=[estimate.pk, 1]))
     assert response["Content-Type"] == "application/pdf"
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(response.content)).pages)
     assert "Предварительная смета" in text
@@ -338,7 +349,8 @@ def test_calibration_compares_ranges_with_inspections(advisor_client, advisor):
     stats = range_calibration(advisor.shop)
     assert stats["count"] == 1 and stats["above"] == 1
     assert (
-        "Уточнено после осмотра: 1" in advisor_client.get(reverse("estimate_list")).content.decode()
+        "Уточнено после осмотра: 1"
+        in advisor_client.get(reverse("smartcalc:estimate_list")).content.decode()
     )
 
 

@@ -17,7 +17,7 @@ def _csv(text: str) -> SimpleUploadedFile:
 
 
 def test_manager_sets_rates_and_bad_values_are_explained(manager_client, shop):
-    url = reverse("calc_settings")
+    url = reverse("smartcalc:calc_settings")
     data = {
         "body_rate_rub": "2700",
         "paint_rate_rub": "2900",
@@ -44,7 +44,7 @@ def test_clean_price_list_is_imported(manager_client, shop):
         "Hyundai;Solaris;bumper_front;86511-X;28 900,50;7900\n"
         "Kia;Rio;фара левая;;41000;\n"
     )
-    response = manager_client.post(reverse("price_list"), {"file": upload})
+    response = manager_client.post(reverse("smartcalc:price_list"), {"file": upload})
     assert response.status_code == 302
     prices = {p.part: p for p in ShopPartPrice.objects.filter(shop=shop)}
     assert prices["bumper_front"].original_rub == Decimal("28900.50")
@@ -57,7 +57,7 @@ def test_price_list_reads_prices_written_with_grouping_and_the_rouble_sign(manag
         "Hyundai;Solaris;bumper_front;;1.234,50;7\u00a0900 ₽\n"
         "Kia;Rio;фара левая;;41 000 руб.;\n"
     )
-    response = manager_client.post(reverse("price_list"), {"file": upload})
+    response = manager_client.post(reverse("smartcalc:price_list"), {"file": upload})
     assert response.status_code == 302
     prices = {p.part: p for p in ShopPartPrice.objects.filter(shop=shop)}
     assert prices["bumper_front"].original_rub == Decimal("1234.50")
@@ -70,8 +70,8 @@ def test_a_broken_alternative_price_is_named_in_the_error(manager_client, shop):
         "марка;модель;деталь;номер OEM;оригинал, ₽;аналог, ₽\n"
         "Hyundai;Solaris;bumper_front;;28900;дёшево\n"
     )
-    manager_client.post(reverse("price_list"), {"file": upload})
-    html = manager_client.get(reverse("price_list")).content.decode()
+    manager_client.post(reverse("smartcalc:price_list"), {"file": upload})
+    html = manager_client.get(reverse("smartcalc:price_list")).content.decode()
     assert "строка 2" in html and "цена «дёшево» — не число" in html
     assert ShopPartPrice.objects.count() == 0
 
@@ -85,20 +85,20 @@ def test_broken_rows_are_reported_and_good_rows_wait_for_confirmation(manager_cl
         "Hyundai;Solaris;antenna;;1000;\n"
         "Hyundai;Solaris;bonnet;;0;\n"
     )
-    manager_client.post(reverse("price_list"), {"file": upload})
+    manager_client.post(reverse("smartcalc:price_list"), {"file": upload})
     assert ShopPartPrice.objects.count() == 0
-    html = manager_client.get(reverse("price_list")).content.decode()
+    html = manager_client.get(reverse("smartcalc:price_list")).content.decode()
     for row in ("строка 3", "строка 4", "строка 5", "строка 6"):
         assert row in html
     assert "Solyaris" in html and "antenna" in html
-    manager_client.post(reverse("price_list"), {"action": "confirm"})
+    manager_client.post(reverse("smartcalc:price_list"), {"action": "confirm"})
     assert list(ShopPartPrice.objects.values_list("part", flat=True)) == ["bumper_front"]
 
 
 def test_unreadable_file_is_explained(manager_client, shop):
     upload = SimpleUploadedFile("price.csv", b"\xff\xfe\x00garbage\x00", content_type="text/csv")
-    manager_client.post(reverse("price_list"), {"file": upload})
-    assert "не читается" in manager_client.get(reverse("price_list")).content.decode()
+    manager_client.post(reverse("smartcalc:price_list"), {"file": upload})
+    assert "не читается" in manager_client.get(reverse("smartcalc:price_list")).content.decode()
 
 
 def test_xlsx_roundtrip(manager_client, shop):
@@ -109,14 +109,16 @@ def test_xlsx_roundtrip(manager_client, shop):
     buffer = io.BytesIO()
     book.save(buffer)
     upload = SimpleUploadedFile("price.xlsx", buffer.getvalue())
-    assert manager_client.post(reverse("price_list"), {"file": upload}).status_code == 302
-    exported = manager_client.get(reverse("price_export", args=["xlsx"]))
+    assert manager_client.post(reverse("smartcalc:price_list"), {"file": upload}).status_code == 302
+    exported = manager_client.get(reverse("smartcalc:price_export", args=["xlsx"]))
     rows = list(load_workbook(io.BytesIO(exported.content)).active.iter_rows(values_only=True))
     assert rows[1][:2] == ("Lada", "Vesta") and rows[1][4] == 23900
-    csv_text = manager_client.get(reverse("price_export", args=["csv"])).content.decode("utf-8-sig")
+    csv_text = manager_client.get(reverse("smartcalc:price_export", args=["csv"])).content.decode(
+        "utf-8-sig"
+    )
     assert "Lada;Vesta;дверь передняя левая;;23900.00;14200.00" in csv_text
 
 
 def test_advisor_cannot_change_prices(advisor_client):
-    assert advisor_client.get(reverse("price_list")).status_code == 403
-    assert advisor_client.get(reverse("calc_settings")).status_code == 403
+    assert advisor_client.get(reverse("smartcalc:price_list")).status_code == 403
+    assert advisor_client.get(reverse("smartcalc:calc_settings")).status_code == 403

@@ -1,0 +1,18 @@
+"""The shop's own pages: the platform's landing page and, for staff, the start page, the
+shop's settings, its team and its API tokens."""
+
+from django.urls import path
+
+from . import views
+
+app_name = "autoservice"
+
+urlpatterns = [
+    path("", views.landing, name="landing"),
+    path("staff/", views.staff_home, name="staff_home"),
+    path("staff/settings/", views.shop_settings, name="shop_settings"),
+    path("staff/team/", views.team, name="team"),
+    path("staff/team/new/", views.member_create, name="member_create"),
+    path("staff/team/<int:member_id>/", views.member_edit, name="member_edit"),
+    path("staff/settings/api/", views.api_tokens, name="api_tokens"),
+]
