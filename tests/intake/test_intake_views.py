@@ -118,12 +118,12 @@ def test_skip_needs_a_reason_and_signing_names_what_is_missing(advisor_client, a
     assert "Не хватает обязательных кадров" in html and "Перед слева под 45°" in html
 
 
-def _sealed(shop, advisor):
+def _sealed(shop, advisor, **fields):
     """A sealed record on the short service template (every required shot taken)."""
     from intake.demo import _shot_bytes, _signature
 
     template = ShotTemplate.objects.get(shop__isnull=True, family="service", is_current=True)
-    record = IntakeRecordFactory(shop=shop, template=template)
+    record = IntakeRecordFactory(shop=shop, template=template, **fields)
     for index, spec in enumerate(template.specs.filter(required=True)):
         shot = services.shot_store(
             record=record,
@@ -224,29 +224,8 @@ def test_the_signed_act_is_e_mailed_to_the_customer_with_the_pdf(
 ):
     from django.core import mail
 
-    from intake.models import ShotTemplate as Template
-
-    template = Template.objects.get(shop__isnull=True, family="service", is_current=True)
-    record = IntakeRecordFactory(
-        shop=advisor.shop, template=template, customer_email="i@example.ru"
-    )
-    from intake.demo import _shot_bytes, _signature
-
-    for index, spec in enumerate(template.specs.filter(required=True)):
-        services.shot_store(
-            record=record,
-            spec=spec,
-            client_id=uuid.uuid4(),
-            filename="s.jpg",
-            chunks=[_shot_bytes(700 + index)],
-        )
     with django_capture_on_commit_callbacks(execute=True):
-        services.record_sign_and_seal(
-            record=record,
-            by=advisor,
-            customer_signature=_signature(1),
-            advisor_signature=_signature(2),
-        )
+        record = _sealed(advisor.shop, advisor, customer_email="i@example.ru")
     assert len(mail.outbox) == 1
     letter = mail.outbox[0]
     assert letter.to == ["i@example.ru"] and f"№{record.number}" in letter.subject
@@ -330,30 +309,12 @@ def test_sealing_writes_exactly_the_seal_fields(advisor):
 def test_the_act_e_mail_is_written_on_the_lead_s_timeline(
     advisor, django_capture_on_commit_callbacks
 ):
-    from intake.demo import _shot_bytes, _signature
     from leads.models import EventKind
     from tests.factories import LeadFactory
 
-    template = ShotTemplate.objects.get(shop__isnull=True, family="service", is_current=True)
     lead = LeadFactory(shop=advisor.shop)
-    record = IntakeRecordFactory(
-        shop=advisor.shop, template=template, lead=lead, customer_email="o@example.ru"
-    )
-    for index, spec in enumerate(template.specs.filter(required=True)):
-        services.shot_store(
-            record=record,
-            spec=spec,
-            client_id=uuid.uuid4(),
-            filename="s.jpg",
-            chunks=[_shot_bytes(800 + index)],
-        )
     with django_capture_on_commit_callbacks(execute=True):
-        services.record_sign_and_seal(
-            record=record,
-            by=advisor,
-            customer_signature=_signature(1),
-            advisor_signature=_signature(2),
-        )
+        record = _sealed(advisor.shop, advisor, lead=lead, customer_email="o@example.ru")
 
     [event] = lead.events.filter(kind=EventKind.NOTIFIED)
     assert event.text == f"Акт приёма-передачи №{record.number} отправлен клиенту на o@example.ru"
