@@ -707,6 +707,25 @@ def test_fit_long_side_scales_down_only_and_keeps_the_shape(width, height, long_
 # --- languages ----------------------------------------------------------------------------
 
 
+def test_refusal_is_worded_in_the_language_it_is_read_in(tmp_path):
+    path = tmp_path / "upload"
+    path.write_bytes(b"%PDF-1.7 not a photo at all")
+
+    with translation.override("ru"), pytest.raises(ImageRejected) as refused:
+        inspect_image(path, filename="act.pdf")
+
+    # Raised while Russian was active, read by an English page: English, with the name.
+    with translation.override("en"):
+        english = refused.value.message
+        assert str(refused.value) == english
+    assert english == (
+        "The file “act.pdf” was not recognised as a photo: "
+        "send a photo in JPEG, PNG, WebP or HEIC format."
+    )
+    with translation.override("ru"):
+        assert "не распознан как фото" in refused.value.message
+
+
 @pytest.mark.parametrize(("language", "named"), [("ru", "2,5"), ("en", "2.5")])
 def test_size_limit_uses_the_decimal_separator_of_the_language(tmp_path, language, named):
     with pytest.raises(ImageRejected) as refused:
