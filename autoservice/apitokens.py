@@ -7,9 +7,10 @@ import hashlib
 import secrets
 from collections.abc import Callable
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
+from .http import json_error
 from .models import ApiToken, Shop
 
 
@@ -45,10 +46,8 @@ def api_token_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpR
         scheme, _sep, raw = header.partition(" ")
         shop = shop_for_token(raw.strip()) if scheme.lower() == "bearer" and raw else None
         if shop is None:
-            response = JsonResponse(
-                {"error": "Нужен действующий токен: заголовок Authorization: Bearer <токен>."},
-                status=401,
-                json_dumps_params={"ensure_ascii": False},
+            response = json_error(
+                "Нужен действующий токен: заголовок Authorization: Bearer <токен>.", 401
             )
             response["WWW-Authenticate"] = "Bearer"
             return response

@@ -7,8 +7,14 @@ Three steps, each usable on its own:
 3. ``make_renditions`` (the background job) writes a web image and a thumbnail
    that carry no metadata at all.
 
-Pure Pillow on purpose: importable without Django settings, so workers, benchmarks
-and tests use it directly.
+The decoding helpers below them (``is_jpeg``, ``read_exif``, ``exif_orientation``,
+``upright``, ``displayed_size``, ``resizable``, ``fit_long_side``) are public so that other
+checks of the same photos (the intake quality check) decode them exactly as the renditions do.
+
+Pillow plus Django's *lazy* translation only: importable and usable without Django
+settings, so workers, benchmarks and tests use it directly. A refusal's message is
+translated when it is read (``ImageRejected.message``), i.e. in the language of the request
+that shows it; reading it needs configured settings, raising and catching it does not.
 """
 
 from __future__ import annotations
@@ -28,6 +34,10 @@ from functools import cache
 from typing import BinaryIO
 
 import pillow_heif
+from django.utils.formats import get_format
+from django.utils.functional import Promise, lazy
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 from PIL import Image, ImageFile, UnidentifiedImageError
 
 try:
@@ -41,10 +51,17 @@ __all__ = [
     "ImageRejected",
     "Renditions",
     "StoredOriginal",
+    "displayed_size",
+    "exif_orientation",
+    "fit_long_side",
     "inspect_image",
+    "is_jpeg",
     "make_renditions",
+    "read_exif",
+    "resizable",
     "sha256_file",
     "store_upload",
+    "upright",
 ]
 
 ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP", "HEIF")
@@ -63,7 +80,7 @@ _HEIF_BRANDS = (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b
 # Pillow's parsers can fail on a broken file with any of these; none makes it a photo.
 _DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, struct.error, IndexError, TypeError)
 
-_ACCEPTED_HINT = "пришлите фото в формате JPEG, PNG, WebP или HEIC"
+_ACCEPTED_HINT = _("пришлите фото в формате JPEG, PNG, WebP или HEIC")
 
 _TAG_ORIENTATION = 0x0112
 _TAG_EXIF_IFD = 0x8769
@@ -83,7 +100,11 @@ _ORIENTATION_TRANSPOSE = {
 
 
 class ImageRejected(ValueError):
-    """A file the driver sent cannot be used as a photo; ``message`` says why, in Russian."""
+    """A file the driver sent cannot be used as a photo; ``message`` says why.
+
+    The message may be given lazily (``gettext_lazy``/``format_lazy``); ``message`` and
+    ``str()`` translate it when read, into the language active at that moment.
+    """
 
     EMPTY = "empty"
     TOO_LARGE = "too_large"
@@ -92,10 +113,17 @@ class ImageRejected(ValueError):
     TOO_MANY_PIXELS = "too_many_pixels"
     FORMAT_NOT_ALLOWED = "format_not_allowed"
 
-    def __init__(self, message: str, *, code: str) -> None:
+    def __init__(self, message: str | Promise, *, code: str) -> None:
         super().__init__(message)
-        self.message = message
+        self._message = message
         self.code = code
+
+    @property
+    def message(self) -> str:
+        return str(self._message)
+
+    def __str__(self) -> str:
+        return self.message
 
 
 @dataclass(frozen=True)
@@ -131,10 +159,15 @@ def store_upload(
             size += len(chunk)
             # Checked before writing so an oversized upload never reaches the disk in full.
             if size > max_bytes:
-                limit = _format_mb(max_bytes)
                 raise ImageRejected(
-                    f"Файл «{_display_name(filename)}» больше {limit} МБ: пришлите фото "
-                    f"размером до {limit} МБ в формате JPEG, PNG, WebP или HEIC.",
+                    format_lazy(
+                        _(
+                            "Файл «{name}» больше {limit} МБ: пришлите фото размером до "
+                            "{limit} МБ в формате JPEG, PNG, WebP или HEIC."
+                        ),
+                        name=_display_name(filename),
+                        limit=_decimal(max_bytes / 2**20),
+                    ),
                     code=ImageRejected.TOO_LARGE,
                 )
             digest.update(chunk)
@@ -173,7 +206,7 @@ def inspect_image(path: pathlib.Path, *, filename: str, max_pixels: int = 50_000
             width, height = im.size
             if width * height > max_pixels:
                 raise _too_many_pixels(filename, max_pixels)
-            if _is_jpeg(im):
+            if is_jpeg(im):
                 # A 1/8-scale greyscale decode still parses every entropy-coded byte of
                 # every component, so a cut-off file fails just as in a full decode,
                 # at a fraction of the IDCT and colour work.
@@ -184,11 +217,10 @@ def inspect_image(path: pathlib.Path, *, filename: str, max_pixels: int = 50_000
                 raise _too_many_pixels(filename, max_pixels) from None
             except _DECODE_ERRORS:
                 raise _corrupt(filename) from None
-            image_format = "JPEG" if _is_jpeg(im) else (im.format or "")
-            exif = _read_exif(im)
+            image_format = "JPEG" if is_jpeg(im) else (im.format or "")
+            exif = read_exif(im)
 
-    if exif.get(_TAG_ORIENTATION) in (5, 6, 7, 8):
-        width, height = height, width
+    width, height = displayed_size((width, height), exif.get(_TAG_ORIENTATION, 1))
     return ImageInfo(format=image_format, width=width, height=height, taken_at=_taken_at(exif))
 
 
@@ -208,9 +240,9 @@ def make_renditions(
     with Image.open(src, formats=ALLOWED_FORMATS) as im:
         # Sizes come from the full-resolution geometry, so the draft below cannot shift
         # the aspect ratio by its rounding.
-        web_size = _fit(im.size, web_long_side)
+        web_size = fit_long_side(im.size, web_long_side)
         draft_box = None
-        if _is_jpeg(im):
+        if is_jpeg(im):
             # Let libjpeg downscale by DCT scaling (1/2, 1/4, 1/8) to the smallest size
             # still at least the web size: most of the decode and resize work disappears.
             drafted = im.draft("RGB", web_size)
@@ -218,16 +250,13 @@ def make_renditions(
                 draft_box = drafted[1]
         im.load()
         icc_profile = im.info.get("icc_profile")
-        orientation = _read_exif(im).get(_TAG_ORIENTATION, 1)
+        orientation = exif_orientation(im)
         # Resize before rotating: the rotation then moves the small image, not the decode.
-        web = _resize(_resizable(im), web_size, box=draft_box, reducing_gap=3.0)
+        web = _resize(resizable(im), web_size, box=draft_box, reducing_gap=3.0)
 
-    transpose = _ORIENTATION_TRANSPOSE.get(orientation)
-    if transpose is not None:
-        web = web.transpose(transpose)
-    web = _to_srgb(web, icc_profile)
+    web = _to_srgb(upright(web, orientation), icc_profile)
     # Pillow's own thumbnail() gap: at 400 px the difference to 3.0 is invisible.
-    thumb = _resize(web, _fit(web.size, thumb_long_side), reducing_gap=2.0)
+    thumb = _resize(web, fit_long_side(web.size, thumb_long_side), reducing_gap=2.0)
 
     _save_jpeg(web, web_dest, quality=quality)
     _save_jpeg(thumb, thumb_dest, quality=quality)
@@ -248,38 +277,55 @@ def sha256_file(path: pathlib.Path) -> str:
 # --- messages ---------------------------------------------------------------------------
 
 
-def _display_name(filename: str) -> str:
+def _display_name(filename: str) -> str | Promise:
     # Some browsers send "C:\fakepath\IMG_0001.HEIC"; the driver knows only the last part.
-    name = filename.replace("\\", "/").rsplit("/", 1)[-1].strip() or "без имени"
+    name = filename.replace("\\", "/").rsplit("/", 1)[-1].strip()
+    if not name:
+        return _("без имени")
     return name if len(name) <= 80 else name[:77] + "…"
 
 
-def _format_mb(num_bytes: int) -> str:
-    text = f"{num_bytes / 2**20:.1f}".removesuffix(".0")
-    return text.replace(".", ",")
+def _local_decimal(value: float) -> str:
+    # One decimal at most ("20", "2,5"), with the decimal separator of the language the
+    # message is read in: a comma in Russian, a point in English.
+    text = f"{value:.1f}".removesuffix(".0")
+    return text.replace(".", get_format("DECIMAL_SEPARATOR"))
+
+
+# Formatted when the message is read, not when the file is refused.
+_decimal = lazy(_local_decimal, str)
 
 
 def _empty(filename: str) -> ImageRejected:
     return ImageRejected(
-        f"Файл «{_display_name(filename)}» пустой: похоже, он не успел загрузиться. "
-        "Выберите фото ещё раз.",
+        format_lazy(
+            _("Файл «{name}» пустой: похоже, он не успел загрузиться. Выберите фото ещё раз."),
+            name=_display_name(filename),
+        ),
         code=ImageRejected.EMPTY,
     )
 
 
 def _corrupt(filename: str) -> ImageRejected:
     return ImageRejected(
-        f"Файл «{_display_name(filename)}» повреждён или загрузился не полностью: "
-        "отправьте фото ещё раз.",
+        format_lazy(
+            _("Файл «{name}» повреждён или загрузился не полностью: отправьте фото ещё раз."),
+            name=_display_name(filename),
+        ),
         code=ImageRejected.CORRUPT,
     )
 
 
 def _too_many_pixels(filename: str, max_pixels: int) -> ImageRejected:
-    megapixels = f"{max_pixels / 1_000_000:.1f}".removesuffix(".0").replace(".", ",")
     return ImageRejected(
-        f"У файла «{_display_name(filename)}» слишком большое разрешение "
-        f"(больше {megapixels} Мп): пришлите обычное фото с камеры телефона.",
+        format_lazy(
+            _(
+                "У файла «{name}» слишком большое разрешение (больше {megapixels} Мп): "
+                "пришлите обычное фото с камеры телефона."
+            ),
+            name=_display_name(filename),
+            megapixels=_decimal(max_pixels / 1_000_000),
+        ),
         code=ImageRejected.TOO_MANY_PIXELS,
     )
 
@@ -293,7 +339,12 @@ def _unidentified(path: pathlib.Path, filename: str) -> ImageRejected:
         other_format = None
     if other_format:
         return ImageRejected(
-            f"Файл «{name}» в формате {other_format} не подходит: {_ACCEPTED_HINT}.",
+            format_lazy(
+                _("Файл «{name}» в формате {format} не подходит: {hint}."),
+                name=name,
+                format=other_format,
+                hint=_ACCEPTED_HINT,
+            ),
             code=ImageRejected.FORMAT_NOT_ALLOWED,
         )
     if _starts_like_allowed_format(path):
@@ -301,7 +352,9 @@ def _unidentified(path: pathlib.Path, filename: str) -> ImageRejected:
         # that is an interrupted upload, not "not a photo".
         return _corrupt(filename)
     return ImageRejected(
-        f"Файл «{name}» не распознан как фото: {_ACCEPTED_HINT}.",
+        format_lazy(
+            _("Файл «{name}» не распознан как фото: {hint}."), name=name, hint=_ACCEPTED_HINT
+        ),
         code=ImageRejected.NOT_IMAGE,
     )
 
@@ -319,18 +372,45 @@ def _starts_like_allowed_format(path: pathlib.Path) -> bool:
 # --- decoding helpers -------------------------------------------------------------------
 
 
-def _is_jpeg(im: Image.Image) -> bool:
-    # Pillow calls a JPEG with an MPF index "MPO": Android Ultra HDR photos (gain map as a
-    # second frame) and some cameras write them. For us it is a JPEG; frame 0 is the photo.
+def is_jpeg(im: Image.Image) -> bool:
+    """Whether an opened image is a JPEG, counting JPEGs with an MPF index as JPEGs.
+
+    Pillow calls a JPEG with an MPF index "MPO": Android Ultra HDR photos (gain map as a
+    second frame) and some cameras write them. For us it is a JPEG; frame 0 is the photo.
+    """
     return im.format in ("JPEG", "MPO")
 
 
-def _read_exif(im: Image.Image) -> Image.Exif:
-    # Broken EXIF is common on edited photos; it must not cost the driver the upload.
+def read_exif(im: Image.Image) -> Image.Exif:
+    """The image's EXIF, or an empty one when it is missing or broken.
+
+    Broken EXIF is common on edited photos; it must not cost the driver the upload.
+    """
     try:
         return im.getexif()
     except _DECODE_ERRORS:
         return Image.Exif()
+
+
+def exif_orientation(im: Image.Image) -> int:
+    """The EXIF orientation (1–8) of an opened image; 1 (upright) when it has none."""
+    return read_exif(im).get(_TAG_ORIENTATION, 1)
+
+
+def upright(im: Image.Image, orientation: int) -> Image.Image:
+    """``im`` turned the way EXIF ``orientation`` says, as ``ImageOps.exif_transpose``.
+
+    Takes the orientation read from the original, so the rotation can run on a
+    downscaled copy instead of the full decode. Orientation 1 or unknown: ``im`` itself.
+    """
+    transpose = _ORIENTATION_TRANSPOSE.get(orientation)
+    return im.transpose(transpose) if transpose is not None else im
+
+
+def displayed_size(size: tuple[int, int], orientation: int) -> tuple[int, int]:
+    """Width and height as shown, i.e. swapped for the four orientations that turn 90°."""
+    width, height = size
+    return (height, width) if orientation in (5, 6, 7, 8) else (width, height)
 
 
 def _taken_at(exif: Image.Exif) -> datetime | None:
@@ -348,7 +428,11 @@ def _taken_at(exif: Image.Exif) -> datetime | None:
         return None
 
 
-def _fit(size: tuple[int, int], long_side: int) -> tuple[int, int]:
+def fit_long_side(size: tuple[int, int], long_side: int) -> tuple[int, int]:
+    """``size`` scaled down so that its longer side is ``long_side``, never scaled up.
+
+    The aspect ratio is kept to the nearest pixel and no side drops below one pixel.
+    """
     width, height = size
     longest = max(width, height)
     if longest <= long_side:
@@ -373,8 +457,13 @@ def _resize(
     return im.resize(size, Image.Resampling.LANCZOS, box=box, reducing_gap=reducing_gap)
 
 
-def _resizable(im: Image.Image) -> Image.Image:
-    """Bring palette, bilevel and 16-bit sources to modes Pillow resamples properly."""
+def resizable(im: Image.Image) -> Image.Image:
+    """``im`` in a mode Pillow resamples properly; any other image is returned as it is.
+
+    Palette images become RGB (RGBA with transparency), bilevel ones L, and 16-bit
+    greyscale is scaled to levels 0–255 (still mode I), so that a later ``convert`` to L
+    or RGB does not clip it.
+    """
     if im.mode == "P":
         # Pillow resizes palette images with NEAREST; expand to true colour first.
         return im.convert("RGBA" if "transparency" in im.info else "RGB")

@@ -11,8 +11,7 @@ from django.utils import timezone, translation
 from django.utils.safestring import mark_safe
 
 from autoservice.pdf import render_pdf
-from smartcalc.parts import DIAGRAM_FOR_BODY
-from smartcalc.templatetags.calc import severity_colour
+from smartcalc.selectors import damage_diagram_svg
 
 from .models import IntakeRecord
 
@@ -27,18 +26,6 @@ def _data_uri(name: str) -> str:
     return f"data:image/{kind};base64," + base64.b64encode(path.read_bytes()).decode()
 
 
-def colored_diagram(diagram: str, damages: list[dict]) -> str:
-    """The body drawing with the damaged parts filled by severity, as attributes (the PDF
-    renderer ignores page CSS inside SVG)."""
-    svg = render_to_string(f"smartcalc/diagrams/{diagram}.svg")
-    for damage in damages:
-        colour = severity_colour(damage)
-        svg = svg.replace(
-            f'<g id="part-{damage["part"]}" ', f'<g id="part-{damage["part"]}" fill="{colour}" ', 1
-        )
-    return svg
-
-
 def act_context(record: IntakeRecord) -> dict:
     shots = list(record.shots.select_related("spec").order_by("spec__position", "received_at"))
     return {
@@ -49,8 +36,8 @@ def act_context(record: IntakeRecord) -> dict:
         "addenda": list(record.addenda.all()),
         "customer_signature": _data_uri(record.customer_signature.name),
         "advisor_signature": _data_uri(record.advisor_signature.name),
-        "diagram_svg": mark_safe(  # noqa: S308 (our own template, part codes from PARTS)
-            colored_diagram(DIAGRAM_FOR_BODY.get(record.body_type, "sedan"), record.damages)
+        "diagram_svg": mark_safe(  # noqa: S308 (smartcalc's own drawing, known part codes)
+            damage_diagram_svg(record.body_type, record.damages)
         ),
         "damaged": {d["part"]: d for d in record.damages},
     }

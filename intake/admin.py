@@ -39,16 +39,7 @@ class IntakeRecordAdmin(admin.ModelAdmin):
         # A sealed record is evidence: the admin shows it and changes nothing in it.
         if obj is not None and obj.is_sealed:
             return [field.name for field in obj._meta.fields]
-        return [
-            "manifest",
-            "manifest_sha256",
-            "previous_seal",
-            "seal_sha256",
-            "seal_index",
-            "sealed_at",
-            "sealed_by",
-            "public_token",
-        ]
+        return [*IntakeRecord.SEAL_FIELDS, "public_token"]
 
     def has_delete_permission(self, request, obj=None):
         if obj is not None and obj.is_sealed:

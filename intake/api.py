@@ -16,6 +16,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from autoservice.apitokens import api_token_required
+from autoservice.http import json_error
 
 from .export import record_json, record_queryset
 from .models import Addendum
@@ -77,7 +78,7 @@ def records(request: HttpRequest) -> JsonResponse:
         if sealed not in ("", "0", "1"):
             raise BadParameter(f"Параметр sealed может быть 1 или 0, а не «{sealed}».")
     except BadParameter as exc:
-        return _json({"error": str(exc)}, status=400)
+        return json_error(str(exc), 400)
 
     queryset = record_queryset().filter(shop=shop).order_by("-id")
     if after is not None:
@@ -116,5 +117,5 @@ def records(request: HttpRequest) -> JsonResponse:
 def record(request: HttpRequest, record_id: int) -> JsonResponse:
     found = record_queryset().filter(shop=request.shop, pk=record_id).first()  # type: ignore[attr-defined]
     if found is None:
-        return _json({"error": f"Акт с id {record_id} не найден в вашем автосервисе."}, 404)
+        return json_error(f"Акт с id {record_id} не найден в вашем автосервисе.", 404)
     return _json(record_json(found))

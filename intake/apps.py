@@ -7,9 +7,9 @@ class IntakeConfig(AppConfig):
     verbose_name = _("Приёмка автомобилей")
 
     def ready(self) -> None:
-        from leads.panels import register_panel
+        from leads.selectors import lead_panel_register
 
         from . import notifications  # noqa: F401  (outbox handler for the act e-mail)
         from .views import lead_panel
 
-        register_panel(lead_panel)
+        lead_panel_register(lead_panel)

@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from autoservice.phones import normalize_phone
 from autoservice.plates import normalize_plate
-from smartcalc.parts import BodyType
+from smartcalc.selectors import body_type_choices
 
 from .models import FuelLevel, ShotTemplate
 
@@ -43,7 +43,7 @@ class StartForm(forms.Form):
     make = forms.CharField(label=_("Марка"), max_length=60, required=False)
     model = forms.CharField(label=_("Модель"), max_length=60, required=False)
     year = forms.IntegerField(label=_("Год выпуска"), required=False)
-    body_type = forms.ChoiceField(label=_("Кузов"), choices=BodyType.choices, initial="sedan")
+    body_type = forms.ChoiceField(label=_("Кузов"), choices=body_type_choices, initial="sedan")
     customer_name = forms.CharField(label=_("Клиент"), max_length=150)
     customer_phone = forms.CharField(label=_("Телефон"), max_length=30)
     customer_email = forms.EmailField(label=_("E-mail"), required=False)

@@ -124,6 +124,17 @@ class IntakeRecord(models.Model):
     seal_sha256 = models.CharField(max_length=64, blank=True)
     seal_index = models.PositiveIntegerField(null=True, blank=True)
 
+    # What sealing writes, and nothing else may: the admin shows them read-only.
+    SEAL_FIELDS = (
+        "manifest",
+        "manifest_sha256",
+        "previous_seal",
+        "seal_sha256",
+        "seal_index",
+        "sealed_at",
+        "sealed_by",
+    )
+
     class Meta:
         verbose_name = _("акт приёма-передачи")
         verbose_name_plural = _("акты приёма-передачи")

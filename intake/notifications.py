@@ -9,7 +9,8 @@ from django.utils.translation import gettext as _
 from autoservice.mail import send_templated
 from autoservice.models import OutboxMessage
 from autoservice.outbox import register_handler
-from leads.models import EventKind, LeadEvent
+from leads.models import EventKind
+from leads.services import lead_event_add
 
 from .act import act_pdf_bytes
 from .models import IntakeRecord
@@ -35,7 +36,7 @@ def send_act_to_customer(message: OutboxMessage) -> None:
         attachments=[(f"akt-{record.number}.pdf", act_pdf_bytes(record), "application/pdf")],
     )
     if record.lead_id:
-        LeadEvent.objects.create(
+        lead_event_add(
             lead=record.lead,
             kind=EventKind.NOTIFIED,
             text=_("Акт приёма-передачи №%(n)s отправлен клиенту на %(to)s")

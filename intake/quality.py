@@ -12,9 +12,11 @@ real lens, which spreads an edge over more pixels of a denser sensor, loses more
 A JPEG is decoded straight into that working scale and into greyscale by libjpeg (DCT
 scaling), so a 12 MP photo never exists in memory at full size.
 
-Pure Pillow and importable without Django settings: workers, benchmarks and tests use it
-directly. Decoding follows ``autoservice.images`` (what counts as a JPEG, which way is
-up, how odd PNG modes are read), so this check and the renditions never disagree.
+Pillow plus Django's lazy translation, importable without Django settings: workers,
+benchmarks and tests use it directly. A report's problems are translated when they are
+read, in the language of whoever reads them. Decoding uses
+``autoservice.images`` (what counts as a JPEG, which way is up, how odd PNG modes are
+read), so this check and the renditions never disagree.
 """
 
 from __future__ import annotations
@@ -23,16 +25,21 @@ import pathlib
 import re
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from django.utils.functional import Promise
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 from PIL import Image, ImageFilter, ImageMath
 
 from autoservice.images import (
-    _ORIENTATION_TRANSPOSE,
     ALLOWED_FORMATS,
-    _is_jpeg,
-    _read_exif,
-    _resizable,
+    displayed_size,
+    exif_orientation,
+    fit_long_side,
+    is_jpeg,
+    resizable,
+    upright,
 )
 
 __all__ = [
@@ -87,12 +94,15 @@ OVEREXPOSED = "overexposed"
 DUPLICATE = "duplicate"
 
 _MESSAGES = {
-    BLURRED: "Снимок размыт: держите телефон неподвижно и коснитесь экрана, "
-    "чтобы навести резкость.",
-    DARK: "Слишком темно: включите свет или фонарик.",
-    OVEREXPOSED: "Пересвечено: уйдите от прямого солнца или вспышки.",
-    DUPLICATE: "Этот кадр почти совпадает с уже сделанным в этой приёмке: "
-    "снимите ракурс, который указан в списке.",
+    BLURRED: _(
+        "Снимок размыт: держите телефон неподвижно и коснитесь экрана, чтобы навести резкость."
+    ),
+    DARK: _("Слишком темно: включите свет или фонарик."),
+    OVEREXPOSED: _("Пересвечено: уйдите от прямого солнца или вспышки."),
+    DUPLICATE: _(
+        "Этот кадр почти совпадает с уже сделанным в этой приёмке: "
+        "снимите ракурс, который указан в списке."
+    ),
 }
 
 
@@ -136,8 +146,15 @@ class QualityReport:
     overexposed_share: float  # share of pixels >= OVEREXPOSED_LEVEL
     underexposed_share: float  # share of pixels <= UNDEREXPOSED_LEVEL
     phash: str  # 16 hex digits, see phash()
-    problems: tuple[str, ...]  # Russian, one per code, in the same order
     codes: tuple[str, ...]
+    # One per code, in the same order; translated when ``problems`` is read.
+    messages: tuple[str | Promise, ...] = field(repr=False)
+
+    @property
+    def problems(self) -> tuple[str, ...]:
+        """What to do about each code, in the active language (reading it needs Django's
+        settings; the codes do not)."""
+        return tuple(str(message) for message in self.messages)
 
 
 def check_shot(
@@ -184,7 +201,7 @@ def phash(image: Image.Image) -> str:
     block artefacts and noise). A DCT hash would add little at this size and is costly
     without numpy. Mirrored shots (left and right side of a car) differ in most bits.
     """
-    grey = image if image.mode == "L" else _resizable(image).convert("L")
+    grey = image if image.mode == "L" else resizable(image).convert("L")
     cells = grey.resize((9, 8), Image.Resampling.BOX).tobytes()
     value = 0
     for row in range(8):
@@ -217,16 +234,16 @@ def _decode_grey(
     with Image.open(path, formats=ALLOWED_FORMATS) as im:
         full_size = im.size
         draft_box = None
-        if _is_jpeg(im):
+        if is_jpeg(im):
             # libjpeg scales by 1/2, 1/4 or 1/8 to the smallest size still at least the
             # working size, and outputs luma only: the chroma planes are entropy-decoded
             # (they must be, to reach the next bytes) but never transformed or upsampled.
-            drafted = im.draft("L", _fit(full_size, WORKING_LONG_SIDE))
+            drafted = im.draft("L", fit_long_side(full_size, WORKING_LONG_SIDE))
             if drafted is not None:
                 draft_box = drafted[1]
         im.load()
-        orientation = _read_exif(im).get(0x0112, 1)
-        grey = im if im.mode == "L" else _resizable(im).convert("L")
+        orientation = exif_orientation(im)
+        grey = im if im.mode == "L" else resizable(im).convert("L")
         if grey is im:
             grey = im.copy()  # outlives the file
     return grey, draft_box, full_size, orientation
@@ -247,19 +264,16 @@ def _analyse(
     sharpness = _sharpness(work)
     brightness, over_share, under_share = _exposure(work)
 
-    transpose = _ORIENTATION_TRANSPOSE.get(orientation)
     # Sharpness and exposure do not care which way is up; the hash does, so that a shot
     # saved sideways with an orientation tag matches the same shot saved upright.
-    shot_hash = phash(work.transpose(transpose) if transpose is not None else work)
+    shot_hash = phash(upright(work, orientation))
 
-    width, height = full_size
-    if orientation in (5, 6, 7, 8):
-        width, height = height, width
+    width, height = displayed_size(full_size, orientation)
 
     codes: list[str] = []
-    problems: list[str] = []
+    problems: list[str | Promise] = []
 
-    def fail(code: str, message: str) -> None:
+    def fail(code: str, message: str | Promise) -> None:
         codes.append(code)
         problems.append(message)
 
@@ -267,9 +281,17 @@ def _analyse(
     if long_side < thresholds.min_width or short_side < thresholds.min_height:
         fail(
             TOO_SMALL,
-            f"Слишком маленькое фото ({width} × {height}): нужно не меньше "
-            f"{thresholds.min_width} × {thresholds.min_height}. Снимайте основной камерой "
-            "телефона, без обрезки и без пересылки через мессенджер.",
+            format_lazy(
+                _(
+                    "Слишком маленькое фото ({width} × {height}): нужно не меньше "
+                    "{min_width} × {min_height}. Снимайте основной камерой телефона, "
+                    "без обрезки и без пересылки через мессенджер."
+                ),
+                width=width,
+                height=height,
+                min_width=thresholds.min_width,
+                min_height=thresholds.min_height,
+            ),
         )
     dark = brightness < thresholds.min_brightness
     overexposed = over_share > thresholds.max_overexposed_share
@@ -298,8 +320,8 @@ def _analyse(
         overexposed_share=over_share,
         underexposed_share=under_share,
         phash=shot_hash,
-        problems=tuple(problems),
         codes=tuple(codes),
+        messages=tuple(problems),
     )
 
 
@@ -308,7 +330,7 @@ def _to_working_size(
     draft_box: tuple[float, float, float, float] | None,
     full_size: tuple[int, int],
 ) -> Image.Image:
-    target = _fit(full_size, WORKING_LONG_SIDE)
+    target = fit_long_side(full_size, WORKING_LONG_SIDE)
     if max(grey.size) <= max(target) * _WORKING_SIZE_TOLERANCE:
         # Already at the working scale (a JPEG draft), or smaller than it: a small photo
         # is measured as it is, since upscaling would invent blur. It fails on size anyway.
@@ -349,12 +371,3 @@ def _exposure(work: Image.Image) -> tuple[float, float, float]:
     over = sum(histogram[OVEREXPOSED_LEVEL:]) / count
     under = sum(histogram[: UNDEREXPOSED_LEVEL + 1]) / count
     return mean, over, under
-
-
-def _fit(size: tuple[int, int], long_side: int) -> tuple[int, int]:
-    width, height = size
-    longest = max(width, height)
-    if longest <= long_side:
-        return width, height
-    scale = long_side / longest
-    return max(1, round(width * scale)), max(1, round(height * scale))

@@ -18,6 +18,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from autoservice.models import Membership, Shop
 
@@ -129,8 +130,10 @@ def seal(record: IntakeRecord, *, by: Membership) -> IntakeRecord:
     ):
         # Starting the chain again would hide that its head was removed: refuse instead.
         raise ValidationError(
-            "Цепочка печатей автосервиса повреждена (нет записи о последней печати): "
-            "подписать акт нельзя. Обратитесь к администратору платформы."
+            _(
+                "Цепочка печатей автосервиса повреждена (нет записи о последней печати): "
+                "подписать акт нельзя. Обратитесь к администратору платформы."
+            )
         )
     previous, index = (head.seal_sha256, head.index + 1) if head else (GENESIS, 1)
     now = timezone.now()
@@ -147,17 +150,7 @@ def seal(record: IntakeRecord, *, by: Membership) -> IntakeRecord:
     record.seal_index = index
     record.sealed_at = now
     record.sealed_by = by
-    record.save(
-        update_fields=[
-            "manifest",
-            "manifest_sha256",
-            "previous_seal",
-            "seal_sha256",
-            "seal_index",
-            "sealed_at",
-            "sealed_by",
-        ]
-    )
+    record.save(update_fields=IntakeRecord.SEAL_FIELDS)
     SealHead.objects.update_or_create(
         shop_id=record.shop_id, defaults={"index": index, "seal_sha256": record.seal_sha256}
     )
@@ -181,7 +174,10 @@ def _diff(stored, now, path: str = "") -> list[str]:
             changes += _diff(stored.get(key), now.get(key), f"{path}.{key}" if path else key)
         return changes
     if stored != now:
-        return [f"{path}: было «{stored}», стало «{now}»"]
+        return [
+            _("%(path)s: было «%(before)s», стало «%(after)s»")
+            % {"path": path, "before": stored, "after": now}
+        ]
     return []
 
 
@@ -189,13 +185,13 @@ def verify_record(record: IntakeRecord) -> Verdict:
     """Recompute the manifest from the database and the files; say exactly what changed."""
     verdict = Verdict(record)
     if not record.is_sealed or not record.manifest:
-        verdict.problems.append("Акт не опечатан: проверять нечего.")
+        verdict.problems.append(_("Акт не опечатан: проверять нечего."))
         return verdict
     stored = record.manifest
     if sha256_bytes(canonical(stored)) != record.manifest_sha256:
-        verdict.problems.append("Манифест изменён после опечатывания: его хеш не совпадает.")
+        verdict.problems.append(_("Манифест изменён после опечатывания: его хеш не совпадает."))
     if sha256_bytes((record.previous_seal + record.manifest_sha256).encode()) != record.seal_sha256:
-        verdict.problems.append("Печать акта не соответствует манифесту и предыдущей печати.")
+        verdict.problems.append(_("Печать акта не соответствует манифесту и предыдущей печати."))
     now = build_manifest(record)
     for key in ("record", "template", "consent", "return_of", "skips", "signatures"):
         verdict.problems += _diff(stored.get(key), now.get(key), key)
@@ -207,26 +203,34 @@ def verify_record(record: IntakeRecord) -> Verdict:
         expected = addendum_digest(previous, addendum.created_at.isoformat(), addendum.text)
         if expected != addendum.sha256:
             verdict.problems.append(
-                f"Дополнение от {addendum.created_at:%d.%m.%Y %H:%M} изменено, "
-                "или перед ним удалено другое."
+                _("Дополнение от %(when)s изменено, или перед ним удалено другое.")
+                % {"when": f"{addendum.created_at:%d.%m.%Y %H:%M}"}
             )
         previous = addendum.sha256
     stored_shots = {s["client_id"]: s for s in stored.get("shots", [])}
     now_shots = {s["client_id"]: s for s in now["shots"]}
     for client_id in sorted(set(stored_shots) - set(now_shots)):
-        verdict.problems.append(f"Кадр «{stored_shots[client_id]['spec']}» удалён.")
+        verdict.problems.append(
+            _("Кадр «%(spec)s» удалён.") % {"spec": stored_shots[client_id]["spec"]}
+        )
     for client_id in sorted(set(now_shots) - set(stored_shots)):
-        verdict.problems.append(f"Кадр «{now_shots[client_id]['spec']}» добавлен после подписи.")
+        verdict.problems.append(
+            _("Кадр «%(spec)s» добавлен после подписи.") % {"spec": now_shots[client_id]["spec"]}
+        )
     for shot in record.shots.select_related("spec"):
         entry = stored_shots.get(str(shot.client_id))
         if entry is None:
             continue
-        verdict.problems += _diff(entry, now_shots[str(shot.client_id)], f"кадр {shot.spec.code}")
+        verdict.problems += _diff(
+            entry, now_shots[str(shot.client_id)], _("кадр %(code)s") % {"code": shot.spec.code}
+        )
         actual = file_sha256(shot.file.name)
         if actual is None:
-            verdict.problems.append(f"Файл кадра «{shot.spec.name}» пропал.")
+            verdict.problems.append(_("Файл кадра «%(name)s» пропал.") % {"name": shot.spec.name})
         elif actual != entry["sha256"]:
-            verdict.problems.append(f"Файл кадра «{shot.spec.name}» изменён: SHA-256 не совпадает.")
+            verdict.problems.append(
+                _("Файл кадра «%(name)s» изменён: SHA-256 не совпадает.") % {"name": shot.spec.name}
+            )
     return verdict
 
 
@@ -244,19 +248,23 @@ def verify_shop(shop: Shop) -> tuple[list[Verdict], list[str]]:
     for record in records:
         if record.seal_index != expected_index:
             chain.append(
-                f"Нет опечатанных актов с порядковыми номерами {expected_index}–"
-                f"{record.seal_index - 1}: они удалены."
+                _("Нет опечатанных актов с порядковыми номерами %(first)s–%(last)s: они удалены.")
+                % {"first": expected_index, "last": record.seal_index - 1}
             )
         elif record.previous_seal != expected_previous:
-            chain.append(f"Акт №{record.number}: цепочка печатей нарушена перед ним.")
+            chain.append(
+                _("Акт №%(number)s: цепочка печатей нарушена перед ним.")
+                % {"number": record.number}
+            )
         expected_previous, expected_index = record.seal_sha256, record.seal_index + 1
     head = SealHead.objects.filter(shop=shop).first()
     if head is None and records:
-        chain.append("Нет записи о последней печати: последние опечатанные акты могли удалить.")
+        chain.append(_("Нет записи о последней печати: последние опечатанные акты могли удалить."))
     if head and head.index >= expected_index:
         chain.append(
-            f"Последние опечатанные акты (порядковые номера {expected_index}–{head.index}) удалены."
+            _("Последние опечатанные акты (порядковые номера %(first)s–%(last)s) удалены.")
+            % {"first": expected_index, "last": head.index}
         )
     elif head and records and head.seal_sha256 != records[-1].seal_sha256:
-        chain.append("Последняя печать не совпадает с последним актом.")
+        chain.append(_("Последняя печать не совпадает с последним актом."))
     return verdicts, chain

@@ -200,6 +200,7 @@ def shot_store(
                 quality={
                     "ok": report.ok,
                     "codes": list(report.codes),
+                    # In the advisor's language at the time of the shot.
                     "problems": list(report.problems),
                     "sharpness": round(report.sharpness, 1),
                     "brightness": round(report.brightness, 1),

@@ -10,17 +10,17 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from autoservice import images
 from autoservice.consent import consent_record_create, consent_text_current
+from autoservice.http import json_error
 from autoservice.tenancy import get_for_shop, manager_required, staff_required
 from leads.models import Lead
-from smartcalc.engine import Damage
-from smartcalc.forms import parse_damages, picker_rows
-from smartcalc.models import Wmi
-from smartcalc.parts import DIAGRAM_FOR_BODY, PARTS, DamageKind, DamageSize
+from smartcalc import selectors as catalogue
+from smartcalc.services import body_part_codes
 
 from . import sealing, services, templates_admin
 from .act import act_pdf_bytes
@@ -33,12 +33,6 @@ def _record(request: HttpRequest, record_id: int) -> IntakeRecord:
         request,
         IntakeRecord.objects.select_related("template", "consent__text", "lead", "return_of"),
         pk=record_id,
-    )
-
-
-def _json_error(message: str, status: int = 400) -> JsonResponse:
-    return JsonResponse(
-        {"error": message}, status=status, json_dumps_params={"ensure_ascii": False}
     )
 
 
@@ -73,8 +67,8 @@ def intake_start(request: HttpRequest) -> HttpResponse:
         data = form.cleaned_data
         make = data["make"]
         if not make and data["vin"]:
-            wmi = Wmi.objects.filter(code=data["vin"][:3]).select_related("make").first()
-            make = wmi.make.name if wmi and wmi.make else ""
+            wmi = catalogue.make_for_vin(data["vin"])
+            make = wmi.make.name if wmi else ""
         consent = consent_record_create(
             shop=request.shop,
             text=consent_text_current(request.shop),
@@ -113,9 +107,8 @@ def intake_start(request: HttpRequest) -> HttpResponse:
 @require_GET
 def vin_lookup(request: HttpRequest) -> JsonResponse:
     """The make (and models) a VIN's manufacturer code is known for, to prefill the form."""
-    vin = request.GET.get("vin", "").strip().upper()
-    wmi = Wmi.objects.filter(code=vin[:3]).select_related("make").first() if len(vin) >= 3 else None
-    if wmi is None or wmi.make is None:
+    wmi = catalogue.make_for_vin(request.GET.get("vin", ""))
+    if wmi is None:
         return JsonResponse({"make": "", "models": ""})
     return JsonResponse(
         {"make": wmi.make.name, "models": wmi.models_text, "confirmed": wmi.confirmed},
@@ -158,24 +151,20 @@ def intake_record(request: HttpRequest, record_id: int) -> HttpResponse:
             "complaint": record.complaint,
         },
     )
-    damages = [d for d in record.damages if d.get("part") in PARTS]
+    damages = record.damages
     part_errors: dict = {}
     if request.method == "POST":
-        parsed, part_errors = parse_damages(request.POST, record.body_type)
+        damages, part_errors = catalogue.damages_from_picker(request.POST, record.body_type)
         if details.is_valid() and not part_errors:
             try:
                 services.record_update_details(
-                    record=record,
-                    damages=[{"part": d.part, "kind": d.kind, "size": d.size} for d in parsed],
-                    **details.cleaned_data,
+                    record=record, damages=damages, **details.cleaned_data
                 )
             except ValidationError as exc:
                 messages.error(request, " ".join(exc.messages))
             else:
                 messages.success(request, _("Данные акта сохранены."))
             return redirect("intake:intake_record", record_id=record.pk)
-        damages = [{"part": d.part, "kind": d.kind, "size": d.size} for d in parsed]
-    picker_damages = [Damage(d["part"], d["kind"], d["size"]) for d in damages]
     return render(
         request,
         "intake/record.html",
@@ -184,10 +173,7 @@ def intake_record(request: HttpRequest, record_id: int) -> HttpResponse:
             "specs": _specs_context(record),
             "missing": services.missing_shots(record) if not record.is_sealed else [],
             "details": details,
-            "rows": picker_rows(record.body_type, picker_damages),
-            "diagram": DIAGRAM_FOR_BODY.get(record.body_type, "sedan"),
-            "kinds": DamageKind.choices,
-            "sizes": DamageSize.choices,
+            **catalogue.damage_picker(record.body_type, damages),
             "part_errors": part_errors,
             "addenda": record.addenda.all(),
             "return_record": getattr(record, "return_record", None),
@@ -225,15 +211,15 @@ def _shot_upload(request: HttpRequest, record_id: int) -> JsonResponse:
     ).first()
     upload = request.FILES.get("file")
     if spec is None:
-        return _json_error(_("Такого кадра нет в шаблоне акта."))
+        return json_error(_("Такого кадра нет в шаблоне акта."))
     if upload is None:
-        return _json_error(_("Фото не получено: снимите кадр ещё раз."))
+        return json_error(_("Фото не получено: снимите кадр ещё раз."))
     try:
         client_id = uuid.UUID(request.POST.get("client_id") or str(uuid.uuid4()))
     except ValueError:
-        return _json_error(_("Неверный идентификатор кадра: обновите страницу."))
+        return json_error(_("Неверный идентификатор кадра: обновите страницу."))
     damage_part = request.POST.get("damage_part", "")
-    if damage_part and damage_part not in PARTS:
+    if damage_part not in body_part_codes(record.body_type):
         damage_part = ""
     try:
         shot = services.shot_store(
@@ -245,9 +231,9 @@ def _shot_upload(request: HttpRequest, record_id: int) -> JsonResponse:
             damage_part=damage_part,
         )
     except images.ImageRejected as exc:
-        return _json_error(exc.message)
+        return json_error(exc.message)
     except ValidationError as exc:
-        return _json_error(" ".join(exc.messages), status=409)
+        return json_error(" ".join(exc.messages), status=409)
     return JsonResponse(
         {
             "id": shot.pk,
@@ -449,9 +435,7 @@ def template_edit(request: HttpRequest, template_id: int) -> HttpResponse:
 
 
 def lead_panel(request: HttpRequest, lead: Lead) -> str:
-    """Intake records of the lead and the way to take the car in (registered with leads.panels)."""
-    from django.template.loader import render_to_string
-
+    """Intake records of the lead and the way to take the car in (a panel of the lead page)."""
     records = IntakeRecord.objects.filter(lead=lead).order_by("-created_at")
     return render_to_string(
         "intake/_lead_panel.html", {"lead": lead, "records": records}, request=request

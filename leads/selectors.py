@@ -13,6 +13,7 @@ from django.db.models import Prefetch, Q, QuerySet
 from autoservice.models import Membership, Shop
 
 from .models import Lead, LeadEvent, LeadPhoto
+from .panels import Panel, register_panel
 
 PAGE_SIZE = 50
 PERIODS = {"today": 0, "7d": 7, "30d": 30}
@@ -145,3 +146,11 @@ def photos_waiting(*, shop: Shop, upload_token: str) -> list[LeadPhoto]:
             "position", "id"
         )
     )
+
+
+def lead_panel_register(panel: Panel) -> Panel:
+    """Add a read-only section to the lead page: ``panel(request, lead)`` returns the HTML
+    of another app's records for that lead (an estimate, an offer, an intake record), or
+    "" when it has none. Other apps call this from their ``AppConfig.ready``, so the
+    leads app never imports them."""
+    return register_panel(panel)

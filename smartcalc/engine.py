@@ -4,7 +4,8 @@ repair-technology data, shop prices and rates) to itemised lines and totals.
 No database and no request in here: callers load the data (`smartcalc.techdata`) and
 pass plain values, so an estimate can be recomputed, tested and explained. Money is
 Decimal, rounded to kopecks half-up in one place per amount (`autoservice.money`).
-Every decision is explained in the line's notes, in Russian, for the driver.
+Every decision is explained in the line's notes, for the driver, in the language active
+when the estimate is computed (the notes are stored with it, as the driver saw them).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
+
+from django.utils.translation import gettext as _
 
 from autoservice.money import quantize_rub
 
@@ -25,7 +28,7 @@ ALUMINIUM_REPAIR_FACTOR = Decimal("1.5")
 
 
 class EstimateError(ValueError):
-    """Input the engine cannot price; `message` is Russian and says what to do."""
+    """Input the engine cannot price; `message` is translated and says what to do."""
 
     def __init__(self, message: str):
         super().__init__(message)
@@ -203,7 +206,8 @@ def _paint_repair(norm: Norm, size: str) -> tuple[Decimal, Decimal]:
 def _replace_plan(part_code: str, norm: Norm, paintable: bool, reason: str) -> _Plan:
     if norm.replace_h is None:
         raise EstimateError(
-            f"Для детали «{PARTS[part_code].name}» нет норм замены: оценим по фото."
+            _("Для детали «%(part)s» нет норм замены: оценим по фото.")
+            % {"part": PARTS[part_code].name}
         )
     plan = _Plan(
         operation=Operation.REPLACE_PAINT if paintable else Operation.REPLACE,
@@ -229,7 +233,7 @@ def _repair_plan(part_code: str, norm: Norm, kind: str, size: str) -> _Plan | No
         return None  # torn metal is not repaired
     if kind == DamageKind.SCRATCH:
         paint_h, units = _paint_repair(norm, size)
-        notes = ["Окраска без рихтовки: если царапина не дошла до грунта, хватит полировки."]
+        notes = [_("Окраска без рихтовки: если царапина не дошла до грунта, хватит полировки.")]
         return _Plan(
             Operation.PAINT,
             paint_h=paint_h,
@@ -246,14 +250,17 @@ def _repair_plan(part_code: str, norm: Norm, kind: str, size: str) -> _Plan | No
     if part.material == Material.ALUMINIUM:
         repair_h *= ALUMINIUM_REPAIR_FACTOR
     paint_h, units = _paint_repair(norm, size)
-    category = ("Р1", "Р2", "Р3")[index]
+    # Repair categories Р1–Р3 of the labour norms (Р for ремонт).
+    category = _("Р%(n)s") % {"n": index + 1}
     return _Plan(
         Operation.REPAIR_PAINT,
         labour_h=repair_h,
         paint_h=paint_h,
         material_units=units,
         dependency_ops=("repair", "paint"),
-        notes=[f"Ремонт категории {category} и окраска ремонтной детали."],
+        notes=[
+            _("Ремонт категории %(category)s и окраска ремонтной детали.") % {"category": category}
+        ],
     )
 
 
@@ -264,29 +271,32 @@ def _unpainted_plan(part_code: str, norm: Norm, kind: str, size: str) -> _Plan:
     if part.material == Material.LAMP:
         if kind == DamageKind.SCRATCH and norm.polish_h:
             return _Plan(
-                Operation.POLISH, labour_h=norm.polish_h, notes=["Полировка рассеивателя."]
+                Operation.POLISH, labour_h=norm.polish_h, notes=[_("Полировка рассеивателя.")]
             )
-        return _replace_plan(part_code, norm, False, "Треснувшую или разбитую оптику меняют.")
+        return _replace_plan(part_code, norm, False, _("Треснувшую или разбитую оптику меняют."))
     if part.material == Material.GLASS:
         chip = norm.repair_h[0]
         if kind in (DamageKind.SCRATCH, DamageKind.CRACK) and size == DamageSize.UP_TO_1 and chip:
             return _Plan(
                 Operation.REPAIR,
                 labour_h=chip,
-                notes=["Ремонт скола или небольшой трещины без замены стекла."],
+                notes=[_("Ремонт скола или небольшой трещины без замены стекла.")],
             )
-        return _replace_plan(part_code, norm, False, "Стекло с такой трещиной меняют.")
+        return _replace_plan(part_code, norm, False, _("Стекло с такой трещиной меняют."))
     if part.material == Material.WHEEL:
         if kind == DamageKind.SCRATCH or (kind == DamageKind.DENT and small):
             repair = norm.repair_h[0 if kind == DamageKind.SCRATCH and small else 1]
             if repair:
                 return _Plan(
-                    Operation.REPAIR, labour_h=repair, notes=["Правка и восстановление диска."]
+                    Operation.REPAIR, labour_h=repair, notes=[_("Правка и восстановление диска.")]
                 )
         return _replace_plan(
-            part_code, norm, False, "Треснувший или сильно погнутый диск меняют: это безопасность."
+            part_code,
+            norm,
+            False,
+            _("Треснувший или сильно погнутый диск меняют: это безопасность."),
         )
-    raise EstimateError(f"Деталь «{part.name}» не оценивается калькулятором.")
+    raise EstimateError(_("Деталь «%(part)s» не оценивается калькулятором.") % {"part": part.name})
 
 
 def _mirror_plan(part_code: str, norm: Norm, kind: str, size: str) -> _Plan:
@@ -296,9 +306,11 @@ def _mirror_plan(part_code: str, norm: Norm, kind: str, size: str) -> _Plan:
             paint_h=norm.paint_new_h or ZERO,
             material_units=norm.material_new or ZERO,
             dependency_ops=("paint",),
-            notes=["Окраска корпуса зеркала."],
+            notes=[_("Окраска корпуса зеркала.")],
         )
-    return _replace_plan(part_code, norm, True, "Зеркало с трещиной или вмятиной меняют целиком.")
+    return _replace_plan(
+        part_code, norm, True, _("Зеркало с трещиной или вмятиной меняют целиком.")
+    )
 
 
 def _cost(plan: _Plan, tech: TechData, rates: Rates, part_rub: Decimal, deps: Decimal) -> Decimal:
@@ -323,7 +335,8 @@ def _price_for(part_code: str, prices: Mapping[str, PartPrice]) -> PartPrice:
     price = prices.get(part_code)
     if price is None or price.original_rub is None or price.original_rub <= 0:
         raise EstimateError(
-            f"Нет цены детали «{PARTS[part_code].name}»: пришлите фото, мастер посчитает."
+            _("Нет цены детали «%(part)s»: пришлите фото, мастер посчитает.")
+            % {"part": PARTS[part_code].name}
         )
     return price
 
@@ -331,7 +344,7 @@ def _price_for(part_code: str, prices: Mapping[str, PartPrice]) -> PartPrice:
 def _forced(damage: Damage, norm: Norm) -> _Plan:
     """The operation an advisor chose after inspection, priced by the same norms."""
     part = PARTS[damage.part]
-    note = "Решение мастера после осмотра."
+    note = _("Решение мастера после осмотра.")
     if damage.operation in (Operation.REPLACE, Operation.REPLACE_PAINT):
         plan = _replace_plan(damage.part, norm, part.paintable, note)
     elif damage.operation == Operation.POLISH and norm.polish_h:
@@ -348,7 +361,10 @@ def _forced(damage: Damage, norm: Norm) -> _Plan:
     elif damage.operation == Operation.REPAIR_PAINT and part.paintable:
         repair = _repair_plan(damage.part, norm, DamageKind.DENT, damage.size)
         if repair is None:
-            raise EstimateError(f"Деталь «{part.name}» по нормам не ремонтируют: выберите замену.")
+            raise EstimateError(
+                _("Деталь «%(part)s» по нормам не ремонтируют: выберите замену.")
+                % {"part": part.name}
+            )
         repair.notes.append(note)
         plan = repair
     elif damage.operation == Operation.REPAIR and not part.paintable and norm.repair_h[0]:
@@ -356,7 +372,9 @@ def _forced(damage: Damage, norm: Norm) -> _Plan:
             Operation.REPAIR, labour_h=norm.repair_h[0], dependency_ops=("repair",), notes=[note]
         )
     else:
-        raise EstimateError(f"Для детали «{part.name}» нельзя выбрать такую операцию.")
+        raise EstimateError(
+            _("Для детали «%(part)s» нельзя выбрать такую операцию.") % {"part": part.name}
+        )
     return plan
 
 
@@ -364,7 +382,9 @@ def _choose(damage: Damage, tech: TechData, rates: Rates, prices: Mapping[str, P
     part = PARTS[damage.part]
     norm = tech.norms.get(damage.part)
     if norm is None:
-        raise EstimateError(f"Для детали «{part.name}» нет норм: оценим по фото.")
+        raise EstimateError(
+            _("Для детали «%(part)s» нет норм: оценим по фото.") % {"part": part.name}
+        )
     if damage.operation:
         return _forced(damage, norm)
     if damage.part.startswith("mirror_"):
@@ -376,10 +396,12 @@ def _choose(damage: Damage, tech: TechData, rates: Rates, prices: Mapping[str, P
         return _cheaper_of(damage, plan, norm, False, tech, rates, prices)
     repair = _repair_plan(damage.part, norm, damage.kind, damage.size)
     if repair is None:
-        reason = {
-            DamageKind.BROKEN: "Деталь разбита: только замена.",
-            DamageKind.CRACK: "Разрыв металла не ремонтируют: замена.",
-        }.get(damage.kind, "Повреждение больше половины детали: замена.")
+        if damage.kind == DamageKind.BROKEN:
+            reason = _("Деталь разбита: только замена.")
+        elif damage.kind == DamageKind.CRACK:
+            reason = _("Разрыв металла не ремонтируют: замена.")
+        else:
+            reason = _("Повреждение больше половины детали: замена.")
         return _replace_plan(damage.part, norm, True, reason)
     if norm.replace_h is None:
         return repair  # a part with no replacement norm can only be repaired
@@ -398,7 +420,7 @@ def _cheaper_of(
     """Repair, unless it would cost more than the threshold share of replacement."""
     price = prices.get(damage.part)
     if price is None or not price.original_rub:
-        repair.notes.append("Сравнить с заменой нельзя: нет цены новой детали.")
+        repair.notes.append(_("Сравнить с заменой нельзя: нет цены новой детали."))
         return repair
     replace = _replace_plan(damage.part, norm, paintable, "")
     repair_deps = sum((h for _i, h in _dependencies(damage.part, repair, tech)), ZERO)
@@ -409,7 +431,11 @@ def _cheaper_of(
         share = (repair_cost * 100 / replace_cost).quantize(Decimal("1"), rounding=ROUND_HALF_UP)
         threshold = (rates.replace_threshold * 100).quantize(Decimal("1"), rounding=ROUND_HALF_UP)
         replace.notes.append(
-            f"Ремонт обошёлся бы в {share} % от замены (порог {threshold} %): выгоднее заменить."
+            _(
+                "Ремонт обошёлся бы в %(share)s %% от замены (порог %(threshold)s %%): "
+                "выгоднее заменить."
+            )
+            % {"share": share, "threshold": threshold}
         )
         return replace
     return repair
@@ -441,7 +467,7 @@ def _line(
     paint_rub = quantize_rub(paint_h * rates.paint_rate_rub)
     material_rub = quantize_rub(units * rates.material_unit_rub)
     notes = list(plan.notes)
-    notes += [f"«{item}» уже учтено в другой строке." for item in shared]
+    notes += [_("«%(item)s» уже учтено в другой строке.") % {"item": item} for item in shared]
     part_rub, alternative, approximate, oem = ZERO_RUB, None, False, ""
     if plan.buys_part:
         price = _price_for(damage.part, prices)
@@ -449,7 +475,7 @@ def _line(
         alternative = quantize_rub(price.alternative_rub) if price.alternative_rub else None
         approximate, oem = price.approximate, price.oem_number
         if approximate:
-            notes.append("Цена детали ориентировочная: у сервиса нет своей цены на эту деталь.")
+            notes.append(_("Цена детали ориентировочная: у сервиса нет своей цены на эту деталь."))
     work = labour_rub + paint_rub + material_rub
     low, high = tech.hidden.get((damage.part, severity(damage.kind, damage.size)), (ZERO, ZERO))
     return Line(
@@ -514,8 +540,11 @@ def _blend_lines(lines: list[Line], tech: TechData, rates: Rates) -> list[Line]:
                     alternative_subtotal_rub=paint_rub + material_rub,
                     extras=(),
                     notes=(
-                        f"Окраска «в переход» рядом с деталью «{line.part_name}»: "
-                        "чтобы не было видно разницы оттенка.",
+                        _(
+                            "Окраска «в переход» рядом с деталью «%(part)s»: "
+                            "чтобы не было видно разницы оттенка."
+                        )
+                        % {"part": line.part_name},
                     ),
                     hidden_low_pct=ZERO,
                     hidden_high_pct=ZERO,
@@ -527,9 +556,9 @@ def _blend_lines(lines: list[Line], tech: TechData, rates: Rates) -> list[Line]:
 def _extra_line(extra: ExtraItem, rates: Rates) -> Line:
     name = extra.name.strip()
     if not name:
-        raise EstimateError("У дополнительной работы нет названия.")
+        raise EstimateError(_("У дополнительной работы нет названия."))
     if min(extra.labour_hours, extra.paint_hours, extra.part_rub) < 0:
-        raise EstimateError(f"В строке «{name}» отрицательное число.")
+        raise EstimateError(_("В строке «%(name)s» отрицательное число.") % {"name": name})
     labour_h = extra.labour_hours.quantize(HOUR, rounding=ROUND_HALF_UP)
     paint_h = extra.paint_hours.quantize(HOUR, rounding=ROUND_HALF_UP)
     labour_rub = quantize_rub(labour_h * rates.body_rate_rub)
@@ -556,7 +585,7 @@ def _extra_line(extra: ExtraItem, rates: Rates) -> Line:
         subtotal_rub=subtotal,
         alternative_subtotal_rub=subtotal,
         extras=(),
-        notes=("Найдено при осмотре.",),
+        notes=(_("Найдено при осмотре."),),
         hidden_low_pct=ZERO,
         hidden_high_pct=ZERO,
     )
@@ -571,20 +600,24 @@ def compute_estimate(
     body_parts: frozenset[str] | None = None,
     extras: Sequence[ExtraItem] = (),
 ) -> Estimate:
-    """Lines and totals for the damages. Raises EstimateError with a Russian message for
+    """Lines and totals for the damages. Raises EstimateError with a translated message for
     input it cannot price honestly (never a silently wrong number)."""
     seen: set[str] = set()
     counted: set[str] = set()
     lines: list[Line] = []
     for damage in damages:
         if damage.part not in PARTS or (body_parts is not None and damage.part not in body_parts):
-            raise EstimateError("Такой детали нет у выбранного кузова: выберите деталь на схеме.")
+            raise EstimateError(
+                _("Такой детали нет у выбранного кузова: выберите деталь на схеме.")
+            )
         if damage.kind not in DamageKind.values:
-            raise EstimateError("Выберите вид повреждения из списка.")
+            raise EstimateError(_("Выберите вид повреждения из списка."))
         if damage.size not in DamageSize.values:
-            raise EstimateError("Выберите размер повреждения в ладонях из списка.")
+            raise EstimateError(_("Выберите размер повреждения в ладонях из списка."))
         if damage.part in seen:
-            raise EstimateError("Одна деталь указана дважды: оставьте одно повреждение на деталь.")
+            raise EstimateError(
+                _("Одна деталь указана дважды: оставьте одно повреждение на деталь.")
+            )
         seen.add(damage.part)
         plan = _choose(damage, tech, rates, prices)
         lines.append(_line(damage, plan, tech, rates, prices, counted))

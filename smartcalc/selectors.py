@@ -1,16 +1,23 @@
-"""Reads for the calculator pages."""
+"""Reads for the calculator pages, and what other apps' pages (vehicle intake) need of the
+vehicle catalogue and the damage diagram."""
 
 from __future__ import annotations
 
 import statistics
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 
 from django.db.models import Count, Prefetch, Q, QuerySet
+from django.template.loader import render_to_string
 
 from autoservice.models import Shop
 from leads.models import Lead
 
-from .models import Estimate, EstimateVersion, Generation, VehicleMake, VehicleModel
+from . import engine
+from .forms import parse_damages, picker_rows
+from .models import Estimate, EstimateVersion, Generation, VehicleMake, VehicleModel, Wmi
+from .parts import DIAGRAM_FOR_BODY, PARTS, BodyType, DamageKind, DamageSize
+from .templatetags.calc import severity_colour
 
 
 def makes_with_models(q: str = "") -> QuerySet[VehicleMake]:
@@ -92,3 +99,73 @@ def range_calibration(shop: Shop, limit: int = 500) -> dict:
         "inside_pct": round(inside * 100 / count) if count else None,
         "median_change_pct": round(statistics.median(changes), 1) if changes else None,
     }
+
+
+# --- the vehicle catalogue and the damage diagram, for other apps' pages -----------------
+
+
+def make_for_vin(vin: str) -> Wmi | None:
+    """The manufacturer code entry (WMI: a VIN's first three characters) that names a
+    make, with the make loaded; a confirmed entry before an unconfirmed one. None when the
+    VIN is shorter than three characters or its code names no make."""
+    code = vin.strip().upper()[:3]
+    if len(code) < 3:
+        return None
+    return (
+        Wmi.objects.filter(code=code, make__isnull=False)
+        .select_related("make")
+        .order_by("-confirmed", "pk")
+        .first()
+    )
+
+
+def body_type_choices() -> list[tuple[str, str]]:
+    """(value, label) pairs of the body types the diagram and the parts list know."""
+    return BodyType.choices
+
+
+def diagram_for_body(body_type: str) -> str:
+    """The drawing of a body type (``smartcalc/diagrams/<name>.svg``); a sedan's when the
+    body type is unknown."""
+    return DIAGRAM_FOR_BODY.get(body_type, DIAGRAM_FOR_BODY[BodyType.SEDAN])
+
+
+def damage_picker(body_type: str, damages: Iterable[Mapping[str, str]]) -> dict:
+    """The context of ``smartcalc/_damage_picker.html`` for saved damages ({part, kind,
+    size}) on a body: its drawing, a row per part of that body, the kinds and the sizes.
+    Damages of parts the catalogue does not know (any more) are left out."""
+    chosen = [
+        engine.Damage(d["part"], d.get("kind", ""), d.get("size", ""))
+        for d in damages
+        if d.get("part") in PARTS
+    ]
+    return {
+        "diagram": diagram_for_body(body_type),
+        "rows": picker_rows(body_type, chosen),
+        "kinds": DamageKind.choices,
+        "sizes": DamageSize.choices,
+    }
+
+
+def damages_from_picker(
+    data: Mapping[str, str], body_type: str
+) -> tuple[list[dict[str, str]], dict[str, str]]:
+    """The damages the picker posted ({part, kind, size}, the parts of ``body_type`` only),
+    and a translated error per part that is half filled or tampered with."""
+    damages, errors = parse_damages(data, body_type)
+    return [{"part": d.part, "kind": d.kind, "size": d.size} for d in damages], errors
+
+
+def damage_diagram_svg(body_type: str, damages: Iterable[Mapping[str, str]]) -> str:
+    """The body's drawing with each damaged part filled in the picker's colour for its
+    severity, as SVG attributes (a PDF renderer ignores page CSS inside SVG). Only parts
+    the catalogue knows are filled."""
+    svg = render_to_string(f"smartcalc/diagrams/{diagram_for_body(body_type)}.svg")
+    for damage in damages:
+        part = damage.get("part")
+        if part not in PARTS:
+            continue
+        svg = svg.replace(
+            f'<g id="part-{part}" ', f'<g id="part-{part}" fill="{severity_colour(damage)}" ', 1
+        )
+    return svg

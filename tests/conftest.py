@@ -49,6 +49,17 @@ def _media_root(settings, tmp_path):
 
 
 @pytest.fixture(autouse=True)
+def _default_language():
+    """Every test starts in the default language and leaves it so: a request in another
+    language activates it for the whole thread, and code run outside a request afterwards
+    (an outbox handler, a service) would speak it in the next test."""
+    from django.utils import translation
+
+    with translation.override(settings.LANGUAGE_CODE):
+        yield
+
+
+@pytest.fixture(autouse=True)
 def _fresh_cache():
     from django.core.cache import cache
 

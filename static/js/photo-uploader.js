@@ -2,36 +2,46 @@
  *
  * Drivers send photos from phones, often on a weak connection. One big multipart post
  * that dies at 90 % loses everything, so each photo is shrunk in the browser and
- * uploaded on its own while the driver fills in the form; the server keeps them under
- * the form token and attaches them when the form arrives. Without this script (or
- * without fetch/XHR/FormData) the same form posts the files itself. */
+ * uploaded on its own while the driver fills in the form (js/upload-queue.js: in order,
+ * two at a time, retried, held while offline); the server keeps them under the form
+ * token and attaches them when the form arrives. Without this script (or without
+ * fetch/XHR/FormData) the same form posts the files itself. */
 (function () {
   "use strict";
   var form = document.getElementById("photo-form");
   var input = document.getElementById("id_photos");
   var list = document.getElementById("uploaded-photos");
   if (!form || !input || !list || !form.dataset.uploadUrl || !window.fetch ||
-      !window.XMLHttpRequest || !window.FormData || !window.Promise || !window.URL) return;
+      !window.XMLHttpRequest || !window.FormData || !window.Promise || !window.URL ||
+      !window.UploadQueue || !window.gettext) return;
 
   var UPLOAD_URL = form.dataset.uploadUrl;
   var MAX_PHOTOS = +form.dataset.maxPhotos || 20;
   var MAX_MB = +form.dataset.maxMb || 20;
-  var PARALLEL = 2;
-  var STALL_MS = 30000;
   // States that still need the network; the form waits for them before it is sent.
   var PENDING = { queued: 1, shrinking: 1, ready: 1, uploading: 1, retry: 1, offline: 1, deleting: 1 };
-  var T_WAIT = "Жду очереди…";
-  var T_OFFLINE = "Нет связи — продолжу, когда появится сеть";
 
   var button = document.getElementById("send-button");
   var buttonText = button && button.textContent;
   var sendNote = document.getElementById("send-status") || after(button || list);
   var pickNote = after(list);
   var items = [];
-  var active = 0;
   var shrinking = false;
   var submitWanted = false;
   var sending = false;
+  var queue = UploadQueue.create({
+    url: UPLOAD_URL,
+    items: items,
+    set: set,
+    body: function (it) {
+      var fd = withToken(new FormData());
+      fd.append("client_id", it.id);
+      fd.append("file", it.blob, it.upName);
+      return fd;
+    },
+    sent: function (it) { it.sent = true; },
+    answer: answer
+  });
 
   form.classList.add("pu-on");
   // Each item announces its own state; a live list would read every item again.
@@ -50,16 +60,6 @@
     e.setAttribute("aria-live", "polite");
     node.parentNode.insertBefore(e, node.nextSibling);
     return e;
-  }
-
-  function uuid4() {
-    if (crypto.randomUUID) return crypto.randomUUID();
-    // randomUUID exists only in secure contexts (a shop trying it over plain http).
-    var b = crypto.getRandomValues(new Uint8Array(16));
-    b[6] = (b[6] & 15) | 64;
-    b[8] = (b[8] & 63) | 128;
-    var h = Array.from(b, function (x) { return (x + 256).toString(16).slice(1); }).join("");
-    return [h.slice(0, 8), h.slice(8, 12), h.slice(12, 16), h.slice(16, 20), h.slice(20)].join("-");
   }
 
   function withToken(fd) {
@@ -83,7 +83,7 @@
     var n = pending();
     form.dataset.uploadsPending = n;
     if (!submitWanted) return;
-    if (n) sendNote.textContent = "Дождитесь загрузки фото: осталось " + n;
+    if (n) sendNote.textContent = interpolate(gettext("Дождитесь загрузки фото: осталось %(n)s"), { n: n }, true);
     else send();
   }
 
@@ -92,9 +92,9 @@
     li.className = "pu-item";
     li.dataset.state = it.state;
     if (it.id) {
-      var rm = li.appendChild(el("button", "btn btn-sm btn-outline-secondary", "Убрать"));
+      var rm = li.appendChild(el("button", "btn btn-sm btn-outline-secondary", gettext("Убрать")));
       rm.type = "button";
-      rm.setAttribute("aria-label", "Убрать фото " + it.name);
+      rm.setAttribute("aria-label", interpolate(gettext("Убрать фото %(name)s"), { name: it.name }, true));
       rm.onclick = function () { remove(it); };
     }
     items.push(it);
@@ -102,9 +102,14 @@
 
   function add(file) {
     var li = el("li");
-    var it = { id: uuid4(), name: file.name, file: file, state: "queued", tries: 0 };
+    var it = { id: UploadQueue.uuid4(), name: file.name, file: file, state: "queued", tries: 0 };
     var body = el("div", "pu-body");
-    var aria = { role: "progressbar", "aria-label": "Загрузка " + file.name, "aria-valuemin": 0, "aria-valuemax": 100 };
+    var aria = {
+      role: "progressbar",
+      "aria-label": interpolate(gettext("Загрузка %(name)s"), { name: file.name }, true),
+      "aria-valuemin": 0,
+      "aria-valuemax": 100
+    };
     it.img = li.appendChild(el("img", "pu-thumb"));
     it.img.alt = "";
     li.appendChild(body).appendChild(el("div", "pu-name", file.name));
@@ -115,7 +120,7 @@
     it.text.setAttribute("aria-live", "polite");
     list.appendChild(li);
     view(it, li);
-    set(it, "queued", T_WAIT, 0);
+    set(it, "queued", queue.waiting(), 0);
   }
 
   function set(it, state, text, pct) {
@@ -171,7 +176,7 @@
     shrinking = true;
     it.blob = file;
     it.upName = file.name;
-    set(it, "shrinking", "Сжимаю…");
+    set(it, "shrinking", gettext("Сжимаю…"));
     decode(file)
       .then(function (src) {
         var w = src.naturalWidth || src.width;
@@ -197,102 +202,37 @@
         shrinking = false;
         if (it.state === "shrinking") {
           if (it.blob.size > MAX_MB * 1048576) {
-            set(it, "failed", "Файл «" + it.name + "» больше " + MAX_MB + " МБ: выберите другое фото", 100);
+            set(it, "failed", interpolate(gettext("Файл «%(name)s» больше %(mb)s МБ: выберите другое фото"),
+              { name: it.name, mb: MAX_MB }, true), 100);
           } else {
-            set(it, "ready", T_WAIT);
+            set(it, "ready", queue.waiting());
           }
         }
         shrinkNext();
-        pump();
+        queue.pump();
       });
   }
 
-  // In the order picked, so the first photos (usually the damage itself) arrive first.
-  function pump() {
-    if (!navigator.onLine) return network();
-    items.forEach(function (it) {
-      if (it.state === "ready" && active < PARALLEL) upload(it);
-    });
-  }
-
-  function network() {
-    var on = navigator.onLine;
-    items.forEach(function (it) {
-      if (it.state === "ready" || it.state === "retry" || it.state === "offline") {
-        clearTimeout(it.timer);
-        it.tries = 0;
-        set(it, on ? "ready" : "offline", on ? T_WAIT : T_OFFLINE);
-      }
-    });
-    if (on) pump();
-  }
-
-  function upload(it) {
-    var x = (it.xhr = new XMLHttpRequest());
-    var fd = withToken(new FormData());
-    var stall;
-    fd.append("client_id", it.id);
-    fd.append("file", it.blob, it.upName);
-    active++;
-    // A stalled mobile connection can hang for minutes without an error.
-    function alive() {
-      clearTimeout(stall);
-      stall = setTimeout(function () { x.abort(); }, STALL_MS);
+  function answer(it, s, j) {
+    if (it.state === "deleting") {
+      if (s >= 400 && s < 500) detach(it);
+      else drop(it);
+      return;
     }
-    x.upload.onprogress = function (e) {
-      alive();
-      if (e.lengthComputable && it.state === "uploading") {
-        var p = Math.floor((e.loaded / e.total) * 100);
-        set(it, "uploading", "Загружаю " + p + " %", p);
-      }
-    };
-    // Once the body is out the server may keep the photo even if its answer is lost.
-    x.upload.onload = function () { it.sent = true; };
-    x.onprogress = alive;
-    x.onloadend = function () {
-      var s = x.status;
-      var j = {};
-      clearTimeout(stall);
-      active--;
-      it.xhr = null;
-      try { j = JSON.parse(x.responseText); } catch (e) { /* a proxy's or portal's page */ }
-      if (it.state === "deleting") {
-        if (s >= 400 && s < 500) detach(it);
-        else drop(it);
-      } else if (it.state !== "gone") {
-        if (s >= 200 && s < 300 && j.id) {
-          it.sent = true;
-          set(it, "done", "Загружено · " + (it.blob.size / 1048576).toFixed(1).replace(".", ",") + " МБ", 100);
-        } else if (s === 400 || s === 403 || s === 413) {
-          // A refusal (not a photo, too big, form expired): retrying cannot help.
-          it.sent = false;
-          set(it, "failed", j.error || "Фото «" + it.name + "» не принято", 100);
-        } else {
-          return retry(it);
-        }
-        it.blob = null;
-      }
-      pump();
-    };
-    x.open("POST", UPLOAD_URL);
-    alive();
-    x.send(fd);
-    set(it, "uploading", "Загружаю 0 %", 0);
-  }
-
-  function delay(it) {
-    return Math.min(30, Math.pow(2, it.tries++));
-  }
-
-  function retry(it) {
-    var left = delay(it);
-    if (!navigator.onLine) return set(it, "offline", T_OFFLINE);
-    (function tick() {
-      if (!left) return set(it, "ready", T_WAIT), pump();
-      set(it, "retry", "Повторяю через " + left-- + " с…");
-      it.timer = setTimeout(tick, 1000);
-    })();
-    pump();
+    if (it.state === "gone") return;
+    if (s >= 200 && s < 300 && j && j.id) {
+      it.sent = true;
+      var mb = (it.blob.size / 1048576).toFixed(1).replace(".", get_format("DECIMAL_SEPARATOR"));
+      set(it, "done", interpolate(gettext("Загружено · %(mb)s МБ"), { mb: mb }, true), 100);
+    } else if (s === 400 || s === 403 || s === 413) {
+      // A refusal (not a photo, too big, form expired): retrying cannot help.
+      it.sent = false;
+      set(it, "failed", (j && j.error) ||
+        interpolate(gettext("Фото «%(name)s» не принято"), { name: it.name }, true), 100);
+    } else {
+      return queue.retry(it);
+    }
+    it.blob = null;
   }
 
   function remove(it) {
@@ -317,7 +257,7 @@
         detach(it);
       })
       .catch(function () {
-        it.timer = setTimeout(drop, delay(it) * 1000, it);
+        it.timer = setTimeout(drop, UploadQueue.backoff(it) * 1000, it);
       });
   }
 
@@ -337,9 +277,11 @@
     input.disabled = true;
     if (button) {
       button.disabled = true;
-      button.textContent = "Отправляю…";
+      button.textContent = gettext("Отправляю…");
     }
-    sendNote.textContent = failed ? "Фото с ошибкой не войдут в заявку: " + failed : "";
+    sendNote.textContent = failed
+      ? interpolate(gettext("Фото с ошибкой не войдут в заявку: %(n)s"), { n: failed }, true)
+      : "";
     form.submit();
   }
 
@@ -355,8 +297,8 @@
     // Cleared so the same photo can be picked again and a plain post cannot resend it.
     input.value = "";
     pickNote.textContent = files.length > room
-      ? "Можно приложить не больше " + MAX_PHOTOS + " фото: " + (files.length - room) +
-        " не добавлено. Уберите лишние, чтобы добавить другие."
+      ? interpolate(gettext("Можно приложить не больше %(max)s фото: %(left)s не добавлено. " +
+          "Уберите лишние, чтобы добавить другие."), { max: MAX_PHOTOS, left: files.length - room }, true)
       : "";
     files.slice(0, room).forEach(add);
     shrinkNext();
@@ -369,8 +311,6 @@
     changed();
   });
 
-  window.addEventListener("online", network);
-  window.addEventListener("offline", network);
   // Back from the next page (bfcache): the form must be usable again.
   window.addEventListener("pageshow", function (e) {
     if (!e.persisted) return;

@@ -1,4 +1,4 @@
-"""Photo acceptance and renditions, on real files made with Pillow; no Django, no database."""
+"""Photo acceptance and renditions, on real files made with Pillow; no database."""
 
 from __future__ import annotations
 
@@ -6,12 +6,15 @@ import hashlib
 import io
 import os
 import pathlib
+import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from datetime import datetime
 
 import pillow_heif
 import pytest
+from django.utils import translation
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageCms, ImageDraw, ImageFile, ImageOps
@@ -22,11 +25,20 @@ from autoservice.images import (
     ImageRejected,
     Renditions,
     StoredOriginal,
+    displayed_size,
+    exif_orientation,
+    fit_long_side,
     inspect_image,
+    is_jpeg,
     make_renditions,
+    read_exif,
+    resizable,
     sha256_file,
     store_upload,
+    upright,
 )
+
+REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 RED = (255, 0, 0)
 WHITE = (255, 255, 255)
@@ -583,3 +595,169 @@ def test_broken_connection_leaves_no_partial_file_and_keeps_the_previous_one(tmp
 
     assert [p.name for p in tmp_path.iterdir()] == ["photo.bin"]
     assert dest.read_bytes() == b"previous"
+
+
+# --- the public decoding helpers ----------------------------------------------------------
+
+
+def test_jpeg_and_its_multi_frame_form_count_as_jpeg_and_nothing_else_does(tmp_path):
+    photo = _photo((80, 60))
+    photo.save(tmp_path / "a.jpg", format="JPEG")
+    photo.save(tmp_path / "b.jpg", format="MPO", save_all=True, append_images=[photo])
+    photo.save(tmp_path / "c.png", format="PNG")
+    photo.save(tmp_path / "d.webp", format="WEBP")
+
+    verdicts = {}
+    for name in ("a.jpg", "b.jpg", "c.png", "d.webp"):
+        with Image.open(tmp_path / name) as im:
+            verdicts[name] = (im.format, is_jpeg(im))
+
+    assert verdicts == {
+        "a.jpg": ("JPEG", True),
+        "b.jpg": ("MPO", True),
+        "c.png": ("PNG", False),
+        "d.webp": ("WEBP", False),
+    }
+
+
+def test_exif_and_orientation_are_read_from_the_photo(tmp_path):
+    _photo((80, 60)).save(tmp_path / "phone.jpg", format="JPEG", exif=_phone_exif(8))
+    _photo((80, 60)).save(tmp_path / "plain.png", format="PNG")
+
+    with Image.open(tmp_path / "phone.jpg") as im:
+        assert read_exif(im)[0x010F] == "TestPhone"
+        assert exif_orientation(im) == 8
+    with Image.open(tmp_path / "plain.png") as im:
+        assert len(read_exif(im)) == 0
+        assert exif_orientation(im) == 1
+
+
+def test_broken_exif_reads_as_none_instead_of_failing(tmp_path):
+    _photo((80, 60)).save(tmp_path / "edited.jpg", format="JPEG", exif=_phone_exif(6))
+
+    with Image.open(tmp_path / "edited.jpg") as im:
+
+        def broken() -> Image.Exif:
+            raise SyntaxError("not a TIFF file")
+
+        im.getexif = broken
+        assert len(read_exif(im)) == 0
+        assert exif_orientation(im) == 1
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_upright_turns_like_exif_transpose(orientation):
+    im = _photo((40, 30))
+    tagged = im.copy()
+    tagged.getexif()[0x0112] = orientation
+
+    turned = upright(im, orientation)
+
+    assert turned.tobytes() == ImageOps.exif_transpose(tagged).tobytes()
+    assert turned.size == displayed_size(im.size, orientation)
+
+
+def test_unknown_orientation_leaves_the_image_as_it_is():
+    im = _photo((40, 30))
+
+    assert upright(im, 0) is im
+    assert upright(im, 9) is im
+    assert displayed_size((40, 30), 9) == (40, 30)
+
+
+@pytest.mark.parametrize(
+    ("mode", "info", "expected"),
+    [("P", {}, "RGB"), ("P", {"transparency": 0}, "RGBA"), ("PA", {}, "RGBA"), ("1", {}, "L")],
+)
+def test_palette_and_bilevel_images_become_resizable(mode, info, expected):
+    im = Image.new(mode, (8, 8))
+    im.info.update(info)
+
+    assert resizable(im).mode == expected
+
+
+def test_16_bit_greyscale_is_scaled_to_8_bit_levels_not_clipped():
+    for mode in ("I;16", "I"):
+        out = resizable(Image.new(mode, (4, 4), 40_000))
+        assert out.getpixel((0, 0)) == 156  # 40000 / 256
+        assert out.convert("L").getpixel((0, 0)) == 156
+
+
+def test_images_pillow_resamples_well_are_passed_through():
+    for mode in ("RGB", "RGBA", "L", "LA", "CMYK"):
+        im = Image.new(mode, (4, 4))
+        assert resizable(im) is im
+
+
+@settings(max_examples=200, deadline=None)
+@given(width=st.integers(1, 20_000), height=st.integers(1, 20_000), long_side=st.integers(1, 4000))
+def test_fit_long_side_scales_down_only_and_keeps_the_shape(width, height, long_side):
+    out = fit_long_side((width, height), long_side)
+
+    if max(width, height) <= long_side:
+        assert out == (width, height)
+    else:
+        assert max(out) == long_side
+        assert min(out) >= 1
+        scale = long_side / max(width, height)
+        assert abs(out[0] - width * scale) <= 0.5 + 1e-9 or out[0] == 1
+        assert abs(out[1] - height * scale) <= 0.5 + 1e-9 or out[1] == 1
+
+
+# --- languages ----------------------------------------------------------------------------
+
+
+def test_refusal_is_worded_in_the_language_it_is_read_in(tmp_path):
+    path = tmp_path / "upload"
+    path.write_bytes(b"%PDF-1.7 not a photo at all")
+
+    with translation.override("ru"), pytest.raises(ImageRejected) as refused:
+        inspect_image(path, filename="act.pdf")
+
+    # Raised while Russian was active, read by an English page: English, with the name.
+    with translation.override("en"):
+        english = refused.value.message
+        assert str(refused.value) == english
+    assert english == (
+        "The file “act.pdf” was not recognised as a photo: "
+        "send a photo in JPEG, PNG, WebP or HEIC format."
+    )
+    with translation.override("ru"):
+        assert "не распознан как фото" in refused.value.message
+
+
+@pytest.mark.parametrize(("language", "named"), [("ru", "2,5"), ("en", "2.5")])
+def test_size_limit_uses_the_decimal_separator_of_the_language(tmp_path, language, named):
+    with pytest.raises(ImageRejected) as refused:
+        store_upload(
+            [b"x" * (5 * 2**19 + 1)], tmp_path / "p", filename="a.jpg", max_bytes=5 * 2**19
+        )
+
+    with translation.override(language):
+        assert f" {named} " in refused.value.message
+
+
+def test_works_without_django_settings(tmp_path):
+    """Workers and benchmarks load the module bare: it decodes, renders and refuses there."""
+    good = tmp_path / "good.jpg"
+    _photo((120, 90)).save(good, format="JPEG", exif=_phone_exif(6))
+    bad = tmp_path / "bad.bin"
+    bad.write_bytes(b"not a photo" * 10)
+    code = f"""
+import pathlib, sys
+from autoservice import images
+from django.apps import apps
+from django.conf import settings
+good, bad = pathlib.Path({str(good)!r}), pathlib.Path({str(bad)!r})
+assert images.inspect_image(good, filename="good.jpg").width == 90
+images.make_renditions(good, web_dest=good.with_suffix(".w"), thumb_dest=good.with_suffix(".t"))
+try:
+    images.inspect_image(bad, filename="bad.bin")
+except images.ImageRejected as refused:
+    assert refused.code == images.ImageRejected.NOT_IMAGE
+else:
+    sys.exit("accepted a file that is not a photo")
+assert not apps.ready and not settings.configured
+"""
+    env = {key: value for key, value in os.environ.items() if key != "DJANGO_SETTINGS_MODULE"}
+    subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, env=env, check=True)

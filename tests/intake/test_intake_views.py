@@ -121,12 +121,12 @@ def test_skip_needs_a_reason_and_signing_names_what_is_missing(advisor_client, a
     assert "Не хватает обязательных кадров" in html and "Перед слева под 45°" in html
 
 
-def _sealed(shop, advisor):
+def _sealed(shop, advisor, **fields):
     """A sealed record on the short service template (every required shot taken)."""
     from intake.demo import _shot_bytes, _signature
 
     template = ShotTemplate.objects.get(shop__isnull=True, family="service", is_current=True)
-    record = IntakeRecordFactory(shop=shop, template=template)
+    record = IntakeRecordFactory(shop=shop, template=template, **fields)
     for index, spec in enumerate(template.specs.filter(required=True)):
         shot = services.shot_store(
             record=record,
@@ -229,29 +229,8 @@ def test_the_signed_act_is_e_mailed_to_the_customer_with_the_pdf(
 ):
     from django.core import mail
 
-    from intake.models import ShotTemplate as Template
-
-    template = Template.objects.get(shop__isnull=True, family="service", is_current=True)
-    record = IntakeRecordFactory(
-        shop=advisor.shop, template=template, customer_email="i@example.ru"
-    )
-    from intake.demo import _shot_bytes, _signature
-
-    for index, spec in enumerate(template.specs.filter(required=True)):
-        services.shot_store(
-            record=record,
-            spec=spec,
-            client_id=uuid.uuid4(),
-            filename="s.jpg",
-            chunks=[_shot_bytes(700 + index)],
-        )
     with django_capture_on_commit_callbacks(execute=True):
-        services.record_sign_and_seal(
-            record=record,
-            by=advisor,
-            customer_signature=_signature(1),
-            advisor_signature=_signature(2),
-        )
+        record = _sealed(advisor.shop, advisor, customer_email="i@example.ru")
     assert len(mail.outbox) == 1
     letter = mail.outbox[0]
     assert letter.to == ["i@example.ru"] and f"№{record.number}" in letter.subject
@@ -267,3 +246,80 @@ def test_lead_page_offers_to_take_the_car_in_prefilled(advisor_client, advisor):
     assert f"{reverse('intake:intake_start')}?lead={lead.pk}" in page
     form = advisor_client.get(reverse("intake:intake_start"), {"lead": lead.pk}).content.decode()
     assert 'value="В777ОР77"' in form and 'value="Олег"' in form
+
+
+def test_vin_lookup_names_the_make_and_its_models(advisor_client):
+    known = advisor_client.get(reverse("intake:intake_vin"), {"vin": "xtagfk330ly123456"})
+    assert known.json()["make"] == "Lada"
+    assert "Vesta" in known.json()["models"]
+    unknown = advisor_client.get(reverse("intake:intake_vin"), {"vin": "QQQ"})
+    assert unknown.json() == {"make": "", "models": ""}
+
+
+def test_a_close_up_keeps_only_a_part_of_the_record_s_body(advisor_client, advisor):
+    record = IntakeRecordFactory(shop=advisor.shop, body_type="sedan")
+    spec = record.template.specs.get(is_damage=True)
+
+    def close_up(part: str) -> IntakeShot:
+        response = advisor_client.post(
+            reverse("intake:intake_shot_upload", args=[record.pk]),
+            {
+                "spec": spec.pk,
+                "client_id": str(uuid.uuid4()),
+                "damage_part": part,
+                "file": SimpleUploadedFile("c.jpg", jpeg_bytes((1600, 1200)), "image/jpeg"),
+            },
+            headers={"Accept": "application/json"},
+        )
+        assert response.status_code == 201
+        return IntakeShot.objects.get(pk=response.json()["id"])
+
+    assert close_up("boot_lid").damage_part == "boot_lid"
+    assert close_up("tailgate").damage_part == ""  # a sedan has a boot lid, not a tailgate
+    assert close_up("<script>").damage_part == ""
+
+
+def test_upload_refusal_is_answered_in_the_advisor_s_language(advisor_client, advisor):
+    record = IntakeRecordFactory(shop=advisor.shop)
+    spec = record.template.specs.get(code="front")
+
+    response = advisor_client.post(
+        reverse("intake:intake_shot_upload", args=[record.pk]),
+        {"spec": spec.pk, "client_id": str(uuid.uuid4())},
+        headers={"Accept": "application/json", "Accept-Language": "en"},
+    )
+
+    assert response.status_code == 400
+    assert response.json() == {"error": "Photo not received: take the shot again."}
+
+
+def test_admin_never_lets_the_seal_be_edited(advisor, rf):
+    record = IntakeRecordFactory(shop=advisor.shop)
+    admin = site._registry[IntakeRecord]
+    request = rf.get("/")
+    request.user = UserFactory(is_staff=True, is_superuser=True)
+
+    readonly = admin.get_readonly_fields(request, record)
+
+    assert set(IntakeRecord.SEAL_FIELDS) | {"public_token"} == set(readonly)
+    assert {"manifest", "seal_sha256", "sealed_at", "sealed_by"} <= set(IntakeRecord.SEAL_FIELDS)
+
+
+def test_sealing_writes_exactly_the_seal_fields(advisor):
+    record = _sealed(advisor.shop, advisor)
+
+    assert all(getattr(record, name) not in (None, "") for name in IntakeRecord.SEAL_FIELDS)
+
+
+def test_the_act_e_mail_is_written_on_the_lead_s_timeline(
+    advisor, django_capture_on_commit_callbacks
+):
+    from leads.models import EventKind
+    from tests.factories import LeadFactory
+
+    lead = LeadFactory(shop=advisor.shop)
+    with django_capture_on_commit_callbacks(execute=True):
+        record = _sealed(advisor.shop, advisor, lead=lead, customer_email="o@example.ru")
+
+    [event] = lead.events.filter(kind=EventKind.NOTIFIED)
+    assert event.text == f"Акт приёма-передачи №{record.number} отправлен клиенту на o@example.ru"

@@ -273,6 +273,24 @@ def test_every_problem_message_is_russian_and_says_what_to_do(folder):
         assert ": " in message  # what is wrong, then what to do
 
 
+def test_problems_are_worded_in_the_language_they_are_read_in(folder):
+    from django.utils import translation
+
+    small_blurred = _blurred(_scene((1200, 700)))
+    report = check_shot(_save(small_blurred, folder / "english.jpg"))
+
+    with translation.override("en"):
+        english = report.problems
+    with translation.override("ru"):
+        russian = report.problems
+
+    assert report.codes == ("too_small", "blurred")
+    assert english[0].startswith("The photo is too small (1200 × 700): at least 1280 × 720")
+    assert english[1] == "The shot is blurred: hold the phone still and tap the screen to focus."
+    assert not any(CYRILLIC.search(message) for message in english)
+    assert russian[0].startswith("Слишком маленькое фото (1200 × 700)")
+
+
 def test_custom_thresholds_apply(folder, scene):
     path = _save(scene, folder / "strict.jpg")
 

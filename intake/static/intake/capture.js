@@ -5,7 +5,8 @@
  * network; a shot waits in IndexedDB until the server has it, so a dead spot in the
  * workshop or a reload of the tablet never loses a photo the customer saw being taken. A
  * shot keeps the client id it got when it was taken: however often a retry sends it, the
- * server stores it once. The server checks the quality and its verdict is shown on the
+ * server stores it once (js/upload-queue.js sends them: in order, two at a time, retried,
+ * held while offline). The server checks the quality and its verdict is shown on the
  * thumbnail with a retake button. Without this script the row forms post the file
  * themselves. */
 (function () {
@@ -16,12 +17,10 @@
   window.intakeCapture = api;
   list.dataset.pending = "0";
   if (list.dataset.sealed === "1" || !list.dataset.uploadUrl || !window.XMLHttpRequest ||
-      !window.FormData || !window.Promise || !window.URL || !window.Blob) return;
+      !window.FormData || !window.Promise || !window.URL || !window.Blob ||
+      !window.UploadQueue || !window.gettext) return;
 
   var UPLOAD_URL = list.dataset.uploadUrl;
-  var PARALLEL = 2;
-  var STALL_MS = 30000;
-  var MAX_DELAY_S = 30;
   // The same bars as the server's check (intake/quality.py): a warning here saves the
   // advisor a round trip, the server's verdict is what counts.
   var MIN_LONG = 1280;
@@ -31,12 +30,28 @@
   var STORE = "shots";
   // States of a shot that still needs the network; the rest are final.
   var PENDING = { queued: 1, uploading: 1, checking: 1, retry: 1, offline: 1 };
-  var T_WAIT = "В очереди…";
-  var T_OFFLINE = "Нет связи — отправлю, когда появится сеть";
 
   var rows = [];
   var items = [];
-  var active = 0;
+  var queue = UploadQueue.create({
+    url: UPLOAD_URL,
+    items: items,
+    ready: "queued",
+    set: set,
+    body: function (it) {
+      var fd = new FormData();
+      fd.append("spec", it.row.spec);
+      fd.append("client_id", it.id);
+      if (it.part) fd.append("damage_part", it.part);
+      fd.append("file", it.blob, it.name);
+      return fd;
+    },
+    headers: function () { return { Accept: "application/json", "X-CSRFToken": csrf() }; },
+    sent: function (it) {
+      if (it.state === "uploading") set(it, "checking", gettext("Проверяю качество…"), 100);
+    },
+    answer: answer
+  });
   var volatile = false; // a shot could not be kept in IndexedDB: a reload would lose it
   var store = openStore();
   var queueBox = el("div", "alert alert-info py-2 small shot-queue");
@@ -82,19 +97,6 @@
     if (node.textContent !== value) node.textContent = value;
   }
 
-  function uuid4() {
-    var c = window.crypto;
-    if (c && c.randomUUID) return c.randomUUID();
-    // randomUUID exists only in secure contexts (a shop on plain http inside its network).
-    var b = new Uint8Array(16);
-    if (c && c.getRandomValues) c.getRandomValues(b);
-    else for (var i = 0; i < 16; i++) b[i] = Math.floor(Math.random() * 256);
-    b[6] = (b[6] & 15) | 64;
-    b[8] = (b[8] & 63) | 128;
-    var h = Array.from(b, function (x) { return (x + 256).toString(16).slice(1); }).join("");
-    return [h.slice(0, 8), h.slice(8, 12), h.slice(12, 16), h.slice(16, 20), h.slice(20)].join("-");
-  }
-
   function csrf() {
     // The cookie first: it is the current one if the advisor logged in again in another tab.
     var m = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
@@ -104,9 +106,7 @@
   }
 
   function shots(n) {
-    var d = n % 10, h = n % 100;
-    var word = d === 1 && h !== 11 ? "кадр" : d >= 2 && d <= 4 && (h < 12 || h > 14) ? "кадра" : "кадров";
-    return n + " " + word;
+    return interpolate(ngettext("%(n)s кадр", "%(n)s кадра", n), { n: n }, true);
   }
 
   // --- the queue in IndexedDB (memory only where there is none) ----------------------
@@ -209,7 +209,7 @@
     });
     if (row.select) row.select.addEventListener("change", function () { say(row, ""); });
     if (canGuide()) {
-      var cam = button("btn btn-outline-primary btn-sm shot-camera", "Камера с подсказкой");
+      var cam = button("btn btn-outline-primary btn-sm shot-camera", gettext("Камера с подсказкой"));
       cam.addEventListener("click", function () { openCamera(row, cam); });
       var label = row.input.closest("label");
       row.form.insertBefore(cam, label ? label.nextSibling : null);
@@ -238,8 +238,12 @@
     var waiting = rowPending(row);
     row.el.classList.toggle("shot-done", n >= row.min || row.skipped);
     if (!row.state) return;
-    var label = n ? "снято: " + n : row.skipped ? row.skipText : "не снят";
-    if (waiting) label += (sending(row) ? " · отправляю: " : " · в очереди: ") + waiting;
+    var label = n ? interpolate(gettext("снято: %(n)s"), { n: n }, true)
+      : row.skipped ? row.skipText : gettext("не снят");
+    if (waiting) {
+      label += " · " + interpolate(sending(row) ? gettext("отправляю: %(n)s") : gettext("в очереди: %(n)s"),
+        { n: waiting }, true);
+    }
     text(row.state, label);
   }
 
@@ -250,7 +254,7 @@
   }
 
   function retakeButton(row) {
-    var b = button("btn btn-outline-danger btn-sm mt-1 shot-retake", "Переснять");
+    var b = button("btn btn-outline-danger btn-sm mt-1 shot-retake", gettext("Переснять"));
     b.addEventListener("click", function () { row.input.click(); });
     return b;
   }
@@ -259,7 +263,7 @@
 
   function take(row, blob, name, restored) {
     var it = {
-      id: restored ? restored.id : uuid4(),
+      id: restored ? restored.id : UploadQueue.uuid4(),
       row: row,
       part: restored ? restored.part || "" : row.select ? row.select.value : "",
       blob: blob,
@@ -271,12 +275,12 @@
     if (restored) it.saved = Promise.resolve(true);
     else keep(it);
     if (row.damage && !it.part) {
-      say(row, "Деталь не выбрана: выберите её в списке перед следующим кадром, чтобы повреждение попало в акт с деталью.");
+      say(row, gettext("Деталь не выбрана: выберите её в списке перед следующим кадром, чтобы повреждение попало в акт с деталью."));
     }
     show(it);
     items.push(it);
-    set(it, "queued", T_WAIT, 0);
-    pump();
+    set(it, "queued", queue.waiting(), 0);
+    queue.pump();
     return it;
   }
 
@@ -291,7 +295,7 @@
     it.img.src = it.url;
     it.bar = fig.appendChild(el("div", "progress shot-progress"));
     it.bar.setAttribute("role", "progressbar");
-    it.bar.setAttribute("aria-label", "Отправка кадра «" + it.row.title + "»");
+    it.bar.setAttribute("aria-label", interpolate(gettext("Отправка кадра «%(title)s»"), { title: it.row.title }, true));
     it.bar.setAttribute("aria-valuemin", "0");
     it.bar.setAttribute("aria-valuemax", "100");
     it.fill = it.bar.appendChild(el("div", "progress-bar"));
@@ -312,11 +316,12 @@
     if (!w || !h || !PENDING[it.state]) return;
     var notes = [];
     if (Math.max(w, h) < MIN_LONG || Math.min(w, h) < MIN_SHORT) {
-      notes.push("Маленькое фото (" + w + " × " + h + "), нужно от " + MIN_LONG + " × " + MIN_SHORT + ": снимайте основной камерой.");
+      notes.push(interpolate(gettext("Маленькое фото (%(width)s × %(height)s), нужно от %(min_width)s × %(min_height)s: снимайте основной камерой."),
+        { width: w, height: h, min_width: MIN_LONG, min_height: MIN_SHORT }, true));
     }
     var luma = meanLuma(it.img, w, h);
-    if (luma !== null && luma < MIN_LUMA) notes.push("Темно: включите свет или фонарик.");
-    if (notes.length) it.warn.textContent = notes.join(" ") + " Отправляю, сервер проверит.";
+    if (luma !== null && luma < MIN_LUMA) notes.push(gettext("Темно: включите свет или фонарик."));
+    if (notes.length) it.warn.textContent = notes.join(" ") + " " + gettext("Отправляю, сервер проверит.");
   }
 
   function meanLuma(img, w, h) {
@@ -367,8 +372,9 @@
     queueBox.classList.toggle("alert-warning", offline || failing);
     queueBox.classList.toggle("alert-info", !(offline || failing));
     text(queueBox, n
-      ? "Не отправлено: " + shots(n) + (offline ? ". Нет связи — отправлю, когда появится сеть." :
-        failing ? ". " + (why || "Сервер не отвечает — повторяю.") : ". Отправляю…")
+      ? interpolate(gettext("Не отправлено: %(shots)s."), { shots: shots(n) }, true) + " " +
+        (offline ? gettext("Нет связи — отправлю, когда появится сеть.")
+          : failing ? why || gettext("Сервер не отвечает — повторяю.") : gettext("Отправляю…"))
       : "");
     if (toSign) {
       toSign.classList.toggle("disabled", !!n);
@@ -380,107 +386,32 @@
         toSign.removeAttribute("tabindex");
       }
       signHint.hidden = !n;
-      text(signHint, n ? "Подписывать можно, когда все кадры дойдут до сервера: ждём ещё " + shots(n) + "." : "");
+      text(signHint, n ? interpolate(gettext("Подписывать можно, когда все кадры дойдут до сервера: ждём ещё %(shots)s."),
+        { shots: shots(n) }, true) : "");
     }
     rows.forEach(refreshRow);
   }
 
   // --- the network ---------------------------------------------------------------------
 
-  // In the order taken, so the list fills in the order the advisor walks round the car.
-  function pump() {
-    if (navigator.onLine === false) {
-      items.forEach(function (it) { if (it.state === "queued") set(it, "offline", T_OFFLINE); });
-      return;
-    }
-    for (var i = 0; i < items.length && active < PARALLEL; i++) {
-      if (items[i].state === "queued") upload(items[i]);
-    }
-  }
-
-  function network() {
-    var on = navigator.onLine !== false;
-    items.forEach(function (it) {
-      if (it.state === "retry" || it.state === "offline" || it.state === "queued") {
-        clearTimeout(it.timer);
-        if (on) it.tries = 0;
-        set(it, on ? "queued" : "offline", on ? T_WAIT : T_OFFLINE);
-      }
-    });
-    pump();
-  }
-
-  function upload(it) {
-    var x = new XMLHttpRequest();
-    var fd = new FormData();
-    var stall;
-    fd.append("spec", it.row.spec);
-    fd.append("client_id", it.id);
-    if (it.part) fd.append("damage_part", it.part);
-    fd.append("file", it.blob, it.name);
-    active++;
-    it.xhr = x;
-    // A stalled mobile connection can hang for minutes without an error.
-    function alive() {
-      clearTimeout(stall);
-      stall = setTimeout(function () { x.abort(); }, STALL_MS);
-    }
-    x.upload.onprogress = function (e) {
-      alive();
-      if (e.lengthComputable && it.state === "uploading") {
-        var p = Math.floor((e.loaded / e.total) * 100);
-        set(it, "uploading", "Отправляю " + p + " %", p);
-      }
-    };
-    x.upload.onload = function () {
-      if (it.state === "uploading") set(it, "checking", "Проверяю качество…", 100);
-    };
-    x.onprogress = alive;
-    x.onloadend = function () {
-      clearTimeout(stall);
-      active--;
-      it.xhr = null;
-      answer(it, x);
-      pump();
-    };
-    x.open("POST", UPLOAD_URL);
-    x.setRequestHeader("Accept", "application/json");
-    x.setRequestHeader("X-CSRFToken", csrf());
-    alive();
-    x.send(fd);
-    set(it, "uploading", "Отправляю 0 %", 0);
-  }
-
-  function answer(it, x) {
-    var s = x.status;
-    var j = null;
-    try { j = JSON.parse(x.responseText); } catch (e) { /* a proxy's page, a login page */ }
+  // The shots go in the order taken, so the list fills in the order the advisor walks
+  // round the car.
+  function answer(it, s, j, x) {
     if (s >= 200 && s < 300 && j && j.id) return stored(it, j);
     if (s === 403 || /\/accounts\/login\//.test(x.responseURL || "")) {
       // Logged out or a stale token: keep the shot and try again; never drop it.
-      return retry(it, "Вход истёк: войдите снова в соседней вкладке, кадры подождут.");
+      return retry(it, gettext("Вход истёк: войдите снова в соседней вкладке, кадры подождут."));
     }
     if (s >= 400 && s < 500 && s !== 408 && s !== 429) {
-      return refused(it, (j && j.error) || (s === 413 ? "Файл слишком большой: снимите кадр заново камерой." :
-        "Сервер не принял кадр (" + s + "): снимите его ещё раз."));
+      return refused(it, (j && j.error) || (s === 413 ? gettext("Файл слишком большой: снимите кадр заново камерой.") :
+        interpolate(gettext("Сервер не принял кадр (%(status)s): снимите его ещё раз."), { status: s }, true)));
     }
     retry(it);
   }
 
   function retry(it, why) {
-    if (navigator.onLine === false) return set(it, "offline", T_OFFLINE);
-    var left = Math.min(MAX_DELAY_S, Math.pow(2, it.tries++));
     it.why = why || "";
-    clearTimeout(it.timer);
-    (function tick() {
-      if (it.state !== "uploading" && it.state !== "checking" && it.state !== "retry") return;
-      if (left <= 0) {
-        set(it, "queued", T_WAIT);
-        return pump();
-      }
-      set(it, "retry", "Повтор через " + left-- + " с");
-      it.timer = setTimeout(tick, 1000);
-    })();
+    queue.retry(it);
   }
 
   function stored(it, j) {
@@ -501,14 +432,14 @@
     it.blob = null;
     if (j.accepted) {
       it.warn.textContent = "";
-      set(it, "done", "Сохранено", 100);
+      set(it, "done", gettext("Сохранено"), 100);
     } else {
       it.fig.classList.add("shot-rejected");
       it.warn.textContent = "";
-      var why = el("figcaption", "small text-danger", (j.problems || []).join(" ") || "Кадр не прошёл проверку.");
+      var why = el("figcaption", "small text-danger", (j.problems || []).join(" ") || gettext("Кадр не прошёл проверку."));
       it.fig.appendChild(why);
       it.fig.appendChild(retakeButton(row));
-      set(it, "rejected", "Переснимите кадр", 100);
+      set(it, "rejected", gettext("Переснимите кадр"), 100);
     }
     it.fig.appendChild(discardForm(j.id));
   }
@@ -519,7 +450,7 @@
     it.fig.classList.add("shot-rejected");
     it.warn.textContent = "";
     it.fig.appendChild(retakeButton(it.row));
-    var drop = it.fig.appendChild(button("btn btn-link btn-sm p-0 d-block", "Убрать"));
+    var drop = it.fig.appendChild(button("btn btn-link btn-sm p-0 d-block", gettext("Убрать")));
     drop.addEventListener("click", function () {
       it.fig.remove();
       URL.revokeObjectURL(it.url);
@@ -553,7 +484,7 @@
     token.name = "csrfmiddlewaretoken";
     token.value = csrf();
     f.appendChild(token);
-    var b = f.appendChild(el("button", "btn btn-link btn-sm p-0", "Убрать"));
+    var b = f.appendChild(el("button", "btn btn-link btn-sm p-0", gettext("Убрать")));
     b.type = "submit";
     return f;
   }
@@ -606,15 +537,20 @@
     var box = el("div", "cam-view");
     box.setAttribute("role", "dialog");
     box.setAttribute("aria-modal", "true");
-    box.setAttribute("aria-label", "Камера с подсказкой");
+    box.setAttribute("aria-label", gettext("Камера с подсказкой"));
     box.innerHTML =
       '<div class="cam-bar"><div class="cam-title"><strong></strong><div class="small"></div></div>' +
-      '<button type="button" class="btn btn-light" data-act="close">Закрыть</button></div>' +
+      '<button type="button" class="btn btn-light" data-act="close"></button></div>' +
       '<div class="cam-stage"><video playsinline muted autoplay></video><div class="cam-overlay"></div>' +
       '<div class="cam-msg" aria-live="polite"></div><div class="cam-flash"></div></div>' +
-      '<div class="cam-bar cam-controls"><button type="button" class="btn btn-outline-light" data-act="prev">‹ Назад</button>' +
-      '<button type="button" class="cam-shutter" data-act="shoot" aria-label="Сделать снимок"></button>' +
-      '<button type="button" class="btn btn-outline-light" data-act="next">Дальше ›</button></div>';
+      '<div class="cam-bar cam-controls"><button type="button" class="btn btn-outline-light" data-act="prev"></button>' +
+      '<button type="button" class="cam-shutter" data-act="shoot"></button>' +
+      '<button type="button" class="btn btn-outline-light" data-act="next"></button></div>';
+    // Translated words go in as text, never as markup.
+    box.querySelector("[data-act=close]").textContent = gettext("Закрыть");
+    box.querySelector("[data-act=prev]").textContent = gettext("‹ Назад");
+    box.querySelector("[data-act=shoot]").setAttribute("aria-label", gettext("Сделать снимок"));
+    box.querySelector("[data-act=next]").textContent = gettext("Дальше ›");
     var v = {
       box: box,
       row: row,
@@ -657,10 +593,10 @@
   function cameraError(e) {
     var name = e && e.name;
     if (name === "NotAllowedError" || name === "SecurityError") {
-      return "Нет доступа к камере: разрешите камеру для этого сайта в настройках браузера или снимайте кнопкой «Снять».";
+      return gettext("Нет доступа к камере: разрешите камеру для этого сайта в настройках браузера или снимайте кнопкой «Снять».");
     }
-    if (name === "NotReadableError") return "Камера занята другим приложением: закройте его или снимайте кнопкой «Снять».";
-    return "Камера не найдена: снимайте кнопкой «Снять».";
+    if (name === "NotReadableError") return gettext("Камера занята другим приложением: закройте его или снимайте кнопкой «Снять».");
+    return gettext("Камера не найдена: снимайте кнопкой «Снять».");
   }
 
   function showRow(row) {
@@ -709,7 +645,7 @@
     var v = camera;
     var w = v.video.videoWidth, h = v.video.videoHeight;
     if (!v.stream || !w || !h) {
-      v.msg.textContent = "Камера ещё включается…";
+      v.msg.textContent = gettext("Камера ещё включается…");
       return;
     }
     // The full frame of the video track: the server wants detail, not a screen-sized copy.
@@ -725,21 +661,21 @@
     c.toBlob(function (blob) {
       c.width = c.height = 0; // iOS holds canvas memory until told otherwise
       if (!blob) {
-        if (camera === v) v.msg.textContent = "Кадр не получился: снимите ещё раз.";
+        if (camera === v) v.msg.textContent = gettext("Кадр не получился: снимите ещё раз.");
         return;
       }
       take(row, blob, "camera-" + row.spec + "-" + Date.now() + ".jpg");
       if (camera !== v) return;
       if (row.damage) {
-        v.msg.textContent = "Снято. Снимите следующее повреждение или закройте камеру.";
+        v.msg.textContent = gettext("Снято. Снимите следующее повреждение или закройте камеру.");
         return;
       }
       var next = nextToShoot(row);
       if (next) {
         showRow(next);
-        v.msg.textContent = "Снято: " + row.title;
+        v.msg.textContent = interpolate(gettext("Снято: %(title)s"), { title: row.title }, true);
       } else {
-        v.msg.textContent = "Все кадры по списку сняты.";
+        v.msg.textContent = gettext("Все кадры по списку сняты.");
         setTimeout(function () { if (camera === v) closeCamera(); }, 1200);
       }
     }, "image/jpeg", 0.9);
@@ -770,7 +706,7 @@
   // The camera is released when the tablet is put away or the page is left.
   document.addEventListener("visibilitychange", function () {
     if (document.hidden) closeCamera();
-    else if (navigator.onLine !== false) network();
+    else if (navigator.onLine !== false) queue.network();
   });
 
   function addStyle() {
@@ -804,8 +740,6 @@
   // --- start ---------------------------------------------------------------------------
 
   [].forEach.call(list.querySelectorAll("li.shot-row"), setupRow);
-  window.addEventListener("online", network);
-  window.addEventListener("offline", network);
   window.addEventListener("beforeunload", function (e) {
     // Only where IndexedDB could not keep the shots; otherwise they resume on the next load.
     if (volatile && pending()) {

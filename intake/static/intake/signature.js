@@ -8,7 +8,7 @@
 (function () {
   "use strict";
   var form = document.getElementById("sign-form");
-  if (!form || !window.HTMLCanvasElement) return;
+  if (!form || !window.HTMLCanvasElement || !window.gettext) return;
   var INK = "#10206b"; // dark enough for the server's ink test on any screen
   var WIDTH = 2.6; // CSS pixels at the size the signature was begun
   var pads = [].map.call(form.querySelectorAll("canvas.signature-pad"), setup);
@@ -25,7 +25,7 @@
     var size = { w: 0, h: 0, dpr: 1 };
 
     canvas.style.touchAction = "none";
-    if (!canvas.getAttribute("aria-label")) canvas.setAttribute("aria-label", "Поле для подписи");
+    if (!canvas.getAttribute("aria-label")) canvas.setAttribute("aria-label", gettext("Поле для подписи"));
 
     function scale() {
       return ref ? Math.min(size.w / ref.w, size.h / ref.h) : 1;
