@@ -77,9 +77,11 @@ def test_every_lead_is_notified_after_a_worker_kill_and_a_redis_outage(
     took = time.monotonic() - recovered
     counted = copies()
     duplicates = sum(count - 1 for count in counted.values())
+    restarts = processes.log("worker").count("keep-running:")
     print(
         f"\n{len(leads)} leads, {len(statuses)} form posts (all 302), every lead notified "
-        f"{took:.1f} s after Redis came back; {duplicates} duplicate e-mail(s)"
+        f"{took:.1f} s after Redis came back; {duplicates} duplicate e-mail(s); the worker "
+        f"ended by itself {restarts} time(s) and was started again"
     )
     # At least once: only a message in flight when the worker was killed may be doubled,
     # and the worker runs 2 at a time.
