@@ -15,6 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from autoservice import images
 from autoservice.consent import client_ip
 from autoservice.embedding import shop_frame_policy
+from autoservice.http import json_error
 from autoservice.models import Shop
 from leads.forms import DriverRequestPage, form_token_read
 from leads.models import Channel, Lead, LeadPhoto
@@ -93,12 +94,6 @@ def photo_form(request: HttpRequest, slug: str) -> HttpResponse:
     )
 
 
-def _json_error(message: str, status: int) -> JsonResponse:
-    return JsonResponse(
-        {"error": message}, status=status, json_dumps_params={"ensure_ascii": False}
-    )
-
-
 @csrf_exempt
 @require_POST
 def photo_upload(request: HttpRequest, slug: str) -> JsonResponse:
@@ -106,19 +101,19 @@ def photo_upload(request: HttpRequest, slug: str) -> JsonResponse:
     shop = _get_public_shop(slug)
     token = form_token_read(request.POST.get("form_token", ""), shop.pk)
     if token is None:
-        return _json_error(_("Форма устарела: обновите страницу и выберите фото заново."), 403)
+        return json_error(_("Форма устарела: обновите страницу и выберите фото заново."), 403)
     upload = request.FILES.get("file")
     if upload is None:
-        return _json_error(_("Файл не получен: выберите фото ещё раз."), 400)
+        return json_error(_("Файл не получен: выберите фото ещё раз."), 400)
     try:
         client_id = uuid.UUID(request.POST.get("client_id", ""))
     except ValueError:
-        return _json_error(_("Неверный идентификатор фото: обновите страницу."), 400)
+        return json_error(_("Неверный идентификатор фото: обновите страницу."), 400)
     already = LeadPhoto.objects.filter(
         shop=shop, upload_token=token.upload_token, client_id=client_id
     ).first()
     if already is None and _over_limit(request, "upload", UPLOADS_PER_HOUR_PER_IP):
-        response = _json_error(_("Слишком много загрузок подряд: попробуйте через час."), 429)
+        response = json_error(_("Слишком много загрузок подряд: попробуйте через час."), 429)
         response["Retry-After"] = "600"
         return response
     try:
@@ -131,7 +126,7 @@ def photo_upload(request: HttpRequest, slug: str) -> JsonResponse:
         )
     except images.ImageRejected as exc:
         status = 413 if exc.code == images.ImageRejected.TOO_LARGE else 400
-        return _json_error(exc.message, status)
+        return json_error(exc.message, status)
     return JsonResponse(
         {
             "id": photo.pk,
@@ -150,7 +145,7 @@ def photo_upload_delete(request: HttpRequest, slug: str, client_id: uuid.UUID) -
     shop = _get_public_shop(slug)
     token = form_token_read(request.POST.get("form_token", ""), shop.pk)
     if token is None:
-        return _json_error(_("Форма устарела: обновите страницу."), 403)
+        return json_error(_("Форма устарела: обновите страницу."), 403)
     photo = LeadPhoto.objects.filter(
         shop=shop, upload_token=token.upload_token, client_id=client_id, lead__isnull=True
     ).first()

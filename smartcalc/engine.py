@@ -467,7 +467,8 @@ def _line(
     paint_rub = quantize_rub(paint_h * rates.paint_rate_rub)
     material_rub = quantize_rub(units * rates.material_unit_rub)
     notes = list(plan.notes)
-    notes += [_("«%(item)s» уже учтено в другой строке.") % {"item": item} for item in shared]
+    # The item is a reference text (smartcalc.reference_texts): shown in the page's language.
+    notes += [_("«%(item)s» уже учтено в другой строке.") % {"item": _(item)} for item in shared]
     part_rub, alternative, approximate, oem = ZERO_RUB, None, False, ""
     if plan.buys_part:
         price = _price_for(damage.part, prices)

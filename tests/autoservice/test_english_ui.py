@@ -82,23 +82,6 @@ def cyrillic_in(html: str, allowed: Iterable[str] = ()) -> list[str]:
     return [text for text in parser.found if CYRILLIC.search(allowed.sub("", text))]
 
 
-# Russian that comes from files routed through gettext elsewhere; each group names its
-# source. Remove a group when its source speaks the page's language.
-NOT_YET_TRANSLATABLE_HERE = {
-    # The notes of an estimate line: plain Russian strings (stored with the estimate, so an
-    # estimate made in Russian keeps them; the lead page does not show them).
-    "smartcalc/engine.py": [
-        r"Ремонт категории Р\d и окраска ремонтной детали\.",
-        r"Треснувшую или разбитую оптику меняют\.",
-        r"«[^»]*» уже учтено в другой строке\.",
-        r"Цена детали ориентировочная: у сервиса нет своей цены на эту деталь\.",
-        r"Окраска «в переход» рядом с деталью «[^»]*»: чтобы не было видно разницы оттенка\.",
-    ],
-    # `_l` is not a keyword makemessages extracts: these never reach the catalogue.
-    "smartcalc/forms.py": [r"Комментарий", r"Например: удобно приехать в субботу"],
-}
-
-
 def _platform_shot_list() -> list[str]:
     """The platform's shot lists are data (intake/migrations/0002_default_templates.py)."""
     texts = set()
@@ -255,8 +238,6 @@ def test_driver_and_staff_pages_show_no_russian_in_english(client, english):
     assert "data-total" in pages["calculator, damage"]
     assert "IMG_0001.jpg" in pages["lead page"] and "Bumper in stock." in pages["lead page"]
     allowed = [*_platform_shot_list()]
-    for patterns in NOT_YET_TRANSLATABLE_HERE.values():
-        allowed += patterns
     found = [
         f"{name}: {text}" for name, html in pages.items() for text in cyrillic_in(html, allowed)
     ]
