@@ -4,7 +4,8 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-MANAGE := $(BIN)/python manage.py
+# Settings are production unless DEBUG says otherwise: the development targets say so.
+MANAGE := DEBUG=true $(BIN)/python manage.py
 # Tests and benchmarks run against the real services of this machine.
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/autoservice
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/1
@@ -33,7 +34,7 @@ messages: $(VENV)/.installed system-deps
 run: $(VENV)/.installed messages
 	$(MANAGE) migrate --noinput -v0
 	$(MANAGE) demo
-	@bash .ci/serve
+	@DEBUG=true bash .ci/serve
 
 # The full stack: PostgreSQL + Redis, web (gunicorn), Celery worker and beat (Procfile).
 run-full: $(VENV)/.installed messages services
@@ -54,16 +55,16 @@ fmt: $(VENV)/.installed
 
 test: $(VENV)/.installed browser-deps services messages lint
 	$(MANAGE) makemigrations --check --dry-run
-	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) CELERY_TASK_ALWAYS_EAGER=true \
-	$(BIN)/pytest --create-db -n 2 --dist loadgroup
+	DEBUG=true DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) \
+	CELERY_TASK_ALWAYS_EAGER=true $(BIN)/pytest --create-db -n 2 --dist loadgroup
 
 bench: $(VENV)/.installed services messages
-	DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) CELERY_TASK_ALWAYS_EAGER=true \
-	$(BIN)/python benchmarks/run.py
+	DEBUG=true DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) \
+	CELERY_TASK_ALWAYS_EAGER=true $(BIN)/python benchmarks/run.py
 
 # The real stack for SOAK_MINUTES (10): beat's log must stay free of errors.
 soak: $(VENV)/.installed services messages
-	DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) \
+	DEBUG=true DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) \
 	$(BIN)/python benchmarks/soak_stack.py
 
 clean:

@@ -57,13 +57,22 @@ def required(name: str) -> str:
     return value
 
 
-DEBUG = envbool("DEBUG", True)
+# Production unless told otherwise: `make run`, `make test` and `make bench` say DEBUG=true;
+# a deployment that forgets the variable gets production settings and its safety checks.
+DEBUG = envbool("DEBUG", False)
+# Signs only on a developer's machine: refused whenever DEBUG is off, even if set explicitly.
+DEVELOPMENT_SECRET_KEY = "embedded-default-key-used-only-with-debug-on-" + "x" * 20
 
 if DEBUG:
-    SECRET_KEY = envstr("SECRET_KEY", "embedded-default-key-used-only-with-debug-on-" + "x" * 20)
+    SECRET_KEY = envstr("SECRET_KEY", DEVELOPMENT_SECRET_KEY)
     ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver,[::1]")
 else:
     SECRET_KEY = required("SECRET_KEY")
+    if SECRET_KEY == DEVELOPMENT_SECRET_KEY or len(SECRET_KEY) < 32:
+        raise ImproperlyConfigured(
+            "SECRET_KEY: встроенный ключ разработки или ключ короче 32 символов в рабочем "
+            "режиме не допускается. / SECRET_KEY must be your own, at least 32 characters."
+        )
     ALLOWED_HOSTS = envlist("ALLOWED_HOSTS") or required("ALLOWED_HOSTS").split(",")
 
 SITE_URL = (envstr("SITE_URL", "http://127.0.0.1:8000") or "").rstrip("/")
@@ -301,8 +310,9 @@ if not DEBUG:
     SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 31_536_000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
     SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", True)
-    SESSION_COOKIE_SECURE = True
-    CSRF_COOKIE_SECURE = True
+    # Off only for `make run-full`, which serves production settings over plain HTTP on
+    # this machine.
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = envbool("SECURE_COOKIES", True)
 
 LOGGING = {
     "version": 1,

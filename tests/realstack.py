@@ -246,6 +246,9 @@ def start_worker(processes, broker, mail_dir, tmp_path) -> Callable[[], Worker]:
     def start() -> Worker:
         env = {
             **os.environ,
+            # Development settings only for static files (no collectstatic per test); the
+            # delivery path under test is the same as production's.
+            "DEBUG": "true",
             "DATABASE_URL": processes_database_url(),
             "REDIS_URL": broker.url,
             "CELERY_TASK_ALWAYS_EAGER": "false",
@@ -336,6 +339,9 @@ class Stack:
         var.mkdir(exist_ok=True)
         self.env = {
             **os.environ,
+            # Development settings only for static files (no collectstatic per test); the
+            # delivery path under test is the same as production's.
+            "DEBUG": "true",
             "DATABASE_URL": processes_database_url(),
             "REDIS_URL": redis_server.url,
             "CELERY_TASK_ALWAYS_EAGER": "false",

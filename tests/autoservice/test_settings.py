@@ -55,3 +55,29 @@ def test_nonsense_boolean_is_refused():
     result = _manage("check", env={"DEBUG": "maybe"})
     assert result.returncode != 0
     assert "DEBUG" in result.stderr
+
+
+def test_unset_debug_means_production():
+    env = {k: v for k, v in PRODUCTION.items() if k != "SECRET_KEY"}
+    env["DEBUG"] = ""  # as if the deployment never set it
+    result = _manage("check", env=env)
+    assert result.returncode != 0
+    assert "SECRET_KEY" in result.stderr  # production's checks ran
+
+    result = _manage(
+        "shell",
+        "-c",
+        "from django.conf import settings; print(settings.DEBUG)",
+        env={**PRODUCTION, "DEBUG": ""},
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().endswith("False")
+
+
+def test_the_built_in_development_key_never_signs_in_production():
+    from django.conf import settings
+
+    for key in (settings.DEVELOPMENT_SECRET_KEY, "short-but-own-key"):
+        result = _manage("check", env={**PRODUCTION, "SECRET_KEY": key})
+        assert result.returncode != 0, key
+        assert "SECRET_KEY" in result.stderr
