@@ -145,11 +145,6 @@ def _target(url: str, *, resolve: bool = True) -> _Target:
     if port is None:
         port = 443 if scheme == "https" else 80
     allowed = _allowed(hostname, port)
-    if scheme == "http" and not settings.DEBUG and not allowed:
-        raise OutboundRefused(
-            RefusalReason.SCHEME,
-            _("Адрес должен начинаться с https:// — без шифрования данные не отправляются."),
-        )
     literal = _literal_ip(hostname)
     if literal is not None and not allowed:
         _refuse_if_internal(hostname, literal)
@@ -159,6 +154,12 @@ def _target(url: str, *, resolve: bool = True) -> _Target:
         if not allowed:
             for _family, sockaddr in addresses:
                 _refuse_if_internal(hostname, ipaddress.ip_address(sockaddr[0].split("%")[0]))
+    # After the address: an internal one is named as such, whatever the scheme.
+    if scheme == "http" and not settings.DEBUG and not allowed:
+        raise OutboundRefused(
+            RefusalReason.SCHEME,
+            _("Адрес должен начинаться с https:// — без шифрования данные не отправляются."),
+        )
     path = urlunsplit(("", "", parts.path or "/", parts.query, ""))
     return _Target(url, scheme, hostname, port, path, addresses)
 
