@@ -10,6 +10,9 @@ MANAGE := DEBUG=true $(BIN)/python manage.py
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/autoservice
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/1
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/autoservice_bench
+# The hosts the outbound policy lets through despite being internal: the demo suppliers
+# (`make run`, `make run-full`) and, for tests and benchmarks, their servers on 127.0.0.1.
+DEMO_OUTBOUND_HOSTS := 127.0.0.1:8701,127.0.0.1:8702,127.0.0.1:8703
 
 .PHONY: run run-full test bench soak lint fmt messages system-deps browser-deps services demo clean
 
@@ -33,13 +36,14 @@ messages: $(VENV)/.installed system-deps
 
 run: $(VENV)/.installed messages
 	$(MANAGE) migrate --noinput -v0
-	$(MANAGE) demo
-	@DEBUG=true bash .ci/serve
+	OUTBOUND_ALLOWED_HOSTS=$(DEMO_OUTBOUND_HOSTS) $(MANAGE) demo
+	@DEBUG=true OUTBOUND_ALLOWED_HOSTS=$(DEMO_OUTBOUND_HOSTS) bash .ci/serve
 
 # The full stack: PostgreSQL + Redis, web (gunicorn), Celery worker and beat (Procfile).
 run-full: $(VENV)/.installed messages services
 	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/autoservice} \
-	REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/0} bash .ci/run-full
+	REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/0} \
+	OUTBOUND_ALLOWED_HOSTS=$(DEMO_OUTBOUND_HOSTS) bash .ci/run-full
 
 # ruff, then the app-boundary contracts (.importlinter): an import against the direction
 # autoservice <- leads <- photoportal | smartcalc <- optima | intake, or into another app's
@@ -56,11 +60,13 @@ fmt: $(VENV)/.installed
 test: $(VENV)/.installed browser-deps services messages lint
 	$(MANAGE) makemigrations --check --dry-run
 	DEBUG=true DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) \
-	CELERY_TASK_ALWAYS_EAGER=true $(BIN)/pytest --create-db -n 2 --dist loadgroup
+	CELERY_TASK_ALWAYS_EAGER=true OUTBOUND_ALLOWED_HOSTS=127.0.0.1 \
+	$(BIN)/pytest --create-db -n 2 --dist loadgroup
 
 bench: $(VENV)/.installed services messages
 	DEBUG=true DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) \
-	CELERY_TASK_ALWAYS_EAGER=true $(BIN)/python benchmarks/run.py
+	CELERY_TASK_ALWAYS_EAGER=true OUTBOUND_ALLOWED_HOSTS=127.0.0.1 \
+	$(BIN)/python benchmarks/run.py
 
 # The real stack for SOAK_MINUTES (10): beat's log must stay free of errors.
 soak: $(VENV)/.installed services messages

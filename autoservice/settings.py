@@ -77,6 +77,11 @@ else:
 
 SITE_URL = (envstr("SITE_URL", "http://127.0.0.1:8000") or "").rstrip("/")
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS")
+# Requests the server makes on a user's behalf (supplier APIs, price lists: autoservice/
+# outbound.py) never reach internal addresses, nor plain http with DEBUG off; the hosts
+# listed here ("host" or "host:port", comma-separated) are let through all the same: the demo
+# suppliers on 127.0.0.1 for `make run`, the tests' servers. Empty in production.
+OUTBOUND_ALLOWED_HOSTS = envlist("OUTBOUND_ALLOWED_HOSTS")
 
 INSTALLED_APPS = [
     "django.contrib.admin",

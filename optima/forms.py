@@ -3,6 +3,8 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from autoservice.outbound import outbound_url_validator
+
 from .models import MarkupRule, PricingSettings, Supplier, SupplierDiscount, SupplierKind
 from .services import NumbersError, numbers_parse
 
@@ -26,9 +28,17 @@ class SearchForm(forms.Form):
 
 
 class SupplierForm(forms.ModelForm):
-    base_url = forms.URLField(label=_("Адрес API"), required=False, assume_scheme="https")
+    base_url = forms.URLField(
+        label=_("Адрес API"),
+        required=False,
+        assume_scheme="https",
+        validators=[outbound_url_validator],
+    )
     pricelist_url = forms.URLField(
-        label=_("Адрес прайса для загрузки по расписанию"), required=False, assume_scheme="https"
+        label=_("Адрес прайса для загрузки по расписанию"),
+        required=False,
+        assume_scheme="https",
+        validators=[outbound_url_validator],
     )
     secret = forms.CharField(
         label=_("Пароль или ключ"),

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from autoservice.models import Membership, Shop
+from autoservice.outbound import OutboundRefused, outbound_request
 from leads.models import Lead
 
 from .models import (
@@ -343,27 +344,39 @@ def pricelist_load(
 
 
 PRICELIST_MAX_BYTES = 50 * 1024 * 1024
+# The scheduled download of one price list: each socket wait, and the whole of it.
+PRICELIST_SOCKET_TIMEOUT_S = 30
+PRICELIST_TIMEOUT_S = 300
 
 
 def pricelists_refresh() -> dict[int, str]:
     """The scheduled load of price lists published at a URL: good rows replace the old
     list; broken rows are skipped and counted (a manager sees them on the supplier page
-    when loading by hand). Returns {supplier id: result} for the log."""
-    import urllib.request
-
+    when loading by hand). The download goes through the outbound policy: an internal
+    address, a redirect to one, plain http in production or a list over 50 MB is refused
+    and the old list stays. Returns {supplier id: result} for the log."""
     results = {}
     for supplier in Supplier.objects.filter(kind=SupplierKind.PRICELIST, is_active=True).exclude(
         pricelist_url=""
     ):
         try:
-            with urllib.request.urlopen(supplier.pricelist_url, timeout=30) as response:  # noqa: S310
-                content = response.read(PRICELIST_MAX_BYTES + 1)
-            if len(content) > PRICELIST_MAX_BYTES:
-                raise ValueError("price list over 50 MB")
+            response = outbound_request(
+                "GET",
+                supplier.pricelist_url,
+                timeout_s=PRICELIST_TIMEOUT_S,
+                socket_timeout_s=PRICELIST_SOCKET_TIMEOUT_S,
+                max_bytes=PRICELIST_MAX_BYTES,
+            )
+            if response.status != 200:
+                raise ValueError(f"HTTP {response.status}")
             name = supplier.pricelist_url.rsplit("/", 1)[-1] or "price.csv"
             count, errors = pricelist_load(
-                supplier=supplier, content=content, filename=name, confirm=True
+                supplier=supplier, content=response.body, filename=name, confirm=True
             )
+        except OutboundRefused as refused:
+            log.warning("price list of supplier %s refused: %s", supplier.pk, refused.message)
+            results[supplier.pk] = f"error: {refused.message}"
+            continue
         except Exception as exc:  # one supplier's broken list must not stop the others
             log.warning("price list of supplier %s not loaded: %s", supplier.pk, exc)
             results[supplier.pk] = f"error: {exc.__class__.__name__}"

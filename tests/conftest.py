@@ -16,6 +16,15 @@ def pytest_configure(config):
             f"или задайте DATABASE_URL=postgres://... (сейчас: {engine})"
         )
     _own_redis_database_per_xdist_worker()
+    _outbound_to_the_tests_own_servers()
+
+
+def _outbound_to_the_tests_own_servers() -> None:
+    """The tests' suppliers and price lists are real servers on 127.0.0.1 (any port): the
+    outbound policy lets them through, as `make test` says with OUTBOUND_ALLOWED_HOSTS.
+    tests/autoservice/test_outbound.py empties the list to see the policy refuse them."""
+    if not os.environ.get("OUTBOUND_ALLOWED_HOSTS"):
+        settings.OUTBOUND_ALLOWED_HOSTS = ["127.0.0.1"]
 
 
 def _own_redis_database_per_xdist_worker() -> None:

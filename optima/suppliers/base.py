@@ -28,6 +28,8 @@ from enum import StrEnum
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from autoservice.outbound import OutboundRefused, RefusalReason, outbound_request
+
 from .offer import Offer, normalize_number
 
 logger = logging.getLogger("optima.suppliers")
@@ -188,49 +190,41 @@ class SupplierAdapter(ABC):
         body: bytes | None = None,
         headers: dict[str, str] | None = None,
     ) -> HttpReply:
-        """One HTTP exchange, all of it (connect, send, every read) inside `run.deadline`."""
+        """One HTTP exchange, all of it (connect, send, every read, redirects) inside
+        `run.deadline`, under the server's outbound policy (autoservice.outbound): an
+        internal address, plain http in production or too many redirects end the search
+        with an error state and the policy's Russian message."""
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise SupplierProblem(SearchState.ERROR, "Адрес API поставщика указан неверно")
-        target = urlunsplit(("", "", parts.path or "/", parts.query, ""))
-        conn_class = (
-            http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
-        )
-        kwargs: dict[str, Any] = {"timeout": self._socket_timeout(run)}
-        if parts.scheme == "https":
-            kwargs["context"] = ssl.create_default_context()
+        per_socket = self._socket_timeout(run)
         try:
-            conn = conn_class(parts.hostname, parts.port, **kwargs)
-        except (ValueError, http.client.HTTPException) as exc:
-            logger.warning("supplier %s: bad URL %s (%s)", self.supplier_id, mask_url(url), exc)
-            raise SupplierProblem(
-                SearchState.ERROR, "Адрес API поставщика указан неверно"
-            ) from None
-        try:
-            conn.request(method, target, body=body, headers=headers or {})
-            sock = conn.sock  # the response closes the connection object; keep the socket
-            response = conn.getresponse()
-            chunks: list[bytes] = []
-            size = 0
-            while not response.isclosed():  # it closes itself once the body is read
-                if sock is not None:
-                    sock.settimeout(self._socket_timeout(run))
-                chunk = response.read(65536)
-                if not chunk:
-                    break
-                size += len(chunk)
-                if size > MAX_BODY_BYTES:
-                    raise SupplierProblem(
-                        SearchState.ERROR, "Поставщик прислал слишком большой ответ"
-                    )
-                chunks.append(chunk)
-            return HttpReply(
-                status=response.status,
-                body=b"".join(chunks),
-                content_type=response.getheader("Content-Type", ""),
+            response = outbound_request(
+                method,
+                url,
+                headers=headers,
+                body=body,
+                timeout_s=max(0.0, run.deadline - time.monotonic()),
+                socket_timeout_s=per_socket,
+                max_bytes=MAX_BODY_BYTES,
             )
-        except SupplierProblem:
-            raise
+            return HttpReply(
+                status=response.status, body=response.body, content_type=response.content_type
+            )
+        except OutboundRefused as refused:
+            logger.warning(
+                "supplier %s: refused by the outbound policy (%s) at %s",
+                self.supplier_id,
+                refused.reason,
+                mask_url(url),
+            )
+            if refused.reason == RefusalReason.TOO_LARGE:
+                message = "Поставщик прислал слишком большой ответ"
+            elif refused.reason == RefusalReason.BAD_URL:
+                message = "Адрес API поставщика указан неверно"
+            else:
+                message = f"Поставщик недоступен: {refused.message}"
+            raise SupplierProblem(SearchState.ERROR, message) from None
         except TimeoutError:
             logger.info("supplier %s: timeout at %s", self.supplier_id, mask_url(url))
             raise SupplierTimeout(
@@ -250,15 +244,13 @@ class SupplierAdapter(ABC):
             raise SupplierProblem(
                 SearchState.ERROR, "Поставщик недоступен: ошибка защищённого соединения (TLS)"
             ) from None
-        except (OSError, http.client.HTTPException) as exc:
+        except (OSError, ValueError, http.client.HTTPException) as exc:
             logger.warning(
                 "supplier %s: %s at %s", self.supplier_id, type(exc).__name__, mask_url(url)
             )
             raise SupplierProblem(
                 SearchState.ERROR, "Поставщик оборвал соединение; попробуйте позже"
             ) from None
-        finally:
-            conn.close()
 
     def _socket_timeout(self, run: SearchRun) -> float:
         remaining = run.deadline - time.monotonic()

@@ -19,6 +19,7 @@ OFFERED = {
     "autoservice.consent",
     "autoservice.mail",
     "autoservice.money",
+    "autoservice.outbound",
     "autoservice.outbox",
     "autoservice.tenancy",
     "leads.panels",
