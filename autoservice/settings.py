@@ -75,6 +75,14 @@ else:
         )
     ALLOWED_HOSTS = envlist("ALLOWED_HOSTS") or required("ALLOWED_HOSTS").split(",")
 
+# Keys that encrypt suppliers' passwords and API keys at rest (autoservice/crypto.py):
+# comma-separated Fernet keys, newest first. With DEBUG on and none set, a key derived from
+# SECRET_KEY is used: development only (it is as secret as SECRET_KEY and changes with it).
+FIELD_ENCRYPTION_KEYS = envlist("FIELD_ENCRYPTION_KEYS") or (
+    [] if DEBUG else [required("FIELD_ENCRYPTION_KEYS")]
+)
+FIELD_ENCRYPTION_DEVELOPMENT_KEY = DEBUG and not FIELD_ENCRYPTION_KEYS
+
 SITE_URL = (envstr("SITE_URL", "http://127.0.0.1:8000") or "").rstrip("/")
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS")
 # Requests the server makes on a user's behalf (supplier APIs, price lists: autoservice/

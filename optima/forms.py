@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from autoservice.outbound import outbound_url_validator
 
 from .models import MarkupRule, PricingSettings, Supplier, SupplierDiscount, SupplierKind
-from .services import NumbersError, numbers_parse
+from .services import NumbersError, SupplierSecretRequired, numbers_parse
 
 
 class SearchForm(forms.Form):
@@ -43,8 +43,12 @@ class SupplierForm(forms.ModelForm):
     secret = forms.CharField(
         label=_("Пароль или ключ"),
         required=False,
+        max_length=255,
         widget=forms.PasswordInput(render_value=False),
-        help_text=_("Оставьте пустым, чтобы не менять. Мы не показываем его целиком."),
+        help_text=_(
+            "Оставьте пустым, чтобы не менять. Мы не показываем его целиком. "
+            "Если меняете адрес API или логин, введите пароль ещё раз."
+        ),
     )
 
     class Meta:
@@ -64,6 +68,18 @@ class SupplierForm(forms.ModelForm):
             "is_active",
         ]
         widgets = {"cutoff_time": forms.TimeInput(attrs={"type": "time"}, format="%H:%M")}
+
+    def clean_secret(self) -> str:
+        # base_url and login come before secret, so they are cleaned by now; an address that
+        # failed its own check is reported there.
+        secret = self.cleaned_data.get("secret") or ""
+        if not secret and "base_url" in self.cleaned_data:
+            reason = self.instance.secret_reentry_reason(
+                base_url=self.cleaned_data["base_url"], login=self.cleaned_data.get("login", "")
+            )
+            if reason is not None:
+                raise forms.ValidationError(SupplierSecretRequired(reason).message)
+        return secret
 
     def clean(self):
         cleaned = super().clean()

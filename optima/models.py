@@ -9,6 +9,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from autoservice.crypto import EncryptedTextField
 from autoservice.models import Membership, Shop
 from leads.models import Lead
 
@@ -35,8 +36,9 @@ class Supplier(models.Model):
     kind = models.CharField(_("как подключён"), max_length=20, choices=SupplierKind.choices)
     base_url = models.URLField(_("адрес API"), blank=True)
     login = models.CharField(_("логин"), max_length=120, blank=True)
-    # Stored for the adapters only: never shown back in full, never logged.
-    secret = models.CharField(_("пароль или ключ"), max_length=255, blank=True)
+    # Stored for the adapters only: encrypted in its column, never shown back in full, never
+    # logged.
+    secret = EncryptedTextField(_("пароль или ключ"), blank=True)
     options = models.JSONField(_("параметры API"), default=dict, blank=True)
     discount_pct = models.DecimalField(_("скидка сервиса, %"), default=0, **PCT)
     cutoff_time = models.TimeField(_("приём заказов до"), default=dt.time(14, 0))
@@ -55,6 +57,19 @@ class Supplier(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def secret_reentry_reason(self, *, base_url: str, login: str) -> str | None:
+        """Why the stored secret may not be kept for these new address and login: "base_url"
+        or "login" when it would go to another address or with another login than the one
+        it was entered for; None when keeping it is safe (same place, cleared address, or
+        nothing stored)."""
+        if not self.secret:
+            return None
+        if base_url and base_url != self.base_url:
+            return "base_url"
+        if login != self.login:
+            return "login"
+        return None
 
     @property
     def secret_masked(self) -> str:

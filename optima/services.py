@@ -101,18 +101,54 @@ def pricing_rules_save(
     return settings
 
 
+class SupplierSecretRequired(ValueError):
+    """The supplier's address or login changed and no password was entered with it: the
+    stored one is not sent to a place it was not entered for."""
+
+    def __init__(self, reason: str):
+        if reason == "login":
+            message = _(
+                "Введите пароль ещё раз: логин изменился, старый пароль с ним не отправляется."
+            )
+        else:
+            message = _(
+                "Введите пароль ещё раз: адрес изменился, старый пароль туда не отправляется."
+            )
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+
 @transaction.atomic
 def supplier_save(
     *,
     shop: Shop,
     supplier: Supplier,
+    secret: str | None = None,
     discounts: Sequence[SupplierDiscount] = (),
     discounts_removed: Sequence[SupplierDiscount] = (),
 ) -> Supplier:
     """Connect a new supplier to the shop or change one, with its discounts by brand or
-    quality tier: new and changed discounts are kept, removed ones go."""
+    quality tier: new and changed discounts are kept, removed ones go.
+
+    `secret` is the password or key the manager entered; None or empty keeps the stored one
+    (for a supplier already saved, its `secret` attribute is not taken as entered). Keeping
+    it while the API address or login changes raises SupplierSecretRequired: the old
+    password is never sent to a new address."""
     if supplier.pk is not None and supplier.shop_id != shop.pk:
         raise ValueError("supplier of another shop")
+    stored = (
+        Supplier.objects.select_for_update().filter(pk=supplier.pk, shop=shop).first()
+        if supplier.pk is not None
+        else None
+    )
+    if secret:
+        supplier.secret = secret
+    elif stored is not None:
+        reason = stored.secret_reentry_reason(base_url=supplier.base_url, login=supplier.login)
+        if reason is not None:
+            raise SupplierSecretRequired(reason)
+        supplier.secret = stored.secret
     supplier.shop = shop
     supplier.save()
     if any(d.pk is not None and d.supplier_id != supplier.pk for d in discounts):

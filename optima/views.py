@@ -166,12 +166,17 @@ def _supplier_save(request: HttpRequest, supplier: Supplier | None) -> Outcome:
     discounts = _supplier_discounts(request, supplier, request.POST)
     if not all([form.is_valid(), discounts.is_valid()]):
         return {"form": form, "discounts": discounts}
-    services.supplier_save(
-        shop=request.shop,
-        supplier=form.save(commit=False),
-        discounts=discounts.save(commit=False),
-        discounts_removed=discounts.deleted_objects,
-    )
+    try:
+        services.supplier_save(
+            shop=request.shop,
+            supplier=form.save(commit=False),
+            secret=form.cleaned_data.get("secret") or None,
+            discounts=discounts.save(commit=False),
+            discounts_removed=discounts.deleted_objects,
+        )
+    except services.SupplierSecretRequired as exc:
+        form.add_error("secret", exc.message)
+        return {"form": form, "discounts": discounts}
     messages.success(request, _("Поставщик сохранён."))
     return redirect("optima:suppliers")
 

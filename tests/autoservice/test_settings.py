@@ -11,7 +11,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    base = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "ALLOWED_HOSTS")}
+    unset = ("SECRET_KEY", "ALLOWED_HOSTS", "FIELD_ENCRYPTION_KEYS")
+    base = {k: v for k, v in os.environ.items() if k not in unset}
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=ROOT,
@@ -26,6 +27,7 @@ PRODUCTION = {
     "DEBUG": "false",
     "SECRET_KEY": "k3y-for-the-deploy-check-" + "q8Zx" * 12,
     "ALLOWED_HOSTS": "sto.example.ru",
+    "FIELD_ENCRYPTION_KEYS": "JV4XGlqwFHDmNk6i7jxe6yP6EoUv4z7Nr0v8-3tTzGg=",
     "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/postgres",
 }
 
@@ -42,6 +44,22 @@ def test_missing_secret_key_refuses_to_start_naming_it():
     result = _manage("check", env=env)
     assert result.returncode != 0
     assert "SECRET_KEY" in result.stderr
+
+
+def test_missing_encryption_keys_refuse_to_start_naming_them():
+    env = {**PRODUCTION}
+    env.pop("FIELD_ENCRYPTION_KEYS")
+    result = _manage("check", env=env)
+    assert result.returncode != 0
+    assert "FIELD_ENCRYPTION_KEYS" in result.stderr
+
+
+def test_malformed_encryption_key_is_refused_naming_the_variable():
+    good = PRODUCTION["FIELD_ENCRYPTION_KEYS"]
+    result = _manage("check", env={**PRODUCTION, "FIELD_ENCRYPTION_KEYS": f"{good},not-a-key"})
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert "FIELD_ENCRYPTION_KEYS" in output and "№2" in output
 
 
 def test_missing_database_url_refuses_to_start_in_production():

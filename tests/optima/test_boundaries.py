@@ -17,6 +17,7 @@ OTHER_APPS = {"autoservice", "leads", "smartcalc", "photoportal", "intake"}
 OFFERED = {
     *(f"{app}.{module}" for app in OTHER_APPS for module in ("services", "selectors", "models")),
     "autoservice.consent",
+    "autoservice.crypto",
     "autoservice.mail",
     "autoservice.money",
     "autoservice.outbound",

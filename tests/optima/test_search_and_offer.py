@@ -224,7 +224,9 @@ def test_credentials_never_reach_pages_or_logs(
 
 
 def test_editing_a_supplier_keeps_the_password_when_left_empty(manager_client, shop):
-    supplier = SupplierFactory(shop=shop, secret="keep-me-123")
+    supplier = SupplierFactory(
+        shop=shop, secret="keep-me-123", base_url="https://id1.public.api.abcp.ru"
+    )
     data = {
         "name": "Новое имя",
         "kind": "abcp",
