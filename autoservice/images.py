@@ -84,6 +84,9 @@ _MODE_BYTES = {"1": 1, "L": 1, "P": 1, "I": 4, "F": 4, "I;16": 2, "I;16B": 2, "I
 # PNG colour type -> samples per pixel (grey, RGB, palette, grey+alpha, RGBA).
 _PNG_CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
 
+# Images up to this size decoded are checked by decoding them whole, in the request.
+_SMALL_DECODE = 16 * 2**20
+
 # WebP and HEIC cannot be checked without a full decode; one at a time per process, so
 # that eight of them in one request hold one budget of memory, not eight.
 _FULL_DECODE = threading.Lock()
@@ -241,7 +244,7 @@ def inspect_image(
             if needed > max_decoded_bytes:
                 raise _decoded_too_large(filename, needed, max_decoded_bytes)
             try:
-                exif_bytes = _check_data(im, path)
+                exif_bytes = _check_data(im, path, needed)
             except Image.DecompressionBombError:
                 raise _too_many_pixels(filename, max_pixels) from None
             except (*_DECODE_ERRORS, zlib.error, MemoryError):
@@ -288,7 +291,7 @@ def decoded_bytes(im: Image.Image) -> int:
     return width * height * per_pixel
 
 
-def _check_data(im: Image.Image, path: pathlib.Path) -> bytes | None:
+def _check_data(im: Image.Image, path: pathlib.Path, needed: int) -> bytes | None:
     """Raise one of _DECODE_ERRORS (or zlib.error) when the image's data is not whole,
     holding no more than a fraction of the decoded image in memory (WebP and HEIC: one
     decoded image per process at a time). A PNG's EXIF comes back (b"" when it has none),
@@ -298,6 +301,10 @@ def _check_data(im: Image.Image, path: pathlib.Path) -> bytes | None:
         # component, so a cut-off file fails just as in a full decode, at a fraction of
         # the memory, IDCT and colour work.
         im.draft("L", (1, 1))
+        im.load()
+    elif needed <= _SMALL_DECODE:
+        # Small enough to decode whole at once: Pillow's own decoder then checks
+        # everything it would check in the rendition job (APNG frame order, say).
         im.load()
     elif im.format == "PNG" and _png_header(im) is not None:
         return _png_check_data(path, _png_header(im))
@@ -421,8 +428,32 @@ def make_renditions(
 ) -> Renditions:
     """Write an upright sRGB web JPEG and a thumbnail made from it, both metadata-free.
 
-    Idempotent: the same source and arguments always produce the same bytes.
+    Idempotent: the same source and arguments always produce the same bytes. A file that
+    fails to decode (it passed the upload's bounded check, but not the full decode) raises
+    ImageRejected, like any other refusal.
     """
+    try:
+        return _make_renditions(
+            src,
+            web_dest=web_dest,
+            thumb_dest=thumb_dest,
+            web_long_side=web_long_side,
+            thumb_long_side=thumb_long_side,
+            quality=quality,
+        )
+    except (*_DECODE_ERRORS, zlib.error, Image.DecompressionBombError, UnidentifiedImageError):
+        raise _corrupt(src.name) from None
+
+
+def _make_renditions(
+    src: pathlib.Path,
+    *,
+    web_dest: pathlib.Path,
+    thumb_dest: pathlib.Path,
+    web_long_side: int,
+    thumb_long_side: int,
+    quality: int,
+) -> Renditions:
     with Image.open(src, formats=ALLOWED_FORMATS) as im:
         # Sizes come from the full-resolution geometry, so the draft below cannot shift
         # the aspect ratio by its rounding.
