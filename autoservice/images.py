@@ -302,12 +302,16 @@ def _check_data(im: Image.Image, path: pathlib.Path, needed: int) -> bytes | Non
         # the memory, IDCT and colour work.
         im.draft("L", (1, 1))
         im.load()
-    elif needed <= _SMALL_DECODE:
-        # Small enough to decode whole at once: Pillow's own decoder then checks
-        # everything it would check in the rendition job (APNG frame order, say).
-        im.load()
     elif im.format == "PNG" and _png_header(im) is not None:
-        return _png_check_data(path, _png_header(im))
+        # Stricter than Pillow's decoder, which takes rows missing at the end (half a
+        # photo) or a lost IEND; and streamed, so its memory does not grow with the image.
+        exif = _png_check_data(path, _png_header(im))
+        if needed <= _SMALL_DECODE:
+            # Small: Pillow's own decoder also checks what only it knows (APNG frames).
+            im.load()
+        return exif
+    elif needed <= _SMALL_DECODE:
+        im.load()
     else:
         with _FULL_DECODE:
             im.load()

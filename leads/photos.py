@@ -25,7 +25,6 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 
 from autoservice import images
 from autoservice.models import Shop
@@ -93,12 +92,9 @@ def photo_upload_quota_take(
         return UploadQuota(allowed=allowed, refused=[], retry_after_s=None)
     minutes = max(1, math.ceil(((window + 1) * UPLOAD_LIMIT_WINDOW_S - now) / 60))
     refused = [
-        ngettext(
+        _(
             "Файл «%(name)s» не принят: с этого адреса за час загружено слишком много фото. "
-            "Добавьте его через %(minutes)s минуту.",
-            "Файл «%(name)s» не принят: с этого адреса за час загружено слишком много фото. "
-            "Добавьте его через %(minutes)s минут.",
-            minutes,
+            "Добавьте его через %(minutes)s мин."
         )
         % {"name": _short_name(name), "minutes": minutes}
         for name in filenames[allowed:]
