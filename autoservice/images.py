@@ -3,7 +3,8 @@
 Three steps, each usable on its own:
 
 1. ``store_upload`` streams the upload to disk with a size cap and a SHA-256;
-2. ``inspect_image`` accepts or refuses the stored file by decoding it;
+2. ``inspect_image`` accepts or refuses the stored file: first from its header alone (pixels
+   and decoded size against a budget), then by a bounded check of its data;
 3. ``make_renditions`` (the background job) writes a web image and a thumbnail
    that carry no metadata at all.
 
@@ -24,8 +25,10 @@ import io
 import os
 import pathlib
 import struct
+import threading
 import uuid
 import warnings
+import zlib
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -47,10 +50,12 @@ except ImportError:  # Pillow built without LittleCMS: renditions keep the sourc
 
 __all__ = [
     "ALLOWED_FORMATS",
+    "DEFAULT_MAX_DECODED_BYTES",
     "ImageInfo",
     "ImageRejected",
     "Renditions",
     "StoredOriginal",
+    "decoded_bytes",
     "displayed_size",
     "exif_orientation",
     "fit_long_side",
@@ -61,10 +66,30 @@ __all__ = [
     "resizable",
     "sha256_file",
     "store_upload",
+    "upload_too_large",
     "upright",
 ]
 
 ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP", "HEIF")
+
+# The decoded size an upload may have: width x height x bytes per pixel of its samples.
+# A 48 MP 8-bit RGB phone photo is 144 MB (137 MiB) and passes; a 49 MP 16-bit RGBA PNG
+# is 392 MB (374 MiB), a 49 MP 8-bit RGBA one 196 MB (187 MiB): both are refused from the
+# header, before a single pixel is decoded.
+DEFAULT_MAX_DECODED_BYTES = 160 * 2**20
+
+# Bytes per pixel of Pillow modes at 8 bits per sample; 16-bit samples double it.
+_MODE_BYTES = {"1": 1, "L": 1, "P": 1, "I": 4, "F": 4, "I;16": 2, "I;16B": 2, "I;16L": 2}
+
+# PNG colour type -> samples per pixel (grey, RGB, palette, grey+alpha, RGBA).
+_PNG_CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
+
+# Images up to this size decoded are checked by decoding them whole, in the request.
+_SMALL_DECODE = 16 * 2**20
+
+# WebP and HEIC cannot be checked without a full decode; one at a time per process, so
+# that eight of them in one request hold one budget of memory, not eight.
+_FULL_DECODE = threading.Lock()
 
 # iPhones shoot HEIC by default; registering at import means every Image.open below
 # (and the ALLOWED_FORMATS restriction) already knows the format.
@@ -111,6 +136,7 @@ class ImageRejected(ValueError):
     NOT_IMAGE = "not_image"
     CORRUPT = "corrupt"
     TOO_MANY_PIXELS = "too_many_pixels"
+    DECODED_TOO_LARGE = "decoded_too_large"
     FORMAT_NOT_ALLOWED = "format_not_allowed"
 
     def __init__(self, message: str | Promise, *, code: str) -> None:
@@ -159,17 +185,7 @@ def store_upload(
             size += len(chunk)
             # Checked before writing so an oversized upload never reaches the disk in full.
             if size > max_bytes:
-                raise ImageRejected(
-                    format_lazy(
-                        _(
-                            "Файл «{name}» больше {limit} МБ: пришлите фото размером до "
-                            "{limit} МБ в формате JPEG, PNG, WebP или HEIC."
-                        ),
-                        name=_display_name(filename),
-                        limit=_decimal(max_bytes / 2**20),
-                    ),
-                    code=ImageRejected.TOO_LARGE,
-                )
+                raise upload_too_large(filename, max_bytes)
             digest.update(chunk)
             out.write(chunk)
         if size == 0:
@@ -177,8 +193,20 @@ def store_upload(
     return StoredOriginal(sha256=digest.hexdigest(), size_bytes=size)
 
 
-def inspect_image(path: pathlib.Path, *, filename: str, max_pixels: int = 50_000_000) -> ImageInfo:
-    """Accept ``path`` only if it fully decodes as an allowed format within ``max_pixels``.
+def inspect_image(
+    path: pathlib.Path,
+    *,
+    filename: str,
+    max_pixels: int = 50_000_000,
+    max_decoded_bytes: int = DEFAULT_MAX_DECODED_BYTES,
+) -> ImageInfo:
+    """Accept ``path`` only if it is an allowed format within ``max_pixels`` and, decoded,
+    within ``max_decoded_bytes``, and its data is whole.
+
+    The limits are judged from the header alone, before any pixel is decoded. The data is
+    then checked only as far as needed: a 1/8-scale decode of a JPEG, a streamed inflate of
+    a PNG's pixel data (nothing kept), a full decode of WebP and HEIC (one at a time). The
+    full-size decode is the rendition job's, in the background.
 
     Width and height are as displayed, i.e. after the EXIF orientation.
     """
@@ -186,12 +214,15 @@ def inspect_image(path: pathlib.Path, *, filename: str, max_pixels: int = 50_000
         # With this flag Pillow silently pads a cut-off JPEG with grey and we would
         # accept half a photo. Fail loudly: it is a configuration bug, not a bad upload.
         raise RuntimeError("PIL.ImageFile.LOAD_TRUNCATED_IMAGES must stay False for uploads")
+    if Image.MAX_IMAGE_PIXELS is None:
+        raise RuntimeError("PIL.Image.MAX_IMAGE_PIXELS must stay set: it guards every decode")
     if path.stat().st_size == 0:
         raise _empty(filename)
 
     with warnings.catch_warnings():
         # Pillow warns from 89 MP on; our own max_pixels check below is the limit that
         # applies, so the warning would only duplicate it (or contradict a larger limit).
+        # Its DecompressionBombError (twice that) stays on.
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         try:
             im = Image.open(path, formats=ALLOWED_FORMATS)
@@ -206,22 +237,188 @@ def inspect_image(path: pathlib.Path, *, filename: str, max_pixels: int = 50_000
             width, height = im.size
             if width * height > max_pixels:
                 raise _too_many_pixels(filename, max_pixels)
-            if is_jpeg(im):
-                # A 1/8-scale greyscale decode still parses every entropy-coded byte of
-                # every component, so a cut-off file fails just as in a full decode,
-                # at a fraction of the IDCT and colour work.
-                im.draft("L", (1, 1))
             try:
-                im.load()
-            except Image.DecompressionBombError:
-                raise _too_many_pixels(filename, max_pixels) from None
+                needed = decoded_bytes(im)
             except _DECODE_ERRORS:
                 raise _corrupt(filename) from None
+            if needed > max_decoded_bytes:
+                raise _decoded_too_large(filename, needed, max_decoded_bytes)
+            try:
+                exif_bytes = _check_data(im, path, needed)
+            except Image.DecompressionBombError:
+                raise _too_many_pixels(filename, max_pixels) from None
+            except (*_DECODE_ERRORS, zlib.error, MemoryError):
+                raise _corrupt(filename) from None
             image_format = "JPEG" if is_jpeg(im) else (im.format or "")
-            exif = read_exif(im)
+            if exif_bytes is None:
+                exif = read_exif(im)
+            else:
+                # Pillow's PNG getexif() would decode the whole image to look past IDAT.
+                exif = Image.Exif()
+                try:
+                    exif.load(exif_bytes)
+                except _DECODE_ERRORS:
+                    exif = Image.Exif()
 
     width, height = displayed_size((width, height), exif.get(_TAG_ORIENTATION, 1))
     return ImageInfo(format=image_format, width=width, height=height, taken_at=_taken_at(exif))
+
+
+def decoded_bytes(im: Image.Image) -> int:
+    """Bytes the opened (not yet loaded) image takes decoded: width x height x bytes per
+    pixel of its samples, 16-bit samples and alpha counted (e.g. I;16 2, RGBA 4, LA 2,
+    16-bit RGB 6, 16-bit RGBA 8, CMYK 4). Read from the header; one frame (only the first
+    frame of an animation is ever decoded). A progressive JPEG counts double: libjpeg keeps
+    all its 16-bit coefficients in memory, even for a downscaled decode."""
+    width, height = im.size
+    if im.format == "PNG":
+        header = _png_header(im)
+        if header is not None:
+            _w, _h, depth, colour, _interlace = header
+            samples = _PNG_CHANNELS.get(colour, 4)
+            # Palette images and grey below 8 bits decode to one byte per pixel.
+            return width * height * samples * (2 if depth == 16 else 1)
+    mode = im.mode
+    if mode in _MODE_BYTES:
+        per_pixel = _MODE_BYTES[mode]
+    else:
+        per_pixel = len(im.getbands())
+        rawmodes = [tile[3][0] if isinstance(tile[3], tuple) else tile[3] for tile in im.tile]
+        if any(isinstance(raw, str) and ";16" in raw for raw in rawmodes):
+            per_pixel *= 2
+    if is_jpeg(im) and "progressive" in im.info:
+        per_pixel *= 2
+    return width * height * per_pixel
+
+
+def _check_data(im: Image.Image, path: pathlib.Path, needed: int) -> bytes | None:
+    """Raise one of _DECODE_ERRORS (or zlib.error) when the image's data is not whole,
+    holding no more than a fraction of the decoded image in memory (WebP and HEIC: one
+    decoded image per process at a time). A PNG's EXIF comes back (b"" when it has none),
+    found on the way; None for the other formats."""
+    if is_jpeg(im):
+        # A 1/8-scale greyscale decode still parses every entropy-coded byte of every
+        # component, so a cut-off file fails just as in a full decode, at a fraction of
+        # the memory, IDCT and colour work.
+        im.draft("L", (1, 1))
+        im.load()
+    elif im.format == "PNG" and _png_header(im) is not None:
+        # Stricter than Pillow's decoder, which takes rows missing at the end (half a
+        # photo) or a lost IEND; and streamed, so its memory does not grow with the image.
+        exif = _png_check_data(path, _png_header(im))
+        if needed <= _SMALL_DECODE:
+            # Small: Pillow's own decoder also checks what only it knows (APNG frames).
+            im.load()
+        return exif
+    elif needed <= _SMALL_DECODE:
+        im.load()
+    else:
+        with _FULL_DECODE:
+            im.load()
+    return None
+
+
+def _png_header(im: Image.Image) -> tuple[int, int, int, int, int] | None:
+    """(width, height, bit depth, colour type, interlace) from the PNG's IHDR, or None."""
+    fp = im.fp
+    if fp is None:
+        return None
+    here = fp.tell()
+    try:
+        fp.seek(8)
+        head = fp.read(25)
+    finally:
+        fp.seek(here)
+    if len(head) < 25 or head[4:8] != b"IHDR":
+        return None
+    width, height, depth, colour, _compression, _filter, interlace = struct.unpack(
+        ">IIBBBBB", head[8:21]
+    )
+    return width, height, depth, colour, interlace
+
+
+def _png_rows(
+    width: int, height: int, bits_per_pixel: int, interlace: int
+) -> list[tuple[int, int]]:
+    """(rows, bytes per row incl. the filter byte) of each pass of the PNG's pixel data."""
+    if interlace != 1:
+        passes = [(0, 0, 1, 1)]
+    else:  # Adam7: (x start, y start, x step, y step)
+        passes = [(0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4)]
+        passes += [(1, 0, 2, 2), (0, 1, 1, 2)]
+    rows = []
+    for x0, y0, dx, dy in passes:
+        pass_width = (width - x0 + dx - 1) // dx if width > x0 else 0
+        pass_height = (height - y0 + dy - 1) // dy if height > y0 else 0
+        if pass_width and pass_height:
+            rows.append((pass_height, 1 + (pass_width * bits_per_pixel + 7) // 8))
+    return rows
+
+
+def _png_check_data(path: pathlib.Path, header: tuple[int, int, int, int, int]) -> bytes:
+    """Inflate the PNG's pixel data as a stream, keeping nothing: it must have exactly the
+    rows the header promises, each with a valid filter byte, and its chunks must be whole
+    (CRCs right, IEND present). Returns the eXIf chunk's data (b"" when there is none)."""
+    width, height, depth, colour, interlace = header
+    if colour not in _PNG_CHANNELS or depth not in (1, 2, 4, 8, 16):
+        raise SyntaxError("bad PNG header")
+    rows = _png_rows(width, height, _PNG_CHANNELS[colour] * depth, interlace)
+    expected = sum(count * length for count, length in rows)
+    # Row by row, only the filter byte is looked at; the rest is skipped by arithmetic.
+    passes = iter(rows)
+    rows_left, row_length = next(passes, (0, 0))
+    next_row_at = 0
+    inflater = zlib.decompressobj()
+    produced = 0
+    seen_idat = finished = False
+    exif = b""
+    with path.open("rb") as f:
+        f.seek(8)
+        while True:
+            head = f.read(8)
+            if len(head) < 8:
+                raise EOFError("PNG ends before IEND")
+            length, kind = struct.unpack(">I4s", head)
+            if length > 2**31 - 1:
+                raise SyntaxError("bad PNG chunk length")
+            crc = zlib.crc32(kind)
+            remaining = length
+            while remaining:
+                block = f.read(min(remaining, 1 << 16))
+                if not block:
+                    raise EOFError("PNG chunk cut off")
+                remaining -= len(block)
+                crc = zlib.crc32(block, crc)
+                if kind == b"eXIf" and length <= 1 << 16:
+                    exif += block
+                if kind != b"IDAT" or finished:
+                    continue
+                seen_idat = True
+                data = block
+                while data and not finished:
+                    out = inflater.decompress(data, 1 << 20)
+                    data = inflater.unconsumed_tail
+                    while rows_left and next_row_at < produced + len(out):
+                        if out[next_row_at - produced] > 4:
+                            raise SyntaxError("bad PNG filter type")
+                        next_row_at += row_length
+                        rows_left -= 1
+                        if not rows_left:
+                            rows_left, row_length = next(passes, (0, 0))
+                    produced += len(out)
+                    if produced > expected:
+                        raise SyntaxError("PNG has more data than its size")
+                    finished = inflater.eof
+            tail = f.read(4)
+            if len(tail) < 4:
+                raise EOFError("PNG chunk cut off")
+            if struct.unpack(">I", tail)[0] != crc & 0xFFFFFFFF:
+                raise SyntaxError("PNG chunk CRC mismatch")
+            if kind == b"IEND":
+                break
+    if not seen_idat or not finished or produced != expected:
+        raise EOFError("PNG pixel data cut off")
+    return exif.removeprefix(b"Exif\x00\x00")
 
 
 def make_renditions(
@@ -235,8 +432,32 @@ def make_renditions(
 ) -> Renditions:
     """Write an upright sRGB web JPEG and a thumbnail made from it, both metadata-free.
 
-    Idempotent: the same source and arguments always produce the same bytes.
+    Idempotent: the same source and arguments always produce the same bytes. A file that
+    fails to decode (it passed the upload's bounded check, but not the full decode) raises
+    ImageRejected, like any other refusal.
     """
+    try:
+        return _make_renditions(
+            src,
+            web_dest=web_dest,
+            thumb_dest=thumb_dest,
+            web_long_side=web_long_side,
+            thumb_long_side=thumb_long_side,
+            quality=quality,
+        )
+    except (*_DECODE_ERRORS, zlib.error, Image.DecompressionBombError, UnidentifiedImageError):
+        raise _corrupt(src.name) from None
+
+
+def _make_renditions(
+    src: pathlib.Path,
+    *,
+    web_dest: pathlib.Path,
+    thumb_dest: pathlib.Path,
+    web_long_side: int,
+    thumb_long_side: int,
+    quality: int,
+) -> Renditions:
     with Image.open(src, formats=ALLOWED_FORMATS) as im:
         # Sizes come from the full-resolution geometry, so the draft below cannot shift
         # the aspect ratio by its rounding.
@@ -294,6 +515,37 @@ def _local_decimal(value: float) -> str:
 
 # Formatted when the message is read, not when the file is refused.
 _decimal = lazy(_local_decimal, str)
+
+
+def upload_too_large(filename: str, max_bytes: int) -> ImageRejected:
+    """The refusal of a file over ``max_bytes`` as sent (the same wherever it is counted)."""
+    return ImageRejected(
+        format_lazy(
+            _(
+                "Файл «{name}» больше {limit} МБ: пришлите фото размером до "
+                "{limit} МБ в формате JPEG, PNG, WebP или HEIC."
+            ),
+            name=_display_name(filename),
+            limit=_decimal(max_bytes / 2**20),
+        ),
+        code=ImageRejected.TOO_LARGE,
+    )
+
+
+def _decoded_too_large(filename: str, needed: int, limit: int) -> ImageRejected:
+    return ImageRejected(
+        format_lazy(
+            _(
+                "Файл «{name}» слишком тяжёлый для обработки: в распакованном виде это "
+                "{size} МБ, а можно до {limit} МБ. Пришлите обычное фото с камеры телефона "
+                "(JPEG или HEIC)."
+            ),
+            name=_display_name(filename),
+            size=_decimal(needed / 2**20),
+            limit=_decimal(limit / 2**20),
+        ),
+        code=ImageRejected.DECODED_TOO_LARGE,
+    )
 
 
 def _empty(filename: str) -> ImageRejected:

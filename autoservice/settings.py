@@ -298,6 +298,11 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5_242_880
 FILE_UPLOAD_PERMISSIONS = 0o640
 PHOTO_MAX_BYTES = envint("PHOTO_MAX_MB", 20) * 1024 * 1024
+# An upload's size once decoded (width x height x bytes per pixel), judged from its header:
+# 160 MiB lets a 48 MP 8-bit RGB photo (137 MiB) in and keeps a 49 MP 16-bit RGBA PNG
+# (374 MiB) out. Uploads per address and hour, shared by every upload path of a form.
+PHOTO_MAX_DECODED_BYTES = envint("PHOTO_MAX_DECODED_MB", 160) * 1024 * 1024
+PHOTO_UPLOADS_PER_HOUR_PER_ADDRESS = envint("PHOTO_UPLOADS_PER_HOUR_PER_ADDRESS", 300)
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"

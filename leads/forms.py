@@ -29,10 +29,16 @@ from .services import (
     DriverRequest,
     DriverRequestLimited,
     LeadInput,
+    PhotoUploadHandler,
     driver_request_submit,
     photo_max_bytes,
+    photo_upload_quota_take,
     photo_uploads_store_many,
 )
+
+# Fields only the contact step of a driver's form posts: with them, a post without its form
+# token is the driver's typed request (kept and refused), not a step that asks for one.
+_CONTACT_FIELDS = ("customer_name", "phone", "email", "consent")
 
 
 class InboxFilterForm(forms.Form):
@@ -267,6 +273,12 @@ class DriverRequestPage:
     `errors` are about the whole form, `photo_errors` name refused files (both Russian).
     """
 
+    @staticmethod
+    def prepare(request: HttpRequest) -> None:
+        """Call first in the view, before request.POST is read: a post's files past the
+        per-post cap or the size cap are then dropped as they arrive, never stored."""
+        PhotoUploadHandler.install(request)
+
     def __init__(self, request: HttpRequest, shop: Shop, *, token_required: bool) -> None:
         self.request = request
         self.shop = shop
@@ -276,13 +288,17 @@ class DriverRequestPage:
         self.consent_text = consent_text_current(shop)
         posted = request.POST.get("form_token", "") if request.method == "POST" else ""
         token = form_token_read(posted, shop.pk) if posted else None
-        # The driver posted this form's fields (its token came back, good or not).
-        self.has_input = bool(posted)
+        contact_posted = request.method == "POST" and any(
+            request.POST.get(name) for name in _CONTACT_FIELDS
+        )
+        # The driver posted this form's fields (its token came back, good or not, or it
+        # went missing on the way while the fields came).
+        self.has_input = bool(posted) or contact_posted
         # The driver sends this form with a good token (not when the page is first shown).
         self.is_sent = token is not None
         if token is not None:
             self.token = token
-        elif posted or (request.method == "POST" and token_required):
+        elif posted or contact_posted or (request.method == "POST" and token_required):
             self.renew()
         else:
             self.token = form_token_issue(shop.pk)
@@ -307,6 +323,14 @@ class DriverRequestPage:
         """The photos of a plain multipart form, stored under the token before anything else
         is checked, so that a mistake in a field never makes the driver pick them again."""
         files = self.request.FILES.getlist("photos")
+        self.photo_errors += PhotoUploadHandler.refused_of(self.request)
+        quota = photo_upload_quota_take(
+            ip=client_ip(self.request), filenames=[upload.name for upload in files]
+        )
+        files = files[: quota.allowed]
+        self.photo_errors += quota.refused
+        if quota.retry_after_s is not None:
+            self.retry_after_s = quota.retry_after_s
         if files:
             _stored, refused = photo_uploads_store_many(
                 shop=self.shop,

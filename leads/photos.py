@@ -7,7 +7,9 @@ records them and serves them only to the shop's staff or through signed, expirin
 from __future__ import annotations
 
 import logging
+import math
 import os
+import time
 import uuid
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -16,7 +18,9 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core import signing
+from django.core.cache import cache
 from django.core.files.storage import default_storage
+from django.core.files.uploadhandler import TemporaryFileUploadHandler
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -30,12 +34,137 @@ from .models import LeadPhoto, PhotoState
 log = logging.getLogger(__name__)
 
 MAX_PHOTOS_PER_LEAD = 20
+# Files one post may carry, on the uploader's path (one each) and the plain form's alike.
+MAX_FILES_PER_POST = MAX_PHOTOS_PER_LEAD
+UPLOAD_LIMIT_WINDOW_S = 3600
 LINK_SALT = "leads.photo-link"
 LINK_MAX_AGE_SECONDS = 7 * 24 * 3600
 
 
 def photo_max_bytes() -> int:
     return int(getattr(settings, "PHOTO_MAX_BYTES", 20 * 1024 * 1024))
+
+
+def photo_max_decoded_bytes() -> int:
+    return int(getattr(settings, "PHOTO_MAX_DECODED_BYTES", images.DEFAULT_MAX_DECODED_BYTES))
+
+
+def uploads_per_hour_per_address() -> int:
+    return int(getattr(settings, "PHOTO_UPLOADS_PER_HOUR_PER_ADDRESS", 300))
+
+
+@dataclass(frozen=True)
+class UploadQuota:
+    """How many of the files an address sends now may be taken. When not all: the Russian
+    refusal of each file left over and, in the same minutes, the Retry-After seconds."""
+
+    allowed: int
+    refused: list[str]
+    retry_after_s: int | None
+
+
+def photo_upload_quota_take(
+    *, ip: str | None, filenames: list[str], now: float | None = None
+) -> UploadQuota:
+    """Count these uploads against the address's hourly allowance, shared by the uploader
+    (JSON) and the plain form. A fixed window per clock hour: the wait is the rest of it,
+    said in whole minutes and sent as the same number of seconds.
+
+    Fails open: with the cache (Redis) down, a driver's photo is still taken; losing a lead
+    is worse than missing a limit for a while. (The limits on the requests themselves are
+    driver_request_submit's.)"""
+    if not filenames or not ip:
+        return UploadQuota(allowed=len(filenames), refused=[], retry_after_s=None)
+    now = time.time() if now is None else now
+    window = int(now // UPLOAD_LIMIT_WINDOW_S)
+    key = f"rl:upload:{ip}:{window}"
+    limit = uploads_per_hour_per_address()
+    try:
+        cache.add(key, 0, timeout=UPLOAD_LIMIT_WINDOW_S + 60)
+        total = cache.incr(key, len(filenames))
+    except ValueError:  # the key expired between add and incr: a new window
+        return UploadQuota(allowed=len(filenames), refused=[], retry_after_s=None)
+    except Exception as exc:
+        log.warning("upload limit unavailable (%s): uploads let through", exc)
+        return UploadQuota(allowed=len(filenames), refused=[], retry_after_s=None)
+    allowed = max(0, min(len(filenames), limit - (total - len(filenames))))
+    if allowed == len(filenames):
+        return UploadQuota(allowed=allowed, refused=[], retry_after_s=None)
+    minutes = max(1, math.ceil(((window + 1) * UPLOAD_LIMIT_WINDOW_S - now) / 60))
+    refused = [
+        _(
+            "Файл «%(name)s» не принят: с этого адреса за час загружено слишком много фото. "
+            "Добавьте его через %(minutes)s мин."
+        )
+        % {"name": _short_name(name), "minutes": minutes}
+        for name in filenames[allowed:]
+    ]
+    return UploadQuota(allowed=allowed, refused=refused, retry_after_s=minutes * 60)
+
+
+def _short_name(filename: str) -> str:
+    name = filename.replace("\\", "/").rsplit("/", 1)[-1].strip() or _("без имени")
+    return name if len(name) <= 80 else name[:77] + "…"
+
+
+class PhotoUploadHandler(TemporaryFileUploadHandler):
+    """The only upload handler of a driver's form post: files go to temporary files as
+    usual, but past `max_files` files, or past `max_bytes` in one file, the rest of that
+    file is read off the wire and dropped, never stored. `refused` names each file dropped
+    (Russian). Install it before the view reads request.POST or request.FILES."""
+
+    def __init__(self, request=None, *, max_files: int, max_bytes: int) -> None:
+        super().__init__(request)
+        self.max_files = max_files
+        self.max_bytes = max_bytes
+        self.files_seen = 0
+        self.refused: list[str] = []
+        self.dropping = False
+
+    @classmethod
+    def install(cls, request) -> PhotoUploadHandler:
+        handler = cls(request, max_files=MAX_FILES_PER_POST, max_bytes=photo_max_bytes())
+        request.upload_handlers = [handler]
+        request.photo_upload_handler = handler
+        return handler
+
+    @classmethod
+    def refused_of(cls, request) -> list[str]:
+        """The files the installed handler dropped from this request (none if not installed)."""
+        handler = getattr(request, "photo_upload_handler", None)
+        return list(handler.refused) if handler is not None else []
+
+    def new_file(self, field_name, file_name, *args, **kwargs) -> None:
+        self.files_seen += 1
+        self.dropping = self.files_seen > self.max_files
+        if self.dropping:
+            self.field_name, self.file_name, self.file = field_name, file_name, None
+            self.refused.append(
+                _("Можно отправить не больше %(max)s фото за раз: файл «%(name)s» не принят.")
+                % {"max": self.max_files, "name": _short_name(file_name)}
+            )
+            return
+        super().new_file(field_name, file_name, *args, **kwargs)
+
+    def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes | None:
+        if self.dropping:
+            return None
+        if start + len(raw_data) > self.max_bytes:
+            self.refused.append(images.upload_too_large(self.file_name, self.max_bytes).message)
+            self.file.close()  # a temporary file: closing deletes it
+            self.file, self.dropping = None, True
+            return None
+        return super().receive_data_chunk(raw_data, start)
+
+    def file_complete(self, file_size: int):
+        if self.dropping:
+            self.dropping = False
+            return None
+        return super().file_complete(file_size)
+
+    def upload_interrupted(self) -> None:
+        if getattr(self, "file", None) is not None:
+            super().upload_interrupted()
 
 
 def _local(name: str) -> Path:
@@ -57,7 +186,9 @@ def _store_file(*, shop: Shop, filename: str, chunks: Iterable[bytes]) -> _Store
     path = _local(name)
     stored = images.store_upload(chunks, path, filename=filename, max_bytes=photo_max_bytes())
     try:
-        info = images.inspect_image(path, filename=filename)
+        info = images.inspect_image(
+            path, filename=filename, max_decoded_bytes=photo_max_decoded_bytes()
+        )
     except images.ImageRejected:
         path.unlink(missing_ok=True)
         raise

@@ -31,9 +31,14 @@ from .models import (
     Status,
 )
 from .photos import (  # noqa: F401  (the photo actions other apps call, through here)
+    MAX_FILES_PER_POST,
     MAX_PHOTOS_PER_LEAD,
+    PhotoUploadHandler,
+    UploadQuota,
     photo_delete_files,
     photo_max_bytes,
+    photo_max_decoded_bytes,
+    photo_upload_quota_take,
     photo_upload_store,
     photo_uploads_store_many,
 )

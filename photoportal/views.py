@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import uuid
 
-from django.core.cache import cache
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -19,33 +18,21 @@ from autoservice.http import json_error
 from autoservice.models import Shop
 from leads.forms import DriverRequestPage, form_token_read
 from leads.models import Channel, Lead, LeadPhoto
-from leads.services import photo_delete_files, photo_upload_store
+from leads.services import (
+    PhotoUploadHandler,
+    photo_delete_files,
+    photo_upload_quota_take,
+    photo_upload_store,
+)
 
 from .forms import PhotoRequestForm
 
 log = logging.getLogger(__name__)
 
-UPLOADS_PER_HOUR_PER_IP = 300
-
 
 def _get_public_shop(slug: str) -> Shop:
     """An active shop by its public slug; unknown or closed shops are a branded 404."""
     return get_object_or_404(Shop, slug=slug, is_active=True)
-
-
-def _over_limit(request: HttpRequest, scope: str, limit: int) -> bool:
-    """A per-address hourly limit on uploads. It fails open: with the cache (Redis) down, a
-    driver's photo is still taken; losing a lead is worse than missing a limit for a while.
-    (The limits on requests themselves are leads.services.driver_request_submit's.)"""
-    key = f"rl:{scope}:{client_ip(request)}"
-    try:
-        cache.add(key, 0, timeout=3600)
-        return cache.incr(key) > limit
-    except ValueError:
-        return False
-    except Exception as exc:
-        log.warning("rate limit unavailable (%s): request let through", exc)
-        return False
 
 
 @shop_frame_policy
@@ -70,6 +57,7 @@ def shop_logo(request: HttpRequest, slug: str) -> HttpResponse:
 @shop_frame_policy
 @require_http_methods(["GET", "POST"])
 def photo_form(request: HttpRequest, slug: str) -> HttpResponse:
+    DriverRequestPage.prepare(request)
     shop = request.public_shop = _get_public_shop(slug)
     page = DriverRequestPage(request, shop, token_required=True)
     form = PhotoRequestForm(request.POST or None)
@@ -98,12 +86,16 @@ def photo_form(request: HttpRequest, slug: str) -> HttpResponse:
 @require_POST
 def photo_upload(request: HttpRequest, slug: str) -> JsonResponse:
     """One photo uploaded by the form's script; retries with the same client id are safe."""
+    PhotoUploadHandler.install(request)
     shop = _get_public_shop(slug)
     token = form_token_read(request.POST.get("form_token", ""), shop.pk)
     if token is None:
         return json_error(_("Форма устарела: обновите страницу и выберите фото заново."), 403)
     upload = request.FILES.get("file")
     if upload is None:
+        dropped = PhotoUploadHandler.refused_of(request)
+        if dropped:  # over the size cap: dropped as it arrived
+            return json_error(dropped[0], 413)
         return json_error(_("Файл не получен: выберите фото ещё раз."), 400)
     try:
         client_id = uuid.UUID(request.POST.get("client_id", ""))
@@ -112,10 +104,12 @@ def photo_upload(request: HttpRequest, slug: str) -> JsonResponse:
     already = LeadPhoto.objects.filter(
         shop=shop, upload_token=token.upload_token, client_id=client_id
     ).first()
-    if already is None and _over_limit(request, "upload", UPLOADS_PER_HOUR_PER_IP):
-        response = json_error(_("Слишком много загрузок подряд: попробуйте через час."), 429)
-        response["Retry-After"] = "600"
-        return response
+    if already is None:
+        quota = photo_upload_quota_take(ip=client_ip(request), filenames=[upload.name])
+        if quota.retry_after_s is not None:
+            response = json_error(quota.refused[0], 429)
+            response["Retry-After"] = str(quota.retry_after_s)
+            return response
     try:
         photo = already or photo_upload_store(
             shop=shop,

@@ -159,6 +159,7 @@ def calc_estimate(request: HttpRequest, slug: str, generation_id: int, body: str
 @require_POST
 def calc_send(request: HttpRequest, slug: str, generation_id: int, body: str) -> HttpResponse:
     """Step 3: contact, consent and optional photos; then the lead with its estimate."""
+    DriverRequestPage.prepare(request)
     shop = request.public_shop = _get_public_shop(slug)
     generation = _vehicle(generation_id, body)
     damages, errors = parse_damages(request.POST, body)

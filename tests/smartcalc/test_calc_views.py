@@ -273,6 +273,25 @@ def test_expired_form_keeps_the_input_and_hands_out_a_new_token(client, shop, so
     assert Lead.objects.filter(shop=shop).count() == 1
 
 
+def test_contact_step_without_its_token_makes_no_lead_and_keeps_the_input(client, shop, solaris):
+    contact = _contact(client, shop, solaris)
+    del contact["form_token"]  # lost on the way (a proxy, a broken page script)
+    url = _url("smartcalc:calc_send", shop, solaris)
+
+    first = client.post(url, contact)
+    second = client.post(url, contact)
+
+    assert Lead.objects.filter(shop=shop).count() == 0
+    assert ConsentRecord.objects.filter(shop=shop).count() == 0
+    for response in (first, second):
+        assert response.status_code == 400
+        html = response.content.decode()
+        assert "Форма устарела" in html and 'value="Ирина"' in html
+    token = re.search(r'name="form_token" value="([^"]+)"', first.content.decode()).group(1)
+    assert client.post(url, {**contact, "form_token": token}).status_code == 302
+    assert Lead.objects.filter(shop=shop).count() == 1
+
+
 def test_sending_nothing_is_refused(client, shop, solaris):
     response = client.post(_url("smartcalc:calc_send", shop, solaris), {})
     assert response.status_code == 400
