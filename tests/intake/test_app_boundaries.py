@@ -16,8 +16,14 @@ APPS = ("autoservice", "leads", "photoportal", "smartcalc", "optima", "intake")
 PUBLIC_FACES = {"services", "selectors", "models"}
 
 
+def _sources(folder):
+    # makemessages (tests/autoservice/test_translations.py, maybe on the other xdist worker)
+    # leaves short-lived `<template>.html.py` files under templates/: they are not code.
+    return (p for p in folder.rglob("*.py") if "templates" not in p.parts)
+
+
 def _modules(app: str) -> Iterator[tuple[str, Path]]:
-    for path in sorted((ROOT / app).rglob("*.py")):
+    for path in sorted(_sources(ROOT / app)):
         if "migrations" not in path.parts:
             yield ".".join(path.relative_to(ROOT).with_suffix("").parts), path
 

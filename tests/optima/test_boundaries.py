@@ -30,7 +30,12 @@ NEVER = {"intake", "photoportal"}
 
 
 def _python_files() -> list[Path]:
-    return sorted(p for p in OPTIMA.rglob("*.py") if "migrations" not in p.parts)
+    # Not migrations, nor the short-lived `<template>.html.py` files of makemessages.
+    return sorted(
+        p
+        for p in OPTIMA.rglob("*.py")
+        if "migrations" not in p.parts and "templates" not in p.parts
+    )
 
 
 def _imports(path: Path) -> list[tuple[int, str, list[str]]]:
