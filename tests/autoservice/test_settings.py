@@ -11,7 +11,11 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    base = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "ALLOWED_HOSTS")}
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("SECRET_KEY", "ALLOWED_HOSTS", "INTAKE_SEAL_KEYS")
+    }
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=ROOT,
@@ -27,6 +31,7 @@ PRODUCTION = {
     "SECRET_KEY": "k3y-for-the-deploy-check-" + "q8Zx" * 12,
     "ALLOWED_HOSTS": "sto.example.ru",
     "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/postgres",
+    "INTAKE_SEAL_KEYS": "2026a:" + "s3al" * 12,
 }
 
 
@@ -55,3 +60,17 @@ def test_nonsense_boolean_is_refused():
     result = _manage("check", env={"DEBUG": "maybe"})
     assert result.returncode != 0
     assert "DEBUG" in result.stderr
+
+
+def test_missing_intake_seal_keys_refuses_to_start_in_production_naming_them():
+    env = {**PRODUCTION}
+    env.pop("INTAKE_SEAL_KEYS")
+    result = _manage("check", env=env)
+    assert result.returncode != 0
+    assert "INTAKE_SEAL_KEYS" in result.stderr
+
+
+def test_a_short_intake_seal_secret_is_refused():
+    result = _manage("check", env={**PRODUCTION, "INTAKE_SEAL_KEYS": "2026a:short"})
+    assert result.returncode != 0
+    assert "INTAKE_SEAL_KEYS" in result.stderr
