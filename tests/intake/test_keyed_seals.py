@@ -632,3 +632,13 @@ def test_log_lines_are_the_shop_s_and_unreadable_lines_are_listed(record, settin
     assert log.unreadable == [2]
     assert [p.record_id for p in log.by_shop[record.shop_id]] == [record.pk]
     assert "Нечитаемые строки журнала: 2" in verify_passes()
+
+
+def test_a_shop_whose_sealed_records_and_head_were_all_deleted_is_still_checked(record):
+    IntakeRecord.objects.filter(pk=record.pk).delete()
+    SealHead.objects.filter(shop=record.shop).delete()
+
+    text = verify_fails()
+
+    assert record.shop.slug in text
+    assert "новейший опечатанный акт удалён" in text

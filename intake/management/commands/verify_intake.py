@@ -26,20 +26,23 @@ class Command(BaseCommand):
         parser.add_argument("--shop", metavar="SLUG", help="только этот автосервис (его slug)")
 
     def handle(self, *args, shop: str | None = None, **options) -> None:
+        published = seallog.seals_published()
         if shop:
             shops = list(Shop.objects.filter(slug=shop))
             if not shops:
                 raise CommandError(f"Автосервис «{shop}» не найден.", returncode=2)
         else:
-            # A shop whose sealed records were all deleted still has its SealHead.
+            # A shop whose sealed records were all deleted still has its SealHead, and one
+            # whose SealHead went too still has its published seals.
             shops = list(
                 Shop.objects.filter(
-                    Q(intake_records__seal_index__isnull=False) | Q(intake_seal_head__isnull=False)
+                    Q(intake_records__seal_index__isnull=False)
+                    | Q(intake_seal_head__isnull=False)
+                    | Q(pk__in=list(published.by_shop))
                 )
                 .distinct()
                 .order_by("pk")
             )
-        published = seallog.seals_published()
         self.stdout.write(
             f"Журнал печатей: {seallog.log_path()}"
             + (
