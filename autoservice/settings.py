@@ -221,6 +221,8 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "interval_step": 0.2,
     "interval_max": 0.5,
 }
+from celery.schedules import crontab as _crontab  # noqa: E402
+
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "autoservice.tasks.worker_heartbeat", "schedule": 30.0},
     "outbox-dispatch": {"task": "autoservice.tasks.outbox_dispatch", "schedule": 15.0},
@@ -236,6 +238,11 @@ CELERY_BEAT_SCHEDULE = {
     "leads-purge-abandoned-uploads": {
         "task": "leads.tasks.purge_abandoned_uploads",
         "schedule": 3600.0,
+    },
+    # Every morning the shops' managers get the current head of their chain of seals.
+    "intake-seal-digest": {
+        "task": "intake.tasks.seal_digest_daily",
+        "schedule": _crontab(hour=7, minute=0),
     },
 }
 WORKER_HEARTBEAT_MAX_AGE_SECONDS = 120
@@ -303,6 +310,36 @@ PHOTO_MAX_BYTES = envint("PHOTO_MAX_MB", 20) * 1024 * 1024
 # (374 MiB) out. Uploads per address and hour, shared by every upload path of a form.
 PHOTO_MAX_DECODED_BYTES = envint("PHOTO_MAX_DECODED_MB", 160) * 1024 * 1024
 PHOTO_UPLOADS_PER_HOUR_PER_ADDRESS = envint("PHOTO_UPLOADS_PER_HOUR_PER_ADDRESS", 300)
+
+
+# Intake seals. INTAKE_SEAL_KEYS: "id:secret,id:secret", newest first; the first key seals,
+# every listed key verifies (rotate by adding the new key in front, keep the old ones).
+# With DEBUG on and no keys, a key derived from SECRET_KEY is used: for development only.
+# INTAKE_SEAL_LOG: the write-once log where every seal is published (appended, never rewritten).
+def _seal_keys(raw: str) -> list[tuple[str, str]]:
+    keys = []
+    for item in raw.split(","):
+        key_id, _colon, secret = item.strip().partition(":")
+        if not key_id or len(secret) < 32 or not key_id.replace("-", "").isalnum():
+            raise ImproperlyConfigured(
+                "INTAKE_SEAL_KEYS: ожидается «id:секрет,...» (id из букв и цифр, секрет не "
+                "короче 32 символов). / Expected id:secret pairs, secrets of 32+ characters."
+            )
+        keys.append((key_id, secret))
+    if len({key_id for key_id, _secret in keys}) != len(keys):
+        raise ImproperlyConfigured("INTAKE_SEAL_KEYS: id ключей повторяются. / Duplicate key ids.")
+    return keys
+
+
+if envstr("INTAKE_SEAL_KEYS") or not DEBUG:
+    INTAKE_SEAL_KEYS = _seal_keys(required("INTAKE_SEAL_KEYS"))
+else:
+    import hashlib as _hashlib
+
+    INTAKE_SEAL_KEYS = [
+        ("dev", _hashlib.sha256(f"intake-seal-dev-only|{SECRET_KEY}".encode()).hexdigest())
+    ]
+INTAKE_SEAL_LOG = Path(envstr("INTAKE_SEAL_LOG", str(VAR_DIR / "intake-seal-log.txt")))
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"

@@ -63,8 +63,11 @@ signatures/       подписи клиента и мастера
    "files" файла manifest.json (и с хешами кадров и подписей в "manifest").
 2. SHA-256 от "manifest", записанного как JSON с сортировкой ключей, без пробелов
    (разделители "," и ":"), UTF-8 без экранирования, равен "manifest_sha256".
-3. SHA-256 от строки previous_seal + manifest_sha256 равен "seal_sha256"; previous_seal
-   равен печати предыдущего опечатанного акта этого автосервиса.
+3. "seal_sha256" — печать: HMAC-SHA256 с секретным ключом платформы (его id — "seal_key_id")
+   от строки "hmac-sha256|seal_key_id|previous_seal|manifest_sha256"; previous_seal равен
+   печати предыдущего опечатанного акта этого автосервиса. Печать без ключа не пересчитать:
+   её проверяет платформа (manage.py verify_intake). У актов, опечатанных до ключевых печатей
+   ("seal_kind": "sha256"), печать — SHA-256 от строки previous_seal + manifest_sha256.
 """
 
 
@@ -229,6 +232,8 @@ def _entries(record: IntakeRecord) -> list[_Entry]:
         "manifest": record.manifest if record.is_sealed else sealing.build_manifest(record),
         "manifest_sha256": record.manifest_sha256 or None,
         "seal_sha256": record.seal_sha256 or None,
+        "seal_kind": record.seal_kind or None,
+        "seal_key_id": record.seal_key_id or None,
         "previous_seal": record.previous_seal or None,
         "seal_index": record.seal_index,
         "files": hashes,

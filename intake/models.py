@@ -76,6 +76,12 @@ class RecordKind(models.TextChoices):
     RETURN = "return", _("выдача")
 
 
+class SealKind(models.TextChoices):
+    # Records sealed before keyed seals: verified as before, anyone could have recomputed them.
+    SHA256 = "sha256", _("SHA-256 без ключа (до ключевых печатей)")
+    HMAC = "hmac-sha256", _("HMAC-SHA256 с ключом")
+
+
 def _token() -> str:
     return secrets.token_urlsafe(24)
 
@@ -123,6 +129,10 @@ class IntakeRecord(models.Model):
     previous_seal = models.CharField(max_length=64, blank=True)
     seal_sha256 = models.CharField(max_length=64, blank=True)
     seal_index = models.PositiveIntegerField(null=True, blank=True)
+    seal_kind = models.CharField(
+        _("вид печати"), max_length=12, choices=SealKind.choices, blank=True
+    )
+    seal_key_id = models.CharField(_("ключ печати"), max_length=40, blank=True)
 
     # What sealing writes, and nothing else may: the admin shows them read-only.
     SEAL_FIELDS = (
@@ -131,6 +141,8 @@ class IntakeRecord(models.Model):
         "previous_seal",
         "seal_sha256",
         "seal_index",
+        "seal_kind",
+        "seal_key_id",
         "sealed_at",
         "sealed_by",
     )
@@ -212,6 +224,8 @@ class Addendum(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now)
     sha256 = models.CharField(max_length=64)
+    # The key of its HMAC digest; empty for addenda digested with plain SHA-256 before keys.
+    key_id = models.CharField(max_length=40, blank=True)
 
     class Meta:
         verbose_name = _("дополнение к акту")

@@ -1,20 +1,23 @@
-"""The signed act sent to the customer by e-mail, through the outbox."""
+"""E-mails of intake, through the outbox: the signed act to the customer, the daily head of
+the chain of seals to the managers."""
 
 from __future__ import annotations
+
+import datetime as dt
 
 from django.conf import settings
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from autoservice.mail import send_templated
-from autoservice.models import OutboxMessage
+from autoservice.models import Membership, OutboxMessage, Role
 from autoservice.outbox import register_handler
 from leads.models import EventKind
 from leads.services import lead_event_add
 
 from .act import act_pdf_bytes
 from .models import IntakeRecord
-from .services import NOTIFY_ACT
+from .services import NOTIFY_ACT, NOTIFY_SEAL_DIGEST
 
 
 @register_handler(NOTIFY_ACT)
@@ -42,3 +45,40 @@ def send_act_to_customer(message: OutboxMessage) -> None:
             text=_("Акт приёма-передачи №%(n)s отправлен клиенту на %(to)s")
             % {"n": record.number, "to": record.customer_email},
         )
+
+
+@register_handler(NOTIFY_SEAL_DIGEST)
+def send_seal_digest(message: OutboxMessage) -> None:
+    """The head as it was when the digest was queued (the payload), to the managers now."""
+    shop = message.shop
+    to = sorted(
+        {
+            email
+            for email in Membership.objects.filter(
+                shop=shop, role=Role.MANAGER, user__is_active=True
+            ).values_list("user__email", flat=True)
+            if email
+        }
+    )
+    if not to:
+        return
+    payload = message.payload
+    send_templated(
+        template="intake/email/seal_digest",
+        context={
+            "shop": shop,
+            "day": dt.date.fromisoformat(payload["day"]).strftime("%d.%m.%Y"),
+            "index": payload["index"],
+            "seal": payload["seal"],
+            "number": payload.get("number"),
+            "key_id": payload.get("key_id"),
+            "sealed_at": (
+                dt.datetime.fromisoformat(payload["sealed_at"])
+                if payload.get("sealed_at")
+                else None
+            ),
+        },
+        shop=shop,
+        to=to,
+        message_id=f"intake-seal-digest-{shop.pk}-{payload['day']}",
+    )

@@ -1,20 +1,29 @@
-"""Tamper evidence: the manifest of a signed record, its hash chained to the shop's previous
-sealed record, and the verification that recomputes everything.
+"""Tamper evidence: the manifest of a signed record, its seal chained to the shop's previous
+sealed record, the published head of the chain, and the verification that recomputes it all.
 
-The manifest holds every hash, time, field, the template version and the signatures' hashes;
-its SHA-256 over a canonical JSON form is chained: seal = SHA-256(previous seal + manifest
-hash). Changing a field, a photo file or a signature, or deleting a sealed record, breaks
-either the manifest, a file hash or the chain, and `verify_record` / `verify_shop` say what.
+The manifest holds every hash, time, field, the exact template version with its shot list
+and the signatures' hashes. Its SHA-256 over a canonical JSON form is sealed with a key the
+database does not hold: seal = HMAC-SHA256(key, "hmac-sha256|key id|previous seal|manifest
+hash"), the key chosen by id from settings.INTAKE_SEAL_KEYS (the first one seals, every
+listed one verifies, so keys rotate). Someone who can edit the database cannot recompute a
+seal, and every seal is also appended to a log outside the database (`seallog`), so
+deleting the newest records and rewinding `SealHead` shows too.
+
+Records sealed before keys existed keep their plain seal, SHA-256(previous + manifest
+hash): they verify as before and are reported as such. A plain seal after a keyed one in a
+chain cannot be genuine and is reported.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from django.core.exceptions import ValidationError
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
@@ -22,7 +31,8 @@ from django.utils.translation import gettext as _
 
 from autoservice.models import Membership, Shop
 
-from .models import IntakeRecord, SealHead
+from . import seallog
+from .models import IntakeRecord, SealHead, SealKind
 
 GENESIS = "0" * 64
 RECORD_FIELDS = (
@@ -54,6 +64,34 @@ def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def seal_keys() -> dict[str, bytes]:
+    return {key_id: secret.encode() for key_id, secret in settings.INTAKE_SEAL_KEYS}
+
+
+def signing_key() -> tuple[str, bytes]:
+    """The newest key: the one new seals are made with."""
+    if not settings.INTAKE_SEAL_KEYS:
+        raise ImproperlyConfigured("INTAKE_SEAL_KEYS: нет ни одного ключа печати.")
+    key_id, secret = settings.INTAKE_SEAL_KEYS[0]
+    return key_id, secret.encode()
+
+
+def keyed_digest(secret: bytes, *parts: str) -> str:
+    return hmac.new(secret, "|".join(parts).encode(), hashlib.sha256).hexdigest()
+
+
+def seal_of(*, kind: str, key_id: str, previous: str, manifest_hash: str) -> str | None:
+    """The seal a record of this kind must carry; None when its key is not configured."""
+    if kind == SealKind.SHA256:
+        return sha256_bytes((previous + manifest_hash).encode())
+    if kind != SealKind.HMAC:
+        return None
+    secret = seal_keys().get(key_id)
+    if secret is None:
+        return None
+    return keyed_digest(secret, kind, key_id, previous, manifest_hash)
+
+
 def file_sha256(name: str) -> str | None:
     if not name:
         return None
@@ -67,10 +105,33 @@ def file_sha256(name: str) -> str | None:
     return digest.hexdigest()
 
 
-def addendum_digest(previous: str, created_at: str, text: str) -> str:
+def addendum_digest(previous: str, created_at: str, text: str, key_id: str = "") -> str | None:
     """Addenda chain to the record's seal and to each other, so an edited or removed one
-    shows."""
-    return sha256_bytes(f"{previous}|{created_at}|{text}".encode())
+    shows. Keyed with the seal keys (an empty key id: plain SHA-256, addenda made before
+    keys); None when the key is not configured."""
+    if not key_id:
+        return sha256_bytes(f"{previous}|{created_at}|{text}".encode())
+    secret = seal_keys().get(key_id)
+    if secret is None:
+        return None
+    return keyed_digest(secret, "addendum", key_id, previous, created_at, text)
+
+
+def template_specs(template) -> list[dict]:
+    """The exact shot list of the template version the record was shot against."""
+    return [
+        {
+            "position": spec.position,
+            "code": spec.code,
+            "name": spec.name,
+            "instruction": spec.instruction,
+            "guide": spec.guide,
+            "required": spec.required,
+            "min_count": spec.min_count,
+            "is_damage": spec.is_damage,
+        }
+        for spec in template.specs.order_by("position", "code")
+    ]
 
 
 def build_manifest(record: IntakeRecord) -> dict:
@@ -81,6 +142,7 @@ def build_manifest(record: IntakeRecord) -> dict:
         "return_of": record.return_of.seal_sha256 if record.return_of_id else None,
         "created_at": record.created_at.isoformat(),
         "template": {"family": template.family, "version": template.version, "name": template.name},
+        "template_specs": template_specs(template),
         "consent": (
             {
                 "text_version": record.consent.text.version,
@@ -136,23 +198,34 @@ def seal(record: IntakeRecord, *, by: Membership) -> IntakeRecord:
             )
         )
     previous, index = (head.seal_sha256, head.index + 1) if head else (GENESIS, 1)
+    key_id, _secret = signing_key()
     now = timezone.now()
     manifest = build_manifest(record)
     manifest["sealed_at"] = now.isoformat()
     manifest["sealed_by"] = by.display_name if by else ""
     manifest["index"] = index
     manifest["previous_seal"] = previous
+    manifest["seal_kind"] = SealKind.HMAC.value
+    manifest["key_id"] = key_id
     manifest_hash = sha256_bytes(canonical(manifest))
     record.manifest = manifest
     record.manifest_sha256 = manifest_hash
     record.previous_seal = previous
-    record.seal_sha256 = sha256_bytes((previous + manifest_hash).encode())
+    record.seal_kind = SealKind.HMAC
+    record.seal_key_id = key_id
+    record.seal_sha256 = seal_of(
+        kind=SealKind.HMAC, key_id=key_id, previous=previous, manifest_hash=manifest_hash
+    )
     record.seal_index = index
     record.sealed_at = now
     record.sealed_by = by
     record.save(update_fields=IntakeRecord.SEAL_FIELDS)
     SealHead.objects.update_or_create(
         shop_id=record.shop_id, defaults={"index": index, "seal_sha256": record.seal_sha256}
+    )
+    # Last: published only once everything above is written (a failure rolls it all back).
+    seallog.seal_publish(
+        shop_id=record.shop_id, record_id=record.pk, seal=record.seal_sha256, key_id=key_id
     )
     return record
 
@@ -165,6 +238,11 @@ class Verdict:
     @property
     def intact(self) -> bool:
         return not self.problems
+
+    @property
+    def unkeyed(self) -> bool:
+        """Sealed before keyed seals: intact means only that nobody changed it carelessly."""
+        return self.record is not None and self.record.seal_kind == SealKind.SHA256
 
 
 def _diff(stored, now, path: str = "") -> list[str]:
@@ -181,6 +259,58 @@ def _diff(stored, now, path: str = "") -> list[str]:
     return []
 
 
+def _diff_rows(stored: list[dict], now: list[dict], *, what: str) -> list[str]:
+    """Rows of a list keyed by their spec code: which one was added, removed or changed."""
+    before = {row["spec"] if "spec" in row else row["code"]: row for row in stored or []}
+    after = {row["spec"] if "spec" in row else row["code"]: row for row in now or []}
+    changes = []
+    for code in sorted(set(before) - set(after)):
+        changes.append(_("%(what)s «%(code)s» удалён.") % {"what": what, "code": code})
+    for code in sorted(set(after) - set(before)):
+        changes.append(
+            _("%(what)s «%(code)s» добавлен после подписи.") % {"what": what, "code": code}
+        )
+    for code in sorted(set(before) & set(after)):
+        changes += _diff(before[code], after[code], f"{what} {code}")
+    return changes
+
+
+def _check_seal(record: IntakeRecord, verdict: Verdict) -> None:
+    stored = record.manifest
+    if sha256_bytes(canonical(stored)) != record.manifest_sha256:
+        verdict.problems.append(_("Манифест изменён после опечатывания: его хеш не совпадает."))
+    kind, key_id = record.seal_kind, record.seal_key_id
+    if kind == SealKind.HMAC and (
+        stored.get("seal_kind") != kind or stored.get("key_id") != key_id
+    ):
+        verdict.problems.append(_("Вид или ключ печати изменён после опечатывания."))
+    if kind == SealKind.SHA256 and "seal_kind" in stored:
+        verdict.problems.append(
+            _("Акт опечатан ключом, а помечен как старая печать без ключа: печать подменена.")
+        )
+    if kind not in SealKind.values:
+        verdict.problems.append(_("Неизвестный вид печати «%(kind)s».") % {"kind": kind})
+        return
+    expected = seal_of(
+        kind=kind,
+        key_id=key_id,
+        previous=record.previous_seal,
+        manifest_hash=record.manifest_sha256,
+    )
+    if expected is None:
+        verdict.problems.append(
+            _("Ключ печати «%(key)s» не задан в INTAKE_SEAL_KEYS: печать проверить нельзя.")
+            % {"key": key_id}
+        )
+    elif not hmac.compare_digest(expected, record.seal_sha256):
+        verdict.problems.append(
+            _(
+                "Печать акта не соответствует манифесту и предыдущей печати "
+                "(манифест пересчитан без ключа печати или печать подменена)."
+            )
+        )
+
+
 def verify_record(record: IntakeRecord) -> Verdict:
     """Recompute the manifest from the database and the files; say exactly what changed."""
     verdict = Verdict(record)
@@ -188,23 +318,42 @@ def verify_record(record: IntakeRecord) -> Verdict:
         verdict.problems.append(_("Акт не опечатан: проверять нечего."))
         return verdict
     stored = record.manifest
-    if sha256_bytes(canonical(stored)) != record.manifest_sha256:
-        verdict.problems.append(_("Манифест изменён после опечатывания: его хеш не совпадает."))
-    if sha256_bytes((record.previous_seal + record.manifest_sha256).encode()) != record.seal_sha256:
-        verdict.problems.append(_("Печать акта не соответствует манифесту и предыдущей печати."))
+    _check_seal(record, verdict)
     now = build_manifest(record)
-    for key in ("record", "template", "consent", "return_of", "skips", "signatures"):
+    keyed = record.seal_kind != SealKind.SHA256
+    for key in ("record", "template", "consent", "return_of", "signatures"):
         verdict.problems += _diff(stored.get(key), now.get(key), key)
+    # Unkeyed manifests predate the shot list in the manifest: they are compared as before.
+    if keyed or "template_specs" in stored:
+        verdict.problems += _diff_rows(
+            stored.get("template_specs"), now["template_specs"], what=_("кадр шаблона")
+        )
+    if keyed:
+        verdict.problems += _diff_rows(stored.get("skips"), now["skips"], what=_("пропуск кадра"))
+    else:
+        verdict.problems += _diff(stored.get("skips"), now.get("skips"), "skips")
     verdict.problems += _diff(stored.get("created_at"), now["created_at"], "created_at")
     sealed_at = record.sealed_at.isoformat() if record.sealed_at else None
     verdict.problems += _diff(stored.get("sealed_at"), sealed_at, "sealed_at")
     previous = record.seal_sha256
     for addendum in record.addenda.order_by("created_at", "id"):
-        expected = addendum_digest(previous, addendum.created_at.isoformat(), addendum.text)
-        if expected != addendum.sha256:
+        when = f"{addendum.created_at:%d.%m.%Y %H:%M}"
+        if keyed and not addendum.key_id:
             verdict.problems.append(
-                _("Дополнение от %(when)s изменено, или перед ним удалено другое.")
-                % {"when": f"{addendum.created_at:%d.%m.%Y %H:%M}"}
+                _("Дополнение от %(when)s без ключа при ключевой печати акта: оно подменено.")
+                % {"when": when}
+            )
+        expected = addendum_digest(
+            previous, addendum.created_at.isoformat(), addendum.text, addendum.key_id
+        )
+        if expected is None:
+            verdict.problems.append(
+                _("Ключ «%(key)s» дополнения от %(when)s не задан в INTAKE_SEAL_KEYS.")
+                % {"key": addendum.key_id, "when": when}
+            )
+        elif not hmac.compare_digest(expected, addendum.sha256):
+            verdict.problems.append(
+                _("Дополнение от %(when)s изменено, или перед ним удалено другое.") % {"when": when}
             )
         previous = addendum.sha256
     stored_shots = {s["client_id"]: s for s in stored.get("shots", [])}
@@ -234,9 +383,75 @@ def verify_record(record: IntakeRecord) -> Verdict:
     return verdict
 
 
-def verify_shop(shop: Shop) -> tuple[list[Verdict], list[str]]:
+def _check_published(
+    shop: Shop,
+    records: list[IntakeRecord],
+    head: SealHead | None,
+    published: seallog.PublishedLog,
+) -> list[str]:
+    """The database against the log outside it: the newest published seal must still be the
+    head, and every keyed seal must be the one published for its record."""
+    problems: list[str] = []
+    lines = published.by_shop.get(shop.pk, [])
+    keyed = [r for r in records if r.seal_kind == SealKind.HMAC]
+    if not lines:
+        if keyed:
+            problems.append(
+                _(
+                    "В журнале печатей %(path)s нет ни одной печати этого автосервиса, а в базе "
+                    "есть акты с ключевой печатью: журнал подменён или не тот."
+                )
+                % {"path": seallog.log_path()}
+            )
+        return problems
+    last = lines[-1]
+    by_id = {r.pk: r for r in records}
+    if head is None or head.seal_sha256 != last.seal:
+        newest = by_id.get(last.record_id)
+        if newest is None:
+            problems.append(
+                _(
+                    "Последняя опубликованная печать (%(at)s, акт id %(id)s, строка %(line)s "
+                    "журнала) — акта с ней в базе нет: новейший опечатанный акт удалён, "
+                    "запись о последней печати отмотана назад."
+                )
+                % {"at": last.at, "id": last.record_id, "line": last.line}
+            )
+        elif newest.seal_sha256 != last.seal:
+            problems.append(
+                _("Акт №%(number)s: печать не совпадает с опубликованной (строка %(line)s).")
+                % {"number": newest.number, "line": last.line}
+            )
+        else:
+            problems.append(
+                _(
+                    "Запись о последней печати не совпадает с последней опубликованной "
+                    "(акт №%(number)s, строка %(line)s журнала): она отмотана или подменена."
+                )
+                % {"number": newest.number, "line": last.line}
+            )
+    seals = {line.record_id: line.seal for line in lines}
+    for record in records:
+        # A published record stays as published, whatever kind of seal it now claims.
+        if record.pk not in seals:
+            if record.seal_kind == SealKind.HMAC:
+                problems.append(
+                    _("Акт №%(number)s: его печать не публиковалась в журнале печатей.")
+                    % {"number": record.number}
+                )
+        elif seals[record.pk] != record.seal_sha256:
+            problems.append(
+                _("Акт №%(number)s: печать не совпадает с опубликованной в журнале.")
+                % {"number": record.number}
+            )
+    return problems
+
+
+def verify_shop(
+    shop: Shop, *, published: seallog.PublishedLog | None = None
+) -> tuple[list[Verdict], list[str]]:
     """Every sealed record of the shop, and the chain: a gap or a broken link means a sealed
-    record was deleted or replaced."""
+    record was deleted or replaced; the published log shows a rewound head."""
     records = list(
         IntakeRecord.objects.filter(shop=shop, seal_index__isnull=False)
         .select_related("template", "consent__text", "return_of")
@@ -245,6 +460,7 @@ def verify_shop(shop: Shop) -> tuple[list[Verdict], list[str]]:
     verdicts = [verify_record(record) for record in records]
     chain: list[str] = []
     expected_previous, expected_index = GENESIS, 1
+    keyed_seen = False
     for record in records:
         if record.seal_index != expected_index:
             chain.append(
@@ -254,6 +470,13 @@ def verify_shop(shop: Shop) -> tuple[list[Verdict], list[str]]:
         elif record.previous_seal != expected_previous:
             chain.append(
                 _("Акт №%(number)s: цепочка печатей нарушена перед ним.")
+                % {"number": record.number}
+            )
+        if record.seal_kind == SealKind.HMAC:
+            keyed_seen = True
+        elif keyed_seen:
+            chain.append(
+                _("Акт №%(number)s: печать без ключа после ключевых печатей — она подменена.")
                 % {"number": record.number}
             )
         expected_previous, expected_index = record.seal_sha256, record.seal_index + 1
@@ -267,4 +490,7 @@ def verify_shop(shop: Shop) -> tuple[list[Verdict], list[str]]:
         )
     elif head and records and head.seal_sha256 != records[-1].seal_sha256:
         chain.append(_("Последняя печать не совпадает с последним актом."))
+    chain += _check_published(
+        shop, records, head, published if published is not None else seallog.seals_published()
+    )
     return verdicts, chain

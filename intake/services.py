@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime as dt
 import io
 import uuid
 from collections.abc import Iterable
@@ -25,10 +26,20 @@ from autoservice.outbox import outbox_put
 from leads.models import Lead
 
 from . import quality, sealing
-from .models import Addendum, IntakeRecord, IntakeShot, RecordKind, ShotSkip, ShotSpec, ShotTemplate
+from .models import (
+    Addendum,
+    IntakeRecord,
+    IntakeShot,
+    RecordKind,
+    SealHead,
+    ShotSkip,
+    ShotSpec,
+    ShotTemplate,
+)
 
 SHOT_MAX_BYTES = 25 * 1024 * 1024
 NOTIFY_ACT = "intake.act_email"
+NOTIFY_SEAL_DIGEST = "intake.seal_digest"
 
 
 class SealedError(ValidationError):
@@ -308,18 +319,20 @@ def record_sign_and_seal(
     record.customer_signature.save(f"{base}-customer.png", ContentFile(customer), save=False)
     record.advisor_signature.save(f"{base}-advisor.png", ContentFile(advisor), save=False)
     record.save(update_fields=["customer_signature", "advisor_signature"])
-    record = sealing.seal(record, by=by)
     if record.customer_email:
+        # Queued before sealing, so that sealing (which publishes the seal outside the
+        # database) is the last write of the transaction.
         outbox_put(
             shop=record.shop,
             kind=NOTIFY_ACT,
             dedupe_key=f"intake-act:{record.pk}",
             payload={"record_id": record.pk},
         )
-    return record
+    return sealing.seal(record, by=by)
 
 
-def addendum_add(*, record: IntakeRecord, by: Membership, text: str) -> Addendum:
+def addendum_add(*, record: IntakeRecord, by: Membership | None, text: str) -> Addendum:
+    """A correction beside a sealed record, chained to its seal with the signing key."""
     text = text.strip()
     if not text:
         raise ValidationError(_("Дополнение пустое."))
@@ -329,9 +342,40 @@ def addendum_add(*, record: IntakeRecord, by: Membership, text: str) -> Addendum
         IntakeRecord.objects.select_for_update().filter(pk=record.pk).first()
         last = record.addenda.order_by("created_at", "id").last()
         now = timezone.now()
+        key_id, _secret = sealing.signing_key()
         digest = sealing.addendum_digest(
-            last.sha256 if last else record.seal_sha256, now.isoformat(), text
+            last.sha256 if last else record.seal_sha256, now.isoformat(), text, key_id
         )
         return Addendum.objects.create(
-            record=record, text=text, created_by=by, created_at=now, sha256=digest
+            record=record, text=text, created_by=by, created_at=now, sha256=digest, key_id=key_id
         )
+
+
+def seal_digests_queue(*, day: dt.date | None = None) -> int:
+    """The daily digest: each shop's current head of the chain, queued for its managers
+    through the outbox (once per shop and day, whoever runs it how many times)."""
+    day = day or timezone.localdate()
+    queued = 0
+    for head in SealHead.objects.select_related("shop").order_by("shop_id"):
+        newest = (
+            IntakeRecord.objects.filter(shop_id=head.shop_id, seal_index=head.index)
+            .only("pk", "number", "seal_key_id", "sealed_at")
+            .first()
+        )
+        with transaction.atomic():
+            outbox_put(
+                shop=head.shop,
+                kind=NOTIFY_SEAL_DIGEST,
+                dedupe_key=f"intake-seal-digest:{head.shop_id}:{day.isoformat()}",
+                payload={
+                    "day": day.isoformat(),
+                    "index": head.index,
+                    "seal": head.seal_sha256,
+                    "record_id": newest.pk if newest else None,
+                    "number": newest.number if newest else None,
+                    "key_id": newest.seal_key_id if newest else "",
+                    "sealed_at": newest.sealed_at.isoformat() if newest else None,
+                },
+            )
+        queued += 1
+    return queued

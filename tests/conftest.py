@@ -53,8 +53,9 @@ def django_db_setup(django_db_setup, django_db_blocker):
 
 @pytest.fixture(autouse=True)
 def _media_root(settings, tmp_path):
-    """Every test writes its files into its own folder."""
+    """Every test writes its files into its own folder (and publishes its seals there)."""
     settings.MEDIA_ROOT = tmp_path / "media"
+    settings.INTAKE_SEAL_LOG = tmp_path / "intake-seal-log.txt"
 
 
 @pytest.fixture(autouse=True)

@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    unset = ("SECRET_KEY", "ALLOWED_HOSTS", "FIELD_ENCRYPTION_KEYS")
+    unset = ("SECRET_KEY", "ALLOWED_HOSTS", "FIELD_ENCRYPTION_KEYS", "INTAKE_SEAL_KEYS")
     base = {k: v for k, v in os.environ.items() if k not in unset}
     return subprocess.run(
         [sys.executable, "manage.py", *args],
@@ -29,6 +29,7 @@ PRODUCTION = {
     "ALLOWED_HOSTS": "sto.example.ru",
     "FIELD_ENCRYPTION_KEYS": "JV4XGlqwFHDmNk6i7jxe6yP6EoUv4z7Nr0v8-3tTzGg=",
     "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/postgres",
+    "INTAKE_SEAL_KEYS": "2026a:" + "s3al" * 12,
 }
 
 
@@ -99,3 +100,17 @@ def test_the_built_in_development_key_never_signs_in_production():
         result = _manage("check", env={**PRODUCTION, "SECRET_KEY": key})
         assert result.returncode != 0, key
         assert "SECRET_KEY" in result.stderr
+
+
+def test_missing_intake_seal_keys_refuses_to_start_in_production_naming_them():
+    env = {**PRODUCTION}
+    env.pop("INTAKE_SEAL_KEYS")
+    result = _manage("check", env=env)
+    assert result.returncode != 0
+    assert "INTAKE_SEAL_KEYS" in result.stderr
+
+
+def test_a_short_intake_seal_secret_is_refused():
+    result = _manage("check", env={**PRODUCTION, "INTAKE_SEAL_KEYS": "2026a:short"})
+    assert result.returncode != 0
+    assert "INTAKE_SEAL_KEYS" in result.stderr

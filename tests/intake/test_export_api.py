@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
 import io
 import json
 import os
 import zipfile
 
 import pytest
+from django.conf import settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -84,10 +86,23 @@ def test_manifest_json_carries_the_seal_and_rehashes_to_it(record):
     assert manifest["previous_seal"] == sealing.GENESIS
     assert manifest["manifest_sha256"] == record.manifest_sha256
     assert sealing.sha256_bytes(sealing.canonical(manifest["manifest"])) == record.manifest_sha256
+    assert manifest["seal_kind"] == "hmac-sha256"
+    key = dict(settings.INTAKE_SEAL_KEYS)[manifest["seal_key_id"]].encode()
     assert (
         manifest["seal_sha256"]
         == record.seal_sha256
-        == sealing.sha256_bytes((manifest["previous_seal"] + manifest["manifest_sha256"]).encode())
+        == hmac.new(
+            key,
+            "|".join(
+                [
+                    "hmac-sha256",
+                    manifest["seal_key_id"],
+                    manifest["previous_seal"],
+                    manifest["manifest_sha256"],
+                ]
+            ).encode(),
+            hashlib.sha256,
+        ).hexdigest()
     )
 
 

@@ -19,6 +19,7 @@ from io import StringIO
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.core.management import CommandError, call_command
@@ -179,8 +180,13 @@ def test_record_with_every_required_shot_and_signatures_is_sealed_and_verifies_i
     assert record.is_sealed and record.sealed_by == advisor
     assert record.seal_index == 1 and record.previous_seal == sealing.GENESIS
     assert record.manifest_sha256 == sealing.sha256_bytes(sealing.canonical(record.manifest))
-    assert record.seal_sha256 == sealing.sha256_bytes(
-        (sealing.GENESIS + record.manifest_sha256).encode()
+    assert record.seal_kind == "hmac-sha256" and record.seal_key_id == "dev"
+    assert record.seal_sha256 == sealing.keyed_digest(
+        dict(settings.INTAKE_SEAL_KEYS)["dev"].encode(),
+        "hmac-sha256",
+        "dev",
+        sealing.GENESIS,
+        record.manifest_sha256,
     )
     assert record.manifest["record"]["odometer_km"] == 45210
     assert record.manifest["skips"] == [{"spec": "roof", "reason": "Нет стремянки"}]
@@ -378,13 +384,17 @@ def test_deleting_the_newest_sealed_record_is_caught_by_the_seal_head(chain):
 
 
 def test_replacing_a_sealed_record_with_a_resealed_copy_breaks_the_link(chain):
-    # Someone unseals record 2, edits it and seals it again "by hand": the new seal is
-    # consistent with its manifest, but record 3 still points at the old one.
+    # Someone with the key unseals record 2, edits it and seals it again "by hand": the new
+    # seal is consistent with its manifest, but record 3 still points at the old one, and
+    # the published log holds the old seal.
     second = IntakeRecord.objects.get(pk=chain[1].pk)
     second.manifest["record"]["odometer_km"] = 1
     second.manifest_sha256 = sealing.sha256_bytes(sealing.canonical(second.manifest))
-    second.seal_sha256 = sealing.sha256_bytes(
-        (second.previous_seal + second.manifest_sha256).encode()
+    second.seal_sha256 = sealing.seal_of(
+        kind=second.seal_kind,
+        key_id=second.seal_key_id,
+        previous=second.previous_seal,
+        manifest_hash=second.manifest_sha256,
     )
     second.save()
     IntakeRecord.objects.filter(pk=second.pk).update(odometer_km=1)
@@ -392,7 +402,10 @@ def test_replacing_a_sealed_record_with_a_resealed_copy_breaks_the_link(chain):
     verdicts, chain_problems = sealing.verify_shop(second.shop)
 
     assert all(v.intact for v in verdicts)
-    assert chain_problems == [f"Акт №{chain[2].number}: цепочка печатей нарушена перед ним."]
+    assert chain_problems == [
+        f"Акт №{chain[2].number}: цепочка печатей нарушена перед ним.",
+        f"Акт №{second.number}: печать не совпадает с опубликованной в журнале.",
+    ]
 
 
 # --- gaps found in review, fixed: each of these failed before its fix ------------------------
