@@ -27,6 +27,8 @@ urlpatterns = [
     path("", include("photoportal.urls")),
 ]
 
+handler400 = "autoservice.views.bad_request"
+
 admin.site.site_header = "Цифровая стойка автосервиса"
 admin.site.site_title = "Администрирование платформы"
 

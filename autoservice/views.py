@@ -135,3 +135,23 @@ def api_tokens(request: HttpRequest) -> HttpResponse:
         "autoservice/api_tokens.html",
         {"tokens": request.shop.api_tokens.order_by("-created_at"), "new_token": new_token},
     )
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """Django's answer to a request it refuses (`ParamError` and the like): 400 with what is
+    wrong, as JSON for the API and the pages' scripts, as a page otherwise."""
+    from .http import json_error
+    from .params import ParamError
+
+    message = (
+        exception.message
+        if isinstance(exception, ParamError)
+        else _("Запрос не понят: проверьте адрес или обновите страницу.")
+    )
+    wants_json = request.path.startswith("/api/") or "application/json" in request.headers.get(
+        "Accept", ""
+    )
+    if wants_json:
+        return json_error(message, 400)
+    shop = getattr(request, "public_shop", None)
+    return render(request, "400.html", {"message": message, "shop": shop}, status=400)
