@@ -4,8 +4,8 @@ import datetime as dt
 import re
 
 from django import forms
-from django.contrib.auth import get_user_model
-from django.core.validators import validate_email
+from django.contrib.auth.forms import AuthenticationForm
+from django.core.validators import MaxLengthValidator, validate_email
 from django.utils.translation import gettext_lazy as _
 
 from .models import WEEKDAY_NAMES, WEEKDAYS, ConsentText, Membership, Role, Shop, split_list
@@ -130,9 +130,16 @@ class MemberCreateForm(forms.Form):
     )
     role = forms.ChoiceField(label=_("Роль"), choices=Role.choices, initial=Role.ADVISOR)
 
+    def __init__(self, *args, shop: Shop, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.shop = shop
+
     def clean_email(self) -> str:
+        # Only the shop's own team is checked here: an address another shop uses gets the
+        # same answer as a new one (see member_invite), so the form tells nobody which
+        # addresses have accounts.
         email = self.cleaned_data["email"].lower()
-        if get_user_model().objects.filter(username=email).exists():
+        if Membership.objects.filter(shop=self.shop, user__username=email).exists():
             raise forms.ValidationError(_("Сотрудник с таким e-mail уже есть."))
         return email
 
@@ -165,3 +172,14 @@ class MemberUpdateForm(forms.Form):
                 )
             )
         return cleaned
+
+
+class LoginForm(AuthenticationForm):
+    """Django's login form, which sets the username's max_length after the field is built
+    and so never checks it: a 10 000-character login reached the lockout log (a 255-character
+    column) as a 500. Here a too-long login is a form error and no login attempt at all."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["username"]
+        field.validators.append(MaxLengthValidator(field.max_length or 254))

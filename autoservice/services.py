@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import PasswordResetForm
 from django.db import transaction
 from django.http import HttpRequest
 
+from .mail import send_templated
 from .models import Membership, Role, Shop
 
 User = get_user_model()
@@ -23,6 +26,36 @@ def member_create(
     user.set_unusable_password()
     user.save(update_fields=["password"])
     return Membership.objects.create(user=user, shop=shop, role=role)
+
+
+def member_invite(
+    *,
+    shop: Shop,
+    email: str,
+    first_name: str,
+    last_name: str,
+    role: str,
+    request: HttpRequest,
+) -> Membership | None:
+    """Add a staff member and e-mail them the invitation; None when the address already has
+    an account (of another shop: one account belongs to one shop). Then the address gets a
+    letter saying so instead, and the manager's answer is the same as for a new colleague,
+    so that inviting tells nobody which addresses have accounts."""
+    email = email.lower()
+    if User.objects.filter(username=email).exists():
+        send_templated(
+            template="registration/invitation_taken",
+            context={"shop": shop, "email": email},
+            shop=shop,
+            to=[email],
+            message_id=f"invitation-taken-{shop.pk}-{uuid.uuid4().hex}",
+        )
+        return None
+    membership = member_create(
+        shop=shop, email=email, first_name=first_name, last_name=last_name, role=role
+    )
+    member_send_invitation(membership=membership, request=request)
+    return membership
 
 
 def member_send_invitation(*, membership: Membership, request: HttpRequest) -> None:

@@ -119,6 +119,8 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # A NUL in a query or form value is a 400 here, not a database error in a view.
+    "autoservice.params.RefuseNulMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "autoservice.tenancy.ShopMiddleware",
@@ -269,11 +271,16 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "leads:inbox"
 LOGOUT_REDIRECT_URL = "login"
 
-# Login throttling: after AXES_FAILURE_LIMIT wrong passwords for one username from one
-# address, that pair is locked for AXES_COOLOFF_MINUTES.
+# Login throttling: after AXES_FAILURE_LIMIT wrong passwords for one account (from any
+# addresses), or from one address (for any accounts), that account, or that address, is
+# locked for AXES_COOLOFF_MINUTES. Separate list entries mean "either locks" (axes 8); a
+# [username, ip_address] pair would let one address try every account, and a botnet one.
 AXES_FAILURE_LIMIT = envint("AXES_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = envint("AXES_COOLOFF_MINUTES", 15) / 60
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_USERNAME_CALLABLE = "autoservice.lockout.axes_username"
+# Password-reset links, and the invitations built on them, work for 24 hours.
+PASSWORD_RESET_TIMEOUT = envint("PASSWORD_RESET_TIMEOUT_SECONDS", 24 * 60 * 60)
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False

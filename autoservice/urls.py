@@ -5,6 +5,7 @@ from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog
 
 from . import health
+from .forms import LoginForm
 
 # Every app's URLs carry its namespace (`leads:inbox`, `smartcalc:calc_vehicle`, ...) and
 # their full paths: staff pages under /staff/, the drivers' pages under /s/<shop>/.
@@ -18,7 +19,11 @@ urlpatterns = [
     path("", include("smartcalc.urls")),
     path("", include("optima.urls")),
     path("", include("intake.urls")),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(authentication_form=LoginForm),
+        name="login",
+    ),
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     # Strings of the pages' scripts, in the request's language (domain djangojs).
@@ -26,6 +31,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("photoportal.urls")),
 ]
+
+handler400 = "autoservice.views.bad_request"
 
 admin.site.site_header = "Цифровая стойка автосервиса"
 admin.site.site_title = "Администрирование платформы"

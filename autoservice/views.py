@@ -19,6 +19,7 @@ from .forms import (
     WorkingHoursForm,
 )
 from .models import ApiToken, Membership, Shop
+from .params import id_param
 from .tenancy import get_for_shop, manager_required, staff_required
 
 
@@ -84,14 +85,14 @@ def team(request: HttpRequest) -> HttpResponse:
 @manager_required
 @require_http_methods(["GET", "POST"])
 def member_create(request: HttpRequest) -> HttpResponse:
-    form = MemberCreateForm(request.POST or None)
+    form = MemberCreateForm(request.POST or None, shop=request.shop)
     if request.method == "POST" and form.is_valid():
-        membership = services.member_create(shop=request.shop, **form.cleaned_data)
-        services.member_send_invitation(membership=membership, request=request)
+        services.member_invite(shop=request.shop, request=request, **form.cleaned_data)
+        # The same words whether or not the address already had an account elsewhere.
         messages.success(
             request,
             _("Сотрудник добавлен, приглашение отправлено на %(email)s.")
-            % {"email": membership.user.email},
+            % {"email": form.cleaned_data["email"]},
         )
         return redirect("autoservice:team")
     return render(request, "autoservice/member_form.html", {"form": form})
@@ -125,7 +126,8 @@ def api_tokens(request: HttpRequest) -> HttpResponse:
         else:
             _token, new_token = token_create(shop=request.shop, name=name)
     elif request.method == "POST" and request.POST.get("action") == "revoke":
-        token = get_for_shop(request, ApiToken, pk=request.POST.get("token") or 0)
+        token_id = id_param(request.POST.get("token"), name="token")
+        token = get_for_shop(request, ApiToken, pk=token_id or 0)
         token.is_active = False
         token.save(update_fields=["is_active"])
         messages.success(request, _("Токен отозван."))
@@ -135,3 +137,23 @@ def api_tokens(request: HttpRequest) -> HttpResponse:
         "autoservice/api_tokens.html",
         {"tokens": request.shop.api_tokens.order_by("-created_at"), "new_token": new_token},
     )
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """Django's answer to a request it refuses (`ParamError` and the like): 400 with what is
+    wrong, as JSON for the API and the pages' scripts, as a page otherwise."""
+    from .http import json_error
+    from .params import ParamError
+
+    message = (
+        exception.message
+        if isinstance(exception, ParamError)
+        else _("Запрос не понят: проверьте адрес или обновите страницу.")
+    )
+    wants_json = request.path.startswith("/api/") or "application/json" in request.headers.get(
+        "Accept", ""
+    )
+    if wants_json:
+        return json_error(message, 400)
+    shop = getattr(request, "public_shop", None)
+    return render(request, "400.html", {"message": message, "shop": shop}, status=400)

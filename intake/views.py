@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from autoservice import images
 from autoservice.consent import consent_record_create, consent_text_current
 from autoservice.http import json_error
+from autoservice.params import ParamError, id_param
 from autoservice.tenancy import get_for_shop, manager_required, staff_required
 from leads.models import Lead
 from smartcalc import selectors as catalogue
@@ -47,9 +48,9 @@ def intake_list(request: HttpRequest) -> HttpResponse:
 def intake_start(request: HttpRequest) -> HttpResponse:
     templates = services.current_templates(request.shop)
     lead = None
-    lead_id = request.GET.get("lead") or request.POST.get("lead")
-    if lead_id and str(lead_id).isdigit():
-        lead = get_for_shop(request, Lead, pk=int(lead_id))
+    lead_id = id_param(request.GET.get("lead") or request.POST.get("lead"), name="lead")
+    if lead_id is not None:
+        lead = get_for_shop(request, Lead, pk=lead_id)
     initial = {}
     if lead is not None:
         initial = {
@@ -206,9 +207,11 @@ def shot_upload(request: HttpRequest, record_id: int) -> HttpResponse:
 
 def _shot_upload(request: HttpRequest, record_id: int) -> JsonResponse:
     record = _record(request, record_id)
-    spec = ShotSpec.objects.filter(
-        pk=request.POST.get("spec") or 0, template=record.template
-    ).first()
+    try:
+        spec_id = id_param(request.POST.get("spec"), name="spec")
+    except ParamError:
+        spec_id = None  # answered below as a shot the template does not have
+    spec = ShotSpec.objects.filter(pk=spec_id or 0, template=record.template).first()
     upload = request.FILES.get("file")
     if spec is None:
         return json_error(_("Такого кадра нет в шаблоне акта."))

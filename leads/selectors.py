@@ -9,8 +9,10 @@ import uuid
 from dataclasses import dataclass
 
 from django.db.models import Prefetch, Q, QuerySet
+from django.utils.translation import gettext as _
 
 from autoservice.models import Membership, Shop
+from autoservice.params import ParamError, datetime_param, id_param
 
 from .models import Lead, LeadEvent, LeadPhoto
 from .panels import Panel, register_panel
@@ -37,13 +39,19 @@ def _encode_cursor(lead: Lead) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _decode_cursor(cursor: str) -> tuple[dt.datetime, int] | None:
+def _decode_cursor(cursor: str, *, name: str = "cursor") -> tuple[dt.datetime, int]:
+    """The (created_at, id) a cursor names; a cursor the inbox did not make is a 400."""
+    broken = ParamError(_("Ссылка на страницу списка повреждена: откройте входящие заново."))
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         when, pk = raw.split("|")
-        return dt.datetime.fromisoformat(when), int(pk)
     except (ValueError, UnicodeDecodeError):
-        return None
+        raise broken from None
+    moment = datetime_param(when, name=name, tz=dt.UTC)
+    number = id_param(pk, name=name)
+    if moment is None or number is None:
+        raise broken
+    return moment, number
 
 
 def _search(queryset: QuerySet[Lead], q: str) -> QuerySet[Lead]:
@@ -83,7 +91,7 @@ def lead_list(
         queryset = queryset.filter(channel=filters.channel)
     if filters.assignee == "none":
         queryset = queryset.filter(assignee__isnull=True)
-    elif filters.assignee.isdigit():
+    elif filters.assignee.isascii() and filters.assignee.isdigit():
         queryset = queryset.filter(assignee_id=int(filters.assignee))
     if filters.period in PERIODS:
         local_midnight = shop.local_now().replace(hour=0, minute=0, second=0, microsecond=0)
@@ -101,10 +109,9 @@ def lead_list(
 
 def leads_newer_than(*, shop: Shop, filters: InboxFilters, newest: str) -> list[Lead]:
     """Leads that arrived after the newest one on the page (for the self-refreshing inbox)."""
-    position = _decode_cursor(newest)
-    if position is None:
+    if not newest:
         return []
-    when, pk = position
+    when, pk = _decode_cursor(newest, name="newest")
     leads, _next = lead_list(shop=shop, filters=filters, limit=PAGE_SIZE)
     return [lead for lead in leads if (lead.created_at, lead.pk) > (when, pk)]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
@@ -147,11 +147,39 @@ def offer_build(*, lead: Lead, search: Search, by: Membership) -> OfferVersion:
 
 def choice_for_set(version: OfferVersion, label: str) -> dict[str, int]:
     """The driver takes a whole set (all originals, all recommended, all cheapest): each
-    position gets its option of that kind, or its first one when it has none."""
-    choice = {}
-    for index, position in enumerate(version.positions):
-        labels = [option["label"] for option in position["options"]]
-        choice[str(index)] = labels.index(label) if label in labels else 0
+    position gets its option of that kind, or its first one when it has none. A set this
+    offer does not show is refused, never replaced by the first options."""
+    offered = [[option["label"] for option in p["options"]] for p in version.positions]
+    if not any(label in labels for labels in offered):
+        raise ValidationError(
+            _("Такого набора в предложении нет: обновите страницу и выберите ещё раз.")
+        )
+    return {
+        str(index): labels.index(label) if label in labels else 0
+        for index, labels in enumerate(offered)
+    }
+
+
+def choice_from_fields(version: OfferVersion, fields: Mapping[str, str]) -> dict[str, int]:
+    """The option picked per position from the page's radios (`pos_<n>` = option number).
+    A position or an option the offer does not have is refused, with nothing taken."""
+
+    def number(text: str, below: int) -> int | None:
+        # ASCII digits only ("²".isdigit() is true) and short: int() of 5000 digits raises.
+        ok = len(text) <= 6 and text.isascii() and text.isdigit() and int(text) < below
+        return int(text) if ok else None
+
+    choice: dict[str, int] = {}
+    for key, value in fields.items():
+        if not key.startswith("pos_"):
+            continue
+        index = number(key.removeprefix("pos_"), len(version.positions))
+        if index is None:
+            raise ValidationError(_("Такой детали в предложении нет: обновите страницу."))
+        picked = number(value, len(version.positions[index]["options"]))
+        if picked is None:
+            raise ValidationError(_("Такого варианта нет: обновите страницу."))
+        choice[str(index)] = picked
     return choice
 
 

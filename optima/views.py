@@ -369,18 +369,18 @@ def _public_offer(slug: str, token: str) -> tuple[CustomerOffer, OfferVersion]:
 
 
 def _public_choice(request: HttpRequest, version: OfferVersion) -> dict[str, int]:
-    """The option picked per position ("pos_<n>"), or a whole set taken in one tap."""
-    if request.POST.get("set"):
+    """The option picked per position ("pos_<n>"), or a whole set taken in one tap; an
+    unknown set, position or option is a ValidationError."""
+    if "set" in request.POST:
         return offers.choice_for_set(version, request.POST["set"])
-    return {
-        key.removeprefix("pos_"): int(value)
-        for key, value in request.POST.items()
-        if key.startswith("pos_") and value.isdigit()
-    }
+    return offers.choice_from_fields(version, request.POST)
 
 
 def _public_accept(request: HttpRequest, offer: CustomerOffer, version: OfferVersion) -> Outcome:
-    choice = _public_choice(request, version)
+    try:
+        choice = _public_choice(request, version)
+    except ValidationError as exc:
+        return {"choice": {}, "error": " ".join(exc.messages)}
     try:
         offers.offer_accept(
             version=version,
@@ -397,7 +397,11 @@ def _public_ask(request: HttpRequest, offer: CustomerOffer, version: OfferVersio
     try:
         offers.offer_ask(version=version, question=request.POST.get("question", ""))
     except ValidationError as exc:
-        return {"choice": _public_choice(request, version), "error": " ".join(exc.messages)}
+        try:
+            choice = _public_choice(request, version)
+        except ValidationError:
+            choice = {}  # the question's own error is the one to show
+        return {"choice": choice, "error": " ".join(exc.messages)}
     messages.success(request, _("Вопрос отправлен мастеру: он свяжется с вами."))
     return redirect("optima:offer_public", slug=offer.shop.slug, token=offer.token)
 

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from autoservice.models import Shop
 from autoservice.money import money_parse
+from autoservice.spreadsheets import cell_unescape, row_safe
 
 from .models import ShopPartPrice, VehicleModel
 from .parts import PARTS
@@ -78,7 +79,7 @@ def pricelist_parse(upload) -> ParseResult:
         if not any(row):
             continue
         row = (row + [""] * 6)[:6]
-        make, model, part, oem, original, alternative = row
+        make, model, part, oem, original, alternative = (cell_unescape(c) for c in row)
         model_id = models.get((make.lower(), model.lower()))
         code = part if part in PARTS else _PART_BY_NAME.get(part.lower())
         try:
@@ -151,7 +152,7 @@ def pricelist_csv(shop: Shop) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";")
     writer.writerow(HEADER)
-    writer.writerows(pricelist_rows(shop))
+    writer.writerows(row_safe(row) for row in pricelist_rows(shop))
     return ("\ufeff" + buffer.getvalue()).encode()
 
 
@@ -163,7 +164,7 @@ def pricelist_xlsx(shop: Shop) -> bytes:
     sheet.title = "Прайс"
     sheet.append(HEADER)
     for row in pricelist_rows(shop):
-        sheet.append(row[:4] + [Decimal(row[4]), Decimal(row[5]) if row[5] else None])
+        sheet.append(row_safe(row[:4]) + [Decimal(row[4]), Decimal(row[5]) if row[5] else None])
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()

@@ -9,6 +9,7 @@ from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from autoservice.params import int_param
 from autoservice.pdf import render_pdf
 from autoservice.tenancy import get_for_shop, manager_required, staff_required
 
@@ -49,8 +50,9 @@ def estimate_detail(request: HttpRequest, estimate_id: int) -> HttpResponse:
     versions = list(estimate.versions.select_related("author__user").order_by("number"))
     latest = versions[-1]
     shown = versions[-1]
-    if request.GET.get("v", "").isdigit():
-        shown = next((v for v in versions if v.number == int(request.GET["v"])), latest)
+    number = int_param(request.GET.get("v"), name="v", min=1)
+    if number is not None:
+        shown = next((v for v in versions if v.number == number), latest)
     body = estimate.body_type
     if request.method == "POST":
         damages, errors = parse_damages(request.POST, body)

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from autoservice.embedding import shop_frame_policy
 from autoservice.models import Shop
+from autoservice.params import id_param
 from leads.forms import DriverRequestPage
 from leads.models import Channel, Lead
 
@@ -70,13 +71,13 @@ def calc_vehicle(request: HttpRequest, slug: str) -> HttpResponse:
     shop = request.public_shop = _get_public_shop(slug)
     q = request.GET.get("q", "").strip()[:60]
     make = model = None
-    if request.GET.get("model", "").isdigit():
-        model = get_object_or_404(
-            VehicleModel.objects.select_related("make"), pk=int(request.GET["model"])
-        )
+    model_id = id_param(request.GET.get("model"), name="model")
+    make_id = id_param(request.GET.get("make"), name="make")
+    if model_id is not None:
+        model = get_object_or_404(VehicleModel.objects.select_related("make"), pk=model_id)
         make = model.make
-    elif request.GET.get("make", "").isdigit():
-        make = get_object_or_404(VehicleMake, pk=int(request.GET["make"]))
+    elif make_id is not None:
+        make = get_object_or_404(VehicleMake, pk=make_id)
     popular = (
         Generation.objects.filter(popular=True, model__popular=True)
         .select_related("model__make")
