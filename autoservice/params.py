@@ -149,6 +149,15 @@ def datetime_param(
     return moment
 
 
+def streams_uploads(view: Callable) -> Callable:
+    """Marks a view that installs its own streaming, capped upload handler before it reads
+    the body: RefuseNulMiddleware then leaves its multipart body alone (reading it first would
+    parse every upload with the default handlers). Such views read their text fields through
+    forms, whose CharFields refuse NUL themselves."""
+    view.streams_uploads = True  # type: ignore[attr-defined]
+    return view
+
+
 class RefuseNulMiddleware:
     """A query or form value with a NUL character is refused with 400 before any view runs:
     PostgreSQL cannot store it, and no person types it."""
@@ -157,10 +166,17 @@ class RefuseNulMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_view(self, request: HttpRequest, view_func, view_args, view_kwargs) -> None:
         sources = [request.GET]
-        if request.method == "POST" and request.content_type in (
+        form = request.method == "POST" and request.content_type in (
             "application/x-www-form-urlencoded",
             "multipart/form-data",
+        )
+        if form and not (
+            request.content_type == "multipart/form-data"
+            and getattr(view_func, "streams_uploads", False)
         ):
             sources.append(request.POST)
         for source in sources:
@@ -169,4 +185,4 @@ class RefuseNulMiddleware:
                     raise ParamError(
                         _("В запросе есть недопустимый символ (NUL): проверьте, что вставили.")
                     )
-        return self.get_response(request)
+        return None

@@ -16,6 +16,7 @@ from autoservice.consent import client_ip
 from autoservice.embedding import shop_frame_policy
 from autoservice.http import json_error
 from autoservice.models import Shop
+from autoservice.params import streams_uploads
 from leads.forms import DriverRequestPage, form_token_read
 from leads.models import Channel, Lead, LeadPhoto
 from leads.services import (
@@ -53,6 +54,7 @@ def shop_logo(request: HttpRequest, slug: str) -> HttpResponse:
 # iframe) the browser withholds our cookies, so a CSRF cookie cannot work. The signed,
 # shop-bound form token carries the form's identity instead, and nothing here acts on
 # behalf of a logged-in person.
+@streams_uploads
 @csrf_exempt
 @shop_frame_policy
 @require_http_methods(["GET", "POST"])
@@ -82,6 +84,7 @@ def photo_form(request: HttpRequest, slug: str) -> HttpResponse:
     )
 
 
+@streams_uploads
 @csrf_exempt
 @require_POST
 def photo_upload(request: HttpRequest, slug: str) -> JsonResponse:

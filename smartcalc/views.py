@@ -14,7 +14,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from autoservice.embedding import shop_frame_policy
 from autoservice.models import Shop
-from autoservice.params import id_param
+from autoservice.params import id_param, streams_uploads
 from leads.forms import DriverRequestPage
 from leads.models import Channel, Lead
 
@@ -157,6 +157,7 @@ def calc_estimate(request: HttpRequest, slug: str, generation_id: int, body: str
 
 @csrf_exempt
 @shop_frame_policy
+@streams_uploads
 @require_POST
 def calc_send(request: HttpRequest, slug: str, generation_id: int, body: str) -> HttpResponse:
     """Step 3: contact, consent and optional photos; then the lead with its estimate."""
