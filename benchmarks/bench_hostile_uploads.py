@@ -7,9 +7,7 @@ against a normal 10-photo request measured in the same run. Then eight 48 MP 8-b
 from __future__ import annotations
 
 import http.client
-import io
 import os
-import random
 import re
 import socket
 import statistics
@@ -18,56 +16,18 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 import zlib
 
-from common import ROOT, report, setup_django
+from common import ROOT, free_port, multipart, photo_3mb, report, setup_django
 
 setup_django()
 
-from PIL import Image  # noqa: E402
 
 from autoservice.models import Shop  # noqa: E402
 from leads.models import Lead  # noqa: E402
 
 # Tasks are queued here and never run (no worker); the database is flushed at the end.
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/3")
-
-
-def photo_3mb(seed: int) -> bytes:
-    """A 12 MP phone-like JPEG of about 3 MB (as bench_photo_request's)."""
-    rnd = random.Random(seed)
-    image = Image.effect_noise((4000, 3000), 40).convert("RGB")
-    tint = Image.new("RGB", image.size, (rnd.randrange(255), 120, 160))
-    image = Image.blend(image, tint, 0.5)
-    for quality in (70, 60, 50, 40):
-        buffer = io.BytesIO()
-        image.save(buffer, "JPEG", quality=quality)
-        if buffer.tell() <= 3_300_000:
-            break
-    return buffer.getvalue()
-
-
-def multipart(fields: dict[str, str], files: list[tuple[str, bytes]]) -> tuple[bytes, str]:
-    boundary = uuid.uuid4().hex
-    out = io.BytesIO()
-    for name, value in fields.items():
-        out.write(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'.encode())
-        out.write(value.encode() + b"\r\n")
-    for filename, content in files:
-        out.write(
-            f'--{boundary}\r\nContent-Disposition: form-data; name="photos"; '
-            f'filename="{filename}"\r\nContent-Type: image/png\r\n\r\n'.encode()
-        )
-        out.write(content + b"\r\n")
-    out.write(f"--{boundary}--\r\n".encode())
-    return out.getvalue(), f"multipart/form-data; boundary={boundary}"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _chunk(kind: bytes, payload: bytes) -> bytes:
@@ -132,7 +92,7 @@ def post_form(port: int, slug: str, phone: str, files: list[tuple[str, bytes]]):
     conn.request("GET", f"/s/{slug}/photo/")
     page = conn.getresponse().read().decode()
     token = re.search(r'name="form_token" value="([^"]+)"', page).group(1)
-    body, content_type = multipart(form_fields(token, phone), files)
+    body, content_type = multipart(form_fields(token, phone), files, "image/png")
     started = time.perf_counter()
     conn.request("POST", f"/s/{slug}/photo/", body=body, headers={"Content-Type": content_type})
     response = conn.getresponse()

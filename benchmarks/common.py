@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import random
+import socket
 import statistics
 import sys
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -55,3 +59,44 @@ def report(name: str, figure: float, unit: str, budget: str, ok: bool) -> None:
     row = {"name": name, "figure": figure, "unit": unit, "budget": budget}
     row["verdict"] = "ok" if ok else "over"
     print("BENCH " + json.dumps(row, ensure_ascii=False), flush=True)
+
+
+def photo_3mb(seed: int) -> bytes:
+    """A 12 MP phone-like JPEG of about 3 MB."""
+    from PIL import Image
+
+    rnd = random.Random(seed)
+    image = Image.effect_noise((4000, 3000), 40).convert("RGB")
+    tint = Image.new("RGB", image.size, (rnd.randrange(255), 120, 160))
+    image = Image.blend(image, tint, 0.5)
+    for quality in (70, 60, 50, 40):
+        buffer = io.BytesIO()
+        image.save(buffer, "JPEG", quality=quality)
+        if buffer.tell() <= 3_300_000:
+            break
+    return buffer.getvalue()
+
+
+def multipart(
+    fields: dict[str, str], files: list[tuple[str, bytes]], content_type: str = "image/jpeg"
+) -> tuple[bytes, str]:
+    """A driver's form as a browser posts it: the fields, then the photos."""
+    boundary = uuid.uuid4().hex
+    out = io.BytesIO()
+    for name, value in fields.items():
+        out.write(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'.encode())
+        out.write(value.encode() + b"\r\n")
+    for filename, content in files:
+        out.write(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="photos"; '
+            f'filename="{filename}"\r\nContent-Type: {content_type}\r\n\r\n'.encode()
+        )
+        out.write(content + b"\r\n")
+    out.write(f"--{boundary}--\r\n".encode())
+    return out.getvalue(), f"multipart/form-data; boundary={boundary}"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
