@@ -151,9 +151,9 @@ def datetime_param(
 
 def streams_uploads(view: Callable) -> Callable:
     """Marks a view that installs its own streaming, capped upload handler before it reads
-    the body: RefuseNulMiddleware then leaves its multipart body alone (reading it first would
-    parse every upload with the default handlers). Such views read their text fields through
-    forms, whose CharFields refuse NUL themselves."""
+    the body: RefuseNulMiddleware then leaves its body alone (reading it first would parse
+    every upload with the default handlers, and Django refuses a handler installed after).
+    Such views read their text fields through forms, whose CharFields refuse NUL themselves."""
     view.streams_uploads = True  # type: ignore[attr-defined]
     return view
 
@@ -174,10 +174,9 @@ class RefuseNulMiddleware:
             "application/x-www-form-urlencoded",
             "multipart/form-data",
         )
-        if form and not (
-            request.content_type == "multipart/form-data"
-            and getattr(view_func, "streams_uploads", False)
-        ):
+        # Reading the body of a streaming view here, even a body without files, would stop
+        # it from installing its upload handler.
+        if form and not getattr(view_func, "streams_uploads", False):
             sources.append(request.POST)
         for source in sources:
             for key, values in source.lists():
