@@ -9,16 +9,12 @@ from __future__ import annotations
 import http.client
 import os
 import re
-import socket
 import statistics
 import struct
-import subprocess
-import sys
-import tempfile
 import time
 import zlib
 
-from common import ROOT, free_port, multipart, photo_3mb, report, setup_django
+from common import gunicorn_start, multipart, photo_3mb, report, setup_django
 
 setup_django()
 
@@ -125,28 +121,8 @@ def main() -> None:
         f"KB, photos of {statistics.mean(len(p) for _, p in photos) / 1e6:.2f} MB",
         flush=True,
     )
-    port = free_port()
-    media = tempfile.mkdtemp(prefix="bench-media-")
-    env = {
-        **os.environ,
-        "REDIS_URL": REDIS_URL,
-        "CELERY_TASK_ALWAYS_EAGER": "false",
-        "MEDIA_ROOT": media,
-        "PYTHONPATH": str(ROOT),
-    }
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "autoservice.wsgi", "--bind", f"127.0.0.1:{port}"]
-        + ["--workers", "1", "--timeout", "120", "--log-level", "warning"],
-        cwd=ROOT,
-        env=env,
-    )
+    server, port, media = gunicorn_start(redis_url=REDIS_URL, timeout_s=120)
     try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
         worker = worker_pid(server.pid)
         normal = []
         for attempt in range(4):

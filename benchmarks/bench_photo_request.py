@@ -4,16 +4,11 @@ gunicorn on loopback: time until the redirect, and no rendition made inside the 
 from __future__ import annotations
 
 import http.client
-import os
 import re
-import socket
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
 
-from common import ROOT, free_port, multipart, photo_3mb, report, setup_django
+from common import gunicorn_start, multipart, photo_3mb, report, setup_django
 
 setup_django()
 
@@ -29,40 +24,8 @@ shop, _ = Shop.objects.get_or_create(
 )
 photos = [photo_3mb(i) for i in range(10)]
 print(f"photo size: {statistics.mean(len(p) for p in photos) / 1e6:.2f} MB each", flush=True)
-port = free_port()
-media = tempfile.mkdtemp(prefix="bench-media-")
-env = {
-    **os.environ,
-    "REDIS_URL": REDIS_URL,
-    "CELERY_TASK_ALWAYS_EAGER": "false",
-    "MEDIA_ROOT": media,
-    "PYTHONPATH": str(ROOT),
-}
-server = subprocess.Popen(
-    [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "autoservice.wsgi",
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--workers",
-        "1",
-        "--timeout",
-        "60",
-        "--log-level",
-        "warning",
-    ],
-    cwd=ROOT,
-    env=env,
-)
+server, port, media = gunicorn_start(redis_url=REDIS_URL, timeout_s=60)
 try:
-    for _ in range(100):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            time.sleep(0.1)
     timings = []
     lead_ids = []
     for attempt in range(6):

@@ -8,7 +8,9 @@ import os
 import random
 import socket
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Callable
@@ -100,3 +102,31 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def gunicorn_start(*, redis_url: str, timeout_s: int = 60) -> tuple[subprocess.Popen, int, str]:
+    """One gunicorn worker on a free loopback port with a media folder of its own, tasks
+    queued in `redis_url` (no worker takes them). Returns (process, port, media folder) once
+    the port answers; the caller terminates the process and removes the folder."""
+    port = free_port()
+    media = tempfile.mkdtemp(prefix="bench-media-")
+    env = {
+        **os.environ,
+        "REDIS_URL": redis_url,
+        "CELERY_TASK_ALWAYS_EAGER": "false",
+        "MEDIA_ROOT": media,
+        "PYTHONPATH": str(ROOT),
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "autoservice.wsgi", "--bind", f"127.0.0.1:{port}"]
+        + ["--workers", "1", "--timeout", str(timeout_s), "--log-level", "warning"],
+        cwd=ROOT,
+        env=env,
+    )
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.1)
+    return server, port, media
