@@ -268,6 +268,9 @@ class ConsentRecord(models.Model):
     accepted_at = models.DateTimeField(_("дано"), default=timezone.now)
     ip_address = models.GenericIPAddressField(_("IP-адрес"), null=True, blank=True)
     user_agent = models.CharField(_("браузер"), max_length=400, blank=True)
+    # Set when the person withdraws consent (152-FZ art. 9 p. 2): processing stops at once and
+    # the subject's data is destroyed within 30 days (art. 21 p. 5).
+    withdrawn_at = models.DateTimeField(_("отозвано"), null=True, blank=True, db_index=True)
 
     class Meta:
         verbose_name = _("согласие на обработку персональных данных")
