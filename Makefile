@@ -47,11 +47,13 @@ run-full: $(VENV)/.installed messages services
 
 # ruff, then the app-boundary contracts (.importlinter): an import against the direction
 # autoservice <- leads <- photoportal | smartcalc <- optima | intake, or into another app's
-# private modules, fails the build.
+# private modules, fails the build. Then pip-audit over the virtualenv (.ci/audit; exceptions with
+# reasons in .pip-audit-ignore).
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports --no-logo --no-cache
+	bash .ci/audit
 
 fmt: $(VENV)/.installed
 	$(BIN)/ruff format .
