@@ -2,9 +2,8 @@
 decompression bombs, fuzzed (bytes flipped), animated, 16-bit, CMYK, polyglots and
 documents named .jpg.
 
-With HOSTILE_UPLOADS_DIR set, the files of that directory join the corpus: e.g. the
-decompression bombs and fuzzer crash-*/oom-*/timeout-* files of Pillow's own test suite
-(Tests/images in github.com/python-pillow/Pillow), which are not copied into this repo.
+Pillow's own decompression bombs and fuzzer finds (tests/data/pillow_images, with their
+source and licence) join it, and with HOSTILE_UPLOADS_DIR set, the files of that directory too.
 """
 
 from __future__ import annotations
@@ -203,12 +202,25 @@ def fuzzed_hostile() -> list[tuple[str, bytes]]:
     return [_fuzzed(name, data, seed) for name, data in bases for seed in range(1, 6)]
 
 
+PILLOW_IMAGES = Path(__file__).parent / "data" / "pillow_images"
+
+
+def _folder_files(folder: Path) -> list[tuple[str, bytes]]:
+    return [
+        (p.name, p.read_bytes())
+        for p in sorted(folder.iterdir())
+        if p.is_file() and p.name not in {"LICENSE", "README.md"}
+    ]
+
+
+def pillow_hostile() -> list[tuple[str, bytes]]:
+    return _folder_files(PILLOW_IMAGES)
+
+
 def extra_hostile() -> list[tuple[str, bytes]]:
     folder = os.environ.get("HOSTILE_UPLOADS_DIR")
-    if not folder:
-        return []
-    return [(p.name, p.read_bytes()) for p in sorted(Path(folder).iterdir()) if p.is_file()]
+    return _folder_files(Path(folder)) if folder else []
 
 
 def hostile_corpus() -> list[tuple[str, bytes]]:
-    return generated_hostile() + _bombs() + fuzzed_hostile() + extra_hostile()
+    return generated_hostile() + _bombs() + fuzzed_hostile() + pillow_hostile() + extra_hostile()
