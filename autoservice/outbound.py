@@ -25,6 +25,7 @@ Refusals raise `OutboundRefused` with a Russian message for people. Faults of th
 
 from __future__ import annotations
 
+import concurrent.futures
 import http.client
 import ipaddress
 import socket
@@ -120,14 +121,14 @@ def outbound_url_check(url: str, *, unresolved_ok: bool = False) -> str:
     url = url.strip()
     try:
         _target(url)
-    except socket.gaierror:
+    except (socket.gaierror, TimeoutError):
         if not unresolved_ok:
             raise
         _target(url, resolve=False)
     return url
 
 
-def _target(url: str, *, resolve: bool = True) -> _Target:
+def _target(url: str, *, resolve: bool = True, dns_timeout_s: float | None = None) -> _Target:
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -150,7 +151,8 @@ def _target(url: str, *, resolve: bool = True) -> _Target:
         _refuse_if_internal(hostname, literal)
     addresses: tuple[tuple[int, tuple], ...] = ()
     if resolve:
-        addresses = _resolve(hostname, port)
+        limit = settings.OUTBOUND_DNS_TIMEOUT_S
+        addresses = _resolve(hostname, port, limit if dns_timeout_s is None else dns_timeout_s)
         if not allowed:
             for _family, sockaddr in addresses:
                 _refuse_if_internal(hostname, ipaddress.ip_address(sockaddr[0].split("%")[0]))
@@ -188,11 +190,21 @@ def _literal_ip(hostname: str) -> IPAddress | None:
         return None
 
 
-def _resolve(hostname: str, port: int) -> tuple[tuple[int, tuple], ...]:
+# The system resolver has no time limit of its own (a dead DNS server costs ~5 s per try and
+# name server), so look-ups run on these threads and the caller waits only its own time. A
+# look-up that outlives its caller finishes on its thread and is forgotten.
+_DNS_THREADS = concurrent.futures.ThreadPoolExecutor(max_workers=8, thread_name_prefix="dns")
+
+
+def _resolve(hostname: str, port: int, timeout_s: float) -> tuple[tuple[int, tuple], ...]:
+    look_up = _DNS_THREADS.submit(
+        socket.getaddrinfo, hostname, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP
+    )
     try:
-        found = socket.getaddrinfo(
-            hostname, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP
-        )
+        found = look_up.result(timeout=max(timeout_s, 0.0))
+    except concurrent.futures.TimeoutError:
+        look_up.cancel()
+        raise TimeoutError(f"DNS look-up of {hostname} out of time") from None
     except UnicodeError:  # a label too long for IDNA
         raise OutboundRefused(RefusalReason.BAD_URL, _("Адрес указан неверно.")) from None
     addresses = tuple(dict.fromkeys((family, sockaddr) for family, _t, _p, _c, sockaddr in found))
@@ -261,8 +273,9 @@ def outbound_request(
 ) -> OutboundResponse:
     """Make one HTTP(S) exchange under the outbound policy and return the whole answer.
 
-    `timeout_s` bounds everything after the DNS look-up (connect, send, every read, every
-    redirect); `socket_timeout_s` (default: `timeout_s`) bounds each single socket wait.
+    `timeout_s` bounds everything: each DNS look-up (also at most OUTBOUND_DNS_TIMEOUT_S),
+    connect, send, every read, every redirect; `socket_timeout_s` (default: `timeout_s`)
+    bounds each single socket wait.
     Redirects (301/302/303/307/308) are followed, each re-checked, at most `max_redirects`;
     a 303, or a 301/302 after a POST, continues as a GET without body; credentials headers
     are not carried to another host. An answer over `max_bytes` is cut and refused.
@@ -272,7 +285,8 @@ def outbound_request(
     sent_headers = dict(headers or {})
     redirects = 0
     while True:
-        target = _target(url)
+        left = deadline - time.monotonic()
+        target = _target(url, dns_timeout_s=min(left, settings.OUTBOUND_DNS_TIMEOUT_S))
         response = _exchange(
             target,
             method,

@@ -90,6 +90,8 @@ CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS")
 # listed here ("host" or "host:port", comma-separated) are let through all the same: the demo
 # suppliers on 127.0.0.1 for `make run`, the tests' servers. Empty in production.
 OUTBOUND_ALLOWED_HOSTS = envlist("OUTBOUND_ALLOWED_HOSTS")
+# The longest wait for one DNS look-up of such a request (the system resolver has no limit).
+OUTBOUND_DNS_TIMEOUT_S = envint("OUTBOUND_DNS_TIMEOUT_SECONDS", 5)
 
 INSTALLED_APPS = [
     "django.contrib.admin",

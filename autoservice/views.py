@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
+from django.core.exceptions import RequestDataTooBig, TooManyFilesSent
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -145,11 +146,19 @@ def bad_request(request: HttpRequest, exception: Exception | None = None) -> Htt
     from .http import json_error
     from .params import ParamError
 
-    message = (
-        exception.message
-        if isinstance(exception, ParamError)
-        else _("Запрос не понят: проверьте адрес или обновите страницу.")
-    )
+    if isinstance(exception, ParamError):
+        message = exception.message
+    elif isinstance(exception, TooManyFilesSent):
+        # Django stops reading a form with more files than DATA_UPLOAD_MAX_NUMBER_FILES before
+        # any view sees it; "Назад" brings the driver back to the form as they filled it.
+        message = _(
+            "Слишком много файлов в одной отправке (больше %(max)s). Вернитесь назад, "
+            "выберите меньше фото и отправьте снова."
+        ) % {"max": settings.DATA_UPLOAD_MAX_NUMBER_FILES}
+    elif isinstance(exception, RequestDataTooBig):
+        message = _("Слишком большой запрос. Вернитесь назад и отправьте меньше данных.")
+    else:
+        message = _("Запрос не понят: проверьте адрес или обновите страницу.")
     wants_json = request.path.startswith("/api/") or "application/json" in request.headers.get(
         "Accept", ""
     )

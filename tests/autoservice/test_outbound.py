@@ -286,6 +286,31 @@ def test_a_dripping_answer_is_cut_at_the_total_time(server_allowed, server):
     assert time.monotonic() - started < 2.0
 
 
+def test_a_dns_look_up_that_hangs_is_abandoned_at_the_time_limit(
+    nothing_allowed, monkeypatch, settings
+):
+    settings.OUTBOUND_DNS_TIMEOUT_S = 1
+    # A resolver whose name server does not answer: the system call itself has no limit.
+    release = threading.Event()
+    real = socket.getaddrinfo
+
+    def hanging(host, *args, **kwargs):
+        if host == "supplier.example":
+            release.wait(10)
+        return real("93.184.215.14", *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", hanging)
+    started = time.monotonic()
+    try:
+        with pytest.raises(TimeoutError):
+            _get("https://supplier.example/api", timeout_s=0.5)
+        assert time.monotonic() - started < 1.5
+        # At save time a name that cannot be looked up now is accepted, as an unknown one is.
+        assert outbound_url_check("https://supplier.example/p.csv", unresolved_ok=True)
+    finally:
+        release.set()
+
+
 # --- schemes ---------------------------------------------------------------------------------
 
 

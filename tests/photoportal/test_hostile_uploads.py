@@ -166,6 +166,24 @@ def test_plain_form_takes_at_most_twenty_files_per_post(client, shop):
     assert Lead.objects.count() == 0
 
 
+def test_more_files_than_django_parses_get_a_russian_page_and_store_nothing(
+    client, shop, settings
+):
+    settings.DATA_UPLOAD_MAX_NUMBER_FILES = 30
+    token = _token(client, shop)
+    data = _fields(token)
+    small = jpeg_bytes((32, 24))
+    data["photos"] = [_file(f"p{i:03}.jpg", small) for i in range(31)]
+
+    response = client.post(reverse("photoportal:photo_form", args=[shop.slug]), data)
+
+    assert response.status_code == 400
+    page = html_lib.unescape(response.content.decode())
+    assert "Слишком много файлов в одной отправке (больше 30)" in page
+    assert "Назад" in page
+    assert LeadPhoto.objects.count() == 0 and Lead.objects.count() == 0
+
+
 def test_plain_form_drops_an_oversized_file_as_it_arrives(client, shop, settings):
     settings.PHOTO_MAX_BYTES = 20_000
     token = _token(client, shop)
