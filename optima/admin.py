@@ -1,4 +1,8 @@
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.utils.translation import gettext as _
+
+from autoservice.outbound import outbound_url_validator
 
 from .models import (
     BrandRating,
@@ -19,8 +23,35 @@ class SupplierDiscountInline(admin.TabularInline):
     extra = 0
 
 
+class SupplierAdminForm(forms.ModelForm):
+    """The addresses an admin types pass the same outbound policy as a manager's."""
+
+    class Meta:
+        model = Supplier
+        fields = [
+            "shop",
+            "name",
+            "kind",
+            "base_url",
+            "login",
+            "options",
+            "discount_pct",
+            "cutoff_time",
+            "transit_days",
+            "timeout_s",
+            "is_active",
+            "pricelist_url",
+        ]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        for name in ("base_url", "pricelist_url"):
+            self.fields[name].validators.append(outbound_url_validator)
+
+
 @admin.register(Supplier)
 class SupplierAdmin(admin.ModelAdmin):
+    form = SupplierAdminForm
     list_display = ["name", "shop", "kind", "discount_pct", "is_active"]
     list_filter = ["kind", "is_active", "shop"]
     list_select_related = ["shop"]
@@ -28,6 +59,22 @@ class SupplierAdmin(admin.ModelAdmin):
     exclude = ["secret"]  # never shown back; managers change it on the supplier page
     readonly_fields = ["secret_masked", "pricelist_loaded_at"]
     inlines = [SupplierDiscountInline]
+
+    def save_model(self, request, obj, form, change) -> None:
+        # The admin never sees the secret, so it cannot re-enter it: a secret entered for
+        # another address or login is dropped rather than sent there.
+        if change:
+            stored = Supplier.objects.get(pk=obj.pk)
+            if stored.secret_reentry_reason(base_url=obj.base_url, login=obj.login):
+                obj.secret = ""
+                messages.warning(
+                    request,
+                    _(
+                        "Адрес API или логин изменились: сохранённый пароль удалён. "
+                        "Руководитель сервиса вводит его заново на странице поставщика."
+                    ),
+                )
+        super().save_model(request, obj, form, change)
 
 
 @admin.register(BrandRating)

@@ -191,3 +191,57 @@ def test_a_price_list_on_an_internal_address_is_not_fetched(settings, shop, pric
     results = services.pricelists_refresh()
     assert "внутреннюю сеть" in results[supplier.pk]
     assert price_server.hits == []
+
+
+def _admin_change_data(admin_client, supplier: Supplier) -> dict:
+    """The admin's change form of the supplier as the browser would send it back."""
+    page = admin_client.get(reverse("admin:optima_supplier_change", args=[supplier.pk]))
+    form = page.context["adminform"].form
+    data = {}
+    for name, field in form.fields.items():
+        value = form.initial.get(name, field.initial)
+        data[name] = "" if value is None else field.prepare_value(value)
+    data["is_active"] = "on" if supplier.is_active else ""
+    for formset in page.context["inline_admin_formsets"]:
+        management = formset.formset.management_form
+        for name in management.fields:
+            data[f"{management.prefix}-{name}"] = management.initial.get(name, 0)
+    return data
+
+
+@pytest.mark.parametrize(
+    "field,value",
+    [("base_url", "http://127.0.0.1:6379/"), ("pricelist_url", "http://169.254.169.254/p.csv")],
+)
+def test_the_admin_refuses_an_internal_supplier_address(settings, admin_client, shop, field, value):
+    settings.OUTBOUND_ALLOWED_HOSTS = []
+    supplier = SupplierFactory(shop=shop, base_url="https://api.supplier.example/")
+    data = {**_admin_change_data(admin_client, supplier), field: value}
+
+    response = admin_client.post(reverse("admin:optima_supplier_change", args=[supplier.pk]), data)
+
+    assert response.status_code == 200
+    assert "внутреннюю сеть" in response.content.decode()
+    supplier.refresh_from_db()
+    assert getattr(supplier, field) != value
+
+
+def test_the_admin_moving_a_supplier_elsewhere_drops_its_secret(settings, admin_client, shop):
+    settings.OUTBOUND_ALLOWED_HOSTS = []
+    supplier = SupplierFactory(
+        shop=shop, base_url="https://api.supplier.example/", login="shop", secret="s3cret-key"
+    )
+    data = {
+        **_admin_change_data(admin_client, supplier),
+        "base_url": "https://api.other-supplier.example/",
+    }
+
+    response = admin_client.post(
+        reverse("admin:optima_supplier_change", args=[supplier.pk]), data, follow=True
+    )
+
+    assert response.status_code == 200
+    assert "сохранённый пароль удалён" in response.content.decode()
+    supplier.refresh_from_db()
+    assert supplier.base_url == "https://api.other-supplier.example/"
+    assert supplier.secret == ""
