@@ -169,6 +169,17 @@ class EncryptedTextField(models.TextField):
             return value
         return encrypt(value)
 
+    def value_to_string(self, obj: models.Model) -> str:
+        # What a serializer writes (dumpdata, fixtures): the token, never the plain secret.
+        value = self.value_from_object(obj)
+        return encrypt(value) if value else (value or "")
+
+    def to_python(self, value: Any) -> Any:
+        # What a deserializer reads back (loaddata): a token is opened with the current keys.
+        if isinstance(value, str) and looks_encrypted(value):
+            return decrypt(value, where=self._where())
+        return super().to_python(value)
+
     def get_lookup(self, lookup_name: str) -> Any:
         if lookup_name == "exact":
             return _ExactEmpty

@@ -173,3 +173,18 @@ def test_migration_encrypts_plain_values_in_place_and_reverses(db):
     assert _raw_secret(plain.pk) == "plain-from-before"
     assert _raw_secret(already.pk) == "stays-encrypted"
     assert _raw_secret(empty.pk) == ""
+
+
+def test_dumpdata_writes_the_token_and_loaddata_reads_the_secret_back(db, tmp_path):
+    supplier = SupplierFactory(secret="pa55-word-of-the-supplier")
+    out = io.StringIO()
+    call_command("dumpdata", "optima.supplier", "--indent", "1", stdout=out)
+    dumped = out.getvalue()
+    assert "pa55-word-of-the-supplier" not in dumped
+    assert crypto.TOKEN_PREFIX in dumped
+
+    fixture = tmp_path / "suppliers.json"
+    fixture.write_text(dumped, encoding="utf-8")
+    Supplier.objects.filter(pk=supplier.pk).update(secret="")
+    call_command("loaddata", str(fixture), verbosity=0)
+    assert Supplier.objects.get(pk=supplier.pk).secret == "pa55-word-of-the-supplier"
