@@ -267,3 +267,14 @@ def test_loader_rejects_bad_catalogue_rows_and_loads_nothing(tmp_path, file, old
     assert ReferencePrice.objects.count() == before
     assert not DataVersion.objects.filter(label="test-bad-1").exists()
     assert DataVersion.objects.get(is_current=True).label != "test-bad-1"
+
+
+def test_vehicle_step_reads_the_catalogue_in_a_fixed_number_of_queries(
+    client, shop, django_assert_max_num_queries
+):
+    url = reverse("smartcalc:calc_vehicle", args=[shop.slug])
+    client.get(url)  # the shop's settings and the session are read once per request anyway
+    with django_assert_max_num_queries(6) as captured:
+        response = client.get(url)
+    assert response.status_code == 200
+    assert not [q for q in captured.captured_queries if "smartcalc_generation" in q["sql"]][1:]
