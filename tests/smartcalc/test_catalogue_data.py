@@ -278,3 +278,16 @@ def test_vehicle_step_reads_the_catalogue_in_a_fixed_number_of_queries(
         response = client.get(url)
     assert response.status_code == 200
     assert not [q for q in captured.captured_queries if "smartcalc_generation" in q["sql"]][1:]
+
+
+@pytest.mark.parametrize(
+    ("vin", "make"),
+    [
+        ("Z8NTANT31ES000001", "Nissan"),
+        ("X9FDXXEEBDCA00001", "Ford"),
+        ("X9L21230060000001", "Lada"),
+    ],
+)
+def test_manufacturer_codes_of_the_added_makes_name_them(vin, make):
+    wmi = selectors.make_for_vin(vin)
+    assert wmi is not None and wmi.make.name == make and wmi.source
