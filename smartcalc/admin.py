@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.db.models import F
 
 from .models import (
     ClassFactor,
@@ -32,8 +33,9 @@ class VehicleMakeAdmin(admin.ModelAdmin):
 
 @admin.register(VehicleModel)
 class VehicleModelAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "vehicle_class", "popular"]
+    list_display = ["__str__", "vehicle_class", "popularity_rank", "popular"]
     list_filter = ["vehicle_class", "make"]
+    ordering = [F("popularity_rank").asc(nulls_last=True), "make__name", "name"]
     list_select_related = ["make"]
     search_fields = ["name", "make__name"]
     inlines = [GenerationInline]
@@ -76,10 +78,18 @@ class HiddenDamageRangeAdmin(VersionedAdmin):
 
 @admin.register(ReferencePrice)
 class ReferencePriceAdmin(VersionedAdmin):
-    list_display = ["vehicle_model", "part", "original_rub", "alternative_rub", "version"]
+    list_display = [
+        "vehicle_model",
+        "generation",
+        "part",
+        "oem_number",
+        "original_rub",
+        "alternative_rub",
+        "version",
+    ]
     list_filter = ["version", "vehicle_model__make"]
-    list_select_related = ["version", "vehicle_model__make"]
-    search_fields = ["vehicle_model__name", "part"]
+    list_select_related = ["version", "vehicle_model__make", "generation__model__make"]
+    search_fields = ["vehicle_model__name", "part", "oem_number"]
 
 
 @admin.register(EuroprotocolLimit)

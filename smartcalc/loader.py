@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import hashlib
+import re
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
@@ -60,6 +61,11 @@ NORM_COLUMNS = (
 )
 
 
+# A manufacturer's part number as catalogues print it: letters and digits, hyphens or
+# spaces between groups (86511-4L000, 6RU807221A, 6RU807421FGRU).
+OEM_NUMBER = re.compile(r"[0-9A-Z](?:[0-9A-Z]|[- ](?=[0-9A-Z])){4,39}")
+
+
 class DataError(ValueError):
     pass
 
@@ -97,17 +103,49 @@ def files_sha256(folder: Path = DATA_DIR) -> str:
     return digest.hexdigest()
 
 
+def _popularity(rows: list[dict[str, str]]) -> dict[tuple[str, str], tuple[int | None, str]]:
+    """The place of each model in the popular list: one rank and source per model, no two
+    models on one place."""
+    ranks: dict[tuple[str, str], tuple[int | None, str]] = {}
+    for number, row in enumerate(rows, start=2):
+        where = f"vehicles.csv:{number}"
+        value = row.get("popularity_rank", "")
+        try:
+            rank = int(value) if value else None
+        except ValueError:
+            raise DataError(f"{where}: popularity_rank «{value}» is not a whole number") from None
+        if rank is not None and (rank < 1 or not row.get("popularity_source")):
+            raise DataError(f"{where}: popularity_rank needs a positive place and its source")
+        key = (row["make"], row["model"])
+        entry = (rank, row.get("popularity_source", ""))
+        if ranks.setdefault(key, entry) != entry:
+            raise DataError(f"{where}: another popularity for {key[0]} {key[1]}")
+    places = [rank for rank, _ in ranks.values() if rank is not None]
+    if len(places) != len(set(places)):
+        raise DataError("vehicles.csv: two models share a popularity_rank")
+    return ranks
+
+
 def _load_catalogue(folder: Path) -> dict[tuple[str, str], VehicleModel]:
     models_by_name: dict[tuple[str, str], VehicleModel] = {}
-    for number, row in enumerate(_rows(folder, "vehicles.csv"), start=2):
+    rows = _rows(folder, "vehicles.csv")
+    ranks = _popularity(rows)
+    for number, row in enumerate(rows, start=2):
         where = f"vehicles.csv:{number}"
         bodies = [b for b in row["body_types"].split(";") if b]
         unknown = [b for b in bodies if b not in BodyType.values]
         if unknown or not bodies:
             raise DataError(f"{where}: body types {unknown or 'missing'}")
+        rank, rank_source = ranks[(row["make"], row["model"])]
         make, _ = VehicleMake.objects.get_or_create(name=row["make"])
         model, _ = VehicleModel.objects.update_or_create(
-            make=make, name=row["model"], defaults={"vehicle_class": row["vehicle_class"]}
+            make=make,
+            name=row["model"],
+            defaults={
+                "vehicle_class": row["vehicle_class"],
+                "popularity_rank": rank,
+                "popularity_source": rank_source,
+            },
         )
         popular = row["popular"] == "1"
         if popular and not model.popular:
@@ -235,18 +273,36 @@ def load_calc_data(folder: Path = DATA_DIR) -> tuple[DataVersion, bool]:
             high_pct=high,
             source=row["source"],
         )
+    generations = {
+        (g.model_id, g.name): g
+        for g in Generation.objects.filter(model__in=list(models_by_name.values()))
+    }
     prices = []
     for number, row in enumerate(_rows(folder, "reference_prices.csv"), start=2):
         where = f"reference_prices.csv:{number}"
         original = _dec(row["original_rub"], where)
         if not original:
             raise DataError(f"{where}: a reference price must be positive")
+        if not row["source"]:
+            raise DataError(f"{where}: every reference price names its source")
+        model = _model(models_by_name, row["make"], row["model"], where)
+        generation = None
+        if row.get("generation"):
+            generation = generations.get((model.pk, row["generation"]))
+            if generation is None:
+                raise DataError(
+                    f"{where}: generation {row['generation']!r} of {model} is not in vehicles.csv"
+                )
+        oem = row["oem_number"]
+        if oem and not OEM_NUMBER.fullmatch(oem):
+            raise DataError(f"{where}: «{oem}» is not a part number (letters, digits, hyphens)")
         prices.append(
             ReferencePrice(
                 version=version,
-                vehicle_model=_model(models_by_name, row["make"], row["model"], where),
+                vehicle_model=model,
+                generation=generation,
                 part=_part(row["part"], where),
-                oem_number=row["oem_number"],
+                oem_number=oem,
                 original_rub=original,
                 alternative_rub=_dec(row["alternative_rub"], where) or None,
                 source=row["source"],

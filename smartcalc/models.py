@@ -46,6 +46,13 @@ class VehicleModel(models.Model):
     name = models.CharField(_("модель"), max_length=60)
     vehicle_class = models.CharField(_("класс"), max_length=4, choices=VehicleClass.choices)
     popular = models.BooleanField(_("популярная"), default=False)
+    popularity_rank = models.PositiveSmallIntegerField(
+        _("место по частоте ремонта"),
+        null=True,
+        blank=True,
+        help_text=_("1 — чаще всех приезжает в ремонт; пусто — модели нет в списке популярных"),
+    )
+    popularity_source = models.CharField(_("источник места"), max_length=300, blank=True)
 
     class Meta:
         verbose_name = _("модель")
@@ -231,6 +238,14 @@ class ReferencePrice(models.Model):
 
     version = models.ForeignKey(DataVersion, on_delete=models.CASCADE, related_name="prices")
     vehicle_model = models.ForeignKey(VehicleModel, on_delete=models.CASCADE)
+    generation = models.ForeignKey(
+        Generation,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        verbose_name=_("поколение"),
+        help_text=_("пусто — для всех поколений модели"),
+    )
     part = models.CharField(_("деталь"), max_length=30, choices=PART_CHOICES)
     oem_number = models.CharField(_("номер OEM"), max_length=40, blank=True)
     original_rub = models.DecimalField(_("оригинал, ₽"), **MONEY)
@@ -242,8 +257,14 @@ class ReferencePrice(models.Model):
         verbose_name_plural = _("справочные цены деталей")
         constraints = [
             models.UniqueConstraint(
-                fields=["version", "vehicle_model", "part"], name="reference_price_unique"
-            )
+                fields=["version", "vehicle_model", "part"],
+                condition=models.Q(generation__isnull=True),
+                name="reference_price_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["version", "vehicle_model", "part", "generation"],
+                name="reference_price_generation_unique",
+            ),
         ]
 
     def __str__(self) -> str:

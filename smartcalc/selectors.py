@@ -7,21 +7,53 @@ import statistics
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, F, Prefetch, Q, QuerySet
 from django.template.loader import render_to_string
 
 from autoservice.models import Shop
 from leads.models import Lead
 
-from . import engine
+from . import engine, techdata
 from .forms import parse_damages, picker_rows
 from .models import Estimate, EstimateVersion, Generation, VehicleMake, VehicleModel, Wmi
 from .parts import DIAGRAM_FOR_BODY, PARTS, BodyType, DamageKind, DamageSize
 from .templatetags.calc import severity_colour
 
+# How many models the picker offers in one tap: the ones that most often come in.
+POPULAR_MODELS = 12
+
+
+def models_by_popularity(queryset: QuerySet[VehicleModel]) -> QuerySet[VehicleModel]:
+    """Most often repaired first (the catalogue's popularity rank), unranked ones after by name."""
+    return queryset.order_by(F("popularity_rank").asc(nulls_last=True), "name")
+
+
+def popular_models(limit: int = POPULAR_MODELS) -> QuerySet[VehicleModel]:
+    """The models that most often come in for repair, in that order, each with every
+    generation still on the road (newest first), for the picker's one-tap list."""
+    return (
+        VehicleModel.objects.filter(popularity_rank__isnull=False)
+        .select_related("make")
+        .prefetch_related(
+            Prefetch("generations", queryset=Generation.objects.order_by("-year_from"))
+        )
+        .order_by("popularity_rank")[:limit]
+    )
+
+
+def oem_number_for(generation: Generation, part: str) -> str:
+    """The manufacturer's number of an exterior part of this car in the platform's current
+    catalogue (its generation's own where known), or "" when no source gave one."""
+    try:
+        version = techdata.current_version()
+    except techdata.NoTechData:
+        return ""
+    ref = techdata.reference_prices(generation.model, generation, version).get(part)
+    return ref.oem_number if ref else ""
+
 
 def makes_with_models(q: str = "") -> QuerySet[VehicleMake]:
-    models = VehicleModel.objects.order_by("-popular", "name")
+    models = models_by_popularity(VehicleModel.objects.all())
     makes = VehicleMake.objects.prefetch_related(Prefetch("models", queryset=models))
     if q:
         makes = makes.filter(Q(name__icontains=q) | Q(models__name__icontains=q)).distinct()

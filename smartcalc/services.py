@@ -55,7 +55,7 @@ def estimate_compute(
     return engine.compute_estimate(
         damages=damages,
         tech=techdata.tech_for(model),
-        prices=techdata.prices_for(shop, model),
+        prices=techdata.prices_for(shop, model, generation=generation),
         rates=techdata.rates_for(shop),
         body_parts=body_part_codes(body_type),
         extras=extras,

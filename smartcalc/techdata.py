@@ -9,6 +9,8 @@ from __future__ import annotations
 from decimal import Decimal
 from functools import lru_cache
 
+from django.db.models import F, Q
+
 from autoservice.models import Shop
 
 from . import engine
@@ -16,6 +18,7 @@ from .models import (
     ClassFactor,
     DataVersion,
     Dependency,
+    Generation,
     HiddenDamageRange,
     LabourNorm,
     ReferencePrice,
@@ -88,19 +91,36 @@ def tech_for(model: VehicleModel, version: DataVersion | None = None) -> engine.
     return _tech(version.pk, version.label, model.pk, model.vehicle_class)
 
 
+def reference_prices(
+    model: VehicleModel, generation: Generation | None, version: DataVersion
+) -> dict[str, ReferencePrice]:
+    """The platform's row per part for a car: the one of its generation where the catalogue
+    has one (its own OEM number), else the model's row for all generations."""
+    scope = Q(generation__isnull=True)
+    if generation is not None:
+        scope |= Q(generation=generation)
+    rows = ReferencePrice.objects.filter(scope, version=version, vehicle_model=model).order_by(
+        F("generation").asc(nulls_first=True)
+    )
+    return {ref.part: ref for ref in rows}  # a generation's row comes last and wins
+
+
 def prices_for(
-    shop: Shop, model: VehicleModel, version: DataVersion | None = None
+    shop: Shop,
+    model: VehicleModel,
+    version: DataVersion | None = None,
+    generation: Generation | None = None,
 ) -> dict[str, engine.PartPrice]:
     """The shop's price per part, else the platform reference price flagged approximate."""
     version = version or current_version()
     prices = {
-        ref.part: engine.PartPrice(
+        part: engine.PartPrice(
             original_rub=ref.original_rub,
             alternative_rub=ref.alternative_rub,
             oem_number=ref.oem_number,
             approximate=True,
         )
-        for ref in ReferencePrice.objects.filter(version=version, vehicle_model=model)
+        for part, ref in reference_prices(model, generation, version).items()
     }
     for own in ShopPartPrice.objects.filter(shop=shop, vehicle_model=model):
         prices[own.part] = engine.PartPrice(

@@ -78,11 +78,6 @@ def calc_vehicle(request: HttpRequest, slug: str) -> HttpResponse:
         make = model.make
     elif make_id is not None:
         make = get_object_or_404(VehicleMake, pk=make_id)
-    popular = (
-        Generation.objects.filter(popular=True, model__popular=True)
-        .select_related("model__make")
-        .order_by("model__make__name", "model__name")
-    )
     return render(
         request,
         "smartcalc/calc_vehicle.html",
@@ -92,9 +87,11 @@ def calc_vehicle(request: HttpRequest, slug: str) -> HttpResponse:
             "make": make,
             "model": model,
             "makes": selectors.makes_with_models(q) if not make else None,
-            "models": make.models.order_by("-popular", "name") if make and not model else None,
+            "models": selectors.models_by_popularity(make.models.all())
+            if make and not model
+            else None,
             "generations": selectors.generations_of(model) if model else None,
-            "popular": popular if not (make or q) else None,
+            "popular": selectors.popular_models() if not (make or q) else None,
         },
     )
 

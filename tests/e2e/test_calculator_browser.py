@@ -36,8 +36,8 @@ def test_driver_prices_three_parts_and_sends_them(
     page.goto(f"{live_server.url}/s/{shop.slug}/")
     page.locator("a[href$='/calc/']").tap()
     page.locator(".popular-cars .card", has_text="Hyundai Solaris").locator(
-        "a", has_text="седан"
-    ).tap()
+        ".popular-generation", has_text="II (HCR)"
+    ).locator("a", has_text="седан").tap()
     page.wait_for_url(re.compile(r"/calc/\d+/sedan/$"))
     assert page.locator(".damage-diagram").is_visible()
 

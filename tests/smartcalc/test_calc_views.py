@@ -14,7 +14,7 @@ from pypdf import PdfReader
 from autoservice.models import ConsentRecord
 from leads.models import Lead
 from leads.services import DRIVER_LEADS_PER_HOUR_PER_ADDRESS, DRIVER_LEADS_PER_HOUR_PER_PHONE
-from smartcalc.models import Estimate, Generation, ShopPartPrice
+from smartcalc.models import DataVersion, Estimate, Generation, ShopPartPrice
 from tests.factories import EstimateFactory, driver_requests_sent
 
 
@@ -161,7 +161,10 @@ def test_driver_sends_the_estimate_and_the_advisor_sees_it(
     assert lead.photos.count() == 1
     assert lead.consent is not None
     version = estimate.versions.get()
-    assert version.number == 1 and version.data_version == "2026.11-1"
+    assert (
+        version.number == 1
+        and version.data_version == DataVersion.objects.get(is_current=True).label
+    )
     result = client.get(response["Location"]).content.decode()
     assert f"Заявка №{lead.number}" in result
     assert _total(result) == version.total_rub
