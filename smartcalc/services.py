@@ -16,7 +16,7 @@ from leads.models import Lead
 
 from . import engine, techdata
 from .models import Estimate, EstimateVersion, Generation
-from .parts import PARTS, parts_for_body
+from .parts import PARTS, PaintType, parts_for_body
 
 
 def _plain(value: Any) -> Any:
@@ -47,6 +47,7 @@ def estimate_compute(
     body_type: str,
     damages: Sequence[engine.Damage],
     extras: Sequence[engine.ExtraItem] = (),
+    paint_type: str = PaintType.UNKNOWN,
 ) -> engine.Estimate:
     """Raises engine.EstimateError (Russian message) or techdata.NoTechData."""
     if body_type not in generation.body_types:
@@ -59,6 +60,7 @@ def estimate_compute(
         rates=techdata.rates_for(shop),
         body_parts=body_part_codes(body_type),
         extras=extras,
+        paint_type=paint_type,
     )
 
 
@@ -68,19 +70,25 @@ def _inputs(
     damages: Sequence[engine.Damage],
     extras: Sequence[engine.ExtraItem],
     shop: Shop,
+    paint_type: str,
 ) -> dict:
     rates = techdata.shop_rates(shop)
     return {
         "generation_id": generation.pk,
         "vehicle": f"{generation.model} {generation.name} ({generation.years})",
         "body_type": body_type,
+        "paint_type": paint_type,
         "damages": [_plain(dataclasses.asdict(d)) for d in damages],
         "extras": [_plain(dataclasses.asdict(e)) for e in extras],
         "rates": {
             "body_rate_rub": str(rates.body_rate_rub),
             "paint_rate_rub": str(rates.paint_rate_rub),
             "material_unit_rub": str(rates.material_unit_rub),
-            "vat_mode": rates.vat_mode,
+            "tax_regime": rates.tax_regime,
+            "rates_include_vat": rates.rates_include_vat,
+            "price_list_includes_vat": rates.price_list_includes_vat,
+            "vat_rounding": rates.vat_rounding,
+            "blend_policy": rates.blend_policy,
             "replace_threshold_pct": rates.replace_threshold_pct,
             "price_valid_days": rates.price_valid_days,
         },
@@ -104,7 +112,7 @@ def estimate_save(
     EstimateVersion.objects.create(
         estimate=estimate,
         number=1,
-        inputs=_inputs(generation, body_type, damages, (), shop),
+        inputs=_inputs(generation, body_type, damages, (), shop, result.paint_type),
         result=estimate_as_json(result),
         data_version=result.data_version,
         total_rub=result.total_rub,
@@ -126,6 +134,7 @@ def estimate_revise(
     damages: Sequence[engine.Damage],
     extras: Sequence[engine.ExtraItem],
     note: str,
+    paint_type: str = PaintType.UNKNOWN,
 ) -> EstimateVersion:
     """A new version after inspection; earlier versions (the driver's first) stay as they were."""
     Estimate.objects.select_for_update().filter(pk=estimate.pk).first()
@@ -135,6 +144,7 @@ def estimate_revise(
         body_type=estimate.body_type,
         damages=damages,
         extras=extras,
+        paint_type=paint_type,
     )
     number = (estimate.versions.aggregate(n=Max("number"))["n"] or 0) + 1
     return EstimateVersion.objects.create(
@@ -142,7 +152,9 @@ def estimate_revise(
         number=number,
         author=by,
         note=note.strip()[:300],
-        inputs=_inputs(estimate.generation, estimate.body_type, damages, extras, estimate.shop),
+        inputs=_inputs(
+            estimate.generation, estimate.body_type, damages, extras, estimate.shop, paint_type
+        ),
         result=estimate_as_json(result),
         data_version=result.data_version,
         total_rub=result.total_rub,
