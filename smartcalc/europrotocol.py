@@ -97,10 +97,7 @@ def insurer_payout(result: dict, *, year_from: int, year_to: int | None, on: dt.
     parts = Decimal(result["parts_rub"])
     work = Decimal(result["total_rub"]) - parts
     high = work + parts * (100 - wear_low) / 100
-    low = (
-        work * INSURER_WORK_SHARE_LOW
-        + parts * INSURER_PARTS_SHARE_LOW * (100 - wear_high) / 100
-    )
+    low = work * INSURER_WORK_SHARE_LOW + parts * INSURER_PARTS_SHARE_LOW * (100 - wear_high) / 100
     return Payout(
         low_rub=round_rub_to(low),
         high_rub=round_rub_to(high),

@@ -208,9 +208,9 @@ def load_calc_data(folder: Path = DATA_DIR) -> tuple[DataVersion, bool]:
         part = _part(row["part"], where)
         spot = {c: _dec(row[c], f"{where} {c}") for c in SPOT_COLUMNS}
         base[part].update(spot)
-        LabourNorm.objects.filter(
-            version=version, part=part, vehicle_model__isnull=True
-        ).update(**spot)
+        LabourNorm.objects.filter(version=version, part=part, vehicle_model__isnull=True).update(
+            **spot
+        )
     overrides: dict[tuple[int, str], dict] = {}
     for number, row in enumerate(_rows(folder, "model_overrides.csv"), start=2):
         where = f"model_overrides.csv:{number}"
