@@ -220,7 +220,7 @@ def test_the_driver_sees_the_insurers_approximate_payout_next_to_the_price(clien
     url = reverse("smartcalc:calc_estimate", args=[shop.slug, polo.pk, "sedan"])
     html = client.post(url, {"kind_bumper_front": "broken"}).content.decode()
     assert "Единой методике" in html and "755-П" in html
-    assert "до 50 %" in html
+    assert "до&nbsp;50&nbsp;%" in html
     assert "Выплата страховщика, примерно" in html and "payout-range" in html
 
 
