@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -12,11 +13,14 @@ from django.db.models import Max
 from django.utils.translation import gettext as _
 
 from autoservice.models import Membership, Shop
+from autoservice.money import quantize_rub
 from leads.models import Lead
 
 from . import engine, techdata
 from .models import Estimate, EstimateVersion, Generation
 from .parts import PARTS, PaintType, parts_for_body
+
+ZERO_RUB = Decimal("0.00")
 
 
 def _plain(value: Any) -> Any:
@@ -181,3 +185,39 @@ def extras_from_inputs(inputs: dict) -> list[engine.ExtraItem]:
         )
         for e in inputs.get("extras", [])
     ]
+
+
+@dataclass(frozen=True)
+class CustomerPrice:
+    total_rub: Decimal  # what the customer pays
+    vat_in_total_rub: Decimal  # the VAT inside it («в т.ч. НДС»), zero without VAT
+    vat_on_top_rub: Decimal  # the part of it added on top of the source price
+
+
+PRICE_SOURCES = ("rates", "price_list", "supplier", "reference")
+
+
+def customer_price(*, shop: Shop, amount_rub: Decimal, source: str) -> CustomerPrice:
+    """One amount as the customer pays it under the shop's tax regime: VAT added on top when
+    the source's prices exclude it (the shop's settings), only stated when they include it.
+    `source`: "rates" (labour, paint, materials), "price_list" (the shop's own part prices),
+    "supplier" (supplier offers), "reference" (the platform's prices: retail, VAT included).
+    For the offer's totals, so that the offer and the estimate tax alike (rounded per amount)."""
+    if source not in PRICE_SOURCES:
+        raise ValueError(f"unknown price source {source!r}")
+    rates = techdata.shop_rates(shop)
+    tax = techdata.tax_for(rates)
+    amount = quantize_rub(amount_rub)
+    if not tax.charges_vat:
+        return CustomerPrice(amount, ZERO_RUB, ZERO_RUB)
+    includes = {
+        "rates": rates.rates_include_vat,
+        "price_list": rates.price_list_includes_vat,
+        "supplier": rates.supplier_prices_include_vat,
+        "reference": True,
+    }[source]
+    rate = tax.vat_percent
+    if includes:
+        return CustomerPrice(amount, quantize_rub(amount * rate / (100 + rate)), ZERO_RUB)
+    on_top = quantize_rub(amount * rate / 100)
+    return CustomerPrice(amount + on_top, on_top, on_top)

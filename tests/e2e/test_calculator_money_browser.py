@@ -78,3 +78,36 @@ def test_driver_marks_a_broken_lamp_without_size_and_a_spot_scratch(phone_page, 
     assert _total(page) > 0
     page.locator("#estimate").scroll_into_view_if_needed()
     page.screenshot(path=str(SHOTS / "calc-estimate-390.png"), full_page=True)
+
+
+def test_manager_chooses_the_tax_regime_and_the_banner_goes(
+    desktop_page, live_server, shop, manager
+):
+    load_calc_data()
+    SHOTS.mkdir(exist_ok=True)
+    page = desktop_page
+    page.set_viewport_size({"width": 1440, "height": 900})
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("#id_username", manager.user.username)
+    page.fill("#id_password", "correct-horse-42")
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r"/staff/"))
+
+    page.goto(f"{live_server.url}/staff/calc/")
+    banner = page.locator(".tax-regime-missing")
+    assert banner.is_visible()
+    page.screenshot(path=str(SHOTS / "staff-estimates-banner-1440.png"))
+    banner.locator("a").click()
+    page.wait_for_url(re.compile(r"/staff/calc/settings/"))
+    # Saving without a regime is refused with a Russian message, the rates typed stay.
+    page.fill("#id_body_rate_rub", "2700")
+    page.get_by_role("button", name="Сохранить").click()
+    assert "Выберите налоговый режим" in page.locator("body").inner_text()
+    assert page.input_value("#id_body_rate_rub") == "2700"
+    page.select_option("#id_tax_regime", "usn_5")
+    page.screenshot(path=str(SHOTS / "staff-calc-settings-1440.png"), full_page=True)
+    page.get_by_role("button", name="Сохранить").click()
+    page.wait_for_selector(".alert-success")
+    assert ShopRates.objects.get(shop=shop).tax_regime == "usn_5"
+    page.goto(f"{live_server.url}/staff/calc/")
+    assert page.locator(".tax-regime-missing").count() == 0

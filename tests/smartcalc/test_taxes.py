@@ -316,3 +316,31 @@ def test_nothing_is_taxed_twice(damages, prices, regime, rounding, rates_include
     assert result.vat_in_total_rub <= share + D("0.01") * len(result.lines)
     if rounding == "line":
         assert result.total_rub == sum(line.total_rub for line in result.lines)
+
+
+# --- One amount for another app (the offer) ---------------------------------------------
+
+
+def test_customer_price_follows_the_shops_regime_and_the_price_source(db, shop):
+    from smartcalc.services import customer_price
+    from smartcalc.techdata import shop_rates
+
+    rates = shop_rates(shop)
+    rates.tax_regime = "osn_22"
+    rates.supplier_prices_include_vat = False
+    rates.price_list_includes_vat = True
+    rates.save()
+
+    # Supplier price without VAT: 12 200 × 0.22 = 2 684 on top → 14 884.
+    supplier = customer_price(shop=shop, amount_rub=D("12200"), source="supplier")
+    assert (supplier.total_rub, supplier.vat_on_top_rub) == (D("14884.00"), D("2684.00"))
+    # The shop's price list includes VAT: 12 200 × 22/122 = 2 200 inside, nothing added.
+    listed = customer_price(shop=shop, amount_rub=D("12200"), source="price_list")
+    assert (listed.total_rub, listed.vat_in_total_rub) == (D("12200.00"), D("2200.00"))
+    # A reference price always includes VAT.
+    assert customer_price(shop=shop, amount_rub=D("6100"), source="reference").vat_on_top_rub == 0
+
+    rates.tax_regime = "usn_none"
+    rates.save()
+    exempt = customer_price(shop=shop, amount_rub=D("12200"), source="supplier")
+    assert (exempt.total_rub, exempt.vat_in_total_rub) == (D("12200.00"), D("0.00"))
