@@ -344,3 +344,45 @@ def test_customer_price_follows_the_shops_regime_and_the_price_source(db, shop):
     rates.save()
     exempt = customer_price(shop=shop, amount_rub=D("12200"), source="supplier")
     assert (exempt.total_rub, exempt.vat_in_total_rub) == (D("12200.00"), D("0.00"))
+
+
+def test_driver_and_print_show_vat_on_top_and_inside_by_the_shops_settings(
+    client, advisor_client, shop
+):
+    from django.urls import reverse
+
+    from smartcalc.models import Generation
+    from smartcalc.techdata import shop_rates
+    from tests.factories import EstimateFactory
+
+    rates = shop_rates(shop)
+    rates.tax_regime = "osn_22"
+    rates.rates_include_vat = False
+    rates.save()
+    solaris = Generation.objects.get(model__name="Solaris", popular=True)
+    url = reverse("smartcalc:calc_estimate", args=[shop.slug, solaris.pk, "sedan"])
+    # A dent (the shop's rates, VAT on top) and a broken lamp at a reference price (VAT inside).
+    html = client.post(
+        url,
+        {
+            "kind_door_front_left": "dent",
+            "size_door_front_left": "2",
+            "kind_headlamp_left": "broken",
+        },
+    ).content.decode()
+    assert "НДС 22 % сверху на цены без НДС" in html
+    assert "в т.ч. НДС 22 %" in html
+
+    estimate = EstimateFactory(
+        shop=shop,
+        damages=[Damage("door_front_left", "dent", "2"), Damage("headlamp_left", "broken", "")],
+    )
+    version = estimate.versions.get()
+    assert version.result["vat_display"] == "mixed"
+    printed = advisor_client.get(
+        reverse("smartcalc:estimate_print", args=[estimate.pk, 1])
+    ).content.decode()
+    assert "НДС 22 % сверху" in printed and "в т.ч. НДС 22 %" in printed
+    assert D(version.result["total_rub"]) == D(version.result["subtotal_rub"]) + D(
+        version.result["vat_on_top_rub"]
+    )
