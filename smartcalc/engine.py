@@ -26,6 +26,10 @@ ZERO = Decimal("0")
 ZERO_RUB = Decimal("0.00")
 BLEND_SHARE = Decimal("0.5")
 ALUMINIUM_REPAIR_FACTOR = Decimal("1.5")
+# Three-layer pearl: +20–30 % painter's time (repair-data.md §1, надбавки) and +30–50 % paint
+# materials (§2); the middles, оценка.
+PEARL_PAINT_FACTOR = Decimal("1.25")
+PEARL_MATERIAL_FACTOR = Decimal("1.4")
 # Blend policies of a shop (smartcalc.models.BlendPolicy): plain strings here, no models.
 BLEND_ALWAYS, BLEND_METALLIC, BLEND_NEVER = "always", "metallic", "never"
 # How the totals speak of VAT (the template picks the words from this).
@@ -517,6 +521,7 @@ def _line(
     rates: Rates,
     prices: Mapping[str, PartPrice],
     counted: set[str],
+    paint_type: str = PaintType.UNKNOWN,
 ) -> Line:
     part = PARTS[damage.part]
     extras = []
@@ -530,12 +535,15 @@ def _line(
             extras.append((item, hours))
     extras = tuple(extras)
     labour_h = _hours(plan.labour_h, tech.body_factor) + sum((h for _i, h in extras), ZERO)
-    paint_h = _hours(plan.paint_h, tech.paint_factor)
-    units = _hours(plan.material_units, tech.paint_factor)
+    pearl = paint_type == PaintType.PEARL and plan.paint_h > 0
+    paint_h = _hours(plan.paint_h * (PEARL_PAINT_FACTOR if pearl else 1), tech.paint_factor)
+    units = _hours(plan.material_units * (PEARL_MATERIAL_FACTOR if pearl else 1), tech.paint_factor)
     labour_rub = quantize_rub(labour_h * rates.body_rate_rub)
     paint_rub = quantize_rub(paint_h * rates.paint_rate_rub)
     material_rub = quantize_rub(units * rates.material_unit_rub)
     notes = list(plan.notes)
+    if pearl:
+        notes.append(_("Перламутр: окраска дольше на 25 %, материалов больше на 40 %."))
     # The item is a reference text (smartcalc.reference_texts): shown in the page's language.
     notes += [_("«%(item)s» уже учтено в другой строке.") % {"item": _(item)} for item in shared]
     part_rub, alternative, approximate, oem = ZERO_RUB, None, False, ""
@@ -608,8 +616,15 @@ def _blend_lines(lines: list[Line], tech: TechData, rates: Rates, paint_type: st
             norm = tech.norms.get(neighbour)
             if norm is None or not norm.paint_new_h:
                 continue
-            paint_h = _hours(norm.paint_new_h * BLEND_SHARE, tech.paint_factor)
-            units = _hours((norm.material_new or ZERO) * BLEND_SHARE, tech.paint_factor)
+            pearl = paint_type == PaintType.PEARL
+            paint_h = _hours(
+                norm.paint_new_h * BLEND_SHARE * (PEARL_PAINT_FACTOR if pearl else 1),
+                tech.paint_factor,
+            )
+            units = _hours(
+                (norm.material_new or ZERO) * BLEND_SHARE * (PEARL_MATERIAL_FACTOR if pearl else 1),
+                tech.paint_factor,
+            )
             paint_rub = quantize_rub(paint_h * rates.paint_rate_rub)
             material_rub = quantize_rub(units * rates.material_unit_rub)
             blends.append(
@@ -783,7 +798,7 @@ def compute_estimate(
             )
         seen.add(damage.part)
         plan = _choose(damage, tech, rates, prices)
-        lines.append(_line(damage, plan, tech, rates, prices, counted))
+        lines.append(_line(damage, plan, tech, rates, prices, counted, paint_type))
     lines += _blend_lines(lines, tech, rates, paint_type)
     lines += [_extra_line(extra, rates) for extra in extras]
     tax = rates.tax

@@ -304,14 +304,16 @@ class Wmi(models.Model):
 class TaxRegime(models.TextChoices):
     """The shop's tax regime as far as the customer's price is concerned (Russia, 2026).
 
-    Rates and thresholds (НК РФ ст. 164 и 346.11 as amended by 425-ФЗ of 28.11.2025 and
-    176-ФЗ of 12.07.2024): the general VAT rate is 22 % from 01.01.2026; a shop on УСН is
-    exempt from VAT while its revenue of the previous year is at most 20 million ₽ (2026;
-    60 million in 2025, 15 million in 2027, 10 million from 2028); above that it pays VAT
-    at 5 % (revenue up to 272.5 million ₽ in 2026) or 7 % (up to 490.5 million ₽) without
-    input VAT deduction, or chooses the general 22 % with deduction. Source: dzen.ru/a/
-    aTltV9nHfXzd1flS (2026 summary of 425-ФЗ); thresholds are indexed yearly, so the shop
-    chooses its regime, the code does not guess it from revenue."""
+    Rates and thresholds (НК РФ ст. 145 and 164 as amended by 176-ФЗ of 2024, which brought
+    VAT at 5 %/7 % to УСН from 2025, and 425-ФЗ of 2025, which raised the general rate and
+    lowered the exemption threshold from 2026): the general VAT rate is 22 % from
+    01.01.2026; a shop on УСН is exempt from VAT while its revenue of the previous year is
+    at most 20 million ₽ (60 million in 2025; the further steps to 15 and 10 million in
+    2027–2028 are from memory, not from the source below); above that it pays VAT at 5 %
+    (revenue up to 272.5 million ₽ in 2026) or 7 % (up to 490.5 million ₽) without input
+    VAT deduction, or chooses the general 22 % with deduction. Source: dzen.ru/a/
+    aTltV9nHfXzd1flS (a 2026 summary of the changes). Thresholds are indexed yearly, so the
+    shop chooses its regime; the code does not guess it from revenue."""
 
     OSN_VAT_22 = "osn_22", _("ОСН, НДС 22 %")
     USN_VAT_5 = "usn_5", _("УСН с НДС 5 %")

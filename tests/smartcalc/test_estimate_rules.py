@@ -246,3 +246,39 @@ def test_an_estimate_saved_before_tax_regimes_shows_its_old_vat_exactly(client, 
     ).content.decode()
     assert "НДС 22 %" in html and "9\u202f999,99" in html
     assert f'data-total="{old["total_rub"]}"' in html
+
+
+# --- Pearl paint costs more to paint ---------------------------------------------------------
+
+
+def test_pearl_paint_takes_longer_and_more_material():
+    tech = engine.TechData(
+        version="pearl-test",
+        body_factor=D("1"),
+        paint_factor=D("1"),
+        norms={
+            "door_front_left": engine.Norm(
+                repair_h=(D("1"), D("2"), D("3")),
+                paint_repair_small_h=D("2"),
+                material_repair_small=D("2"),
+            )
+        },
+    )
+    rates = engine.Rates(
+        body_rate_rub=D("2000"),
+        paint_rate_rub=D("2000"),
+        material_unit_rub=D("1000"),
+        blend_policy="never",
+    )
+    damage = [engine.Damage("door_front_left", "dent", "1")]
+    metallic = engine.compute_estimate(
+        damages=damage, tech=tech, prices={}, rates=rates, paint_type="metallic"
+    )
+    pearl = engine.compute_estimate(
+        damages=damage, tech=tech, prices={}, rates=rates, paint_type="pearl"
+    )
+    # Metallic: 1 h × 2 000 + 2 h × 2 000 + 2 units × 1 000 = 8 000.
+    assert metallic.total_rub == D("8000.00")
+    # Pearl: paint 2 × 1.25 = 2.5 h × 2 000 = 5 000; materials 2 × 1.4 = 2.8 × 1 000 = 2 800.
+    assert pearl.total_rub == D("9800.00")
+    assert any("Перламутр" in note for note in pearl.lines[0].notes)
