@@ -166,7 +166,7 @@ class Line:
     notes: tuple[str, ...]
     hidden_low_pct: Decimal
     hidden_high_pct: Decimal
-    repair_category: str = ""  # Р1–Р3 of the norms: for staff, never shown to drivers
+    repair_category: str = ""  # "1"–"3": Р1–Р3 of the norms, for staff, never for drivers
     vat_included_rub: Decimal = ZERO_RUB  # VAT inside the line's prices (rounded per line)
     vat_on_top_rub: Decimal = ZERO_RUB  # VAT added to the line's prices (rounded per line)
     total_rub: Decimal = ZERO_RUB  # subtotal + VAT on top
@@ -333,7 +333,7 @@ def _repair_plan(part_code: str, norm: Norm, kind: str, size: str) -> _Plan | No
         material_units=units,
         dependency_ops=("repair", "paint"),
         notes=[note],
-        category=_("Р%(n)s") % {"n": index + 1},
+        category=str(index + 1),
     )
 
 

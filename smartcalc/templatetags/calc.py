@@ -107,6 +107,16 @@ def _decimal(value) -> Decimal | None:
 
 
 @register.filter
+def repair_category(line: dict) -> str:
+    """«категория Р2» for staff: the repair category of the norms (Р for ремонт), in the
+    page's language. A line saved before categories were stored has none."""
+    number = str(line.get("repair_category") or "")
+    if not number.isdigit():
+        return ""
+    return gettext("категория Р%(n)s") % {"n": number}
+
+
+@register.filter
 def dec(value) -> str:
     """A number stored as text («4.14») the way the page's language writes it («4,14»),
     without trailing zeros («1.50» → «1,5», «2.00» → «2»)."""

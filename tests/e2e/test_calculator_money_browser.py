@@ -111,3 +111,36 @@ def test_manager_chooses_the_tax_regime_and_the_banner_goes(
     assert ShopRates.objects.get(shop=shop).tax_regime == "usn_5"
     page.goto(f"{live_server.url}/staff/calc/")
     assert page.locator(".tax-regime-missing").count() == 0
+
+
+def test_advisor_sees_categories_and_the_paint_on_the_estimate(
+    desktop_page, live_server, shop, advisor
+):
+    load_calc_data()
+    from smartcalc import engine
+    from tests.factories import EstimateFactory
+
+    SHOTS.mkdir(exist_ok=True)
+    ShopRates.objects.update_or_create(
+        shop=shop, defaults={"tax_regime": "osn_22", "rates_include_vat": False}
+    )
+    estimate = EstimateFactory(
+        shop=shop,
+        damages=[
+            engine.Damage("door_front_left", "dent", "2"),
+            engine.Damage("headlamp_left", "broken", ""),
+        ],
+    )
+    page = desktop_page
+    page.set_viewport_size({"width": 1440, "height": 900})
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("#id_username", advisor.user.username)
+    page.fill("#id_password", "correct-horse-42")
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r"/staff/"))
+    page.goto(f"{live_server.url}/staff/calc/{estimate.pk}/")
+    text = page.locator("#estimate").inner_text()
+    assert "категория Р2" in text
+    assert "в т.ч. НДС 22 %" in text and "сверху" in text
+    assert page.locator("#id_paint_type").is_visible()
+    page.screenshot(path=str(SHOTS / "staff-estimate-detail-1440.png"), full_page=True)

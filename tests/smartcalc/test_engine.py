@@ -195,7 +195,7 @@ def test_door_dent_of_one_palm_is_repaired_r1_with_small_paint():
     line = only_line(estimate(Damage("door_front_left", "dent", "1")))
 
     assert line.operation == "repair_paint"
-    assert line.repair_category == "Р1"
+    assert line.repair_category == "1"
     # Р1 1.35 + обивка (repair) 0.60 + молдинг (paint) 0.35 = 2.30 h; the replace dep is not
     # taken.
     assert line.extras == (
@@ -217,7 +217,7 @@ def test_door_dent_of_two_to_four_palms_is_repaired_r3_with_large_paint():
     line = only_line(estimate(Damage("door_front_left", "dent", "4")))
 
     assert line.operation == "repair_paint"
-    assert line.repair_category == "Р3"
+    assert line.repair_category == "3"
     assert line.labour_hours == D("4.15")  # Р3 3.20 + 0.60 + 0.35
     assert line.labour_rub == D("8300.00")  # 4.15 × 2 000
     assert line.paint_hours == D("2.50")  # repaired part, >50 %
@@ -250,7 +250,7 @@ def test_bumper_crack_of_one_palm_is_welded_one_category_up():
     line = only_line(estimate(Damage("bumper_front", "crack", "1")))
 
     assert line.operation == "repair_paint"
-    assert line.repair_category == "Р2"  # plastic crack: Р1 → Р2
+    assert line.repair_category == "2"  # plastic crack: Р1 → Р2
     # Р2 1.80 + бампер снять/установить 1.00 + решётка 0.40 = 3.20 h.
     assert line.labour_hours == D("3.20")
     assert line.labour_rub == D("6400.00")  # 3.20 × 2 000
