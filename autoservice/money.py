@@ -87,3 +87,9 @@ def format_rub(value: Decimal | int | str | None, *, kopecks: bool | None = None
     if show_kopecks:
         text += "," + fraction
     return f"{sign}{text}\u00a0₽"
+
+
+def round_rub_to(value: Decimal | int | str, step: int = 100) -> Decimal:
+    """An approximate amount rounded half up to `step` roubles («около 12 300 ₽»)."""
+    steps = (Decimal(value) / step).quantize(Decimal("1"), rounding=ROUND_HALF_UP)
+    return quantize_rub(steps * step)

@@ -106,7 +106,7 @@ class WmiAdmin(admin.ModelAdmin):
 
 @admin.register(ShopRates)
 class ShopRatesAdmin(admin.ModelAdmin):
-    list_display = ["shop", "body_rate_rub", "paint_rate_rub", "material_unit_rub", "vat_mode"]
+    list_display = ["shop", "body_rate_rub", "paint_rate_rub", "material_unit_rub", "tax_regime"]
     list_select_related = ["shop"]
 
 

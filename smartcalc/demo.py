@@ -16,7 +16,15 @@ from leads.models import Channel, Lead
 
 from . import engine, services
 from .loader import load_calc_data
-from .models import Estimate, Generation, ShopPartPrice, ShopRates, VatMode, VehicleModel
+from .models import (
+    BlendPolicy,
+    Estimate,
+    Generation,
+    ShopPartPrice,
+    ShopRates,
+    TaxRegime,
+    VehicleModel,
+)
 
 DEMO_PRICES = [
     # model, part, OEM number (blank: the shop keeps none), original, alternative
@@ -72,7 +80,9 @@ def load(*, shop: Shop, stdout) -> None:
             "body_rate_rub": Decimal("2600"),
             "paint_rate_rub": Decimal("2800"),
             "material_unit_rub": Decimal("2200"),
-            "vat_mode": VatMode.NONE,
+            # The demo shop is a small body shop exempt from VAT (УСН, revenue < 20 mln ₽).
+            "tax_regime": TaxRegime.USN_NO_VAT,
+            "blend_policy": BlendPolicy.METALLIC,
             "price_valid_days": 7,
         },
     )

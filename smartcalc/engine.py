@@ -10,6 +10,7 @@ when the estimate is computed (the notes are stored with it, as the driver saw t
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
@@ -18,13 +19,28 @@ from django.utils.translation import gettext as _
 
 from autoservice.money import quantize_rub
 
-from .parts import NEIGHBOURS, PARTS, DamageKind, DamageSize, Material, Operation
+from .parts import NEIGHBOURS, PARTS, DamageKind, DamageSize, Material, Operation, PaintType
 
 HOUR = Decimal("0.01")
 ZERO = Decimal("0")
 ZERO_RUB = Decimal("0.00")
 BLEND_SHARE = Decimal("0.5")
 ALUMINIUM_REPAIR_FACTOR = Decimal("1.5")
+# Three-layer pearl: +20–30 % painter's time (repair-data.md §1, надбавки) and +30–50 % paint
+# materials (§2); the middles, оценка.
+PEARL_PAINT_FACTOR = Decimal("1.25")
+PEARL_MATERIAL_FACTOR = Decimal("1.4")
+# Blend policies of a shop (smartcalc.models.BlendPolicy): plain strings here, no models.
+BLEND_ALWAYS, BLEND_METALLIC, BLEND_NEVER = "always", "metallic", "never"
+# How the totals speak of VAT (the template picks the words from this).
+VAT_NONE, VAT_UNSET, VAT_INCLUDED, VAT_ON_TOP, VAT_MIXED = (
+    "none",
+    "unset",
+    "included",
+    "on_top",
+    "mixed",
+)
+ROUND_PER_LINE, ROUND_ON_TOTAL = "line", "total"
 
 
 class EstimateError(ValueError):
@@ -49,6 +65,8 @@ class Norm:
     material_new: Decimal | None = None
     material_repair_small: Decimal | None = None
     material_repair_large: Decimal | None = None
+    spot_h: Decimal | None = None
+    material_spot: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -77,20 +95,41 @@ class PartPrice:
 
 
 @dataclass(frozen=True)
+class Tax:
+    """The shop's VAT as it reaches the customer's price.
+
+    `vat_percent` None: no VAT (УСН without VAT) or no regime chosen yet (`regime` empty):
+    prices are shown as they are. Otherwise each price source either already includes VAT
+    (then VAT is only stated, «в т.ч.») or excludes it (then VAT is added on top). The
+    platform's reference prices are retail prices with VAT, so they always include it:
+    adding VAT to them would tax those parts twice."""
+
+    regime: str = ""
+    vat_percent: Decimal | None = None
+    rates_include_vat: bool = True
+    price_list_includes_vat: bool = True
+    rounding: str = ROUND_PER_LINE
+
+    @property
+    def charges_vat(self) -> bool:
+        return bool(self.vat_percent)
+
+
+@dataclass(frozen=True)
 class Rates:
     body_rate_rub: Decimal
     paint_rate_rub: Decimal
     material_unit_rub: Decimal
-    vat_percent: Decimal | None = None
+    tax: Tax = Tax()
     replace_threshold: Decimal = Decimal("0.75")
-    blend_neighbours: bool = True
+    blend_policy: str = BLEND_METALLIC
 
 
 @dataclass(frozen=True)
 class Damage:
     part: str
     kind: str
-    size: str
+    size: str  # "" for a broken or missing part: it is replaced whatever its size
     operation: str = ""  # set by an advisor after inspection; empty = the rules decide
 
 
@@ -127,6 +166,14 @@ class Line:
     notes: tuple[str, ...]
     hidden_low_pct: Decimal
     hidden_high_pct: Decimal
+    repair_category: str = ""  # "1"–"3": Р1–Р3 of the norms, for staff, never for drivers
+    vat_included_rub: Decimal = ZERO_RUB  # VAT inside the line's prices (rounded per line)
+    vat_on_top_rub: Decimal = ZERO_RUB  # VAT added to the line's prices (rounded per line)
+    total_rub: Decimal = ZERO_RUB  # subtotal + VAT on top
+    # The share of the subtotal whose source prices already include VAT (the rest excludes
+    # it); the alternative-parts variant likewise.
+    vat_base_included_rub: Decimal = ZERO_RUB
+    alternative_vat_base_included_rub: Decimal = ZERO_RUB
 
 
 @dataclass(frozen=True)
@@ -136,16 +183,22 @@ class Estimate:
     paint_rub: Decimal
     materials_rub: Decimal
     parts_rub: Decimal
-    subtotal_rub: Decimal
+    subtotal_rub: Decimal  # the lines as priced, before any VAT on top
+    tax_regime: str  # "" = the shop has not chosen one
     vat_percent: Decimal | None
-    vat_rub: Decimal
+    vat_display: str  # VAT_NONE, VAT_UNSET, VAT_INCLUDED, VAT_ON_TOP or VAT_MIXED
+    vat_rounding: str
+    vat_on_top_rub: Decimal  # added to the subtotal
+    vat_in_total_rub: Decimal  # all VAT the total contains («в т.ч. НДС»)
     total_rub: Decimal
     alternative_subtotal_rub: Decimal
-    alternative_vat_rub: Decimal
+    alternative_vat_on_top_rub: Decimal
+    alternative_vat_in_total_rub: Decimal
     alternative_total_rub: Decimal
     hidden_low_rub: Decimal
     hidden_high_rub: Decimal
     data_version: str
+    paint_type: str = PaintType.UNKNOWN
 
     @property
     def hidden_low_pct(self) -> Decimal:
@@ -185,6 +238,7 @@ class _Plan:
     buys_part: bool = False
     dependency_ops: tuple[str, ...] = ()
     notes: list[str] = field(default_factory=list)
+    category: str = ""
 
 
 def _repair_index(size: str) -> int:
@@ -231,6 +285,19 @@ def _repair_plan(part_code: str, norm: Norm, kind: str, size: str) -> _Plan | No
         return None
     if kind == DamageKind.CRACK and part.material != Material.PLASTIC:
         return None  # torn metal is not repaired
+    if kind == DamageKind.SCRATCH and size == DamageSize.UP_TO_1 and norm.spot_h:
+        return _Plan(
+            Operation.SPOT,
+            paint_h=norm.spot_h,
+            material_units=norm.material_spot or ZERO,
+            notes=[
+                _(
+                    "Локальный ремонт: царапину или скол до ладони закрашивают только в месте "
+                    "повреждения, краску растушёвывают в пределах детали; соседние детали "
+                    "не красят."
+                )
+            ],
+        )
     if kind == DamageKind.SCRATCH:
         paint_h, units = _paint_repair(norm, size)
         notes = [_("Окраска без рихтовки: если царапина не дошла до грунта, хватит полировки.")]
@@ -250,17 +317,23 @@ def _repair_plan(part_code: str, norm: Norm, kind: str, size: str) -> _Plan | No
     if part.material == Material.ALUMINIUM:
         repair_h *= ALUMINIUM_REPAIR_FACTOR
     paint_h, units = _paint_repair(norm, size)
-    # Repair categories Р1–Р3 of the labour norms (Р for ремонт).
-    category = _("Р%(n)s") % {"n": index + 1}
+    # Drivers read plain words; the norms' category (Р1–Р3, Р for ремонт) is kept for staff.
+    words = {
+        0: _("Рихтовка небольшой вмятины и окраска детали."),
+        1: _("Рихтовка вмятины и окраска детали."),
+        2: _("Сложная рихтовка с вытяжкой и окраска детали."),
+    }
+    note = words[index]
+    if kind == DamageKind.CRACK:
+        note = _("Ремонт трещины пластика (пайка) и окраска детали.")
     return _Plan(
         Operation.REPAIR_PAINT,
         labour_h=repair_h,
         paint_h=paint_h,
         material_units=units,
         dependency_ops=("repair", "paint"),
-        notes=[
-            _("Ремонт категории %(category)s и окраска ремонтной детали.") % {"category": category}
-        ],
+        notes=[note],
+        category=str(index + 1),
     )
 
 
@@ -448,6 +521,7 @@ def _line(
     rates: Rates,
     prices: Mapping[str, PartPrice],
     counted: set[str],
+    paint_type: str = PaintType.UNKNOWN,
 ) -> Line:
     part = PARTS[damage.part]
     extras = []
@@ -461,12 +535,15 @@ def _line(
             extras.append((item, hours))
     extras = tuple(extras)
     labour_h = _hours(plan.labour_h, tech.body_factor) + sum((h for _i, h in extras), ZERO)
-    paint_h = _hours(plan.paint_h, tech.paint_factor)
-    units = _hours(plan.material_units, tech.paint_factor)
+    pearl = paint_type == PaintType.PEARL and plan.paint_h > 0
+    paint_h = _hours(plan.paint_h * (PEARL_PAINT_FACTOR if pearl else 1), tech.paint_factor)
+    units = _hours(plan.material_units * (PEARL_MATERIAL_FACTOR if pearl else 1), tech.paint_factor)
     labour_rub = quantize_rub(labour_h * rates.body_rate_rub)
     paint_rub = quantize_rub(paint_h * rates.paint_rate_rub)
     material_rub = quantize_rub(units * rates.material_unit_rub)
     notes = list(plan.notes)
+    if pearl:
+        notes.append(_("Перламутр: окраска дольше на 25 %, материалов больше на 40 %."))
     # The item is a reference text (smartcalc.reference_texts): shown in the page's language.
     notes += [_("«%(item)s» уже учтено в другой строке.") % {"item": _(item)} for item in shared]
     part_rub, alternative, approximate, oem = ZERO_RUB, None, False, ""
@@ -501,14 +578,37 @@ def _line(
         notes=tuple(notes),
         hidden_low_pct=low,
         hidden_high_pct=high,
+        repair_category=plan.category,
     )
 
 
-def _blend_lines(lines: list[Line], tech: TechData, rates: Rates) -> list[Line]:
+def _blend_reason(policy: str, paint_type: str) -> str | None:
+    """Why the shop blends into the neighbours for this paint, or None when it does not."""
+    if policy == BLEND_NEVER:
+        return None
+    if policy == BLEND_ALWAYS:
+        return _("так принято в сервисе для любой краски, чтобы не было видно разницы оттенка")
+    if paint_type == PaintType.SOLID:
+        return None
+    if paint_type == PaintType.PEARL:
+        return _("у перламутра без перехода видна разница оттенка")
+    if paint_type == PaintType.METALLIC:
+        return _("у металлика без перехода видна разница оттенка")
+    return _(
+        "тип краски не указан, посчитали как металлик; у обычной краски без блёсток "
+        "переход не нужен и цена будет ниже"
+    )
+
+
+def _blend_lines(lines: list[Line], tech: TechData, rates: Rates, paint_type: str) -> list[Line]:
+    reason = _blend_reason(rates.blend_policy, paint_type)
+    if reason is None:
+        return []
     painted = {line.part for line in lines if line.paint_hours > 0}
     blends: list[Line] = []
     for line in lines:
-        if line.paint_hours <= 0:
+        # A spot repair is blended inside its own panel: no neighbour is painted for it.
+        if line.paint_hours <= 0 or line.operation == Operation.SPOT:
             continue
         for neighbour in NEIGHBOURS.get(line.part, ()):
             if neighbour in painted or any(b.part == neighbour for b in blends):
@@ -516,8 +616,15 @@ def _blend_lines(lines: list[Line], tech: TechData, rates: Rates) -> list[Line]:
             norm = tech.norms.get(neighbour)
             if norm is None or not norm.paint_new_h:
                 continue
-            paint_h = _hours(norm.paint_new_h * BLEND_SHARE, tech.paint_factor)
-            units = _hours((norm.material_new or ZERO) * BLEND_SHARE, tech.paint_factor)
+            pearl = paint_type == PaintType.PEARL
+            paint_h = _hours(
+                norm.paint_new_h * BLEND_SHARE * (PEARL_PAINT_FACTOR if pearl else 1),
+                tech.paint_factor,
+            )
+            units = _hours(
+                (norm.material_new or ZERO) * BLEND_SHARE * (PEARL_MATERIAL_FACTOR if pearl else 1),
+                tech.paint_factor,
+            )
             paint_rub = quantize_rub(paint_h * rates.paint_rate_rub)
             material_rub = quantize_rub(units * rates.material_unit_rub)
             blends.append(
@@ -541,11 +648,8 @@ def _blend_lines(lines: list[Line], tech: TechData, rates: Rates) -> list[Line]:
                     alternative_subtotal_rub=paint_rub + material_rub,
                     extras=(),
                     notes=(
-                        _(
-                            "Окраска «в переход» рядом с деталью «%(part)s»: "
-                            "чтобы не было видно разницы оттенка."
-                        )
-                        % {"part": line.part_name},
+                        _("Окраска «в переход» рядом с деталью «%(part)s»: %(reason)s.")
+                        % {"part": line.part_name, "reason": reason},
                     ),
                     hidden_low_pct=ZERO,
                     hidden_high_pct=ZERO,
@@ -592,6 +696,73 @@ def _extra_line(extra: ExtraItem, rates: Rates) -> Line:
     )
 
 
+def _vat_exact(tax: Tax, included: Decimal, on_top: Decimal) -> tuple[Decimal, Decimal]:
+    """VAT inside the prices that include it and VAT on top of the others, unrounded."""
+    if not tax.charges_vat:
+        return ZERO, ZERO
+    rate = tax.vat_percent
+    return included * rate / (100 + rate), on_top * rate / 100
+
+
+def _taxed(line: Line, tax: Tax) -> Line:
+    """The line with its VAT: which of its amounts already include VAT (by price source)
+    and what is added on top, each rounded once in the line."""
+    work = line.labour_rub + line.paint_rub + line.material_rub
+    alternative_part = line.alternative_subtotal_rub - work
+    # The platform's reference prices are retail prices with VAT whatever the shop's setting.
+    part_included = line.price_approximate or tax.price_list_includes_vat
+    work_included = work if tax.rates_include_vat else ZERO_RUB
+    included = work_included + (line.part_rub if part_included else ZERO_RUB)
+    alternative_included = work_included + (alternative_part if part_included else ZERO_RUB)
+    inside, on_top = _vat_exact(tax, included, line.subtotal_rub - included)
+    on_top_rub = quantize_rub(on_top)
+    return dataclasses.replace(
+        line,
+        vat_base_included_rub=included,
+        alternative_vat_base_included_rub=alternative_included,
+        vat_included_rub=quantize_rub(inside),
+        vat_on_top_rub=on_top_rub,
+        total_rub=line.subtotal_rub + on_top_rub,
+    )
+
+
+def _vat_totals(
+    lines: Sequence[Line], tax: Tax, alternative: bool
+) -> tuple[Decimal, Decimal, Decimal]:
+    """(subtotal, VAT on top, all VAT in the total) for the original or alternative parts,
+    rounded per line or once on the total as the shop sets."""
+    subtotal = ZERO_RUB
+    on_top_sum = in_total_sum = ZERO_RUB
+    included_sum = ZERO
+    for line in lines:
+        amount = line.alternative_subtotal_rub if alternative else line.subtotal_rub
+        included = (
+            line.alternative_vat_base_included_rub if alternative else line.vat_base_included_rub
+        )
+        subtotal += amount
+        included_sum += included
+        inside, on_top = _vat_exact(tax, included, amount - included)
+        on_top_sum += quantize_rub(on_top)
+        in_total_sum += quantize_rub(inside) + quantize_rub(on_top)
+    if tax.rounding == ROUND_ON_TOTAL:
+        inside, on_top = _vat_exact(tax, included_sum, subtotal - included_sum)
+        on_top_sum = quantize_rub(on_top)
+        in_total_sum = quantize_rub(inside) + on_top_sum
+    return subtotal, on_top_sum, in_total_sum
+
+
+def _vat_display(lines: Sequence[Line], tax: Tax) -> str:
+    if not tax.regime:
+        return VAT_UNSET
+    if not tax.charges_vat:
+        return VAT_NONE
+    included = sum((line.vat_base_included_rub for line in lines), ZERO_RUB)
+    subtotal = sum((line.subtotal_rub for line in lines), ZERO_RUB)
+    if included == subtotal:
+        return VAT_INCLUDED
+    return VAT_ON_TOP if included == 0 else VAT_MIXED
+
+
 def compute_estimate(
     *,
     damages: Sequence[Damage],
@@ -600,9 +771,12 @@ def compute_estimate(
     rates: Rates,
     body_parts: frozenset[str] | None = None,
     extras: Sequence[ExtraItem] = (),
+    paint_type: str = PaintType.UNKNOWN,
 ) -> Estimate:
     """Lines and totals for the damages. Raises EstimateError with a translated message for
     input it cannot price honestly (never a silently wrong number)."""
+    if paint_type not in PaintType.values:
+        raise EstimateError(_("Выберите тип краски из списка."))
     seen: set[str] = set()
     counted: set[str] = set()
     lines: list[Line] = []
@@ -613,7 +787,10 @@ def compute_estimate(
             )
         if damage.kind not in DamageKind.values:
             raise EstimateError(_("Выберите вид повреждения из списка."))
-        if damage.size not in DamageSize.values:
+        # A broken or missing part is replaced whatever its size: no size is asked.
+        if damage.size not in DamageSize.values and not (
+            damage.kind == DamageKind.BROKEN and damage.size == ""
+        ):
             raise EstimateError(_("Выберите размер повреждения в ладонях из списка."))
         if damage.part in seen:
             raise EstimateError(
@@ -621,18 +798,17 @@ def compute_estimate(
             )
         seen.add(damage.part)
         plan = _choose(damage, tech, rates, prices)
-        lines.append(_line(damage, plan, tech, rates, prices, counted))
-    if rates.blend_neighbours:
-        lines += _blend_lines(lines, tech, rates)
+        lines.append(_line(damage, plan, tech, rates, prices, counted, paint_type))
+    lines += _blend_lines(lines, tech, rates, paint_type)
     lines += [_extra_line(extra, rates) for extra in extras]
+    tax = rates.tax
+    lines = [_taxed(line, tax) for line in lines]
 
     def total(attr: str) -> Decimal:
         return sum((getattr(line, attr) for line in lines), ZERO_RUB)
 
-    subtotal = total("subtotal_rub")
-    alternative = total("alternative_subtotal_rub")
-    vat = quantize_rub(subtotal * rates.vat_percent / 100) if rates.vat_percent else ZERO_RUB
-    alt_vat = quantize_rub(alternative * rates.vat_percent / 100) if rates.vat_percent else ZERO_RUB
+    subtotal, vat_on_top, vat_in_total = _vat_totals(lines, tax, alternative=False)
+    alternative, alt_on_top, alt_in_total = _vat_totals(lines, tax, alternative=True)
     hidden_low = quantize_rub(sum((x.subtotal_rub * x.hidden_low_pct / 100 for x in lines), ZERO))
     hidden_high = quantize_rub(sum((x.subtotal_rub * x.hidden_high_pct / 100 for x in lines), ZERO))
     return Estimate(
@@ -642,13 +818,19 @@ def compute_estimate(
         materials_rub=total("material_rub"),
         parts_rub=total("part_rub"),
         subtotal_rub=subtotal,
-        vat_percent=rates.vat_percent,
-        vat_rub=vat,
-        total_rub=subtotal + vat,
+        tax_regime=tax.regime,
+        vat_percent=tax.vat_percent if tax.charges_vat else None,
+        vat_display=_vat_display(lines, tax),
+        vat_rounding=tax.rounding,
+        vat_on_top_rub=vat_on_top,
+        vat_in_total_rub=vat_in_total,
+        total_rub=subtotal + vat_on_top,
         alternative_subtotal_rub=alternative,
-        alternative_vat_rub=alt_vat,
-        alternative_total_rub=alternative + alt_vat,
+        alternative_vat_on_top_rub=alt_on_top,
+        alternative_vat_in_total_rub=alt_in_total,
+        alternative_total_rub=alternative + alt_on_top,
         hidden_low_rub=hidden_low,
         hidden_high_rub=hidden_high,
         data_version=tech.version,
+        paint_type=paint_type,
     )

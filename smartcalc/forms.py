@@ -10,8 +10,8 @@ from leads.forms import DriverContactForm
 from leads.services import LeadInput
 
 from . import engine
-from .models import Generation, ShopPartPrice, ShopRates, VehicleModel
-from .parts import DamageKind, DamageSize, Operation, parts_for_body
+from .models import Generation, ShopPartPrice, ShopRates, TaxRegime, VehicleModel
+from .parts import DamageKind, DamageSize, Operation, PaintType, parts_for_body
 
 
 def parse_damages(data, body_type: str) -> tuple[list[engine.Damage], dict[str, str]]:
@@ -27,6 +27,10 @@ def parse_damages(data, body_type: str) -> tuple[list[engine.Damage], dict[str, 
             continue
         if kind not in DamageKind.values:
             errors[part.code] = _("Выберите вид повреждения из списка.")
+        elif kind == DamageKind.BROKEN and size in ("", *DamageSize.values):
+            # A broken or missing part is replaced whatever its size: no size is needed,
+            # and one given by the list view is dropped so that the line does not speak of it.
+            damages.append(engine.Damage(part.code, kind, "", operation))
         elif size not in DamageSize.values:
             errors[part.code] = _("Укажите размер повреждения в ладонях.")
         elif operation and operation not in Operation.values:
@@ -34,6 +38,12 @@ def parse_damages(data, body_type: str) -> tuple[list[engine.Damage], dict[str, 
         else:
             damages.append(engine.Damage(part.code, kind, size, operation))
     return damages, errors
+
+
+def parse_paint_type(data) -> str:
+    """The paint the driver chose; anything else (or nothing) is «не знаю»."""
+    value = (data.get("paint_type") or "").strip()
+    return value if value in PaintType.values else PaintType.UNKNOWN
 
 
 def picker_rows(body_type: str, damages: list[engine.Damage]) -> list[dict]:
@@ -109,11 +119,25 @@ class ShopRatesForm(forms.ModelForm):
             "body_rate_rub",
             "paint_rate_rub",
             "material_unit_rub",
-            "vat_mode",
+            "tax_regime",
+            "rates_include_vat",
+            "price_list_includes_vat",
+            "supplier_prices_include_vat",
+            "vat_rounding",
             "price_valid_days",
             "replace_threshold_pct",
-            "blend_neighbours",
+            "blend_policy",
         ]
+        widgets = {"vat_rounding": forms.RadioSelect, "blend_policy": forms.RadioSelect}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        regime = self.fields["tax_regime"]
+        regime.required = True
+        regime.error_messages["required"] = _(
+            "Выберите налоговый режим: от него зависит, как считается НДС в расчётах."
+        )
+        regime.choices = [("", _("— выберите режим —")), *TaxRegime.choices]
 
     def clean_replace_threshold_pct(self) -> int:
         value = self.cleaned_data["replace_threshold_pct"]

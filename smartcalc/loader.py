@@ -38,6 +38,7 @@ FILES = (
     "vehicles.csv",
     "class_factors.csv",
     "labour_norms.csv",
+    "spot_repair.csv",
     "model_overrides.csv",
     "dependencies.csv",
     "hidden_damage.csv",
@@ -64,6 +65,8 @@ NORM_COLUMNS = (
 # A manufacturer's part number as catalogues print it: letters and digits, hyphens or
 # spaces between groups (86511-4L000, 6RU807221A, 6RU807421FGRU).
 OEM_NUMBER = re.compile(r"[0-9A-Z](?:[0-9A-Z]|[- ](?=[0-9A-Z])){4,39}")
+
+SPOT_COLUMNS = ("spot_repair_h", "paint_material_spot")
 
 
 class DataError(ValueError):
@@ -235,6 +238,16 @@ def load_calc_data(folder: Path = DATA_DIR) -> tuple[DataVersion, bool]:
     missing = sorted(set(PARTS) - set(base))
     if missing:
         raise DataError(f"labour_norms.csv: no norms for {missing}")
+    # Spot (local) repair of a painted panel: its own file, merged into the base norms (a
+    # model override of the part inherits it).
+    for number, row in enumerate(_rows(folder, "spot_repair.csv"), start=2):
+        where = f"spot_repair.csv:{number}"
+        part = _part(row["part"], where)
+        spot = {c: _dec(row[c], f"{where} {c}") for c in SPOT_COLUMNS}
+        base[part].update(spot)
+        LabourNorm.objects.filter(version=version, part=part, vehicle_model__isnull=True).update(
+            **spot
+        )
     overrides: dict[tuple[int, str], dict] = {}
     for number, row in enumerate(_rows(folder, "model_overrides.csv"), start=2):
         where = f"model_overrides.csv:{number}"

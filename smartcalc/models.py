@@ -156,6 +156,12 @@ class LabourNorm(models.Model):
         _("окраска ремонтной >50 %, н/ч"), null=True, blank=True, **HOURS
     )
     polish_h = models.DecimalField(_("полировка, н/ч"), null=True, blank=True, **HOURS)
+    spot_repair_h = models.DecimalField(
+        _("локальный (спот) ремонт, н/ч окраски"), null=True, blank=True, **HOURS
+    )
+    paint_material_spot = models.DecimalField(
+        _("ЛКМ на локальный ремонт, ед."), null=True, blank=True, **HOURS
+    )
     paint_material_new = models.DecimalField(_("ЛКМ на новую, ед."), null=True, blank=True, **HOURS)
     paint_material_repair_small = models.DecimalField(
         _("ЛКМ на ремонтную ≤50 %, ед."), null=True, blank=True, **HOURS
@@ -316,11 +322,39 @@ class Wmi(models.Model):
         return self.code
 
 
-class VatMode(models.TextChoices):
-    VAT_22 = "22", _("НДС 22 %")
-    VAT_7 = "7", _("НДС 7 % (УСН)")
-    VAT_5 = "5", _("НДС 5 % (УСН)")
-    NONE = "none", _("без НДС")
+class TaxRegime(models.TextChoices):
+    """The shop's tax regime as far as the customer's price is concerned (Russia, 2026).
+
+    Rates and thresholds (НК РФ ст. 145 and 164 as amended by 176-ФЗ of 2024, which brought
+    VAT at 5 %/7 % to УСН from 2025, and 425-ФЗ of 2025, which raised the general rate and
+    lowered the exemption threshold from 2026): the general VAT rate is 22 % from
+    01.01.2026; a shop on УСН is exempt from VAT while its revenue of the previous year is
+    at most 20 million ₽ (60 million in 2025; the further steps to 15 and 10 million in
+    2027–2028 are from memory, not from the source below); above that it pays VAT at 5 %
+    (revenue up to 272.5 million ₽ in 2026) or 7 % (up to 490.5 million ₽) without input
+    VAT deduction, or chooses the general 22 % with deduction. Source: dzen.ru/a/
+    aTltV9nHfXzd1flS (a 2026 summary of the changes). Thresholds are indexed yearly, so the
+    shop chooses its regime; the code does not guess it from revenue."""
+
+    OSN_VAT_22 = "osn_22", _("ОСН, НДС 22 %")
+    USN_VAT_5 = "usn_5", _("УСН с НДС 5 %")
+    USN_VAT_7 = "usn_7", _("УСН с НДС 7 %")
+    USN_NO_VAT = "usn_none", _("УСН без НДС (освобождение)")
+
+    @property
+    def vat_percent(self) -> int | None:
+        return {"osn_22": 22, "usn_5": 5, "usn_7": 7}.get(self.value)
+
+
+class VatRounding(models.TextChoices):
+    PER_LINE = "line", _("в каждой строке")
+    ON_TOTAL = "total", _("один раз на итог")
+
+
+class BlendPolicy(models.TextChoices):
+    ALWAYS = "always", _("всегда")
+    METALLIC = "metallic", _("только для металлика и перламутра")
+    NEVER = "never", _("никогда")
 
 
 class ShopRates(models.Model):
@@ -335,14 +369,49 @@ class ShopRates(models.Model):
         help_text=_("Стоимость лакокрасочных материалов на один нормо-час окраски"),
         **MONEY,
     )
-    vat_mode = models.CharField(
-        _("НДС"), max_length=5, choices=VatMode.choices, default=VatMode.VAT_22
+    # Empty until the manager chooses: no silent default (a wrong regime misprices every
+    # estimate); until then drivers see prices «без учёта налогов» and staff a banner.
+    tax_regime = models.CharField(
+        _("налоговый режим"),
+        max_length=10,
+        choices=TaxRegime.choices,
+        blank=True,
+        help_text=_(
+            "С 2026 года: НДС 22 %; на УСН освобождение при доходе до 20 млн ₽ за прошлый "
+            "год, выше — НДС 5 % (до 272,5 млн ₽) или 7 % (до 490,5 млн ₽) без вычетов."
+        ),
+    )
+    rates_include_vat = models.BooleanField(
+        _("ставки нормо-часа и ЛКМ уже включают НДС"),
+        default=True,
+        help_text=_("Снимите, если НДС добавляется к ставкам сверху."),
+    )
+    price_list_includes_vat = models.BooleanField(
+        _("цены вашего прайса деталей включают НДС"), default=True
+    )
+    supplier_prices_include_vat = models.BooleanField(
+        _("цены поставщиков включают НДС"), default=True
+    )
+    vat_rounding = models.CharField(
+        _("округление НДС"),
+        max_length=5,
+        choices=VatRounding.choices,
+        default=VatRounding.PER_LINE,
     )
     price_valid_days = models.PositiveSmallIntegerField(_("цена действует, дней"), default=7)
     replace_threshold_pct = models.PositiveSmallIntegerField(
         _("порог замены, % от стоимости замены"), default=75
     )
-    blend_neighbours = models.BooleanField(_("окраска соседних деталей в переход"), default=True)
+    blend_policy = models.CharField(
+        _("окраска соседних деталей «в переход»"),
+        max_length=10,
+        choices=BlendPolicy.choices,
+        default=BlendPolicy.METALLIC,
+        help_text=_(
+            "Переход на соседнюю деталь прячет разницу оттенка; у неметаллика его обычно "
+            "не делают. Локальный (спот) ремонт переход не требует."
+        ),
+    )
 
     class Meta:
         verbose_name = _("ставки калькулятора")

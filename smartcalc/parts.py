@@ -72,8 +72,19 @@ class DamageSize(models.TextChoices):
 SIZE_ORDER = [DamageSize.UP_TO_1, DamageSize.FROM_1_TO_2, DamageSize.FROM_2_TO_4, DamageSize.OVER_4]
 
 
+class PaintType(models.TextChoices):
+    """What the driver knows about the colour; «не знаю» is priced as metallic (the most
+    common finish on the cars in the catalogue, and the price does not rise at the shop)."""
+
+    UNKNOWN = "unknown", _("не знаю")
+    SOLID = "solid", _("обычная (без блёсток)")
+    METALLIC = "metallic", _("металлик")
+    PEARL = "pearl", _("перламутр")
+
+
 class Operation(models.TextChoices):
     POLISH = "polish", _("полировка")
+    SPOT = "spot", _("локальный ремонт покрытия")
     PAINT = "paint", _("окраска")
     REPAIR_PAINT = "repair_paint", _("ремонт и окраска")
     REPLACE_PAINT = "replace_paint", _("замена и окраска")

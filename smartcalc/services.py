@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -12,11 +13,14 @@ from django.db.models import Max
 from django.utils.translation import gettext as _
 
 from autoservice.models import Membership, Shop
+from autoservice.money import quantize_rub
 from leads.models import Lead
 
 from . import engine, techdata
 from .models import Estimate, EstimateVersion, Generation
-from .parts import PARTS, parts_for_body
+from .parts import PARTS, PaintType, parts_for_body
+
+ZERO_RUB = Decimal("0.00")
 
 
 def _plain(value: Any) -> Any:
@@ -47,6 +51,7 @@ def estimate_compute(
     body_type: str,
     damages: Sequence[engine.Damage],
     extras: Sequence[engine.ExtraItem] = (),
+    paint_type: str = PaintType.UNKNOWN,
 ) -> engine.Estimate:
     """Raises engine.EstimateError (Russian message) or techdata.NoTechData."""
     if body_type not in generation.body_types:
@@ -59,6 +64,7 @@ def estimate_compute(
         rates=techdata.rates_for(shop),
         body_parts=body_part_codes(body_type),
         extras=extras,
+        paint_type=paint_type,
     )
 
 
@@ -68,19 +74,25 @@ def _inputs(
     damages: Sequence[engine.Damage],
     extras: Sequence[engine.ExtraItem],
     shop: Shop,
+    paint_type: str,
 ) -> dict:
     rates = techdata.shop_rates(shop)
     return {
         "generation_id": generation.pk,
         "vehicle": f"{generation.model} {generation.name} ({generation.years})",
         "body_type": body_type,
+        "paint_type": paint_type,
         "damages": [_plain(dataclasses.asdict(d)) for d in damages],
         "extras": [_plain(dataclasses.asdict(e)) for e in extras],
         "rates": {
             "body_rate_rub": str(rates.body_rate_rub),
             "paint_rate_rub": str(rates.paint_rate_rub),
             "material_unit_rub": str(rates.material_unit_rub),
-            "vat_mode": rates.vat_mode,
+            "tax_regime": rates.tax_regime,
+            "rates_include_vat": rates.rates_include_vat,
+            "price_list_includes_vat": rates.price_list_includes_vat,
+            "vat_rounding": rates.vat_rounding,
+            "blend_policy": rates.blend_policy,
             "replace_threshold_pct": rates.replace_threshold_pct,
             "price_valid_days": rates.price_valid_days,
         },
@@ -104,7 +116,7 @@ def estimate_save(
     EstimateVersion.objects.create(
         estimate=estimate,
         number=1,
-        inputs=_inputs(generation, body_type, damages, (), shop),
+        inputs=_inputs(generation, body_type, damages, (), shop, result.paint_type),
         result=estimate_as_json(result),
         data_version=result.data_version,
         total_rub=result.total_rub,
@@ -126,6 +138,7 @@ def estimate_revise(
     damages: Sequence[engine.Damage],
     extras: Sequence[engine.ExtraItem],
     note: str,
+    paint_type: str = PaintType.UNKNOWN,
 ) -> EstimateVersion:
     """A new version after inspection; earlier versions (the driver's first) stay as they were."""
     Estimate.objects.select_for_update().filter(pk=estimate.pk).first()
@@ -135,6 +148,7 @@ def estimate_revise(
         body_type=estimate.body_type,
         damages=damages,
         extras=extras,
+        paint_type=paint_type,
     )
     number = (estimate.versions.aggregate(n=Max("number"))["n"] or 0) + 1
     return EstimateVersion.objects.create(
@@ -142,7 +156,9 @@ def estimate_revise(
         number=number,
         author=by,
         note=note.strip()[:300],
-        inputs=_inputs(estimate.generation, estimate.body_type, damages, extras, estimate.shop),
+        inputs=_inputs(
+            estimate.generation, estimate.body_type, damages, extras, estimate.shop, paint_type
+        ),
         result=estimate_as_json(result),
         data_version=result.data_version,
         total_rub=result.total_rub,
@@ -169,3 +185,39 @@ def extras_from_inputs(inputs: dict) -> list[engine.ExtraItem]:
         )
         for e in inputs.get("extras", [])
     ]
+
+
+@dataclass(frozen=True)
+class CustomerPrice:
+    total_rub: Decimal  # what the customer pays
+    vat_in_total_rub: Decimal  # the VAT inside it («в т.ч. НДС»), zero without VAT
+    vat_on_top_rub: Decimal  # the part of it added on top of the source price
+
+
+PRICE_SOURCES = ("rates", "price_list", "supplier", "reference")
+
+
+def customer_price(*, shop: Shop, amount_rub: Decimal, source: str) -> CustomerPrice:
+    """One amount as the customer pays it under the shop's tax regime: VAT added on top when
+    the source's prices exclude it (the shop's settings), only stated when they include it.
+    `source`: "rates" (labour, paint, materials), "price_list" (the shop's own part prices),
+    "supplier" (supplier offers), "reference" (the platform's prices: retail, VAT included).
+    For the offer's totals, so that the offer and the estimate tax alike (rounded per amount)."""
+    if source not in PRICE_SOURCES:
+        raise ValueError(f"unknown price source {source!r}")
+    rates = techdata.shop_rates(shop)
+    tax = techdata.tax_for(rates)
+    amount = quantize_rub(amount_rub)
+    if not tax.charges_vat:
+        return CustomerPrice(amount, ZERO_RUB, ZERO_RUB)
+    includes = {
+        "rates": rates.rates_include_vat,
+        "price_list": rates.price_list_includes_vat,
+        "supplier": rates.supplier_prices_include_vat,
+        "reference": True,
+    }[source]
+    rate = tax.vat_percent
+    if includes:
+        return CustomerPrice(amount, quantize_rub(amount * rate / (100 + rate)), ZERO_RUB)
+    on_top = quantize_rub(amount * rate / 100)
+    return CustomerPrice(amount + on_top, on_top, on_top)

@@ -20,10 +20,11 @@ from .forms import (
     RevisionNoteForm,
     ShopRatesForm,
     parse_damages,
+    parse_paint_type,
     picker_rows,
 )
 from .models import EstimateVersion, ShopPartPrice
-from .parts import DIAGRAM_FOR_BODY, DamageKind, DamageSize, Operation
+from .parts import DIAGRAM_FOR_BODY, DamageKind, DamageSize, Operation, PaintType
 
 IMPORT_SESSION_KEY = "calc-price-import"
 
@@ -37,7 +38,11 @@ def estimate_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "smartcalc/staff/estimate_list.html",
-        {"estimates": estimates, "calibration": selectors.range_calibration(request.shop)},
+        {
+            "estimates": estimates,
+            "calibration": selectors.range_calibration(request.shop),
+            "tax_regime_missing": not techdata.shop_rates(request.shop).tax_regime,
+        },
     )
 
 
@@ -56,6 +61,7 @@ def estimate_detail(request: HttpRequest, estimate_id: int) -> HttpResponse:
     body = estimate.body_type
     if request.method == "POST":
         damages, errors = parse_damages(request.POST, body)
+        paint_type = parse_paint_type(request.POST)
         extras_formset = ExtraItemFormSet(request.POST, prefix="extra")
         note_form = RevisionNoteForm(request.POST)
         error = ""
@@ -68,6 +74,7 @@ def estimate_detail(request: HttpRequest, estimate_id: int) -> HttpResponse:
                     damages=damages,
                     extras=extras,
                     note=note_form.cleaned_data["note"],
+                    paint_type=paint_type,
                 )
             except engine.EstimateError as exc:
                 error = exc.message
@@ -79,6 +86,7 @@ def estimate_detail(request: HttpRequest, estimate_id: int) -> HttpResponse:
         status = 400
     else:
         damages = services.damages_from_inputs(latest.inputs)
+        paint_type = latest.inputs.get("paint_type", PaintType.UNKNOWN)
         errors, error, status = {}, "", 200
         extras_formset = ExtraItemFormSet(
             prefix="extra",
@@ -100,6 +108,10 @@ def estimate_detail(request: HttpRequest, estimate_id: int) -> HttpResponse:
             "diagram": DIAGRAM_FOR_BODY[body],
             "kinds": DamageKind.choices,
             "sizes": DamageSize.choices,
+            "paint_types": PaintType.choices,
+            "paint_type": paint_type,
+            "staff": True,
+            "tax_regime_missing": not techdata.shop_rates(request.shop).tax_regime,
             "operations": Operation.choices,
             "part_errors": errors,
             "error": error,

@@ -24,7 +24,7 @@ from .models import (
     ReferencePrice,
     ShopPartPrice,
     ShopRates,
-    VatMode,
+    TaxRegime,
     VehicleModel,
 )
 
@@ -52,6 +52,8 @@ def _norm(row: LabourNorm) -> engine.Norm:
         material_new=row.paint_material_new,
         material_repair_small=row.paint_material_repair_small,
         material_repair_large=row.paint_material_repair_large,
+        spot_h=row.spot_repair_h,
+        material_spot=row.paint_material_spot,
     )
 
 
@@ -140,14 +142,25 @@ def shop_rates(shop: Shop) -> ShopRates:
     return rates
 
 
+def tax_for(rates: ShopRates) -> engine.Tax:
+    """The engine's view of the shop's tax settings; no regime chosen → prices as they are."""
+    percent = TaxRegime(rates.tax_regime).vat_percent if rates.tax_regime else None
+    return engine.Tax(
+        regime=rates.tax_regime,
+        vat_percent=Decimal(percent) if percent else None,
+        rates_include_vat=rates.rates_include_vat,
+        price_list_includes_vat=rates.price_list_includes_vat,
+        rounding=rates.vat_rounding,
+    )
+
+
 def rates_for(shop: Shop) -> engine.Rates:
     rates = shop_rates(shop)
-    vat = None if rates.vat_mode == VatMode.NONE else Decimal(rates.vat_mode)
     return engine.Rates(
         body_rate_rub=rates.body_rate_rub,
         paint_rate_rub=rates.paint_rate_rub,
         material_unit_rub=rates.material_unit_rub,
-        vat_percent=vat,
+        tax=tax_for(rates),
         replace_threshold=Decimal(rates.replace_threshold_pct) / 100,
-        blend_neighbours=rates.blend_neighbours,
+        blend_policy=rates.blend_policy,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -19,9 +20,9 @@ from leads.forms import DriverRequestPage
 from leads.models import Channel, Lead
 
 from . import engine, europrotocol, selectors, services, techdata
-from .forms import CalcContactForm, parse_damages, picker_rows
+from .forms import CalcContactForm, parse_damages, parse_paint_type, picker_rows
 from .models import Estimate, Generation, VehicleMake, VehicleModel
-from .parts import DIAGRAM_FOR_BODY, BodyType, DamageKind, DamageSize
+from .parts import DIAGRAM_FOR_BODY, BodyType, DamageKind, DamageSize, PaintType
 
 
 def _get_public_shop(slug: str) -> Shop:
@@ -37,27 +38,37 @@ def _vehicle(generation_id: int, body: str) -> Generation:
     return generation
 
 
-def _result_context(shop: Shop, result: dict | None, error: str = "") -> dict:
-    """What the estimate partial needs: the result as stored (JSON), the europrotocol fit."""
+def _result_context(
+    shop: Shop, result: dict | None, error: str = "", generation: Generation | None = None
+) -> dict:
+    """What the estimate partial needs: the result as stored (JSON), the europrotocol fit
+    and the insurer's approximate payout by the Единая методика."""
     context: dict = {"result": result, "error": error, "shop": shop}
     if result:
-        from decimal import Decimal
-
         total = Decimal(result["total_rub"])
-        limits = europrotocol.limits_in_force(region=shop.region, on=timezone.localdate())
+        today = timezone.localdate()
+        limits = europrotocol.limits_in_force(region=shop.region, on=today)
         context["europrotocol"] = europrotocol.fit_limits(total, limits)
+        if generation is not None:
+            payout = europrotocol.insurer_payout(
+                result, year_from=generation.year_from, year_to=generation.year_to, on=today
+            )
+            context["payout"] = payout
+            context["europrotocol"] = europrotocol.fit_payout(payout, limits)
         rates = techdata.shop_rates(shop)
         context["valid_until"] = timezone.localdate() + dt.timedelta(days=rates.price_valid_days)
         context["approximate"] = any(line["price_approximate"] for line in result["lines"])
     return context
 
 
-def _compute(shop: Shop, generation: Generation, body: str, damages) -> tuple[dict | None, str]:
+def _compute(
+    shop: Shop, generation: Generation, body: str, damages, paint_type: str
+) -> tuple[dict | None, str]:
     if not damages:
         return None, ""
     try:
         result = services.estimate_compute(
-            shop=shop, generation=generation, body_type=body, damages=damages
+            shop=shop, generation=generation, body_type=body, damages=damages, paint_type=paint_type
         )
     except engine.EstimateError as exc:
         return None, exc.message
@@ -96,7 +107,9 @@ def calc_vehicle(request: HttpRequest, slug: str) -> HttpResponse:
     )
 
 
-def _damage_page(request, shop, generation, body, damages, errors, result, error, status=200):
+def _damage_page(
+    request, shop, generation, body, damages, errors, result, error, status=200, paint_type=""
+):
     return render(
         request,
         "smartcalc/calc_damage.html",
@@ -109,8 +122,10 @@ def _damage_page(request, shop, generation, body, damages, errors, result, error
             "rows": picker_rows(body, damages),
             "kinds": DamageKind.choices,
             "sizes": DamageSize.choices,
+            "paint_types": PaintType.choices,
+            "paint_type": paint_type or PaintType.UNKNOWN,
             "part_errors": errors,
-            **_result_context(shop, result, error),
+            **_result_context(shop, result, error, generation),
         },
         status=status,
     )
@@ -123,8 +138,12 @@ def calc_damage(request: HttpRequest, slug: str, generation_id: int, body: str) 
     """The diagram and the list; without JavaScript «Пересчитать» posts back here."""
     shop = request.public_shop = _get_public_shop(slug)
     generation = _vehicle(generation_id, body)
-    damages, errors = parse_damages(request.POST if request.method == "POST" else {}, body)
-    result, error = _compute(shop, generation, body, damages) if not errors else (None, "")
+    data = request.POST if request.method == "POST" else {}
+    damages, errors = parse_damages(data, body)
+    paint_type = parse_paint_type(data)
+    result, error = (
+        _compute(shop, generation, body, damages, paint_type) if not errors else (None, "")
+    )
     return _damage_page(
         request,
         shop,
@@ -135,6 +154,7 @@ def calc_damage(request: HttpRequest, slug: str, generation_id: int, body: str) 
         result,
         error,
         status=400 if errors or error else 200,
+        paint_type=paint_type,
     )
 
 
@@ -148,8 +168,10 @@ def calc_estimate(request: HttpRequest, slug: str, generation_id: int, body: str
     if errors:
         error = next(iter(errors.values()))
         return render(request, "smartcalc/_estimate.html", _result_context(shop, None, error))
-    result, error = _compute(shop, generation, body, damages)
-    return render(request, "smartcalc/_estimate.html", _result_context(shop, result, error))
+    result, error = _compute(shop, generation, body, damages, parse_paint_type(request.POST))
+    return render(
+        request, "smartcalc/_estimate.html", _result_context(shop, result, error, generation)
+    )
 
 
 @csrf_exempt
@@ -162,11 +184,16 @@ def calc_send(request: HttpRequest, slug: str, generation_id: int, body: str) ->
     shop = request.public_shop = _get_public_shop(slug)
     generation = _vehicle(generation_id, body)
     damages, errors = parse_damages(request.POST, body)
-    result, error = _compute(shop, generation, body, damages) if not errors else (None, "")
+    paint_type = parse_paint_type(request.POST)
+    result, error = (
+        _compute(shop, generation, body, damages, paint_type) if not errors else (None, "")
+    )
     if errors or error or not damages:
         if not damages and not errors and not error:
             error = _("Отметьте хотя бы одно повреждение на схеме или в списке.")
-        return _damage_page(request, shop, generation, body, damages, errors, result, error, 400)
+        return _damage_page(
+            request, shop, generation, body, damages, errors, result, error, 400, paint_type
+        )
 
     # The damage step posts here without a token and gets the contact step with one.
     page = DriverRequestPage(request, shop, token_required=False)
@@ -180,7 +207,11 @@ def calc_send(request: HttpRequest, slug: str, generation_id: int, body: str) ->
     page.receive_photos()
     if page.is_sent and form.is_valid() and page.is_valid:
         engine_result = services.estimate_compute(
-            shop=shop, generation=generation, body_type=body, damages=damages
+            shop=shop,
+            generation=generation,
+            body_type=body,
+            damages=damages,
+            paint_type=paint_type,
         )
 
         def attach(lead: Lead) -> Estimate:
@@ -211,8 +242,9 @@ def calc_send(request: HttpRequest, slug: str, generation_id: int, body: str) ->
             "body": body,
             "body_label": BodyType(body).label,
             "damages": damages,
+            "paint_type": paint_type,
             "form": form,
-            **_result_context(shop, result),
+            **_result_context(shop, result, generation=generation),
         },
         status=400 if page.has_input else 200,
     )
@@ -228,7 +260,7 @@ def calc_result(request: HttpRequest, slug: str, token: str) -> HttpResponse:
         public_token=token,
     )
     first = estimate.versions.order_by("number").first()
-    context = _result_context(shop, first.result)
+    context = _result_context(shop, first.result, generation=estimate.generation)
     context["valid_until"] = timezone.localtime(first.created_at).date() + dt.timedelta(
         days=int(first.inputs["rates"]["price_valid_days"])
     )

@@ -1,6 +1,9 @@
+from decimal import Decimal, InvalidOperation
+
 from django import template
+from django.utils import formats
 from django.utils.text import capfirst
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 
 from smartcalc.parts import (
     DIAGRAM_MARKS,
@@ -94,3 +97,46 @@ def severity_colour(damage: dict) -> str:
     if damage.get("kind") == "broken":
         level = 4
     return SEVERITY_COLOURS[level]
+
+
+def _decimal(value) -> Decimal | None:
+    try:
+        return Decimal(str(value))
+    except (InvalidOperation, ValueError, TypeError):
+        return None
+
+
+@register.filter
+def repair_category(line: dict) -> str:
+    """«категория Р2» for staff: the repair category of the norms (Р for ремонт), in the
+    page's language. A line saved before categories were stored has none."""
+    number = str(line.get("repair_category") or "")
+    if not number.isdigit():
+        return ""
+    return gettext("категория Р%(n)s") % {"n": number}
+
+
+@register.filter
+def dec(value) -> str:
+    """A number stored as text («4.14») the way the page's language writes it («4,14»),
+    without trailing zeros («1.50» → «1,5», «2.00» → «2»)."""
+    number = _decimal(value)
+    if number is None:
+        return ""
+    number = number.normalize() if number == number.to_integral() else number
+    places = max(-number.normalize().as_tuple().exponent, 0)
+    return formats.number_format(number, decimal_pos=places, use_l10n=True)
+
+
+@register.filter
+def norm_hours(value) -> str:
+    """«4,14 нормо-часа», «1 нормо-час», «5 нормо-часов»: written out for drivers."""
+    number = _decimal(value)
+    if number is None:
+        return ""
+    text = dec(number)
+    if number != number.to_integral():
+        # A fraction takes the genitive singular in Russian: «1,5 нормо-часа».
+        return gettext("%(hours)s нормо-часа") % {"hours": text}
+    count = int(number)
+    return ngettext("%(hours)s нормо-час", "%(hours)s нормо-часов", count) % {"hours": text}

@@ -24,7 +24,8 @@ def _total(page) -> Decimal:
 def _mark(page, part: str, kind: str, size: str) -> None:
     page.locator(f"#part-{part}").tap()
     page.locator(f"label[for='damage-sheet-kind-{kind}']").tap()
-    page.locator(f"label[for='damage-sheet-size-{size}']").tap()
+    if kind != "broken":  # a broken part needs no size: the sheet hides the sizes
+        page.locator(f"label[for='damage-sheet-size-{size}']").tap()
     page.locator(".damage-sheet [data-action='done']").tap()
 
 

@@ -22,6 +22,7 @@ from smartcalc.engine import (
     Norm,
     PartPrice,
     Rates,
+    Tax,
     TechData,
     compute_estimate,
     severity,
@@ -147,14 +148,23 @@ PRICES = {
     "mirror_left": PartPrice(D("14700"), approximate=True),
 }
 
+# ОСН with every price excluding VAT: 22 % on top, once on the total (tests/smartcalc/
+# test_taxes.py has the other regimes and sources).
+VAT_22_ON_TOP = Tax(
+    regime="osn_22",
+    vat_percent=D("22"),
+    rates_include_vat=False,
+    price_list_includes_vat=False,
+    rounding="total",
+)
 # Blending is off unless a test is about it, so that a test sees only its own line.
 RATES = Rates(
     body_rate_rub=D("2000"),
     paint_rate_rub=D("2200"),
     material_unit_rub=D("2000"),
-    vat_percent=D("22"),
+    tax=VAT_22_ON_TOP,
     replace_threshold=D("0.75"),
-    blend_neighbours=False,
+    blend_policy="never",
 )
 
 
@@ -185,7 +195,7 @@ def test_door_dent_of_one_palm_is_repaired_r1_with_small_paint():
     line = only_line(estimate(Damage("door_front_left", "dent", "1")))
 
     assert line.operation == "repair_paint"
-    assert any("Р1" in note for note in line.notes)
+    assert line.repair_category == "1"
     # Р1 1.35 + обивка (repair) 0.60 + молдинг (paint) 0.35 = 2.30 h; the replace dep is not
     # taken.
     assert line.extras == (
@@ -207,7 +217,7 @@ def test_door_dent_of_two_to_four_palms_is_repaired_r3_with_large_paint():
     line = only_line(estimate(Damage("door_front_left", "dent", "4")))
 
     assert line.operation == "repair_paint"
-    assert any("Р3" in note for note in line.notes)
+    assert line.repair_category == "3"
     assert line.labour_hours == D("4.15")  # Р3 3.20 + 0.60 + 0.35
     assert line.labour_rub == D("8300.00")  # 4.15 × 2 000
     assert line.paint_hours == D("2.50")  # repaired part, >50 %
@@ -240,7 +250,7 @@ def test_bumper_crack_of_one_palm_is_welded_one_category_up():
     line = only_line(estimate(Damage("bumper_front", "crack", "1")))
 
     assert line.operation == "repair_paint"
-    assert any("Р2" in note for note in line.notes)  # plastic crack: Р1 → Р2
+    assert line.repair_category == "2"  # plastic crack: Р1 → Р2
     # Р2 1.80 + бампер снять/установить 1.00 + решётка 0.40 = 3.20 h.
     assert line.labour_hours == D("3.20")
     assert line.labour_rub == D("6400.00")  # 3.20 × 2 000
@@ -391,7 +401,8 @@ def test_totals_add_the_lines_and_vat_once():
     assert result.parts_rub == D("55500.00")  # 24 300 + 31 200
     assert result.subtotal_rub == D("86040.00")  # 13 420 + 39 220 + 33 400
     assert result.vat_percent == D("22")
-    assert result.vat_rub == D("18928.80")  # 86 040 × 0.22
+    assert result.vat_on_top_rub == D("18928.80")  # 86 040 × 0.22
+    assert result.vat_in_total_rub == D("18928.80")
     assert result.total_rub == D("104968.80")  # 86 040 + 18 928.80
     assert result.data_version == "test-2025.1"
 
@@ -401,7 +412,7 @@ def test_alternative_totals_use_the_alternative_price_where_present():
 
     # Door: no part → 13 420; bumper 26 720; headlamp 11 600.
     assert result.alternative_subtotal_rub == D("51740.00")
-    assert result.alternative_vat_rub == D("11382.80")  # 51 740 × 0.22
+    assert result.alternative_vat_on_top_rub == D("11382.80")  # 51 740 × 0.22
     assert result.alternative_total_rub == D("63122.80")
 
 
@@ -421,15 +432,28 @@ def test_vat_is_rounded_half_up_once_on_the_subtotal():
 
     assert result.subtotal_rub == D("4071.10")
     # 4 071.10 × 0.22 = 895.642 → 895.64; per line it would be 610.67 + 284.98 = 895.65.
-    assert result.vat_rub == D("895.64")
+    assert result.vat_on_top_rub == D("895.64")
     assert result.total_rub == D("4966.74")
+
+
+def test_vat_is_rounded_in_each_line_when_the_shop_rounds_per_line():
+    result = estimate(
+        Damage("wheel_front_left", "dent", "1"),  # 2 775.75 × 0.22 = 610.665 → 610.67
+        Damage("windscreen", "scratch", "1"),  # 1 295.35 × 0.22 = 284.977 → 284.98
+        body_rate_rub=D("1850.50"),
+        tax=dataclasses.replace(VAT_22_ON_TOP, rounding="line"),
+    )
+
+    assert [line.vat_on_top_rub for line in result.lines] == [D("610.67"), D("284.98")]
+    assert result.vat_on_top_rub == D("895.65")
+    assert result.total_rub == D("4966.75") == sum(line.total_rub for line in result.lines)
 
 
 def test_vat_rounds_a_half_kopeck_up():
     result = estimate(Damage("wheel_front_left", "dent", "1"), body_rate_rub=D("1850.50"))
 
     # 2 775.75 × 0.22 = 610.665 → 610.67 (half-even would give 610.66).
-    assert result.vat_rub == D("610.67")
+    assert result.vat_on_top_rub == D("610.67")
     assert result.total_rub == D("3386.42")
 
 
@@ -447,10 +471,11 @@ def test_labour_rounds_a_half_kopeck_up():
 
 
 def test_no_vat_when_the_shop_charges_none():
-    result = estimate(*THREE_DAMAGES, vat_percent=None)
+    result = estimate(*THREE_DAMAGES, tax=Tax(regime="usn_none"))
 
     assert result.vat_percent is None
-    assert result.vat_rub == ZERO
+    assert result.vat_display == "none"
+    assert result.vat_on_top_rub == result.vat_in_total_rub == ZERO
     assert result.total_rub == result.subtotal_rub == D("86040.00")
     assert result.alternative_total_rub == result.alternative_subtotal_rub == D("51740.00")
 
@@ -459,7 +484,7 @@ def test_no_vat_when_the_shop_charges_none():
 
 
 def test_painting_front_door_blends_rear_door_and_front_wing():
-    result = estimate(Damage("door_front_left", "dent", "1"), blend_neighbours=True)
+    result = estimate(Damage("door_front_left", "dent", "1"), blend_policy="always")
 
     assert [line.part for line in result.lines] == [
         "door_front_left",
@@ -486,7 +511,7 @@ def test_painting_front_door_blends_rear_door_and_front_wing():
 
 def test_blend_hours_take_the_paint_factor():
     result = estimate(
-        Damage("door_front_left", "dent", "1"), tech=TECH_CLASS_E, blend_neighbours=True
+        Damage("door_front_left", "dent", "1"), tech=TECH_CLASS_E, blend_policy="always"
     )
 
     rear = line_of(result, "door_rear_left")
@@ -498,7 +523,7 @@ def test_neighbour_painted_anyway_is_not_blended():
     result = estimate(
         Damage("door_front_left", "dent", "1"),
         Damage("wing_front_left", "scratch", "1"),
-        blend_neighbours=True,
+        blend_policy="always",
     )
 
     assert [line.part for line in result.lines] == [
@@ -515,7 +540,7 @@ def test_shared_neighbour_is_blended_once():
     result = estimate(
         Damage("door_front_left", "dent", "1"),
         Damage("quarter_left", "dent", "1"),
-        blend_neighbours=True,
+        blend_policy="always",
     )
 
     parts = [line.part for line in result.lines]
@@ -528,14 +553,14 @@ def test_no_blend_lines_when_blending_is_off():
     result = estimate(
         Damage("door_front_left", "dent", "1"),
         Damage("quarter_left", "dent", "1"),
-        blend_neighbours=False,
+        blend_policy="never",
     )
 
     assert [line.part for line in result.lines] == ["door_front_left", "quarter_left"]
 
 
 def test_unpainted_part_blends_nothing():
-    result = estimate(Damage("headlamp_left", "crack", "1"), blend_neighbours=True)
+    result = estimate(Damage("headlamp_left", "crack", "1"), blend_policy="always")
 
     assert [line.part for line in result.lines] == ["headlamp_left"]
 
@@ -711,15 +736,41 @@ def any_tech(draw) -> TechData:
 
 
 @st.composite
-def any_rates(draw, with_vat: bool = False) -> Rates:
-    vat = money("0", "30") if with_vat else st.none() | money("0", "30")
+def any_tax(draw) -> Tax:
+    regime, percent = draw(
+        st.sampled_from(
+            [("", None), ("usn_none", None), ("usn_5", 5), ("usn_7", 7), ("osn_22", 22)]
+        )
+    )
+    return Tax(
+        regime=regime,
+        vat_percent=D(percent) if percent else None,
+        rates_include_vat=draw(st.booleans()),
+        price_list_includes_vat=draw(st.booleans()),
+        rounding=draw(st.sampled_from(["line", "total"])),
+    )
+
+
+@st.composite
+def any_rates(draw, with_vat_on_top: bool = False) -> Rates:
+    tax = (
+        Tax(
+            regime="osn_22",
+            vat_percent=draw(money("1", "30")),
+            rates_include_vat=False,
+            price_list_includes_vat=False,
+            rounding="total",
+        )
+        if with_vat_on_top
+        else draw(any_tax())
+    )
     return Rates(
         body_rate_rub=draw(money("500", "6000")),
         paint_rate_rub=draw(money("500", "6000")),
         material_unit_rub=draw(money("300", "5000")),
-        vat_percent=draw(vat),
+        tax=tax,
         replace_threshold=draw(thresholds),
-        blend_neighbours=draw(st.booleans()),
+        blend_policy=draw(st.sampled_from(["always", "metallic", "never"])),
     )
 
 
@@ -753,10 +804,12 @@ def money_amounts(result: Estimate):
         "materials_rub",
         "parts_rub",
         "subtotal_rub",
-        "vat_rub",
+        "vat_on_top_rub",
+        "vat_in_total_rub",
         "total_rub",
         "alternative_subtotal_rub",
-        "alternative_vat_rub",
+        "alternative_vat_on_top_rub",
+        "alternative_vat_in_total_rub",
         "alternative_total_rub",
         "hidden_low_rub",
         "hidden_high_rub",
@@ -780,8 +833,8 @@ def money_amounts(result: Estimate):
 @settings(max_examples=40, deadline=None)
 @given(tech=any_tech(), rates=any_rates(), prices=any_prices)
 def test_bigger_damage_never_costs_less(tech, rates, prices):
-    for blend in (True, False):
-        rates = dataclasses.replace(rates, blend_neighbours=blend)
+    for blend in ("always", "never"):
+        rates = dataclasses.replace(rates, blend_policy=blend)
         for part in PARTS_WITH_NORMS:
             for kind in KINDS:
                 results = [
@@ -824,14 +877,17 @@ def test_subtotal_is_the_sum_of_lines_and_each_line_the_sum_of_its_parts(
 @given(
     damages=damage_sets,
     tech=any_tech(),
-    rates=any_rates(with_vat=True),
-    prices=any_prices,
+    rates=any_rates(with_vat_on_top=True),
+    prices=st.fixed_dictionaries(
+        {code: st.builds(PartPrice, original_rub=money("1000", "90000")) for code in NORMS}
+    ),
 )
-def test_vat_is_applied_once_on_the_subtotal(damages, tech, rates, prices):
+def test_vat_on_top_is_applied_once_on_the_subtotal(damages, tech, rates, prices):
+    """Only the shop's own prices (none approximate): all of them exclude VAT here."""
     result = compute_estimate(damages=damages, tech=tech, prices=prices, rates=rates)
 
-    rate = rates.vat_percent
-    assert result.vat_rub == quantize_rub(result.subtotal_rub * rate / 100)
+    rate = rates.tax.vat_percent
+    assert result.vat_on_top_rub == quantize_rub(result.subtotal_rub * rate / 100)
     assert result.total_rub - result.subtotal_rub == quantize_rub(result.subtotal_rub * rate / 100)
     assert result.alternative_total_rub - result.alternative_subtotal_rub == quantize_rub(
         result.alternative_subtotal_rub * rate / 100

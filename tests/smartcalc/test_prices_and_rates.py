@@ -22,20 +22,55 @@ def test_manager_sets_rates_and_bad_values_are_explained(manager_client, shop):
         "body_rate_rub": "2700",
         "paint_rate_rub": "2900",
         "material_unit_rub": "2100",
-        "vat_mode": "none",
+        "tax_regime": "usn_5",
+        "rates_include_vat": "on",
+        "vat_rounding": "line",
         "price_valid_days": "10",
         "replace_threshold_pct": "70",
-        "blend_neighbours": "on",
+        "blend_policy": "never",
     }
     assert manager_client.post(url, data).status_code == 302
     rates = ShopRates.objects.get(shop=shop)
-    assert rates.body_rate_rub == Decimal("2700") and rates.vat_mode == "none"
+    assert rates.body_rate_rub == Decimal("2700") and rates.tax_regime == "usn_5"
+    assert rates.rates_include_vat and not rates.price_list_includes_vat
+    assert rates.blend_policy == "never"
     response = manager_client.post(
         url, {**data, "replace_threshold_pct": "5", "body_rate_rub": "0"}
     )
     assert response.status_code == 400
     html = response.content.decode()
     assert "от 30 до 100" in html and "больше нуля" in html
+
+
+def test_a_shop_must_choose_its_tax_regime_and_keeps_what_it_typed(manager_client, shop):
+    url = reverse("smartcalc:calc_settings")
+    page = manager_client.get(url).content.decode()
+    assert "— выберите режим —" in page
+    response = manager_client.post(
+        url,
+        {
+            "body_rate_rub": "2700",
+            "paint_rate_rub": "2900",
+            "material_unit_rub": "2100",
+            "tax_regime": "",
+            "vat_rounding": "line",
+            "price_valid_days": "10",
+            "replace_threshold_pct": "70",
+            "blend_policy": "metallic",
+        },
+    )
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "Выберите налоговый режим" in html
+    assert 'value="2700"' in html
+    assert ShopRates.objects.get(shop=shop).tax_regime == ""
+
+
+def test_staff_see_a_banner_until_the_regime_is_chosen(manager_client, shop):
+    url = reverse("smartcalc:estimate_list")
+    assert "Не выбран налоговый режим" in manager_client.get(url).content.decode()
+    ShopRates.objects.filter(shop=shop).update(tax_regime="usn_none")
+    assert "Не выбран налоговый режим" not in manager_client.get(url).content.decode()
 
 
 def test_clean_price_list_is_imported(manager_client, shop):

@@ -55,6 +55,18 @@
     var kindInputs = kindGroup.querySelectorAll("input");
     var sizeInputs = sizeGroup.querySelectorAll("input");
     var removeButton = sheet.querySelector('.damage-sheet-actions [data-action="remove"]');
+    var sizeChoices = sizeGroup.querySelector(".damage-choices");
+    var sizeHowto = sizeGroup.querySelector(".damage-howto");
+    var sizeBroken = sizeGroup.querySelector(".damage-size-broken");
+
+    // A broken or missing part needs no size: the size choices give way to a short note.
+    function sizeFollowsKind() {
+      var broken = checked(kindInputs) === WORST_KIND;
+      if (broken) check(sizeInputs, "");
+      if (sizeChoices) sizeChoices.hidden = broken;
+      if (sizeHowto) sizeHowto.hidden = broken;
+      if (sizeBroken) sizeBroken.hidden = !broken;
+    }
 
     var rows = {};
     var order = [];
@@ -90,6 +102,8 @@
     }
 
     function describe(row) {
+      // A broken or missing part has no size: it is replaced whole.
+      if (row.kind.value === WORST_KIND) return optionText(row.kind, "");
       return interpolate(gettext("%(kind)s, %(size)s"), {
         kind: optionText(row.kind, gettext("вид не указан")),
         size: optionText(row.size, gettext("размер не указан"))
@@ -98,6 +112,8 @@
 
     function refresh(row) {
       var sev = severity(row);
+      // The list's size select means nothing for a broken part (and is not posted).
+      row.size.disabled = row.kind.value === WORST_KIND;
       var damaged = sev !== "";
       if (row.region) {
         SEVERITIES.forEach(function (c) { row.region.classList.remove(c); });
@@ -158,7 +174,9 @@
       var buttons = Array.prototype.filter.call(sheet.querySelectorAll("button"), function (b) {
         return !b.hidden && !b.disabled && b.offsetParent !== null;
       });
-      return [buttons[0], firstOf(kindInputs), firstOf(sizeInputs)].concat(buttons.slice(1));
+      var stops = [buttons[0], firstOf(kindInputs)];
+      if (!sizeChoices || !sizeChoices.hidden) stops.push(firstOf(sizeInputs));
+      return stops.concat(buttons.slice(1));
     }
 
     function open(code, from) {
@@ -170,6 +188,7 @@
       sheetPart.textContent = row.name;
       check(kindInputs, row.kind.value);
       check(sizeInputs, row.size.value);
+      sizeFollowsKind();
       hint.hidden = true;
       kindGroup.classList.remove("is-missing");
       sizeGroup.classList.remove("is-missing");
@@ -202,8 +221,8 @@
 
     function done() {
       var kind = checked(kindInputs);
-      var size = checked(sizeInputs);
-      if (!kind || !size) {
+      var size = kind === WORST_KIND ? "" : checked(sizeInputs);
+      if (!kind || (!size && kind !== WORST_KIND)) {
         hint.hidden = false;
         kindGroup.classList.toggle("is-missing", !kind);
         sizeGroup.classList.toggle("is-missing", !size);
@@ -247,6 +266,7 @@
     // The radios only prepare a choice; the form must not recompute on each of them.
     sheet.addEventListener("change", function (event) {
       event.stopPropagation();
+      if (event.target.name === "damage_sheet_kind") sizeFollowsKind();
       hint.hidden = true;
       kindGroup.classList.remove("is-missing");
       sizeGroup.classList.remove("is-missing");
