@@ -117,9 +117,12 @@ def originals_ranked(rows: Sequence[Row]) -> list[Row]:
 
 
 def _original_why(best: Row, ranked: Sequence[Row]) -> str:
+    """Why this original among several: the soonest, and what waiting would save."""
+    if len(ranked) < 2:
+        return ""
     cheaper = [r for r in ranked if r.price.customer_rub < best.price.customer_rub]
     if not cheaper:
-        return _("Оригинал с самым ранним сроком и самой низкой ценой.")
+        return _("Из оригиналов — самый ранний срок и самая низкая цена.")
     other = min(cheaper, key=lambda r: (r.price.customer_rub, r.delivery_date))
     return _(
         "Оригинал, который приедет раньше всех (%(date)s); самый дешёвый оригинал — на "

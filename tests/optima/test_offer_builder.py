@@ -139,6 +139,7 @@ def test_recommended_option_is_offered_even_when_it_is_also_the_original(shop, a
     (position,) = version.positions
     tags = [offers.option_tags(o) for o in position["options"]]
     assert tags == [["рекомендуем", "оригинал"], ["самый выгодный"]]
+    assert position["options"][0]["why"] == ""  # one original: nothing to explain
     assert position["reasons"], "the driver is told why"
     assert offers.set_labels(version) == ["оригинал", "рекомендуем", "самый выгодный"]
     assert offers.choice_default(version) == {"0": 0}
