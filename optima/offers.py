@@ -117,8 +117,10 @@ def originals_ranked(rows: Sequence[Row]) -> list[Row]:
 
 
 def _original_why(best: Row, ranked: Sequence[Row]) -> str:
-    """Why this original among several: the soonest, and what waiting would save."""
-    if len(ranked) < 2:
+    """Why this original among all the search found: the soonest, and what waiting for a
+    cheaper one would save. Nothing when it is the only one, or when the advisor chose a
+    later one (then "the soonest" would not be true)."""
+    if len(ranked) < 2 or best.delivery_date > ranked[0].delivery_date:
         return ""
     cheaper = [r for r in ranked if r.price.customer_rub < best.price.customer_rub]
     if not cheaper:
@@ -186,7 +188,7 @@ def _position(block: NumberBlock, keys: Sequence[str]) -> dict | None:
     ranked = originals_ranked(rows)
     if ranked:
         tags[ranked[0].key].append("original")
-        why[ranked[0].key] = _original_why(ranked[0], ranked)
+        why[ranked[0].key] = _original_why(ranked[0], originals_ranked(block.rows))
     for row in rows:
         if row.is_recommended:
             tags[row.key].append("recommended")

@@ -423,3 +423,38 @@ def test_the_driver_page_requires_the_csrf_token(shop):
     assert strict.post(url, {**confirm, "csrfmiddlewaretoken": token}).status_code == 303
     version.refresh_from_db()
     assert version.status == OfferStatus.ACCEPTED
+
+
+def test_the_original_explains_itself_against_every_original_found(shop, advisor):
+    moscow, europe = _suppliers(shop)
+    lead = LeadFactory(shop=shop)
+    search = _search(
+        shop,
+        lead,
+        {
+            europe: {"865114L000": [_offer("HYUNDAI/KIA", "86511-4L000", 20000, 21, "original")]},
+            moscow: {
+                "865114L000": [
+                    _offer("HYUNDAI/KIA", "86511-4L000", 20910, 1, "original"),
+                    _offer("SAT", "ST-HN01", 9000, 1, "aftermarket"),
+                ]
+            },
+        },
+    )
+    version = offers.offer_build(lead=lead, search=search, by=advisor)
+    (block,) = offers.offer_blocks(search)
+    keys = {r.offer["brand"] + r.supplier.name: r.key for r in block.rows}
+    # Only the Moscow original offered: it still says the one from Europe is cheaper but later.
+    offers.offer_compose(
+        version=version,
+        estimate_sources=[],
+        rows={"865114L000": [keys["HYUNDAI/KIAСклад в Москве"], keys["SATСклад в Москве"]]},
+    )
+    original = version.positions[0]["options"][0]
+    assert offers.option_tags(original) == ["оригинал"]
+    assert "раньше всех" in original["why"] and "910" in original["why"]
+    # The advisor offers the later original alone: no claim that it is the soonest.
+    offers.offer_compose(
+        version=version, estimate_sources=[], rows={"865114L000": [keys["HYUNDAI/KIAЕвропа"]]}
+    )
+    assert version.positions[0]["options"][0]["why"] == ""
