@@ -458,3 +458,22 @@ def test_the_original_explains_itself_against_every_original_found(shop, advisor
         version=version, estimate_sources=[], rows={"865114L000": [keys["HYUNDAI/KIAЕвропа"]]}
     )
     assert version.positions[0]["options"][0]["why"] == ""
+
+
+def test_the_timeline_and_the_shop_mail_show_the_accepted_sum_formatted(client, shop):
+    from django.core import mail
+
+    from autoservice.models import OutboxMessage
+    from autoservice.outbox import outbox_deliver_now
+    from leads.models import EventKind, LeadEvent
+
+    shop.notification_emails = "master@example.ru"
+    shop.save()
+    version = _sent(shop)
+    url = reverse("optima:offer_public", args=[shop.slug, version.offer.token])
+    client.post(url, {"pos_0": "1", "action": "confirm", "version": "1", "total": "19500.00"})
+    message = OutboxMessage.objects.get(kind=offers.NOTIFY_OFFER_ACCEPTED)
+    assert outbox_deliver_now(message.pk) == "sent"
+    event = LeadEvent.objects.get(lead=version.offer.lead, kind=EventKind.NOTIFIED)
+    assert event.text == "Клиент принял предложение на 19\u202f500\u00a0₽"
+    assert "19\u202f500\u00a0₽" in mail.outbox[0].body and "19500.00" not in mail.outbox[0].body
