@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
@@ -72,7 +73,7 @@ def estimate_lines(lead: Lead) -> list[dict]:
                     "source": f"{ESTIMATE_SOURCE}{index}",
                     "name": _("%(part)s: %(operation)s")
                     % {
-                        "part": line["part_name"],
+                        "part": capfirst(line["part_name"]),
                         "operation": operation_label(line.get("operation", "")),
                     },
                     "price_rub": str(quantize_rub(work)),
@@ -453,13 +454,19 @@ def offer_send(*, version: OfferVersion, by: Membership) -> OfferVersion:
 
 
 def offer_labour_set(
-    *, version: OfferVersion, lines: Sequence[tuple[str, Decimal]]
+    *, version: OfferVersion, lines: Sequence[tuple[str, Decimal] | tuple[str, Decimal, str]]
 ) -> OfferVersion:
-    """Replace the labour lines of a draft (name, price); a sent offer keeps what the driver
-    was shown."""
+    """Replace the labour lines of a draft (name, price, and the estimate line it came from
+    when it did); a sent offer keeps what the driver was shown."""
     if version.status != OfferStatus.DRAFT:
         raise ValidationError(_("Работы меняются только в черновике: предложение уже отправлено."))
-    version.labour = [{"name": name, "price_rub": str(price_rub)} for name, price_rub in lines]
+    labour = []
+    for name, price_rub, *source in lines:
+        line = {"name": name, "price_rub": str(price_rub)}
+        if source and source[0]:
+            line["source"] = source[0]
+        labour.append(line)
+    version.labour = labour
     version.save(update_fields=["labour"])
     return version
 

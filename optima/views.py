@@ -276,7 +276,7 @@ def _offer_labour(request: HttpRequest, version: OfferVersion) -> Outcome:
     if not labour.is_valid():
         return {"labour_formset": labour}
     lines = [
-        (f.cleaned_data["name"], f.cleaned_data["price_rub"])
+        (f.cleaned_data["name"], f.cleaned_data["price_rub"], f.cleaned_data.get("source", ""))
         for f in labour
         if f.cleaned_data.get("name") and not f.cleaned_data.get("DELETE")
     ]

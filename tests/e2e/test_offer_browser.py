@@ -20,7 +20,9 @@ from optima import offers
 from optima.demo_supplier import start_in_thread
 from optima.models import OfferStatus, OfferVersion
 from optima.offers import option_tags
-from tests.factories import LeadFactory, SupplierFactory
+from smartcalc import engine
+from smartcalc.services import estimate_attach_lead
+from tests.factories import EstimateFactory, LeadFactory, SupplierFactory
 
 # The live server needs committed rows; serialized_rollback brings back the rows the
 # migrations put in, which the flush after each test removes.
@@ -92,6 +94,15 @@ def test_driver_sees_the_server_total_for_every_pick_and_accepts_only_after_conf
     desktop_page, phone_page, live_server, shop, advisor, connected, demo_suppliers
 ):
     lead = LeadFactory(shop=shop, customer_name="Ольга", email="olga@example.ru")
+    # The lead came from the calculator: its estimate's work goes into the offer too.
+    estimate = EstimateFactory(
+        shop=shop,
+        damages=[
+            engine.Damage("door_front_left", "dent", "2"),
+            engine.Damage("headlamp_left", "broken", "2"),
+        ],
+    )
+    estimate_attach_lead(estimate=estimate, lead=lead)
     for handle in demo_suppliers:
         assert set(NUMBERS) <= set(handle.catalogue.oem_numbers)
 
@@ -125,6 +136,9 @@ def test_driver_sees_the_server_total_for_every_pick_and_accepts_only_after_conf
     assert len(version.positions) == 2
     builder = staff.locator("form.offer-builder")
     expect(builder).to_be_visible()
+    assert version.labour, "the estimate's work is in the offer"
+    expect(builder.locator("input[name=line]:checked")).to_have_count(len(version.labour))
+    expect(builder).to_contain_text("Фара левая: замена")
     expect(staff.locator(".set-totals")).to_be_visible()
     first_block = builder.locator(".builder-block").first
     unticked = first_block.locator("input[name=pick]:not(:checked)")

@@ -477,3 +477,37 @@ def test_the_timeline_and_the_shop_mail_show_the_accepted_sum_formatted(client, 
     event = LeadEvent.objects.get(lead=version.offer.lead, kind=EventKind.NOTIFIED)
     assert event.text == "Клиент принял предложение на 19\u202f500\u00a0₽"
     assert "19\u202f500\u00a0₽" in mail.outbox[0].body and "19500.00" not in mail.outbox[0].body
+
+
+def test_an_edited_estimate_line_stays_edited_when_the_offer_is_recomposed(
+    shop, advisor, advisor_client
+):
+    lead, _estimate = _solaris_lead_with_estimate(shop)
+    search = _search(shop, lead, {})
+    version = offers.offer_build(lead=lead, search=search, by=advisor)
+    first = version.labour[0]
+    url = reverse("optima:offer_detail", args=[version.pk])
+    page = advisor_client.get(url).content.decode()
+    assert f'name="labour-0-source" value="{first["source"]}"' in page
+    response = advisor_client.post(
+        url,
+        {
+            "action": "labour",
+            "labour-TOTAL_FORMS": "1",
+            "labour-INITIAL_FORMS": "0",
+            "labour-0-name": "Фонарь: замена со скидкой",
+            "labour-0-price_rub": "1000",
+            "labour-0-source": first["source"],
+        },
+    )
+    assert response.status_code == 302
+    version.refresh_from_db()
+    offers.offer_compose(
+        version=version,
+        estimate_sources=[line["source"] for line in offers.estimate_lines(lead)],
+        rows={},
+    )
+    names = [line["name"] for line in version.labour]
+    assert names.count("Фонарь: замена со скидкой") == 1
+    assert first["name"] not in names
+    assert len(version.labour) == len(offers.estimate_lines(lead))
