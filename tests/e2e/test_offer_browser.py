@@ -21,6 +21,7 @@ from optima.demo_supplier import start_in_thread
 from optima.models import OfferStatus, OfferVersion
 from optima.offers import option_tags
 from smartcalc import engine
+from smartcalc.loader import load_calc_data
 from smartcalc.services import estimate_attach_lead
 from tests.factories import EstimateFactory, LeadFactory, SupplierFactory
 
@@ -95,6 +96,7 @@ def test_driver_sees_the_server_total_for_every_pick_and_accepts_only_after_conf
 ):
     lead = LeadFactory(shop=shop, customer_name="Ольга", email="olga@example.ru")
     # The lead came from the calculator: its estimate's work goes into the offer too.
+    load_calc_data()  # the live server's database is flushed between browser tests
     estimate = EstimateFactory(
         shop=shop,
         damages=[
