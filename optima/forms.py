@@ -131,6 +131,9 @@ class PriceListUploadForm(forms.Form):
 
 class LabourLineForm(forms.Form):
     name = forms.CharField(label=_("Работа"), max_length=200, required=False)
+    # The estimate line an edited line came from ("estimate:<n>"), so that the builder keeps
+    # the edit instead of adding the line again.
+    source = forms.RegexField(regex=r"^estimate:\d{1,4}$", required=False, widget=forms.HiddenInput)
     price_rub = forms.DecimalField(
         label=_("Цена, ₽"), min_value=0, max_digits=12, decimal_places=2, required=False
     )

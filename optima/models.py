@@ -281,6 +281,11 @@ class OfferVersion(models.Model):
     number = models.PositiveSmallIntegerField()
     status = models.CharField(max_length=12, choices=OfferStatus.choices, default=OfferStatus.DRAFT)
     author = models.ForeignKey(Membership, on_delete=models.SET_NULL, null=True, related_name="+")
+    # The search whose stored answers the builder picks from: a revision reuses them, so
+    # changing the offer never asks the suppliers again.
+    search = models.ForeignKey(
+        Search, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     labour = models.JSONField(_("работы"), default=list)
     positions = models.JSONField(_("позиции с вариантами"), default=list)
     valid_until = models.DateField(_("действует до"), null=True, blank=True)

@@ -6,24 +6,32 @@ import datetime as dt
 import hashlib
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from autoservice.models import Membership
+from autoservice.money import format_rub, quantize_rub
 from autoservice.outbox import outbox_put
 from leads.models import EventKind, Lead, Status
 from leads.services import lead_change_status, lead_event_add
-from smartcalc.selectors import estimate_latest_for_lead
+from smartcalc.selectors import (
+    estimate_latest_for_lead,
+    estimate_of_lead,
+    estimate_part_numbers,
+    operation_label,
+)
 
 from .models import CustomerOffer, OfferStatus, OfferVersion, Search, Supplier
 from .reliability import deliveries_open
-from .selectors import search_table
+from .selectors import NumberBlock, Row, search_table
 from .services import pricing_settings, supplier_ask
 
 # An option's label is stored in the offer in Russian, the source language, because pages and
@@ -40,53 +48,118 @@ QUESTION_MAX_CHARS = 2000
 USER_AGENT_MAX_CHARS = 400
 
 
-def _labour_from_estimate(lead: Lead) -> list[dict]:
-    """Labour, paint and materials of the lead's latest estimate, as editable offer lines."""
+# Which tag wins the card's headline when one row is several picks at once.
+TAG_ORDER = ("recommended", "original", "cheapest")
+OTHER_LABEL = gettext_noop("ещё вариант")
+ESTIMATE_SOURCE = "estimate:"
+
+
+def estimate_lines(lead: Lead) -> list[dict]:
+    """The work of the lead's latest estimate (labour, paint, materials) as offer lines, one
+    per estimate line, named by the line's real operation («Фонарь задний левый: замена»).
+    `source` ties a line to its estimate line, so that the builder can include or leave it
+    out and keep what the advisor edited."""
     latest = estimate_latest_for_lead(lead)
     if latest is None:
         return []
     lines = []
-    for line in latest.result["lines"]:
+    for index, line in enumerate(latest.result["lines"]):
         work = (
             Decimal(line["labour_rub"]) + Decimal(line["paint_rub"]) + Decimal(line["material_rub"])
         )
         if work:
             lines.append(
                 {
-                    "name": _("%(part)s: работа и окраска") % {"part": line["part_name"]},
-                    "price_rub": str(work),
+                    "source": f"{ESTIMATE_SOURCE}{index}",
+                    "name": _("%(part)s: %(operation)s")
+                    % {
+                        "part": capfirst(line["part_name"]),
+                        "operation": operation_label(line.get("operation", "")),
+                    },
+                    "price_rub": str(quantize_rub(work)),
                 }
             )
     return lines
 
 
 def estimate_numbers(lead: Lead) -> list[str]:
-    """OEM numbers of the parts the lead's estimate replaces (where the shop's price list
-    names them), to search them all at once."""
-    latest = estimate_latest_for_lead(lead)
-    if latest is None:
+    """OEM numbers of the parts the lead's estimate replaces (the shop's price list, then the
+    platform's catalogue for the car), to search them all at once."""
+    estimate = estimate_of_lead(lead)
+    if estimate is None:
         return []
-    numbers = []
-    for line in latest.result["lines"]:
-        number = line.get("oem_number") or ""
-        if number and Decimal(line.get("part_rub", "0")) > 0 and number not in numbers:
-            numbers.append(number)
-    return numbers
+    return [number for _name, number in estimate_part_numbers(estimate)]
 
 
-def _cheapest_in_stock(rows):
-    in_stock = [
-        r
-        for r in rows
-        if (r.offer.get("qty") or r.offer.get("qty_min")) and not r.offer.get("qty_on_order")
-    ]
-    pool = in_stock or rows
-    return min(pool, key=lambda r: (r.price.customer_rub, r.delivery_days)) if pool else None
+def _stocked(row: Row) -> bool:
+    return bool(
+        (row.offer.get("qty") or row.offer.get("qty_min")) and not row.offer.get("qty_on_order")
+    )
 
 
-def _option(row, label: str) -> dict:
+def _obtainable(row: Row) -> bool:
+    return bool(row.offer.get("qty") or row.offer.get("qty_min") or row.offer.get("qty_on_order"))
+
+
+def _cheapest_in_stock(rows: Sequence[Row]) -> Row | None:
+    # The cheapest part on a shelf now; a part "on order" from abroad is the cheapest only
+    # when nothing is in stock.
+    pool = [r for r in rows if _stocked(r)] or list(rows)
+    return min(pool, key=lambda r: (r.price.customer_rub, r.delivery_date)) if pool else None
+
+
+def originals_ranked(rows: Sequence[Row]) -> list[Row]:
+    """Original parts that can be had, the one the customer gets soonest first, then the
+    cheaper: an original in stock nearby for 01.12 goes before a cheaper one from Europe for
+    22.12."""
+    originals = [r for r in rows if r.offer["quality"] == "original"]
+    pool = [r for r in originals if _obtainable(r)] or originals
+    return sorted(pool, key=lambda r: (r.delivery_date, r.price.customer_rub))
+
+
+def _original_why(best: Row, ranked: Sequence[Row]) -> str:
+    """Why this original among all the search found: the soonest, and what waiting for a
+    cheaper one would save. Nothing when it is the only one, or when the advisor chose a
+    later one (then "the soonest" would not be true)."""
+    if len(ranked) < 2 or best.delivery_date > ranked[0].delivery_date:
+        return ""
+    cheaper = [r for r in ranked if r.price.customer_rub < best.price.customer_rub]
+    if not cheaper:
+        return _("Из оригиналов — самый ранний срок и самая низкая цена.")
+    other = min(cheaper, key=lambda r: (r.price.customer_rub, r.delivery_date))
+    return _(
+        "Оригинал, который приедет раньше всех (%(date)s); самый дешёвый оригинал — на "
+        "%(extra)s дешевле, но только к %(later)s."
+    ) % {
+        "date": best.delivery_date.strftime("%d.%m"),
+        "extra": format_rub(best.price.customer_rub - other.price.customer_rub),
+        "later": other.delivery_date.strftime("%d.%m"),
+    }
+
+
+def default_picks(block: NumberBlock) -> dict[str, Row]:
+    """The builder's suggestion for one number: {tag: row} for the original (soonest, then
+    cheapest), the recommended one (the 30 % rule) and the cheapest; a row can be several."""
+    picks: dict[str, Row] = {}
+    ranked = originals_ranked(block.rows)
+    if ranked:
+        picks["original"] = ranked[0]
+    recommended = next((r for r in block.rows if r.is_recommended), None)
+    if recommended is not None:
+        picks["recommended"] = recommended
+    cheapest = _cheapest_in_stock(block.rows)
+    if cheapest is not None:
+        picks["cheapest"] = cheapest
+    return picks
+
+
+def _option(row: Row, tags: Sequence[str], why: str = "") -> dict:
+    labels = [OPTION_LABELS[tag] for tag in TAG_ORDER if tag in tags]
     return {
-        "label": label,
+        "label": labels[0] if labels else OTHER_LABEL,
+        "tags": labels,
+        "why": why,
+        "row_key": row.key,
         "brand": row.offer["brand"],
         "number": row.offer["number_raw"],
         "name": row.offer.get("name", ""),
@@ -100,64 +173,166 @@ def _option(row, label: str) -> dict:
         "warranty_months": row.offer.get("warranty_months"),
         "order_ref": row.offer.get("order_ref", {}),
         "number_key": row.offer["number_key"],
-        "in_stock": bool(
-            (row.offer.get("qty") or row.offer.get("qty_min")) and not row.offer.get("qty_on_order")
-        ),
+        "in_stock": _stocked(row),
     }
+
+
+def _position(block: NumberBlock, keys: Sequence[str]) -> dict | None:
+    """A position offering the rows `keys` of a number, each tagged by what it is among the
+    rows offered: the original the customer gets soonest, the recommended one, the cheapest."""
+    wanted = set(keys)
+    rows = [r for r in block.rows if r.key in wanted]
+    if not rows:
+        return None
+    tags: dict[str, list[str]] = {r.key: [] for r in rows}
+    why: dict[str, str] = {}
+    ranked = originals_ranked(rows)
+    if ranked:
+        tags[ranked[0].key].append("original")
+        why[ranked[0].key] = _original_why(ranked[0], originals_ranked(block.rows))
+    for row in rows:
+        if row.is_recommended:
+            tags[row.key].append("recommended")
+    cheapest = _cheapest_in_stock(rows)
+    if cheapest is not None:
+        tags[cheapest.key].append("cheapest")
+    # Cards in the order of the tags (recommended, original, cheapest), then by price.
+    rows.sort(
+        key=lambda r: (
+            min((TAG_ORDER.index(t) for t in tags[r.key]), default=len(TAG_ORDER)),
+            r.price.customer_rub,
+        )
+    )
+    recommended = any(r.is_recommended for r in rows)
+    return {
+        "number": block.number,
+        "name": block.name,
+        "options": [_option(r, tags[r.key], why.get(r.key, "")) for r in rows],
+        "reasons": list(block.reasons) if recommended else [],
+    }
+
+
+def offer_blocks(search: Search) -> list[NumberBlock]:
+    """The stored answers of a search as the builder shows them: no supplier is asked."""
+    blocks, _states = search_table(search, sort="price")
+    return blocks
 
 
 @transaction.atomic
 def offer_build(*, lead: Lead, search: Search, by: Membership) -> OfferVersion:
     """A draft with, per number, the original, the recommended and the cheapest offer
-    (each once), plus the labour of the lead's estimate."""
-    blocks, _states = search_table(search)
+    (a row once, with every tag it has), plus the work of the lead's estimate."""
     positions = []
-    for block in blocks:
-        chosen: dict[str, dict] = {}
-        originals = [r for r in block.rows if r.offer["quality"] == "original"]
-        picks = [
-            ("original", min(originals, key=lambda r: r.price.customer_rub) if originals else None),
-            ("recommended", next((r for r in block.rows if r.is_recommended), None)),
-            # The cheapest part on a shelf now; a part "on order" from abroad is the
-            # cheapest only when nothing is in stock.
-            ("cheapest", _cheapest_in_stock(block.rows)),
-        ]
-        for label, row in picks:
-            if row is not None and row.key not in chosen:
-                chosen[row.key] = _option(row, OPTION_LABELS[label])
-        if chosen:
-            positions.append(
-                {
-                    "number": block.number,
-                    "name": block.name,
-                    "options": list(chosen.values()),
-                    "reasons": list(block.reasons),
-                }
-            )
+    for block in offer_blocks(search):
+        position = _position(block, [row.key for row in default_picks(block).values()])
+        if position is not None:
+            positions.append(position)
     offer, _created = CustomerOffer.objects.get_or_create(lead=lead, defaults={"shop": lead.shop})
     number = (offer.versions.aggregate(n=Max("number"))["n"] or 0) + 1
     return OfferVersion.objects.create(
         offer=offer,
         number=number,
         author=by,
-        labour=_labour_from_estimate(lead),
+        search=search,
+        labour=estimate_lines(lead),
         positions=positions,
     )
 
 
-def choice_for_set(version: OfferVersion, label: str) -> dict[str, int]:
-    """The driver takes a whole set (all originals, all recommended, all cheapest): each
-    position gets its option of that kind, or its first one when it has none. A set this
-    offer does not show is refused, never replaced by the first options."""
-    offered = [[option["label"] for option in p["options"]] for p in version.positions]
-    if not any(label in labels for labels in offered):
+@transaction.atomic
+def offer_compose(
+    *, version: OfferVersion, estimate_sources: Sequence[str], rows: Mapping[str, Sequence[str]]
+) -> OfferVersion:
+    """The advisor's choice for a draft: which estimate lines (by source) go in, and per
+    number which result rows of the stored search are offered (a number with none is left
+    out). Lines the advisor added or edited by hand are kept; no supplier is asked again."""
+    if version.status != OfferStatus.DRAFT:
+        raise ValidationError(_("Менять можно только черновик: создайте новую версию."))
+    wanted = set(estimate_sources)
+    current = {line.get("source"): line for line in version.labour if line.get("source")}
+    labour = [line for line in version.labour if not line.get("source")]
+    for line in estimate_lines(version.offer.lead):
+        if line["source"] in wanted:
+            labour.append(current.get(line["source"], line))
+    positions = []
+    if version.search_id is not None:
+        for block in offer_blocks(version.search):
+            keys = rows.get(block.number) or []
+            position = _position(block, keys) if keys else None
+            if position is not None:
+                positions.append(position)
+    else:
+        # Built before the builder kept its search: the positions stay as they are.
+        positions = version.positions
+    version.labour = labour
+    version.positions = positions
+    version.save(update_fields=["labour", "positions"])
+    return version
+
+
+@transaction.atomic
+def offer_revise(*, version: OfferVersion, by: Membership) -> OfferVersion:
+    """A new draft from a version (sent, accepted or withdrawn): the same lines, parts and
+    stored search answers, to change without searching again. The driver's link keeps the
+    current version until the new one is sent. An open draft is reused, never doubled."""
+    offer = CustomerOffer.objects.select_for_update().get(pk=version.offer_id)
+    draft = offer.versions.filter(status=OfferStatus.DRAFT).order_by("-number").first()
+    if draft is not None:
+        return draft
+    number = (offer.versions.aggregate(n=Max("number"))["n"] or 0) + 1
+    return OfferVersion.objects.create(
+        offer=offer,
+        number=number,
+        author=by,
+        search=version.search,
+        labour=version.labour,
+        positions=version.positions,
+    )
+
+
+def option_tags(option: Mapping) -> list[str]:
+    """The kinds an option is (оригинал, рекомендуем, самый выгодный), stored in Russian."""
+    return list(option.get("tags") or [option["label"]])
+
+
+def set_labels(version: OfferVersion) -> list[str]:
+    """The whole sets the driver can preselect in one tap, in a fixed order."""
+    return [
+        label
+        for label in OPTION_LABELS.values()
+        if any(label in option_tags(o) for p in version.positions for o in p["options"])
+    ]
+
+
+def choice_for_set(
+    version: OfferVersion, label: str, base: Mapping[str, int] | None = None
+) -> dict[str, int]:
+    """The choice a "take the whole set" tap PRESELECTS (all originals, all recommended, all
+    cheapest): each position gets its option of that kind; one that has none keeps what was
+    picked, or its first option. A set this offer does not show is refused. Nothing is
+    accepted by this: the driver still confirms."""
+    if label not in set_labels(version):
         raise ValidationError(
             _("Такого набора в предложении нет: обновите страницу и выберите ещё раз.")
         )
-    return {
-        str(index): labels.index(label) if label in labels else 0
-        for index, labels in enumerate(offered)
-    }
+    choice = {}
+    for index, position in enumerate(version.positions):
+        tagged = [n for n, o in enumerate(position["options"]) if label in option_tags(o)]
+        kept = (base or {}).get(str(index))
+        choice[str(index)] = tagged[0] if tagged else (kept if kept is not None else 0)
+    return choice
+
+
+def choice_default(version: OfferVersion) -> dict[str, int]:
+    """What the page preselects before the driver touches it: the recommended option where
+    there is one; elsewhere nothing (the driver picks)."""
+    choice = {}
+    for index, position in enumerate(version.positions):
+        for n, option in enumerate(position["options"]):
+            if OPTION_LABELS["recommended"] in option_tags(option):
+                choice[str(index)] = n
+                break
+    return choice
 
 
 def choice_from_fields(version: OfferVersion, fields: Mapping[str, str]) -> dict[str, int]:
@@ -183,13 +358,68 @@ def choice_from_fields(version: OfferVersion, fields: Mapping[str, str]) -> dict
     return choice
 
 
-def option_total(version: OfferVersion, choice: dict[str, int]) -> Decimal:
-    total = sum((Decimal(line["price_rub"]) for line in version.labour), Decimal("0.00"))
+@dataclass(frozen=True)
+class Totals:
+    """The money of an offer for one choice: what the customer pays (the server's figure is
+    the one recorded) and, for the shop, what the parts cost it."""
+
+    labour_rub: Decimal
+    parts_rub: Decimal
+    total_rub: Decimal
+    purchase_rub: Decimal
+    margin_rub: Decimal
+    complete: bool  # every position has a pick
+
+
+def offer_totals(version: OfferVersion, choice: Mapping[str, int]) -> Totals:
+    labour = sum((Decimal(line["price_rub"]) for line in version.labour), Decimal("0.00"))
+    parts = purchase = Decimal("0.00")
+    complete = True
+    for index, position in enumerate(version.positions):
+        picked = choice.get(str(index))
+        if picked is None:
+            complete = False
+            continue
+        option = position["options"][picked]
+        parts += Decimal(option["customer_rub"])
+        purchase += Decimal(option["purchase_rub"])
+    return Totals(
+        labour_rub=quantize_rub(labour),
+        parts_rub=quantize_rub(parts),
+        total_rub=quantize_rub(labour + parts),
+        purchase_rub=quantize_rub(purchase),
+        margin_rub=quantize_rub(parts - purchase),
+        complete=complete,
+    )
+
+
+def option_total(version: OfferVersion, choice: Mapping[str, int]) -> Decimal:
+    return offer_totals(version, choice).total_rub
+
+
+def set_totals(version: OfferVersion) -> list[tuple[str, Totals]]:
+    """For the advisor: the customer total and the parts margin of every whole set."""
+    return [
+        (label, offer_totals(version, choice_for_set(version, label)))
+        for label in set_labels(version)
+    ]
+
+
+def chosen_lines(version: OfferVersion, choice: Mapping[str, int]) -> list[dict]:
+    """What the driver confirms: every part with the option picked, its price and date."""
+    lines = []
     for index, position in enumerate(version.positions):
         picked = choice.get(str(index))
         if picked is not None:
-            total += Decimal(position["options"][picked]["customer_rub"])
-    return total
+            lines.append(
+                {
+                    "index": index,
+                    "picked": picked,
+                    "position": position,
+                    "option": position["options"][picked],
+                }
+            )
+    return lines
 
 
 @transaction.atomic
@@ -224,13 +454,19 @@ def offer_send(*, version: OfferVersion, by: Membership) -> OfferVersion:
 
 
 def offer_labour_set(
-    *, version: OfferVersion, lines: Sequence[tuple[str, Decimal]]
+    *, version: OfferVersion, lines: Sequence[tuple[str, Decimal] | tuple[str, Decimal, str]]
 ) -> OfferVersion:
-    """Replace the labour lines of a draft (name, price); a sent offer keeps what the driver
-    was shown."""
+    """Replace the labour lines of a draft (name, price, and the estimate line it came from
+    when it did); a sent offer keeps what the driver was shown."""
     if version.status != OfferStatus.DRAFT:
         raise ValidationError(_("Работы меняются только в черновике: предложение уже отправлено."))
-    version.labour = [{"name": name, "price_rub": str(price_rub)} for name, price_rub in lines]
+    labour = []
+    for name, price_rub, *source in lines:
+        line = {"name": name, "price_rub": str(price_rub)}
+        if source and source[0]:
+            line["source"] = source[0]
+        labour.append(line)
+    version.labour = labour
     version.save(update_fields=["labour"])
     return version
 
@@ -249,20 +485,27 @@ def offer_state(version: OfferVersion) -> str:
     return version.status
 
 
+class OfferChanged(ValidationError):
+    """What the driver confirmed is no longer what the offer says (a new version was sent,
+    or the sum differs): nothing is accepted, the page shows the offer again."""
+
+
 @transaction.atomic
 def offer_accept(
-    *, version: OfferVersion, choice: dict[str, int], ip: str | None, user_agent: str
+    *,
+    version: OfferVersion,
+    choice: Mapping[str, int],
+    confirmed_total_rub: Decimal,
+    ip: str | None,
+    user_agent: str,
 ) -> OfferVersion:
-    """The driver's acceptance: who (the link), when, what, from where (the address and the
-    browser, kept as evidence). Once only."""
+    """The driver's acceptance, after the confirm step showed every chosen line and the
+    total: who (the link), when, what, from where (the address and the browser, kept as
+    evidence). The total the driver confirmed must be the server's total for that choice.
+    Once only: the same confirmation sent twice (a double tap, a reload) is the same
+    acceptance, another choice after it is refused."""
     version = OfferVersion.objects.select_for_update().get(pk=version.pk)
     state = offer_state(version)
-    if state == OfferStatus.ACCEPTED:
-        raise ValidationError(_("Вы уже приняли это предложение — мы его получили."))
-    if state != OfferStatus.SENT:
-        raise ValidationError(
-            _("Предложение больше не действует. Позвоните нам — подготовим новое.")
-        )
     clean: dict[str, int] = {}
     for index, position in enumerate(version.positions):
         picked = choice.get(str(index))
@@ -271,10 +514,23 @@ def offer_accept(
         if not 0 <= picked < len(position["options"]):
             raise ValidationError(_("Такого варианта нет: обновите страницу."))
         clean[str(index)] = picked
+    if state == OfferStatus.ACCEPTED:
+        if version.accepted_choice == clean and version.accepted_total_rub == confirmed_total_rub:
+            return version
+        raise ValidationError(_("Вы уже приняли это предложение — мы его получили."))
+    if state != OfferStatus.SENT:
+        raise ValidationError(
+            _("Предложение больше не действует. Позвоните нам — подготовим новое.")
+        )
+    total = offer_totals(version, clean).total_rub
+    if quantize_rub(confirmed_total_rub) != total:
+        raise OfferChanged(
+            _("Сумма изменилась: проверьте выбранное ещё раз и подтвердите новую сумму.")
+        )
     version.status = OfferStatus.ACCEPTED
     version.accepted_at = timezone.now()
     version.accepted_choice = clean
-    version.accepted_total_rub = option_total(version, clean)
+    version.accepted_total_rub = total
     version.accepted_ip = ip or None
     version.accepted_user_agent = (user_agent or "")[:USER_AGENT_MAX_CHARS]
     version.save()

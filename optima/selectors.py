@@ -25,6 +25,15 @@ from .models import (
 from .reliability import Reliability, reliability_for
 from .services import pricing_settings
 
+# A supplier's state as a Bootstrap badge that is readable on any background.
+STATE_BADGES = {
+    "answered": "text-bg-success",
+    "no_stock": "text-bg-secondary",
+    "timeout": "text-bg-warning",
+    "error": "text-bg-danger",
+    "auth_error": "text-bg-danger",
+    "waiting": "text-bg-light border",
+}
 STATE_LABELS = {
     "answered": _("ответил"),
     "no_stock": _("нет в наличии"),
@@ -157,6 +166,7 @@ def search_table(search: Search, *, sort: str = "price", tier: str = "", in_stoc
             )
             if not block.name and offer.get("name") and not offer.get("is_cross"):
                 block.name = offer["name"]
+    today = now.astimezone(shop.tzinfo).date()
     for block in blocks.values():
         candidates = []
         for row in block.rows:
@@ -175,7 +185,9 @@ def search_table(search: Search, *, sort: str = "price", tier: str = "", in_stoc
                         or row.offer.get("qty_on_order")
                     )
                     and not row.reliability.unreliable,
-                    delivery_days=row.delivery_days,
+                    # The day the customer gets it (the supplier's cut-off and the transit
+                    # to the shop included), so that «быстрее всех» marks the earliest date.
+                    delivery_days=(row.delivery_date - today).days,
                     rating=rating.rating if rating else 3,
                     warranty_months=(rating.warranty_months if rating else 0)
                     or int(row.offer.get("warranty_months") or 0),
@@ -199,9 +211,9 @@ def search_table(search: Search, *, sort: str = "price", tier: str = "", in_stoc
         if in_stock:
             block.rows = [r for r in block.rows if r.offer.get("qty") or r.offer.get("qty_min")]
         if sort == "delivery":
-            block.rows.sort(key=lambda r: (r.delivery_days, r.price.customer_rub))
+            block.rows.sort(key=lambda r: (r.delivery_date, r.price.customer_rub))
         else:
-            block.rows.sort(key=lambda r: (r.price.customer_rub, r.delivery_days))
+            block.rows.sort(key=lambda r: (r.price.customer_rub, r.delivery_date))
     for entry in states.values():
         s = entry["states"]
         entry["state"] = next(
@@ -209,4 +221,5 @@ def search_table(search: Search, *, sort: str = "price", tier: str = "", in_stoc
             "waiting",
         )
         entry["label"] = STATE_LABELS[entry["state"]]
+        entry["badge"] = STATE_BADGES[entry["state"]]
     return list(blocks.values()), list(states.values())

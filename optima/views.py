@@ -9,6 +9,7 @@ A handler returns a redirect when the action is done, or the bound forms to show
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from decimal import Decimal
 from typing import Any
 
 from django.contrib import messages
@@ -19,7 +20,6 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from autoservice.consent import client_ip
@@ -37,7 +37,15 @@ from .forms import (
     SupplierDiscountFormSet,
     SupplierForm,
 )
-from .models import CustomerOffer, DeliveryRecord, MarkupRule, OfferVersion, Search, Supplier
+from .models import (
+    CustomerOffer,
+    DeliveryRecord,
+    MarkupRule,
+    OfferStatus,
+    OfferVersion,
+    Search,
+    Supplier,
+)
 
 # What a POST action handler gives back: a response (done) or the bound forms to re-show.
 Outcome = HttpResponse | dict[str, Any]
@@ -268,7 +276,7 @@ def _offer_labour(request: HttpRequest, version: OfferVersion) -> Outcome:
     if not labour.is_valid():
         return {"labour_formset": labour}
     lines = [
-        (f.cleaned_data["name"], f.cleaned_data["price_rub"])
+        (f.cleaned_data["name"], f.cleaned_data["price_rub"], f.cleaned_data.get("source", ""))
         for f in labour
         if f.cleaned_data.get("name") and not f.cleaned_data.get("DELETE")
     ]
@@ -295,11 +303,66 @@ def _offer_mark(request: HttpRequest, version: OfferVersion) -> Outcome:
     return redirect("optima:offer_detail", version_id=version.pk)
 
 
+def _offer_compose(request: HttpRequest, version: OfferVersion) -> Outcome:
+    """The builder's form: the estimate lines ticked, and per number the result rows ticked
+    (`pick` = "<number>|<row key>")."""
+    rows: dict[str, list[str]] = {}
+    for value in request.POST.getlist("pick"):
+        number, _sep, key = value.partition("|")
+        if number and key:
+            rows.setdefault(number, []).append(key)
+    try:
+        offers.offer_compose(
+            version=version, estimate_sources=request.POST.getlist("line"), rows=rows
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("Состав предложения сохранён."))
+    return redirect("optima:offer_detail", version_id=version.pk)
+
+
+def _offer_revise(request: HttpRequest, version: OfferVersion) -> Outcome:
+    draft = offers.offer_revise(version=version, by=request.membership)
+    messages.success(
+        request,
+        _("Новая версия %(n)s: клиент увидит её, когда вы её отправите.") % {"n": draft.number},
+    )
+    return redirect("optima:offer_detail", version_id=draft.pk)
+
+
 OFFER_ACTIONS: dict[str, Callable[[HttpRequest, OfferVersion], Outcome]] = {
     "send": _offer_send,
     "labour": _offer_labour,
     "mark": _offer_mark,
+    "compose": _offer_compose,
+    "revise": _offer_revise,
 }
+
+
+def _builder_context(version: OfferVersion) -> dict[str, Any]:
+    """What the advisor chooses from in a draft: the estimate's lines and the stored rows of
+    the search, with what the draft holds now ticked."""
+    if version.status != OfferStatus.DRAFT:
+        return {}
+    in_offer = {line.get("source") for line in version.labour}
+    lines = [
+        {**line, "checked": line["source"] in in_offer}
+        for line in offers.estimate_lines(version.offer.lead)
+    ]
+    picked = {(p["number"], o.get("row_key")) for p in version.positions for o in p["options"]}
+    blocks = offers.offer_blocks(version.search) if version.search_id else []
+    return {
+        "builder_lines": lines,
+        "builder_blocks": [
+            {
+                "block": block,
+                "rows": [(row, (block.number, row.key) in picked) for row in block.rows],
+                "included": any(number == block.number for number, _k in picked),
+            }
+            for block in blocks
+        ],
+    }
 
 
 @staff_required
@@ -346,6 +409,15 @@ def offer_detail(request: HttpRequest, version_id: int) -> HttpResponse:
             "state": offers.offer_state(version),
             "versions": version.offer.versions.order_by("number"),
             "deliveries": version.deliveries.select_related("supplier"),
+            "set_totals": offers.set_totals(version),
+            "labour_only": offers.offer_totals(version, {}).labour_rub,
+            "accepted_totals": (
+                offers.offer_totals(version, version.accepted_choice)
+                if version.accepted_at
+                else None
+            ),
+            "has_draft": version.offer.versions.filter(status=OfferStatus.DRAFT).exists(),
+            **_builder_context(version),
             **forms,
         },
         status=400 if request.method == "POST" else 200,
@@ -368,29 +440,94 @@ def _public_offer(slug: str, token: str) -> tuple[CustomerOffer, OfferVersion]:
     return offer, version
 
 
-def _public_choice(request: HttpRequest, version: OfferVersion) -> dict[str, int]:
-    """The option picked per position ("pos_<n>"), or a whole set taken in one tap; an
-    unknown set, position or option is a ValidationError."""
-    if "set" in request.POST:
-        return offers.choice_for_set(version, request.POST["set"])
+def _picked(request: HttpRequest, version: OfferVersion) -> dict[str, int]:
+    """The options picked on the page (`pos_<n>`); a tampered position or option is a
+    ValidationError."""
     return offers.choice_from_fields(version, request.POST)
 
 
-def _public_accept(request: HttpRequest, offer: CustomerOffer, version: OfferVersion) -> Outcome:
+def _public_set(request: HttpRequest, offer: CustomerOffer, version: OfferVersion) -> Outcome:
+    """A "take the whole set" tap without JavaScript: the page comes back with that set
+    preselected. Nothing is accepted."""
     try:
-        choice = _public_choice(request, version)
+        base = _picked(request, version)
+        choice = offers.choice_for_set(version, request.POST.get("set", ""), base)
     except ValidationError as exc:
-        return {"choice": {}, "error": " ".join(exc.messages)}
+        return {"error": " ".join(exc.messages), "status": 400}
+    return {"choice": choice, "status": 200}
+
+
+def _public_review(request: HttpRequest, offer: CustomerOffer, version: OfferVersion) -> Outcome:
+    """«Принять выбранное»: the confirm step, listing every chosen line and the total."""
+    try:
+        choice = _picked(request, version)
+    except ValidationError as exc:
+        return {"error": " ".join(exc.messages), "status": 400}
+    if offers.offer_state(version) != OfferStatus.SENT:
+        return {"choice": choice, "status": 400, "error": _state_error(version)}
+    if not offers.offer_totals(version, choice).complete:
+        return {
+            "choice": choice,
+            "status": 400,
+            "error": _("Выберите вариант для каждой детали — тогда покажем итог."),
+        }
+    return {"choice": choice, "confirming": True, "status": 200}
+
+
+def _state_error(version: OfferVersion) -> str:
+    if offers.offer_state(version) == OfferStatus.ACCEPTED:
+        return _("Вы уже приняли это предложение — мы его получили.")
+    return _("Предложение больше не действует. Позвоните нам — подготовим новое.")
+
+
+def _public_confirm(request: HttpRequest, offer: CustomerOffer, version: OfferVersion) -> Outcome:
+    """The confirm step's button: records exactly the lines and the total it listed."""
+    try:
+        choice = _picked(request, version)
+    except ValidationError as exc:
+        return {"error": " ".join(exc.messages), "status": 400}
+    total = request.POST.get("total", "")
+    if request.POST.get("version") != str(version.number) or not _plain_decimal(total):
+        return {
+            "choice": choice,
+            "status": 400,
+            "error": _("Предложение изменилось: проверьте выбранное и подтвердите ещё раз."),
+        }
     try:
         offers.offer_accept(
             version=version,
             choice=choice,
+            confirmed_total_rub=Decimal(total),
             ip=client_ip(request),
             user_agent=request.META.get("HTTP_USER_AGENT", ""),
         )
     except ValidationError as exc:
-        return {"choice": choice, "error": " ".join(exc.messages)}
-    return redirect("optima:offer_public", slug=offer.shop.slug, token=offer.token)
+        return {"choice": choice, "error": " ".join(exc.messages), "status": 400}
+    response = redirect("optima:offer_public", slug=offer.shop.slug, token=offer.token)
+    response.status_code = 303
+    return response
+
+
+def _plain_decimal(text: str) -> bool:
+    """A sum as the confirm step writes it: digits, a dot, two decimals ("18500.00")."""
+    whole, dot, cents = text.partition(".")
+    return (
+        0 < len(whole) <= 10
+        and whole.isascii()
+        and whole.isdigit()
+        and dot == "."
+        and len(cents) == 2
+        and cents.isascii()
+        and cents.isdigit()
+    )
+
+
+def _public_change(request: HttpRequest, offer: CustomerOffer, version: OfferVersion) -> Outcome:
+    """«Изменить выбор» on the confirm step: back to the options, as picked."""
+    try:
+        return {"choice": _picked(request, version), "status": 200}
+    except ValidationError as exc:
+        return {"error": " ".join(exc.messages), "status": 400}
 
 
 def _public_ask(request: HttpRequest, offer: CustomerOffer, version: OfferVersion) -> Outcome:
@@ -398,36 +535,48 @@ def _public_ask(request: HttpRequest, offer: CustomerOffer, version: OfferVersio
         offers.offer_ask(version=version, question=request.POST.get("question", ""))
     except ValidationError as exc:
         try:
-            choice = _public_choice(request, version)
+            choice = _picked(request, version)
         except ValidationError:
             choice = {}  # the question's own error is the one to show
-        return {"choice": choice, "error": " ".join(exc.messages)}
+        return {"choice": choice, "error": " ".join(exc.messages), "status": 400}
     messages.success(request, _("Вопрос отправлен мастеру: он свяжется с вами."))
     return redirect("optima:offer_public", slug=offer.shop.slug, token=offer.token)
 
 
 PUBLIC_OFFER_ACTIONS: dict[str, Callable[[HttpRequest, CustomerOffer, OfferVersion], Outcome]] = {
-    "accept": _public_accept,
+    "set": _public_set,
+    "review": _public_review,
+    "confirm": _public_confirm,
+    "change": _public_change,
     "question": _public_ask,
 }
 
 
-@csrf_exempt
 @require_http_methods(["GET", "POST"])
 def offer_public(request: HttpRequest, slug: str, token: str) -> HttpResponse:
-    """The driver's page: options side by side, the reasons, accept or ask a question."""
+    """The driver's page: options side by side, the reasons, a total that follows the picks;
+    «Принять выбранное» leads to a confirm step that lists every chosen line and the total,
+    and only its button accepts. The form carries a CSRF token: the page is opened from a
+    link in a messenger, never inside another site."""
     offer, version = _public_offer(slug, token)
-    outcome: dict[str, Any] = {"choice": {}, "error": ""}
+    outcome: dict[str, Any] = {"choice": offers.choice_default(version), "error": ""}
+    status = 200
     if request.method == "POST":
-        # A set button posts no action of its own: taking a set is accepting it.
-        name, handler = _action_handler(request, PUBLIC_OFFER_ACTIONS, default="accept")
+        # A set button posts no action of its own: it preselects the set.
+        name, handler = _action_handler(
+            request, PUBLIC_OFFER_ACTIONS, default="set" if "set" in request.POST else ""
+        )
         if handler is None:
             outcome["error"] = _unknown_action(name)
+            status = 400
         else:
             result = handler(request, offer, version)
             if isinstance(result, HttpResponse):
                 return result
+            status = result.pop("status", 200)
             outcome |= result
+    choice = outcome["choice"]
+    totals = offers.offer_totals(version, choice)
     return render(
         request,
         "optima/offer_public.html",
@@ -437,15 +586,16 @@ def offer_public(request: HttpRequest, slug: str, token: str) -> HttpResponse:
             "version": version,
             "state": offers.offer_state(version),
             "error": outcome["error"],
-            "choice": outcome["choice"],
-            "labour_total": offers.option_total(version, {}),
-            "set_labels": [
-                label
-                for label in offers.OPTION_LABELS.values()
-                if any(o["label"] == label for p in version.positions for o in p["options"])
-            ],
+            "choice": choice,
+            "confirming": outcome.get("confirming", False),
+            "chosen": offers.chosen_lines(version, choice),
+            "totals": totals,
+            # Plain decimal strings ("18500.00") for the page's script, never localised.
+            "labour_total": str(totals.labour_rub),
+            "total_plain": str(totals.total_rub),
+            "set_labels": offers.set_labels(version),
         },
-        status=400 if outcome["error"] else 200,
+        status=status,
     )
 
 

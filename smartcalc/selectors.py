@@ -15,8 +15,16 @@ from leads.models import Lead
 
 from . import engine, techdata
 from .forms import parse_damages, picker_rows
-from .models import Estimate, EstimateVersion, Generation, VehicleMake, VehicleModel, Wmi
-from .parts import DIAGRAM_FOR_BODY, PARTS, BodyType, DamageKind, DamageSize
+from .models import (
+    Estimate,
+    EstimateVersion,
+    Generation,
+    ReferencePrice,
+    VehicleMake,
+    VehicleModel,
+    Wmi,
+)
+from .parts import DIAGRAM_FOR_BODY, PARTS, BodyType, DamageKind, DamageSize, Operation
 from .templatetags.calc import severity_colour
 
 # How many models the picker offers in one tap: the ones that most often come in.
@@ -201,3 +209,57 @@ def damage_diagram_svg(body_type: str, damages: Iterable[Mapping[str, str]]) -> 
             f'<g id="part-{part}" ', f'<g id="part-{part}" fill="{severity_colour(damage)}" ', 1
         )
     return svg
+
+
+# --- what the parts offer (optima) needs of an estimate -----------------------------------
+
+
+def operation_label(operation: str) -> str:
+    """How an estimate line's operation reads for people («замена», «ремонт и окраска»);
+    the code itself when the catalogue does not know it (any more)."""
+    try:
+        return str(Operation(operation).label)
+    except ValueError:
+        return operation
+
+
+def _reference_numbers(generation: Generation, parts: set[str]) -> dict[str, str]:
+    """OEM numbers of the platform's reference prices for a car's parts: the current data
+    first, then older loads; a row for the car's generation beats one for the whole model
+    (when the catalogue has a per-generation column)."""
+    rows = ReferencePrice.objects.filter(
+        vehicle_model_id=generation.model_id, part__in=parts
+    ).exclude(oem_number="")
+    by_generation = any(f.name == "generation" for f in ReferencePrice._meta.get_fields())
+    if by_generation:
+        rows = rows.filter(Q(generation__isnull=True) | Q(generation_id=generation.pk))
+    ranked: dict[str, tuple[tuple, str]] = {}
+    for row in rows.select_related("version"):
+        specific = by_generation and getattr(row, "generation_id", None) == generation.pk
+        rank = (specific, row.version.is_current, row.version.loaded_at)
+        if row.part not in ranked or rank > ranked[row.part][0]:
+            ranked[row.part] = (rank, row.oem_number)
+    return {part: number for part, (_rank, number) in ranked.items()}
+
+
+def estimate_part_numbers(estimate: Estimate) -> list[tuple[str, str]]:
+    """(part name, OEM number) of every part the estimate's latest version replaces, in the
+    estimate's order, each number once: the shop's own price list first (the number it
+    priced), then the platform's catalogue for the car. Parts with no known number are left
+    out."""
+    version = estimate.versions.order_by("-number").first()
+    if version is None:
+        return []
+    lines = [
+        line
+        for line in version.result.get("lines", [])
+        if Decimal(line.get("part_rub") or "0") > 0 and line.get("part") in PARTS
+    ]
+    generation = Generation.objects.get(pk=estimate.generation_id)
+    reference = _reference_numbers(generation, {line["part"] for line in lines})
+    found: list[tuple[str, str]] = []
+    for line in lines:
+        number = (line.get("oem_number") or "").strip() or reference.get(line["part"], "")
+        if number and number not in (n for _name, n in found):
+            found.append((line.get("part_name") or str(PARTS[line["part"]].name), number))
+    return found

@@ -146,11 +146,16 @@ def _sent(shop):
     [
         ({"set": "garbage"}, "Такого набора в предложении нет"),
         ({"set": ""}, "Такого набора в предложении нет"),
-        ({"pos_0": "²"}, "Такого варианта нет"),
-        ({"pos_0": "7"}, "Такого варианта нет"),
-        ({"pos_0": "99999999999999999999"}, "Такого варианта нет"),
-        ({"pos_0": "0", "pos_5": "0"}, "Такой детали в предложении нет"),
-        ({"pos_0": "0", "pos_²": "0"}, "Такой детали в предложении нет"),
+        ({"pos_0": "²", "action": "review"}, "Такого варианта нет"),
+        ({"pos_0": "7", "action": "review"}, "Такого варианта нет"),
+        ({"pos_0": "99999999999999999999", "action": "review"}, "Такого варианта нет"),
+        ({"pos_0": "0", "pos_5": "0", "action": "review"}, "Такой детали в предложении нет"),
+        ({"pos_0": "0", "pos_²": "0", "action": "review"}, "Такой детали в предложении нет"),
+        (
+            {"pos_0": "7", "action": "confirm", "version": "1", "total": "36000.00"},
+            "Такого варианта нет",
+        ),
+        ({"pos_0": "0", "action": "accept"}, "Неизвестное действие"),
     ],
 )
 def test_unknown_offer_choice_is_refused_and_nothing_is_accepted(client, shop, data, words):
@@ -163,13 +168,14 @@ def test_unknown_offer_choice_is_refused_and_nothing_is_accepted(client, shop, d
     assert version.status == OfferStatus.SENT and version.accepted_at is None
 
 
-def test_a_known_set_is_still_taken_in_one_tap(client, shop):
+def test_a_known_set_only_preselects_and_accepts_nothing(client, shop):
     version = _sent(shop)
     url = reverse("optima:offer_public", args=[shop.slug, version.offer.token])
     response = client.post(url, {"set": "самый выгодный"})
-    assert response.status_code == 302
+    assert response.status_code == 200
+    assert 'name="pos_0" value="1" data-price="7500.00"' in response.content.decode()
     version.refresh_from_db()
-    assert version.status == OfferStatus.ACCEPTED and version.accepted_choice == {"0": 1}
+    assert version.status == OfferStatus.SENT and version.accepted_at is None
 
 
 # --- spreadsheets ---------------------------------------------------------------------------------

@@ -63,7 +63,7 @@ def test_unknown_action_on_the_supplier_page_is_refused_and_changes_nothing(mana
 def test_unknown_action_on_the_driver_page_is_refused_and_nothing_is_accepted(client, shop):
     version = _sent(shop)
     url = reverse("optima:offer_public", args=[shop.slug, version.offer.token])
-    response = client.post(url, {"pos_0": "0", "action": "decline"})
+    response = client.post(url, {"pos_0": "0", "action": "accept"})
     assert response.status_code == 400
     assert "Неизвестное действие" in response.content.decode()
     version.refresh_from_db()
@@ -88,7 +88,11 @@ def test_price_list_cannot_be_loaded_before_the_supplier_is_saved(manager_client
 def test_acceptance_keeps_the_address_and_browser_it_is_given(shop):
     version = _sent(shop)
     offers.offer_accept(
-        version=version, choice={"0": 1}, ip="203.0.113.9", user_agent="Phone/1.0 " + "x" * 500
+        version=version,
+        choice={"0": 1},
+        confirmed_total_rub=Decimal("19500.00"),
+        ip="203.0.113.9",
+        user_agent="Phone/1.0 " + "x" * 500,
     )
     version.refresh_from_db()
     assert version.status == OfferStatus.ACCEPTED
@@ -100,7 +104,13 @@ def test_acceptance_keeps_the_address_and_browser_it_is_given(shop):
 
 def test_acceptance_without_a_known_address_is_still_kept(shop):
     version = _sent(shop)
-    offers.offer_accept(version=version, choice={"0": 0}, ip=None, user_agent="")
+    offers.offer_accept(
+        version=version,
+        choice={"0": 0},
+        confirmed_total_rub=Decimal("36000.00"),
+        ip=None,
+        user_agent="",
+    )
     version.refresh_from_db()
     assert version.status == OfferStatus.ACCEPTED and version.accepted_ip is None
 
@@ -110,11 +120,11 @@ def test_driver_page_passes_the_browser_to_the_acceptance(client, shop):
     url = reverse("optima:offer_public", args=[shop.slug, version.offer.token])
     response = client.post(
         url,
-        {"pos_0": "0", "action": "accept"},
+        {"pos_0": "0", "action": "confirm", "version": "1", "total": "36000.00"},
         REMOTE_ADDR="198.51.100.4",
         HTTP_USER_AGENT="Mozilla/5.0 (Android 14)",
     )
-    assert response.status_code == 302
+    assert response.status_code == 303
     version.refresh_from_db()
     assert version.accepted_ip == "198.51.100.4"
     assert version.accepted_user_agent == "Mozilla/5.0 (Android 14)"

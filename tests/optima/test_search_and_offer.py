@@ -10,6 +10,7 @@ import pytest
 from django.urls import reverse
 
 from leads.models import Status
+from optima import offers
 from optima.demo_supplier import start_in_thread
 from optima.models import OfferStatus, OfferVersion, Search, SupplierAnswer
 from tests.factories import LeadFactory, OfferVersionFactory, SupplierFactory
@@ -137,17 +138,26 @@ def test_offer_from_a_lead_is_sent_accepted_once_and_rechecked(
     page = client.get(path).content.decode()
     assert "закупка" not in page and "purchase" not in page  # staff-only figures stay hidden
     choice = {f"pos_{i}": "0" for i in range(len(version.positions))}
+    review = client.post(path, {**choice, "action": "review"})
+    total = re.search(r'name="total" value="([0-9.]+)"', review.content.decode()).group(1)
+    assert Decimal(total) == offers.option_total(version, {k[4:]: 0 for k in choice})
+    confirm = {**choice, "action": "confirm", "version": str(version.number), "total": total}
     with django_capture_on_commit_callbacks(execute=True):
-        accepted = client.post(path, {**choice, "action": "accept"}, REMOTE_ADDR="10.9.8.7")
-    assert accepted.status_code == 302
+        accepted = client.post(path, confirm, REMOTE_ADDR="10.9.8.7")
+    assert accepted.status_code == 303
     version.refresh_from_db()
     lead.refresh_from_db()
     assert version.status == OfferStatus.ACCEPTED and version.accepted_ip == "10.9.8.7"
     assert lead.status == Status.OFFER_ACCEPTED
     assert len(version.recheck) == len(version.positions)
     assert {r["status"] for r in version.recheck} <= {"same", "price_up", "out_of_stock"}
-    again = client.post(path, {**choice, "action": "accept"})
+    # A double tap on «Подтверждаю» is the same acceptance; another choice is refused.
+    assert client.post(path, confirm).status_code == 303
+    other = {**confirm, "total": "1.00"}
+    again = client.post(path, other)
     assert again.status_code == 400 and "уже приняли" in again.content.decode()
+    version.refresh_from_db()
+    assert version.accepted_ip == "10.9.8.7"
 
 
 def test_expired_offer_says_so_politely(client, shop):
@@ -185,7 +195,7 @@ def test_choice_out_of_range_is_refused(client, shop):
     version.valid_until = version.created_at.date().replace(year=2099)
     version.save()
     url = reverse("optima:offer_public", args=[shop.slug, version.offer.token])
-    response = client.post(url, {"pos_0": "7", "action": "accept"})
+    response = client.post(url, {"pos_0": "7", "action": "review"})
     assert response.status_code == 400 and "Такого варианта нет" in response.content.decode()
 
 
@@ -281,16 +291,19 @@ def test_lead_page_offers_to_search_the_estimate_parts(advisor_client, advisor):
     assert "Подобрать запчасти из расчёта" in html
 
 
-def test_driver_takes_a_whole_set_in_one_tap(client, shop):
+def test_a_whole_set_tap_only_preselects_and_accepts_nothing(client, shop):
     version = OfferVersionFactory(offer__shop=shop, status=OfferStatus.SENT)
     version.valid_until = version.created_at.date().replace(year=2099)
     version.save()
     url = reverse("optima:offer_public", args=[shop.slug, version.offer.token])
     assert "самый выгодный" in client.get(url).content.decode()
-    client.post(url, {"set": "самый выгодный"})
+    page = client.post(url, {"set": "самый выгодный"})
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert re.search(r'name="pos_0" value="1"[^>]*checked', html)
+    assert 'data-total="19500.00"' in html
     version.refresh_from_db()
-    assert version.status == OfferStatus.ACCEPTED and version.accepted_choice == {"0": 1}
-    assert version.accepted_total_rub == Decimal("19500.00")
+    assert version.status == OfferStatus.SENT and version.accepted_at is None
 
 
 @pytest.mark.timeout(60)
