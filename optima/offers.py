@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
+from autoservice.consent import consent_withdrawn
 from autoservice.models import Membership
 from autoservice.outbox import outbox_put
 from leads.models import EventKind, Lead, Status
@@ -38,6 +39,18 @@ NOTIFY_OFFER_ACCEPTED = "optima.offer_accepted_email"
 NOTIFY_OFFER_SENT = "optima.offer_sent_email"
 QUESTION_MAX_CHARS = 2000
 USER_AGENT_MAX_CHARS = 400
+
+
+def _refuse_withdrawn(lead: Lead) -> None:
+    """No offer is sent to a driver who withdrew consent (152-FZ): processing
+    of their data has stopped."""
+    if lead.is_consent_withdrawn or consent_withdrawn(shop=lead.shop_id, phone=lead.phone):
+        raise ValidationError(
+            _(
+                "Клиент отозвал согласие на обработку персональных данных: предложение "
+                "ему не отправляется."
+            )
+        )
 
 
 def _labour_from_estimate(lead: Lead) -> list[dict]:
@@ -197,6 +210,7 @@ def offer_send(*, version: OfferVersion, by: Membership) -> OfferVersion:
     """Freeze the prices (they are in the version), start the validity, tell the driver."""
     if version.status != OfferStatus.DRAFT:
         raise ValidationError(_("Это предложение уже отправлено."))
+    _refuse_withdrawn(version.offer.lead)
     if not version.positions and not version.labour:
         raise ValidationError(_("В предложении нет ни работ, ни деталей."))
     days = pricing_settings(version.offer.shop).offer_valid_days
@@ -219,6 +233,7 @@ def offer_send(*, version: OfferVersion, by: Membership) -> OfferVersion:
             kind=NOTIFY_OFFER_SENT,
             dedupe_key=f"offer-sent:{version.pk}",
             payload={"version_id": version.pk},
+            subject_phone=lead.phone,
         )
     return version
 
