@@ -387,6 +387,19 @@ class AccessAction(models.TextChoices):
     SUBJECT_ERASED = "subject_erased", _("уничтожил данные человека")
 
 
+OBJECT_TYPE_LABELS = {
+    "inbox": _("список заявок"),
+    "lead": _("заявка"),
+    "lead_photo": _("фото заявки"),
+    "estimate_list": _("список расчётов"),
+    "estimate": _("расчёт"),
+    "intake_list": _("список актов приёмки"),
+    "intake_record": _("акт приёмки"),
+    "subject": _("данные человека"),
+    "destruction_act": _("акт уничтожения"),
+}
+
+
 class PersonalDataAccess(models.Model):
     """One staff access to personal data: who, when, what, from where (152-FZ art. 19).
 
@@ -427,3 +440,7 @@ class PersonalDataAccess(models.Model):
 
     def __str__(self) -> str:
         return f"{self.actor}: {self.get_action_display()} ({self.created_at:%d.%m.%Y %H:%M})"
+
+    @property
+    def object_label(self) -> str:
+        return str(OBJECT_TYPE_LABELS.get(self.object_type, self.object_type))

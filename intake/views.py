@@ -77,6 +77,11 @@ def intake_start(request: HttpRequest) -> HttpResponse:
             "customer_phone": lead.phone,
             "customer_email": lead.email,
         }
+        if lead.is_consent_withdrawn:
+            # The driver withdrew consent: their contacts are not handed on; at the desk
+            # they give them (and their consent) again.
+            for field in ("customer_name", "customer_phone", "customer_email"):
+                initial.pop(field)
     form = StartForm(request.POST or None, templates=templates, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data

@@ -126,7 +126,8 @@ def lead_detail(request: HttpRequest, lead_id: int) -> HttpResponse:
             "events": list(lead.events.all()),
             "forms": forms,
             "action": action,
-            "panels": render_panels(request, lead),
+            # Processing stopped: no parts search, offer or intake is started from here.
+            "panels": [] if lead.is_consent_withdrawn else render_panels(request, lead),
         },
         status=400 if action else 200,
     )

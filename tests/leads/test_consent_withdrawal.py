@@ -327,3 +327,14 @@ def test_a_new_request_with_fresh_consent_is_processed_again(client, shop):
         shop=shop, kind="tests.to_driver", dedupe_key="fresh", payload={}, subject_phone=new.phone
     )
     assert message is not None
+
+
+def test_a_frozen_lead_hands_no_contacts_to_intake_or_parts(client, shop):
+    lead = _driver_lead(shop, phone="+79031234567")
+    client.post(withdrawal_path_for_lead(lead))
+    advisor = MembershipFactory(shop=shop)
+    client.force_login(advisor.user)
+    page = client.get(reverse("leads:lead_detail", args=[lead.pk])).content.decode()
+    assert f"{reverse('intake:intake_start')}?lead={lead.pk}" not in page
+    form = client.get(reverse("intake:intake_start"), {"lead": lead.pk}).content.decode()
+    assert "+79031234567" not in form and "Анна" not in form
