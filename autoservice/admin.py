@@ -1,6 +1,14 @@
 from django.contrib import admin
 
-from .models import ApiToken, ConsentRecord, ConsentText, Membership, OutboxMessage, Shop
+from .models import (
+    ApiToken,
+    ConsentRecord,
+    ConsentText,
+    Membership,
+    OutboxMessage,
+    PersonalDataAccess,
+    Shop,
+)
 
 
 class MembershipInline(admin.TabularInline):
@@ -43,7 +51,15 @@ class ConsentTextAdmin(admin.ModelAdmin):
 
 @admin.register(ConsentRecord)
 class ConsentRecordAdmin(admin.ModelAdmin):
-    list_display = ["subject_name", "subject_phone", "shop", "text", "accepted_at", "ip_address"]
+    list_display = [
+        "subject_name",
+        "subject_phone",
+        "shop",
+        "text",
+        "accepted_at",
+        "withdrawn_at",
+        "ip_address",
+    ]
     list_filter = ["shop"]
     list_select_related = ["shop", "text"]
     search_fields = ["subject_name", "subject_phone"]
@@ -53,6 +69,7 @@ class ConsentRecordAdmin(admin.ModelAdmin):
         "subject_name",
         "subject_phone",
         "accepted_at",
+        "withdrawn_at",
         "ip_address",
         "user_agent",
     ]
@@ -97,3 +114,36 @@ class ApiTokenAdmin(admin.ModelAdmin):
     list_filter = ["is_active", "shop"]
     list_select_related = ["shop"]
     readonly_fields = ["prefix", "token_sha256", "created_at", "last_used_at"]
+
+
+@admin.register(PersonalDataAccess)
+class PersonalDataAccessAdmin(admin.ModelAdmin):
+    """The audit log is evidence: nobody edits or deletes it by hand (the daily task prunes
+    what is past ACCESS_LOG_RETENTION_DAYS)."""
+
+    list_display = ["created_at", "shop", "actor", "via_api", "action", "lead_number", "ip_address"]
+    list_filter = ["action", "via_api", "shop"]
+    list_select_related = ["shop"]
+    search_fields = ["actor", "object_id", "=lead_number"]
+    date_hierarchy = "created_at"
+    readonly_fields = [
+        "shop",
+        "user",
+        "actor",
+        "via_api",
+        "action",
+        "object_type",
+        "object_id",
+        "lead_number",
+        "ip_address",
+        "created_at",
+    ]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

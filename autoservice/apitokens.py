@@ -26,7 +26,8 @@ def token_create(*, shop: Shop, name: str) -> tuple[ApiToken, str]:
     return token, raw
 
 
-def shop_for_token(raw: str) -> Shop | None:
+def api_token_for(raw: str) -> ApiToken | None:
+    """The active token of an active shop (with its shop loaded), or None."""
     digest = hashlib.sha256(raw.encode()).hexdigest()
     token = (
         ApiToken.objects.select_related("shop").filter(token_sha256=digest, is_active=True).first()
@@ -34,7 +35,12 @@ def shop_for_token(raw: str) -> Shop | None:
     if token is None or not token.shop.is_active:
         return None
     ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
-    return token.shop
+    return token
+
+
+def shop_for_token(raw: str) -> Shop | None:
+    token = api_token_for(raw)
+    return token.shop if token else None
 
 
 def api_token_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -44,14 +50,16 @@ def api_token_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpR
     def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         header = request.headers.get("Authorization", "")
         scheme, _sep, raw = header.partition(" ")
-        shop = shop_for_token(raw.strip()) if scheme.lower() == "bearer" and raw else None
-        if shop is None:
+        token = api_token_for(raw.strip()) if scheme.lower() == "bearer" and raw else None
+        if token is None:
             response = json_error(
                 "Нужен действующий токен: заголовок Authorization: Bearer <токен>.", 401
             )
             response["WWW-Authenticate"] = "Bearer"
             return response
-        request.shop = shop
+        request.shop = token.shop
+        # Named in the audit log of access to personal data.
+        request.api_token = token
         return view(request, *args, **kwargs)
 
     return wrapper

@@ -80,3 +80,24 @@ def consent_record_make(
         ip_address=ip or None,
         user_agent=(user_agent or "")[:400],
     )
+
+
+def consent_withdrawn(*, shop: Shop | int, phone: str) -> bool:
+    """Whether this person's newest consent in the shop is withdrawn: then nothing more is
+    processed or sent for them. A request sent later with fresh consent starts anew."""
+    if not phone:
+        return False
+    newest = (
+        ConsentRecord.objects.filter(shop=shop, subject_phone=phone)
+        .order_by("-accepted_at", "-id")
+        .values_list("withdrawn_at", flat=True)
+        .first()
+    )
+    return newest is not None
+
+
+def consent_withdraw_records(*, shop: Shop, phone: str, now: dt.datetime) -> int:
+    """Mark every consent of this person in the shop withdrawn (the earliest moment stays)."""
+    return ConsentRecord.objects.filter(
+        shop=shop, subject_phone=phone, withdrawn_at__isnull=True
+    ).update(withdrawn_at=now)

@@ -8,7 +8,16 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.core.validators import MaxLengthValidator, validate_email
 from django.utils.translation import gettext_lazy as _
 
-from .models import WEEKDAY_NAMES, WEEKDAYS, ConsentText, Membership, Role, Shop, split_list
+from .models import (
+    WEEKDAY_NAMES,
+    WEEKDAYS,
+    AccessAction,
+    ConsentText,
+    Membership,
+    Role,
+    Shop,
+    split_list,
+)
 
 
 class ShopProfileForm(forms.ModelForm):
@@ -183,3 +192,39 @@ class LoginForm(AuthenticationForm):
         super().__init__(*args, **kwargs)
         field = self.fields["username"]
         field.validators.append(MaxLengthValidator(field.max_length or 254))
+
+
+class AccessLogFilterForm(forms.Form):
+    """Filters of the audit log of access to personal data (the manager's page)."""
+
+    user = forms.TypedChoiceField(
+        label=_("Сотрудник"), required=False, coerce=int, empty_value=None
+    )
+    action = forms.ChoiceField(label=_("Действие"), required=False)
+    date_from = forms.DateField(
+        label=_("С"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    date_to = forms.DateField(
+        label=_("По"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    lead_number = forms.IntegerField(
+        label=_("Заявка №"),
+        required=False,
+        min_value=1,
+        max_value=2_147_483_647,
+        error_messages={"invalid": _("Номер заявки — целое число, например 1024.")},
+    )
+
+    def __init__(self, *args, members: list[Membership], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["user"].choices = [("", _("все"))] + [
+            (m.user_id, m.display_name) for m in members
+        ]
+        self.fields["action"].choices = [("", _("все"))] + list(AccessAction.choices)
+
+    def clean(self) -> dict:
+        data = super().clean()
+        start, end = data.get("date_from"), data.get("date_to")
+        if start and end and start > end:
+            self.add_error("date_to", _("Дата «по» раньше даты «с»: поменяйте их местами."))
+        return data

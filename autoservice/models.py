@@ -286,6 +286,8 @@ class OutboxStatus(models.TextChoices):
     SENDING = "sending", _("отправляется")
     SENT = "sent", _("отправлено")
     FAILED = "failed", _("не отправлено")
+    # The person it was for withdrew consent to the processing of their data (152-FZ).
+    CANCELLED = "cancelled", _("отменено: согласие отозвано")
 
 
 class OutboxMessage(models.Model):
@@ -316,6 +318,9 @@ class OutboxMessage(models.Model):
     last_error = models.TextField(_("последняя ошибка"), blank=True)
     lease_until = models.DateTimeField(_("занято до"), null=True, blank=True)
     lease_token = models.CharField(_("кем занято"), max_length=32, blank=True)
+    # The phone of the driver a message goes to (empty for messages to the shop): once that
+    # person withdraws consent, nothing more is sent to them.
+    subject_phone = models.CharField(_("телефон получателя"), max_length=16, blank=True)
     created_at = models.DateTimeField(_("создано"), auto_now_add=True)
     sent_at = models.DateTimeField(_("отправлено"), null=True, blank=True)
 
@@ -330,6 +335,11 @@ class OutboxMessage(models.Model):
                 fields=["shop", "created_at"],
                 name="outbox_backlog_idx",
                 condition=models.Q(status__in=["pending", "sending"]),
+            ),
+            models.Index(
+                fields=["shop", "subject_phone"],
+                name="outbox_subject_idx",
+                condition=~models.Q(subject_phone=""),
             ),
         ]
 
@@ -355,3 +365,82 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
+
+
+class AccessAction(models.TextChoices):
+    """What a staff member (or the shop's CRM) did with someone's personal data."""
+
+    LEADS_LISTED = "leads_listed", _("просмотрел список заявок")
+    LEAD_VIEWED = "lead_viewed", _("открыл контакты в заявке")
+    PHOTO_VIEWED = "photo_viewed", _("открыл фото заявки")
+    PHOTO_ORIGINAL = "photo_original", _("открыл оригинал фото")
+    LEADS_EXPORTED = "leads_exported", _("выгрузил заявки (CSV/XLSX)")
+    ESTIMATES_LISTED = "estimates_listed", _("просмотрел список расчётов")
+    ESTIMATE_VIEWED = "estimate_viewed", _("открыл расчёт с контактами")
+    INTAKE_LISTED = "intake_listed", _("просмотрел список актов приёмки")
+    INTAKE_VIEWED = "intake_viewed", _("открыл акт приёмки")
+    INTAKE_ACT_DOWNLOADED = "intake_act", _("скачал акт приёмки (PDF)")
+    INTAKE_EXPORTED = "intake_exported", _("выгрузил акт приёмки (ZIP)")
+    API_LEADS = "api_leads", _("получил заявки через API")
+    API_INTAKE = "api_intake", _("получил акты приёмки через API")
+    SUBJECT_EXPORTED = "subject_exported", _("выгрузил все данные человека")
+    SUBJECT_ERASED = "subject_erased", _("уничтожил данные человека")
+
+
+OBJECT_TYPE_LABELS = {
+    "inbox": _("список заявок"),
+    "lead": _("заявка"),
+    "lead_photo": _("фото заявки"),
+    "estimate_list": _("список расчётов"),
+    "estimate": _("расчёт"),
+    "intake_list": _("список актов приёмки"),
+    "intake_record": _("акт приёмки"),
+    "subject": _("данные человека"),
+    "destruction_act": _("акт уничтожения"),
+}
+
+
+class PersonalDataAccess(models.Model):
+    """One staff access to personal data: who, when, what, from where (152-FZ art. 19).
+
+    Written with a single INSERT from the views that reveal the data; read by the shop's
+    managers; kept ACCESS_LOG_RETENTION_DAYS, then pruned by a daily task. Holds no personal
+    data of the driver itself, only references (object type and id, the lead's number).
+    """
+
+    shop = models.ForeignKey(
+        Shop, on_delete=models.CASCADE, related_name="+", verbose_name=_("автосервис")
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("сотрудник"),
+    )
+    # Who, as a name that outlives the account; for the API, the token's name.
+    actor = models.CharField(_("кто"), max_length=150)
+    via_api = models.BooleanField(_("через API"), default=False)
+    action = models.CharField(_("действие"), max_length=20, choices=AccessAction.choices)
+    object_type = models.CharField(_("объект"), max_length=40, blank=True)
+    object_id = models.CharField(_("id объекта"), max_length=40, blank=True)
+    lead_number = models.PositiveIntegerField(_("заявка №"), null=True, blank=True)
+    ip_address = models.GenericIPAddressField(_("IP-адрес"), null=True, blank=True)
+    created_at = models.DateTimeField(_("когда"), default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("доступ к персональным данным")
+        verbose_name_plural = _("журнал доступа к персональным данным")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["shop", "-id"], name="pd_access_shop_idx"),
+            models.Index(fields=["shop", "lead_number"], name="pd_access_lead_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.actor}: {self.get_action_display()} ({self.created_at:%d.%m.%Y %H:%M})"
+
+    @property
+    def object_label(self) -> str:
+        return str(OBJECT_TYPE_LABELS.get(self.object_type, self.object_type))

@@ -25,6 +25,7 @@ from django.db import transaction
 from django.db.models import Count, Min, Q
 from django.utils import timezone
 
+from .consent import consent_withdrawn
 from .models import OutboxMessage, OutboxStatus, Shop
 
 log = logging.getLogger(__name__)
@@ -52,10 +53,20 @@ def register_handler(kind: str) -> Callable[[Handler], Handler]:
     return decorator
 
 
-def outbox_put(*, shop: Shop, kind: str, dedupe_key: str, payload: dict) -> OutboxMessage:
-    """Write a message in the caller's transaction and queue it once that commits."""
+def outbox_put(
+    *, shop: Shop, kind: str, dedupe_key: str, payload: dict, subject_phone: str = ""
+) -> OutboxMessage | None:
+    """Write a message in the caller's transaction and queue it once that commits.
+
+    `subject_phone` names the driver a message goes to: when that person has withdrawn
+    consent to the processing of their data, nothing is written and None is returned.
+    """
+    if subject_phone and consent_withdrawn(shop=shop, phone=subject_phone):
+        log.info("outbox %s not written: the recipient withdrew consent", dedupe_key)
+        return None
     message, created = OutboxMessage.objects.get_or_create(
-        dedupe_key=dedupe_key, defaults={"shop": shop, "kind": kind, "payload": payload}
+        dedupe_key=dedupe_key,
+        defaults={"shop": shop, "kind": kind, "payload": payload, "subject_phone": subject_phone},
     )
     if created:
         transaction.on_commit(lambda: outbox_enqueue(message.pk))
@@ -113,6 +124,12 @@ def outbox_deliver_now(message_id: int) -> str:
     mine = OutboxMessage.objects.filter(
         pk=message.pk, status=OutboxStatus.SENDING, lease_token=message.lease_token
     )
+    if message.subject_phone and consent_withdrawn(
+        shop=message.shop_id, phone=message.subject_phone
+    ):
+        # Withdrawn after the message was written: it is never sent.
+        mine.update(status=OutboxStatus.CANCELLED, lease_until=None)
+        return "cancelled"
     handler = HANDLERS.get(message.kind)
     try:
         if handler is None:
@@ -202,3 +219,10 @@ def outbox_backlog(*, shop: Shop | None = None, now: dt.datetime | None = None) 
         oldest_age_seconds=None if oldest is None else max((now - oldest).total_seconds(), 0.0),
         failed_recently=figures["failed"],
     )
+
+
+def outbox_cancel_for_subject(*, shop: Shop, phone: str) -> int:
+    """Messages to this driver not yet sent are cancelled (they withdrew consent)."""
+    return OutboxMessage.objects.filter(
+        shop=shop, subject_phone=phone, status=OutboxStatus.PENDING
+    ).update(status=OutboxStatus.CANCELLED, lease_until=None)

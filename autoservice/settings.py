@@ -243,6 +243,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "leads.tasks.purge_abandoned_uploads",
         "schedule": 3600.0,
     },
+    # The audit log of access to personal data keeps ACCESS_LOG_RETENTION_DAYS.
+    "autoservice-access-log-prune": {
+        "task": "autoservice.tasks.access_log_prune",
+        "schedule": _crontab(hour=3, minute=40),
+    },
     # Every morning the shops' managers get the current head of their chain of seals.
     "intake-seal-digest": {
         "task": "intake.tasks.seal_digest_daily",
@@ -250,6 +255,8 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 WORKER_HEARTBEAT_MAX_AGE_SECONDS = 120
+# How long the audit log of staff access to personal data is kept (152-FZ), in days.
+ACCESS_LOG_RETENTION_DAYS = envint("ACCESS_LOG_RETENTION_DAYS", 365)
 # A claimed outbox row belongs to its worker this long (more than outbox_deliver's 40 s hard
 # limit); after it, the dispatcher gives the row to another worker.
 OUTBOX_LEASE_SECONDS = 60

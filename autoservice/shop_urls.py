@@ -15,4 +15,5 @@ urlpatterns = [
     path("staff/team/new/", views.member_create, name="member_create"),
     path("staff/team/<int:member_id>/", views.member_edit, name="member_edit"),
     path("staff/settings/api/", views.api_tokens, name="api_tokens"),
+    path("staff/access-log/", views.access_log, name="access_log"),
 ]

@@ -34,3 +34,11 @@ def outbox_dispatch() -> int:
     from .outbox import outbox_dispatch as dispatch
 
     return dispatch()
+
+
+@shared_task(ignore_result=True, time_limit=300, soft_time_limit=240)
+def access_log_prune() -> int:
+    """Run daily by beat: the access log older than ACCESS_LOG_RETENTION_DAYS goes."""
+    from .access import access_log_prune as prune
+
+    return prune()

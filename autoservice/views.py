@@ -10,9 +10,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from . import services
+from .access import AccessFilters, access_log_page
 from .apitokens import token_create
 from .consent import consent_text_current
 from .forms import (
+    AccessLogFilterForm,
     LeadSettingsForm,
     MemberCreateForm,
     MemberUpdateForm,
@@ -20,7 +22,7 @@ from .forms import (
     WorkingHoursForm,
 )
 from .models import ApiToken, Membership, Shop
-from .params import id_param
+from .params import ParamError, id_param
 from .tenancy import get_for_shop, manager_required, staff_required
 
 
@@ -166,3 +168,52 @@ def bad_request(request: HttpRequest, exception: Exception | None = None) -> Htt
         return json_error(message, 400)
     shop = getattr(request, "public_shop", None)
     return render(request, "400.html", {"message": message, "shop": shop}, status=400)
+
+
+@manager_required
+def access_log(request: HttpRequest) -> HttpResponse:
+    """Who saw whose personal data: the shop's audit log, newest first, filtered."""
+    members = list(
+        Membership.objects.filter(shop=request.shop)
+        .select_related("user")
+        .order_by("user__last_name", "user__first_name", "user__username")
+    )
+    form = AccessLogFilterForm(request.GET or None, members=members)
+    rows: list = []
+    next_cursor = None
+    status = 200
+    if form.is_bound and not form.is_valid():
+        status = 400
+    else:
+        data = form.cleaned_data if form.is_bound else {}
+        try:
+            before = id_param(request.GET.get("before"), name="before")
+        except ParamError as exc:
+            form.add_error(None, exc.message)
+            status = 400
+        else:
+            filters = AccessFilters(
+                user_id=data.get("user"),
+                action=data.get("action") or "",
+                date_from=data.get("date_from"),
+                date_to=data.get("date_to"),
+                lead_number=data.get("lead_number"),
+            )
+            rows, next_cursor = access_log_page(
+                shop=request.shop, filters=filters, before_id=before
+            )
+    query = request.GET.copy()
+    query.pop("before", None)
+    return render(
+        request,
+        "autoservice/access_log.html",
+        {
+            "form": form,
+            "rows": rows,
+            "next_cursor": next_cursor,
+            "filter_query": query.urlencode(),
+            "is_first_page": not request.GET.get("before"),
+            "retention_days": settings.ACCESS_LOG_RETENTION_DAYS,
+        },
+        status=status,
+    )

@@ -11,6 +11,7 @@ from django.utils import timezone, translation
 from django.utils.safestring import mark_safe
 
 from autoservice.pdf import render_pdf
+from leads.services import withdrawal_url
 from smartcalc.selectors import damage_diagram_svg
 
 from .models import IntakeRecord
@@ -40,7 +41,13 @@ def act_context(record: IntakeRecord) -> dict:
             damage_diagram_svg(record.body_type, record.damages)
         ),
         "damaged": {d["part"]: d for d in record.damages},
+        "withdraw_url": act_withdrawal_url(record),
     }
+
+
+def act_withdrawal_url(record: IntakeRecord) -> str:
+    """The customer's link to withdraw consent, printed on the act and put in its e-mail."""
+    return withdrawal_url(shop=record.shop, consent_ids=[record.consent_id], lead_id=record.lead_id)
 
 
 def act_pdf_bytes(record: IntakeRecord) -> bytes:

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from autoservice.access import AccessAction, personal_data_access_record
 from autoservice.apitokens import api_token_required
 from autoservice.http import json_error
 from autoservice.params import ParamError, datetime_param, id_param, int_param
@@ -65,6 +66,13 @@ def records(request: HttpRequest) -> JsonResponse:
     page = list(queryset[: limit + 1])
     has_more = len(page) > limit
     page = page[:limit]
+    # One entry per page the CRM pulls, naming the records it got.
+    personal_data_access_record(
+        request=request,
+        action=AccessAction.API_INTAKE,
+        object_type="intake_record",
+        object_id=",".join(str(r.pk) for r in page)[:40],
+    )
     next_after = page[-1].pk if has_more else None
     next_url = None
     if next_after is not None:
@@ -90,4 +98,10 @@ def record(request: HttpRequest, record_id: int) -> JsonResponse:
         return json_error(
             _("Акт с id %(id)s не найден в вашем автосервисе.") % {"id": record_id}, 404
         )
+    personal_data_access_record(
+        request=request,
+        action=AccessAction.API_INTAKE,
+        object_type="intake_record",
+        object_id=found.pk,
+    )
     return _json(record_json(found))

@@ -23,6 +23,7 @@ from django.http import HttpRequest, StreamingHttpResponse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from autoservice.access import AccessAction, personal_data_access_record
 from autoservice.tenancy import get_for_shop, staff_required
 
 from . import sealing
@@ -303,6 +304,12 @@ def record_zip_stream(record: IntakeRecord) -> Iterator[bytes]:
 def record_zip(request: HttpRequest, record_id: int) -> StreamingHttpResponse:
     record = get_for_shop(request, record_queryset(), pk=record_id)
     response = StreamingHttpResponse(record_zip_stream(record), content_type="application/zip")
+    personal_data_access_record(
+        request=request,
+        action=AccessAction.INTAKE_EXPORTED,
+        object_type="intake_record",
+        object_id=record.pk,
+    )
     response["Content-Disposition"] = f'attachment; filename="akt-{record.number}.zip"'
     response["Cache-Control"] = "private, no-store"
     return response

@@ -15,7 +15,7 @@ from autoservice.outbox import register_handler
 from leads.models import EventKind
 from leads.services import lead_event_add
 
-from .act import act_pdf_bytes
+from .act import act_pdf_bytes, act_withdrawal_url
 from .models import IntakeRecord
 from .services import NOTIFY_ACT, NOTIFY_SEAL_DIGEST
 
@@ -32,7 +32,12 @@ def send_act_to_customer(message: OutboxMessage) -> None:
     )
     send_templated(
         template="intake/email/act",
-        context={"record": record, "shop": record.shop, "link": link},
+        context={
+            "record": record,
+            "shop": record.shop,
+            "link": link,
+            "withdraw_url": act_withdrawal_url(record),
+        },
         shop=record.shop,
         to=[record.customer_email],
         message_id=f"intake-act-{record.pk}",

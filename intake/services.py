@@ -327,6 +327,7 @@ def record_sign_and_seal(
             kind=NOTIFY_ACT,
             dedupe_key=f"intake-act:{record.pk}",
             payload={"record_id": record.pk},
+            subject_phone=record.customer_phone,
         )
     return sealing.seal(record, by=by)
 

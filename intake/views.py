@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from autoservice import images
+from autoservice.access import AccessAction, personal_data_access_record
 from autoservice.consent import consent_record_create, consent_text_current
 from autoservice.http import json_error
 from autoservice.params import ParamError, id_param
@@ -37,9 +38,22 @@ def _record(request: HttpRequest, record_id: int) -> IntakeRecord:
     )
 
 
+def _log_access(request: HttpRequest, action: str, record: IntakeRecord) -> None:
+    personal_data_access_record(
+        request=request,
+        action=action,
+        object_type="intake_record",
+        object_id=record.pk,
+        lead_number=record.lead.number if record.lead_id else None,
+    )
+
+
 @staff_required
 def intake_list(request: HttpRequest) -> HttpResponse:
     records = IntakeRecord.objects.filter(shop=request.shop).select_related("template")[:100]
+    personal_data_access_record(
+        request=request, action=AccessAction.INTAKE_LISTED, object_type="intake_list"
+    )
     return render(request, "intake/list.html", {"records": records})
 
 
@@ -63,6 +77,11 @@ def intake_start(request: HttpRequest) -> HttpResponse:
             "customer_phone": lead.phone,
             "customer_email": lead.email,
         }
+        if lead.is_consent_withdrawn:
+            # The driver withdrew consent: their contacts are not handed on; at the desk
+            # they give them (and their consent) again.
+            for field in ("customer_name", "customer_phone", "customer_email"):
+                initial.pop(field)
     form = StartForm(request.POST or None, templates=templates, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -166,6 +185,7 @@ def intake_record(request: HttpRequest, record_id: int) -> HttpResponse:
             else:
                 messages.success(request, _("Данные акта сохранены."))
             return redirect("intake:intake_record", record_id=record.pk)
+    _log_access(request, AccessAction.INTAKE_VIEWED, record)
     return render(
         request,
         "intake/record.html",
@@ -328,6 +348,7 @@ def intake_sign(request: HttpRequest, record_id: int) -> HttpResponse:
 def intake_act(request: HttpRequest, record_id: int) -> HttpResponse:
     record = _record(request, record_id)
     response = HttpResponse(act_pdf_bytes(record), content_type="application/pdf")
+    _log_access(request, AccessAction.INTAKE_ACT_DOWNLOADED, record)
     response["Content-Disposition"] = f'inline; filename="akt-{record.number}.pdf"'
     return response
 

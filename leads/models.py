@@ -118,6 +118,9 @@ class Lead(models.Model):
     sla_due_at = models.DateTimeField(_("ответить до"), null=True, blank=True)
     escalated_at = models.DateTimeField(_("передана руководителю"), null=True, blank=True)
     status_changed_at = models.DateTimeField(_("статус изменён"), default=timezone.now)
+    # The driver withdrew consent (152-FZ art. 9 p. 2): processing stops — contacts hidden
+    # from advisors, status frozen, nothing more sent — until the data is destroyed.
+    consent_withdrawn_at = models.DateTimeField(_("согласие отозвано"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("заявка")
@@ -174,7 +177,13 @@ class Lead(models.Model):
             return False
         return (now or timezone.now()) > self.sla_due_at
 
+    @property
+    def is_consent_withdrawn(self) -> bool:
+        return self.consent_withdrawn_at is not None
+
     def allowed_statuses(self) -> tuple[str, ...]:
+        if self.is_consent_withdrawn:
+            return ()  # processing stopped: the status stays as it was
         return TRANSITIONS[self.status]
 
 
@@ -189,6 +198,7 @@ class EventKind(models.TextChoices):
     NOTIFY_FAILED = "notify_failed", _("уведомление не доставлено")
     ESCALATED = "escalated", _("просрочена, передана руководителю")
     REPEAT = "repeat", _("повторное обращение")
+    CONSENT_WITHDRAWN = "consent_withdrawn", _("согласие отозвано")
 
 
 class LeadEvent(models.Model):

@@ -43,6 +43,12 @@ from .photos import (  # noqa: F401  (the photo actions other apps call, through
     photo_uploads_store_many,
 )
 from .selectors import lead_by_submission_key
+from .withdrawal import (  # noqa: F401  (the withdrawal link other apps put on their pages)
+    withdrawal_path,
+    withdrawal_path_for_lead,
+    withdrawal_url,
+    withdrawal_url_for_lead,
+)
 
 REPEAT_WINDOW = dt.timedelta(hours=24)
 NOTIFY_NEW_LEAD = "leads.new_lead_email"
@@ -382,6 +388,13 @@ def lead_change_status(
     now = now or timezone.now()
     if status == lead.status:
         return lead
+    if lead.is_consent_withdrawn:
+        raise ValidationError(
+            _(
+                "Клиент отозвал согласие на обработку персональных данных: заявка заморожена, "
+                "статус не меняется."
+            )
+        )
     if status not in TRANSITIONS[lead.status]:
         raise ValidationError(
             _("Из статуса «%(old)s» нельзя перейти в «%(new)s».")
@@ -409,6 +422,10 @@ def lead_change_status(
 @transaction.atomic
 def lead_mark_contacted(*, lead: Lead, by: Membership, note: str = "") -> Lead:
     """The advisor called or wrote to the driver: the response clock stops."""
+    if lead.is_consent_withdrawn:
+        raise ValidationError(
+            _("Клиент отозвал согласие на обработку персональных данных: заявка заморожена.")
+        )
     now = timezone.now()
     fields = _respond(lead, now)
     if fields:

@@ -15,4 +15,11 @@ urlpatterns = [
     ),
     # Signed, expiring links to photo renditions (sent in notification e-mails).
     path("photos/<str:token>/", views.photo_signed, name="photo_signed"),
+    # The driver withdraws consent to personal-data processing (the link in every page and
+    # e-mail they get).
+    path(
+        "s/<slug:slug>/consent/withdraw/<str:token>/",
+        views.consent_withdraw,
+        name="consent_withdraw",
+    ),
 ]

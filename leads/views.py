@@ -5,14 +5,16 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
+from autoservice.access import AccessAction, personal_data_access_record
+from autoservice.models import Shop
 from autoservice.tenancy import get_for_shop, staff_required
 
-from . import selectors, services
+from . import selectors, services, withdrawal
 from .forms import AssignForm, ContactedForm, InboxFilterForm, NoteForm, StatusForm
 from .models import Lead, LeadPhoto, PhotoState
 from .panels import render_panels
@@ -41,6 +43,10 @@ def inbox(request: HttpRequest) -> HttpResponse:
         "filter_query": query.urlencode(),
         "unread": selectors.unread_count(request.shop),
     }
+    # One entry per page of rows shown (names and phones), not one per row.
+    personal_data_access_record(
+        request=request, action=AccessAction.LEADS_LISTED, object_type="inbox"
+    )
     if request.htmx and request.GET.get("fragment") == "rows":
         return render(request, "leads/_rows_page.html", context)
     return render(request, "leads/inbox.html", context)
@@ -54,6 +60,10 @@ def inbox_poll(request: HttpRequest) -> HttpResponse:
     _form, filters = _filters(request, staff)
     newest = request.GET.get("newest", "")
     leads = selectors.leads_newer_than(shop=request.shop, filters=filters, newest=newest)
+    if leads:
+        personal_data_access_record(
+            request=request, action=AccessAction.LEADS_LISTED, object_type="inbox"
+        )
     query = request.GET.copy()
     query.pop("newest", None)
     context = {
@@ -100,6 +110,13 @@ def lead_detail(request: HttpRequest, lead_id: int) -> HttpResponse:
             return redirect("leads:lead_detail", lead_id=lead.pk)
     elif request.method == "GET":
         services.lead_open(lead=lead, by=member)
+    personal_data_access_record(
+        request=request,
+        action=AccessAction.LEAD_VIEWED,
+        object_type="lead",
+        object_id=lead.pk,
+        lead_number=lead.number,
+    )
     return render(
         request,
         "leads/lead_detail.html",
@@ -109,7 +126,8 @@ def lead_detail(request: HttpRequest, lead_id: int) -> HttpResponse:
             "events": list(lead.events.all()),
             "forms": forms,
             "action": action,
-            "panels": render_panels(request, lead),
+            # Processing stopped: no parts search, offer or intake is started from here.
+            "panels": [] if lead.is_consent_withdrawn else render_panels(request, lead),
         },
         status=400 if action else 200,
     )
@@ -131,7 +149,17 @@ def lead_photo(request: HttpRequest, lead_id: int, photo_id: int, kind: str) -> 
     photo = LeadPhoto.objects.filter(lead=lead, pk=photo_id).first()
     if photo is None or kind not in ("web", "thumb"):
         raise Http404
-    return _rendition_response(photo, kind)
+    response = _rendition_response(photo, kind)
+    if kind == "web":
+        # Opening a photo; the thumbnails are part of the lead page, logged with it.
+        personal_data_access_record(
+            request=request,
+            action=AccessAction.PHOTO_VIEWED,
+            object_type="lead_photo",
+            object_id=photo.pk,
+            lead_number=lead.number,
+        )
+    return response
 
 
 def photo_signed(request: HttpRequest, token: str) -> HttpResponse:
@@ -140,3 +168,22 @@ def photo_signed(request: HttpRequest, token: str) -> HttpResponse:
     if found is None:
         raise Http404
     return _rendition_response(*found)
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def consent_withdraw(request: HttpRequest, slug: str, token: str) -> HttpResponse:
+    """The driver withdraws consent by the link from a page or an e-mail: an explanation, a
+    button, the confirmation. Works for a closed shop too: withdrawal must stay possible."""
+    shop = get_object_or_404(Shop, slug=slug)
+    subject = withdrawal.withdrawal_subject(shop=shop, token=token)
+    if subject is None:
+        raise Http404
+    if request.method == "POST":
+        withdrawal.consent_withdraw(subject=subject)
+        return redirect("leads:consent_withdraw", slug=shop.slug, token=token)
+    return render(
+        request,
+        "leads/consent_withdraw.html",
+        {"shop": shop, "done": withdrawal.subject_withdrawn(subject)},
+    )

@@ -11,7 +11,7 @@ from autoservice.models import OutboxMessage
 from autoservice.money import format_rub
 from autoservice.outbox import register_handler
 from leads.models import EventKind
-from leads.services import lead_event_add
+from leads.services import lead_event_add, withdrawal_url_for_lead
 
 from .models import OfferVersion
 from .offers import NOTIFY_OFFER_ACCEPTED, NOTIFY_OFFER_SENT
@@ -31,6 +31,7 @@ def send_offer_to_driver(message: OutboxMessage) -> None:
         "version": version,
         "link": settings.SITE_URL
         + reverse("optima:offer_public", args=[version.offer.shop.slug, version.offer.token]),
+        "withdraw_url": withdrawal_url_for_lead(lead),
     }
     send_templated(
         template="optima/email/offer_sent",

@@ -17,6 +17,7 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
+from autoservice.consent import consent_withdrawn
 from autoservice.models import Membership
 from autoservice.money import format_rub, quantize_rub
 from autoservice.outbox import outbox_put
@@ -52,6 +53,18 @@ USER_AGENT_MAX_CHARS = 400
 TAG_ORDER = ("recommended", "original", "cheapest")
 OTHER_LABEL = gettext_noop("ещё вариант")
 ESTIMATE_SOURCE = "estimate:"
+
+
+def _refuse_withdrawn(lead: Lead) -> None:
+    """No offer is sent to a driver who withdrew consent (152-FZ): processing
+    of their data has stopped."""
+    if lead.is_consent_withdrawn or consent_withdrawn(shop=lead.shop_id, phone=lead.phone):
+        raise ValidationError(
+            _(
+                "Клиент отозвал согласие на обработку персональных данных: предложение "
+                "ему не отправляется."
+            )
+        )
 
 
 def estimate_lines(lead: Lead) -> list[dict]:
@@ -427,6 +440,7 @@ def offer_send(*, version: OfferVersion, by: Membership) -> OfferVersion:
     """Freeze the prices (they are in the version), start the validity, tell the driver."""
     if version.status != OfferStatus.DRAFT:
         raise ValidationError(_("Это предложение уже отправлено."))
+    _refuse_withdrawn(version.offer.lead)
     if not version.positions and not version.labour:
         raise ValidationError(_("В предложении нет ни работ, ни деталей."))
     days = pricing_settings(version.offer.shop).offer_valid_days
@@ -449,6 +463,7 @@ def offer_send(*, version: OfferVersion, by: Membership) -> OfferVersion:
             kind=NOTIFY_OFFER_SENT,
             dedupe_key=f"offer-sent:{version.pk}",
             payload={"version_id": version.pk},
+            subject_phone=lead.phone,
         )
     return version
 

@@ -25,6 +25,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from autoservice.consent import client_ip
 from autoservice.tenancy import get_for_shop, manager_required, staff_required
 from leads.models import Lead
+from leads.services import withdrawal_path_for_lead
 
 from . import offers, reliability, selectors, services
 from .forms import (
@@ -594,6 +595,7 @@ def offer_public(request: HttpRequest, slug: str, token: str) -> HttpResponse:
             "labour_total": str(totals.labour_rub),
             "total_plain": str(totals.total_rub),
             "set_labels": offers.set_labels(version),
+            "withdraw_url": withdrawal_path_for_lead(offer.lead),
         },
         status=status,
     )

@@ -24,6 +24,7 @@ from leads.services import (
     photo_delete_files,
     photo_upload_quota_take,
     photo_upload_store,
+    withdrawal_path_for_lead,
 )
 
 from .forms import PhotoRequestForm
@@ -159,5 +160,10 @@ def photo_sent(request: HttpRequest, slug: str, token: str) -> HttpResponse:
     return render(
         request,
         "photoportal/photo_sent.html",
-        {"shop": shop, "lead": lead, "photo_count": lead.photos.count()},
+        {
+            "shop": shop,
+            "lead": lead,
+            "photo_count": lead.photos.count(),
+            "withdraw_url": withdrawal_path_for_lead(lead),
+        },
     )

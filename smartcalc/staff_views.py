@@ -9,6 +9,7 @@ from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from autoservice.access import AccessAction, personal_data_access_record
 from autoservice.params import int_param
 from autoservice.pdf import render_pdf
 from autoservice.tenancy import get_for_shop, manager_required, staff_required
@@ -35,6 +36,9 @@ def estimate_list(request: HttpRequest) -> HttpResponse:
     for estimate in estimates:
         versions = list(estimate.versions.all())
         estimate.first_version, estimate.last_version = versions[0], versions[-1]
+    personal_data_access_record(
+        request=request, action=AccessAction.ESTIMATES_LISTED, object_type="estimate_list"
+    )
     return render(
         request,
         "smartcalc/staff/estimate_list.html",
@@ -130,6 +134,15 @@ def _version(request: HttpRequest, estimate_id: int, number: int) -> EstimateVer
 
 
 def _print_context(request: HttpRequest, version: EstimateVersion) -> dict:
+    lead = version.estimate.lead
+    if lead is not None:  # the printout carries the driver's name and phone
+        personal_data_access_record(
+            request=request,
+            action=AccessAction.ESTIMATE_VIEWED,
+            object_type="estimate",
+            object_id=version.estimate_id,
+            lead_number=lead.number,
+        )
     return {
         "estimate": version.estimate,
         "version": version,

@@ -18,6 +18,7 @@ from autoservice.models import Shop
 from autoservice.params import id_param, streams_uploads
 from leads.forms import DriverRequestPage
 from leads.models import Channel, Lead
+from leads.services import withdrawal_path_for_lead
 
 from . import engine, europrotocol, selectors, services, techdata
 from .forms import CalcContactForm, parse_damages, parse_paint_type, picker_rows
@@ -267,7 +268,13 @@ def calc_result(request: HttpRequest, slug: str, token: str) -> HttpResponse:
     return render(
         request,
         "smartcalc/calc_result.html",
-        {**context, "estimate": estimate, "version": first, "lead": estimate.lead},
+        {
+            **context,
+            "estimate": estimate,
+            "version": first,
+            "lead": estimate.lead,
+            "withdraw_url": withdrawal_path_for_lead(estimate.lead) if estimate.lead else "",
+        },
     )
 
 

@@ -114,8 +114,16 @@ def _password_reset_kwargs(shop: Shop) -> dict:
     }
 
 
+def _withdraw_kwargs(shop: Shop) -> dict:
+    from leads.withdrawal import withdrawal_token
+
+    lead = LeadFactory(shop=shop)
+    return {"slug": shop.slug, "token": withdrawal_token(shop=shop, lead_id=lead.pk)}
+
+
 PUBLIC: dict[str, Callable[[Shop], dict]] = {
     "leads:photo_signed": _photo_signed_kwargs,
+    "leads:consent_withdraw": _withdraw_kwargs,
     "smartcalc:calc_vehicle": lambda shop: {"slug": shop.slug},
     "smartcalc:calc_damage": _generation_kwargs,
     "smartcalc:calc_estimate": _generation_kwargs,
