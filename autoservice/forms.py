@@ -14,7 +14,17 @@ from .models import WEEKDAY_NAMES, WEEKDAYS, ConsentText, Membership, Role, Shop
 class ShopProfileForm(forms.ModelForm):
     class Meta:
         model = Shop
-        fields = ["name", "region", "address", "phone", "email", "timezone", "brand_color", "logo"]
+        fields = [
+            "name",
+            "kind",
+            "region",
+            "address",
+            "phone",
+            "email",
+            "timezone",
+            "brand_color",
+            "logo",
+        ]
         widgets = {"brand_color": forms.TextInput(attrs={"type": "color"})}
 
 

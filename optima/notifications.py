@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from autoservice.mail import send_templated
+from autoservice.money import format_rub
 from autoservice.models import OutboxMessage
 from autoservice.outbox import register_handler
 from leads.models import EventKind
@@ -71,6 +72,7 @@ def tell_shop_about_the_answer(message: OutboxMessage) -> None:
     text = (
         _("Клиент задал вопрос по предложению")
         if question
-        else _("Клиент принял предложение на %(total)s ₽") % {"total": version.accepted_total_rub}
+        else _("Клиент принял предложение на %(total)s")
+        % {"total": format_rub(version.accepted_total_rub)}
     )
     lead_event_add(lead=lead, kind=EventKind.NOTIFIED, text=text)
