@@ -193,3 +193,7 @@ class LoginForm(AuthenticationForm):
         super().__init__(*args, **kwargs)
         field = self.fields["username"]
         field.validators.append(MaxLengthValidator(field.max_length or 254))
+        # Staff log in with their e-mail (it is the username): the field says so.
+        field.label = _("E-mail")
+        field.widget.input_type = "email"
+        field.widget.attrs.update({"autocomplete": "email", "inputmode": "email"})

@@ -121,7 +121,7 @@ class Shop(models.Model):
         """The name in «» for a sentence, unless it already carries quotes of its own
         («Кузовной центр «Демо»» is not written twice)."""
         name = self.name.strip()
-        if any(mark in name for mark in "«»\"“”„"):
+        if any(mark in name for mark in '«»"“”„'):
             return name
         return f"«{name}»"
 

@@ -2,8 +2,9 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
@@ -157,3 +158,8 @@ def bad_request(request: HttpRequest, exception: Exception | None = None) -> Htt
         return json_error(message, 400)
     shop = getattr(request, "public_shop", None)
     return render(request, "400.html", {"message": message, "shop": shop}, status=400)
+
+
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Browsers (and the admin, which has no link to it) ask for /favicon.ico."""
+    return HttpResponsePermanentRedirect(static("img/favicon.ico"))

@@ -7,8 +7,8 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from autoservice.mail import send_templated
-from autoservice.money import format_rub
 from autoservice.models import OutboxMessage
+from autoservice.money import format_rub
 from autoservice.outbox import register_handler
 from leads.models import EventKind
 from leads.services import lead_event_add

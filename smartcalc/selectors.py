@@ -44,6 +44,8 @@ def estimates_for_shop(shop: Shop) -> QuerySet[Estimate]:
         .select_related("generation__model__make", "lead")
         .annotate(version_count=Count("versions"))
         .prefetch_related(Prefetch("versions", queryset=EstimateVersion.objects.order_by("number")))
+        # Newest first, said here: Meta.ordering is not applied to a query with GROUP BY.
+        .order_by("-created_at", "-pk")
     )
 
 
