@@ -6,14 +6,7 @@ from __future__ import annotations
 import pytest
 
 from intake import services
-from tests.e2e.test_intake_browser import (  # noqa: F401 (tablet_page is a fixture)
-    login,
-    make_scene,
-    row,
-    start_intake,
-    tablet_page,
-    wait_done,
-)
+from tests.e2e.test_intake_browser import TABLET, login, make_scene, row, start_intake, wait_done
 
 pytestmark = [
     pytest.mark.browser,
@@ -21,14 +14,23 @@ pytestmark = [
 ]
 
 
+@pytest.fixture
+def tablet(browser):
+    """An advisor's tablet in portrait: 820×1180, touch, Russian."""
+    context = browser.new_context(**TABLET)
+    context.set_default_timeout(20_000)
+    yield context.new_page()
+    context.close()
+
+
 def _missing(page) -> str:
     return page.locator("#missing-shots .missing-names").inner_text()
 
 
 def test_missing_shots_banner_follows_the_shots_as_they_are_taken(
-    tablet_page, live_server, advisor, tmp_path
+    tablet, live_server, advisor, tmp_path
 ):
-    page = tablet_page
+    page = tablet
     login(page, live_server, advisor)
     record = start_intake(page, live_server)
     banner = page.locator("#missing-shots")
