@@ -94,6 +94,8 @@ class AssignForm(forms.Form):
         kwargs.setdefault("initial", {"assignee": lead.assignee_id})
         super().__init__(*args, **kwargs)
         self.fields["assignee"].queryset = staff
+        # The shop is the advisor's own: the list names people, not «name (role, shop)».
+        self.fields["assignee"].label_from_instance = lambda member: member.display_name
 
 
 class StatusForm(forms.Form):
