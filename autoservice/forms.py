@@ -23,7 +23,17 @@ from .models import (
 class ShopProfileForm(forms.ModelForm):
     class Meta:
         model = Shop
-        fields = ["name", "region", "address", "phone", "email", "timezone", "brand_color", "logo"]
+        fields = [
+            "name",
+            "kind",
+            "region",
+            "address",
+            "phone",
+            "email",
+            "timezone",
+            "brand_color",
+            "logo",
+        ]
         widgets = {"brand_color": forms.TextInput(attrs={"type": "color"})}
 
 
@@ -192,6 +202,10 @@ class LoginForm(AuthenticationForm):
         super().__init__(*args, **kwargs)
         field = self.fields["username"]
         field.validators.append(MaxLengthValidator(field.max_length or 254))
+        # Staff log in with their e-mail (it is the username): the field says so.
+        field.label = _("E-mail")
+        field.widget.input_type = "email"
+        field.widget.attrs.update({"autocomplete": "email", "inputmode": "email"})
 
 
 class AccessLogFilterForm(forms.Form):

@@ -50,6 +50,13 @@ brand_color_validator = RegexValidator(
 )
 
 
+class ShopKind(models.TextChoices):
+    """What the shop mostly does: it picks the intake shot list a new record starts with."""
+
+    BODY = "body", _("кузовной ремонт")
+    SERVICE = "service", _("сервис и ТО")
+
+
 class Shop(models.Model):
     """A repair shop: the tenant that owns every lead, estimate, offer and intake record."""
 
@@ -59,6 +66,13 @@ class Shop(models.Model):
         max_length=60,
         unique=True,
         help_text=_("Латиница, цифры и дефис: страница для клиентов будет /s/<адрес>/"),
+    )
+    kind = models.CharField(
+        _("профиль автосервиса"),
+        max_length=10,
+        choices=ShopKind.choices,
+        default=ShopKind.BODY,
+        help_text=_("Кузовной ремонт начинает приёмку с полного кругового шаблона съёмки."),
     )
     region = models.CharField(_("регион"), max_length=100, default="Москва")
     address = models.CharField(_("адрес"), max_length=255, blank=True)
@@ -101,6 +115,15 @@ class Shop(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def quoted_name(self) -> str:
+        """The name in «» for a sentence, unless it already carries quotes of its own
+        («Кузовной центр «Демо»» is not written twice)."""
+        name = self.name.strip()
+        if any(mark in name for mark in '«»"“”„'):
+            return name
+        return f"«{name}»"
 
     @property
     def tzinfo(self) -> zoneinfo.ZoneInfo:

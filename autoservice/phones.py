@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import phonenumbers
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
@@ -28,8 +29,14 @@ def normalize_phone(raw: str) -> str:
 
 
 def format_phone(phone: str) -> str:
-    """'+79123456789' → '+7 912 345-67-89' for people."""
-    if len(phone) == 12 and phone.startswith("+7"):
-        d = phone[2:]
-        return f"+7 {d[:3]} {d[3:6]}-{d[6:8]}-{d[8:]}"
-    return phone
+    """'+74951234567' → '+7 495 123-45-67' for people (phonenumbers' international format,
+    which groups each Russian code the way it is dialled); anything unparseable as it is."""
+    if not phone:
+        return ""
+    try:
+        number = phonenumbers.parse(phone, "RU")
+    except phonenumbers.NumberParseException:
+        return phone
+    if not phonenumbers.is_possible_number(number):
+        return phone
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)

@@ -4,13 +4,14 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog
 
-from . import health
+from . import health, views
 from .forms import LoginForm
 
 # Every app's URLs carry its namespace (`leads:inbox`, `smartcalc:calc_vehicle`, ...) and
 # their full paths: staff pages under /staff/, the drivers' pages under /s/<shop>/.
 urlpatterns = [
     path("", include("autoservice.shop_urls")),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("healthz", health.healthz_ready, name="healthz"),
     path("healthz/live", health.healthz_live, name="healthz_live"),
     path("healthz/ready", health.healthz_ready, name="healthz_ready"),

@@ -3,8 +3,9 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import RequestDataTooBig, TooManyFilesSent
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
@@ -217,3 +218,8 @@ def access_log(request: HttpRequest) -> HttpResponse:
         },
         status=status,
     )
+
+
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Browsers (and the admin, which has no link to it) ask for /favicon.ico."""
+    return HttpResponsePermanentRedirect(static("img/favicon.ico"))

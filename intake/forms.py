@@ -10,19 +10,9 @@ from autoservice.phones import normalize_phone
 from autoservice.plates import normalize_plate
 from smartcalc.selectors import body_type_choices
 
-from .models import FuelLevel, ShotTemplate
+from .models import FuelLevel, ShotTemplate, WarningLamp
 
 VIN_RE = re.compile(r"^[A-HJ-NPR-Z0-9]{17}$")
-WARNING_LAMPS = [
-    ("check_engine", _("Check Engine")),
-    ("abs", _("ABS")),
-    ("airbag", _("подушки безопасности")),
-    ("oil", _("давление масла")),
-    ("battery", _("заряд аккумулятора")),
-    ("brake", _("тормозная система")),
-    ("tpms", _("давление в шинах")),
-    ("coolant", _("температура двигателя")),
-]
 
 
 def normalize_vin(raw: str) -> str:
@@ -58,8 +48,6 @@ class StartForm(forms.Form):
         self.fields["template"].queryset = ShotTemplate.objects.filter(
             pk__in=[t.pk for t in templates]
         )
-        if templates:
-            self.fields["template"].initial = templates[0].pk
 
     def clean_plate(self) -> str:
         plate = self.cleaned_data["plate"]
@@ -103,7 +91,7 @@ class DetailsForm(forms.Form):
     )
     warning_lamps = forms.MultipleChoiceField(
         label=_("Горящие индикаторы"),
-        choices=WARNING_LAMPS,
+        choices=WarningLamp.choices,
         required=False,
         widget=forms.CheckboxSelectMultiple,
     )

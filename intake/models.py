@@ -71,6 +71,19 @@ class FuelLevel(models.IntegerChoices):
     FULL = 8, _("полный")
 
 
+class WarningLamp(models.TextChoices):
+    """Lamps lit on the dashboard at intake, named as the act prints them."""
+
+    CHECK_ENGINE = "check_engine", _("неисправность двигателя (Check Engine)")
+    ABS = "abs", _("ABS (антиблокировочная система)")
+    AIRBAG = "airbag", _("подушки безопасности")
+    OIL = "oil", _("давление масла")
+    BATTERY = "battery", _("заряд аккумулятора")
+    BRAKE = "brake", _("тормозная система")
+    TPMS = "tpms", _("давление в шинах")
+    COOLANT = "coolant", _("температура двигателя")
+
+
 class RecordKind(models.TextChoices):
     INTAKE = "intake", _("приёмка")
     RETURN = "return", _("выдача")
@@ -158,6 +171,12 @@ class IntakeRecord(models.Model):
                 condition=models.Q(seal_index__isnull=False),
                 name="intake_seal_index_unique",
             ),
+            # One intake being shot per lead; after signing, the next visit starts afresh.
+            models.UniqueConstraint(
+                fields=["lead"],
+                condition=models.Q(lead__isnull=False, kind="intake", sealed_at__isnull=True),
+                name="intake_one_draft_per_lead",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -166,6 +185,13 @@ class IntakeRecord(models.Model):
     @property
     def is_sealed(self) -> bool:
         return self.sealed_at is not None
+
+    def warning_lamp_labels(self) -> list[str]:
+        """The lit lamps in Russian, as the act and the signing screen name them."""
+        return [
+            WarningLamp(code).label if code in WarningLamp.values else code
+            for code in self.warning_lamps
+        ]
 
 
 class IntakeShot(models.Model):

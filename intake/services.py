@@ -71,6 +71,26 @@ def current_templates(shop: Shop) -> list[ShotTemplate]:
     return own + list(platform)
 
 
+def default_template(shop: Shop, templates: list[ShotTemplate]) -> ShotTemplate | None:
+    """The shot list a new record starts with: the one of the shop's kind (a body shop's
+    full walk-around, a service's short list), the shop's own copy first."""
+    for template in templates:
+        if template.family == shop.kind:
+            return template
+    return templates[0] if templates else None
+
+
+def draft_for_lead(lead: Lead) -> IntakeRecord | None:
+    """The lead's intake still being shot (not signed yet), if there is one."""
+    return (
+        IntakeRecord.objects.filter(
+            shop=lead.shop_id, lead=lead, kind=RecordKind.INTAKE, sealed_at__isnull=True
+        )
+        .order_by("created_at")
+        .first()
+    )
+
+
 @dataclass(frozen=True)
 class VehicleData:
     plate: str
@@ -94,6 +114,14 @@ def record_create(
     consent: ConsentRecord | None,
     lead: Lead | None = None,
 ) -> IntakeRecord:
+    """A new record; for a lead that already has a draft, that draft (a second «start»,
+    a double tap or two advisors at once resume it instead of making a duplicate)."""
+    if lead is not None:
+        # Two starts for one lead queue up here; the second then finds the first's draft.
+        Lead.objects.select_for_update().filter(pk=lead.pk).first()
+        draft = draft_for_lead(lead)
+        if draft is not None:
+            return draft
     Shop.objects.select_for_update().filter(pk=shop.pk).first()
     number = (IntakeRecord.objects.filter(shop=shop).aggregate(n=Max("number"))["n"] or 0) + 1
     return IntakeRecord.objects.create(

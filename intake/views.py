@@ -25,7 +25,7 @@ from smartcalc import selectors as catalogue
 from smartcalc.services import body_part_codes
 
 from . import sealing, services, templates_admin
-from .act import act_pdf_bytes
+from .act import act_pdf_bytes, act_summary
 from .forms import DetailsForm, SkipForm, StartForm
 from .models import IntakeRecord, IntakeShot, ShotSpec, ShotTemplate
 
@@ -65,9 +65,14 @@ def intake_start(request: HttpRequest) -> HttpResponse:
     lead_id = id_param(request.GET.get("lead") or request.POST.get("lead"), name="lead")
     if lead_id is not None:
         lead = get_for_shop(request, Lead, pk=lead_id)
-    initial = {}
+        draft = services.draft_for_lead(lead)
+        if draft is not None:
+            messages.info(request, _("У заявки уже есть начатая приёмка: продолжаем её."))
+            return redirect("intake:intake_record", record_id=draft.pk)
+    default = services.default_template(request.shop, templates)
+    initial = {"template": default.pk if default else None}
     if lead is not None:
-        initial = {
+        initial |= {
             "lead": lead.pk,
             "plate": lead.plate,
             "make": lead.vehicle_make,
@@ -114,6 +119,8 @@ def intake_start(request: HttpRequest) -> HttpResponse:
             consent=consent,
             lead=lead,
         )
+        if record.consent_id != consent.pk:
+            messages.info(request, _("У заявки уже есть начатая приёмка: продолжаем её."))
         return redirect("intake:intake_record", record_id=record.pk)
     return render(
         request,
@@ -339,7 +346,12 @@ def intake_sign(request: HttpRequest, record_id: int) -> HttpResponse:
     return render(
         request,
         "intake/sign.html",
-        {"record": record, "error": error, "missing": services.missing_shots(record)},
+        {
+            "record": record,
+            "error": error,
+            "missing": services.missing_shots(record),
+            **act_summary(record),
+        },
         status=400 if error else 200,
     )
 
@@ -462,5 +474,7 @@ def lead_panel(request: HttpRequest, lead: Lead) -> str:
     """Intake records of the lead and the way to take the car in (a panel of the lead page)."""
     records = IntakeRecord.objects.filter(lead=lead).order_by("-created_at")
     return render_to_string(
-        "intake/_lead_panel.html", {"lead": lead, "records": records}, request=request
+        "intake/_lead_panel.html",
+        {"lead": lead, "records": records, "draft": services.draft_for_lead(lead)},
+        request=request,
     )

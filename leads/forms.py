@@ -72,6 +72,9 @@ class InboxFilterForm(forms.Form):
             ("none", _("Не назначен")),
             *[(str(m.pk), m.display_name) for m in staff],
         ]
+        for name, field in self.fields.items():
+            css = "form-control" if name == "q" else "form-select"
+            field.widget.attrs["class"] = css
 
     def filters(self) -> InboxFilters:
         if not self.is_valid():
@@ -91,10 +94,12 @@ class AssignForm(forms.Form):
         kwargs.setdefault("initial", {"assignee": lead.assignee_id})
         super().__init__(*args, **kwargs)
         self.fields["assignee"].queryset = staff
+        # The shop is the advisor's own: the list names people, not «name (role, shop)».
+        self.fields["assignee"].label_from_instance = lambda member: member.display_name
 
 
 class StatusForm(forms.Form):
-    status = forms.ChoiceField(label=_("Новый статус"))
+    status = forms.ChoiceField(label=_("Статус"))
     reason = forms.CharField(
         label=_("Причина отказа"),
         required=False,
@@ -103,8 +108,18 @@ class StatusForm(forms.Form):
     )
 
     def __init__(self, *args, lead: Lead, **kwargs):
+        kwargs.setdefault("initial", {"status": lead.status})
         super().__init__(*args, **kwargs)
-        self.fields["status"].choices = [(s, Status(s).label) for s in lead.allowed_statuses()]
+        # The current status comes first and is what the dropdown shows: a next status
+        # preselected would be one tap away from a change nobody meant.
+        current = (
+            lead.status,
+            gettext("%(status)s (сейчас)") % {"status": Status(lead.status).label},
+        )
+        self.fields["status"].choices = [
+            current,
+            *[(s, Status(s).label) for s in lead.allowed_statuses()],
+        ]
 
     def clean(self):
         cleaned = super().clean()

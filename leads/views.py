@@ -95,10 +95,13 @@ def lead_detail(request: HttpRequest, lead_id: int) -> HttpResponse:
                 services.lead_assign(lead=lead, assignee=data["assignee"], by=member)
                 messages.success(request, _("Ответственный назначен."))
             elif action == "status":
-                services.lead_change_status(
-                    lead=lead, status=data["status"], by=member, reason=data["reason"]
-                )
-                messages.success(request, _("Статус изменён."))
+                if data["status"] == lead.status:
+                    messages.info(request, _("Статус не изменился: выберите новый в списке."))
+                else:
+                    services.lead_change_status(
+                        lead=lead, status=data["status"], by=member, reason=data["reason"]
+                    )
+                    messages.success(request, _("Статус изменён."))
             elif action == "note":
                 services.lead_add_note(lead=lead, by=member, text=data["text"])
             elif action == "contacted":

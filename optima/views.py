@@ -392,11 +392,11 @@ def offer_detail(request: HttpRequest, version_id: int) -> HttpResponse:
     )
     lead = version.offer.lead
     message_text = _(
-        "Здравствуйте, %(name)s! Предложение по ремонту %(vehicle)s от «%(shop)s»: %(link)s"
+        "Здравствуйте, %(name)s! Предложение по ремонту %(vehicle)s от %(shop)s: %(link)s"
     ) % {
         "name": lead.customer_name,
         "vehicle": lead.vehicle,
-        "shop": request.shop.name,
+        "shop": request.shop.quoted_name,
         "link": link,
     }
     return render(

@@ -3,6 +3,7 @@ vehicle catalogue and the damage diagram."""
 
 from __future__ import annotations
 
+import re
 import statistics
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
@@ -24,7 +25,15 @@ from .models import (
     VehicleModel,
     Wmi,
 )
-from .parts import DIAGRAM_FOR_BODY, PARTS, BodyType, DamageKind, DamageSize, Operation
+from .parts import (
+    DIAGRAM_FOR_BODY,
+    PARTS,
+    BodyType,
+    DamageKind,
+    DamageSize,
+    Operation,
+    parts_for_body,
+)
 from .templatetags.calc import severity_colour
 
 # How many models the picker offers in one tap: the ones that most often come in.
@@ -83,6 +92,8 @@ def estimates_for_shop(shop: Shop) -> QuerySet[Estimate]:
         .select_related("generation__model__make", "lead")
         .annotate(version_count=Count("versions"))
         .prefetch_related(Prefetch("versions", queryset=EstimateVersion.objects.order_by("number")))
+        # Newest first, said here: Meta.ordering is not applied to a query with GROUP BY.
+        .order_by("-created_at", "-pk")
     )
 
 
@@ -174,10 +185,12 @@ def damage_picker(body_type: str, damages: Iterable[Mapping[str, str]]) -> dict:
     """The context of ``smartcalc/_damage_picker.html`` for saved damages ({part, kind,
     size}) on a body: its drawing, a row per part of that body, the kinds and the sizes.
     Damages of parts the catalogue does not know (any more) are left out."""
+    damages = list(damages)
+    marks = damage_marks(body_type, damages)
     chosen = [
         engine.Damage(d["part"], d.get("kind", ""), d.get("size", ""))
         for d in damages
-        if d.get("part") in PARTS
+        if d.get("part") in marks
     ]
     return {
         "diagram": diagram_for_body(body_type),
@@ -196,17 +209,59 @@ def damages_from_picker(
     return [{"part": d.part, "kind": d.kind, "size": d.size} for d in damages], errors
 
 
-def damage_diagram_svg(body_type: str, damages: Iterable[Mapping[str, str]]) -> str:
-    """The body's drawing with each damaged part filled in the picker's colour for its
-    severity, as SVG attributes (a PDF renderer ignores page CSS inside SVG). Only parts
-    the catalogue knows are filled."""
-    svg = render_to_string(f"smartcalc/diagrams/{diagram_for_body(body_type)}.svg")
+def damage_marks(body_type: str, damages: Iterable[Mapping[str, str]]) -> dict[str, str]:
+    """The parts of ``body_type`` a record or an estimate marks as damaged, each with the
+    picker's colour for its severity (a broken or missing part needs no size). The one
+    answer to "which parts are marked" for the web page's picker and the printed diagram."""
+    codes = {part.code for part in parts_for_body(body_type)}
+    return {
+        damage["part"]: severity_colour(damage)
+        for damage in damages
+        if damage.get("part") in codes and damage.get("kind")
+    }
+
+
+def damage_descriptions(body_type: str, damages: Iterable[Mapping[str, str]]) -> list[dict]:
+    """The marked damages (``damage_marks``) in words, in the order given: part code, part
+    name, kind and size labels (no size for a broken or missing part) and the colour."""
+    damages = list(damages)
+    marks = damage_marks(body_type, damages)
+    lines = []
     for damage in damages:
-        part = damage.get("part")
-        if part not in PARTS:
+        code = damage.get("part")
+        if code not in marks:
             continue
-        svg = svg.replace(
-            f'<g id="part-{part}" ', f'<g id="part-{part}" fill="{severity_colour(damage)}" ', 1
+        kind, size = damage.get("kind", ""), damage.get("size", "")
+        lines.append(
+            {
+                "part": code,
+                "name": PARTS[code].name,
+                "kind": DamageKind(kind).label if kind in DamageKind.values else "",
+                "size": DamageSize(size).label if size in DamageSize.values else "",
+                "colour": marks[code],
+            }
+        )
+    return lines
+
+
+_OPENING_TAG = r'<(?P<tag>[a-z]+) id="part-{code}"(?P<attrs>[^>]*?)(?P<end>/?>)'
+_FILL = re.compile(r'\sfill="[^"]*"')
+
+
+def damage_diagram_svg(body_type: str, damages: Iterable[Mapping[str, str]]) -> str:
+    """The body's drawing with each marked part (``damage_marks``) filled in its colour
+    and tagged ``data-damaged``, as SVG attributes (a PDF renderer ignores page CSS inside
+    SVG). Any element kind (group, path, rect, polygon) and its own fill are handled."""
+    svg = render_to_string(f"smartcalc/diagrams/{diagram_for_body(body_type)}.svg")
+    for code, colour in damage_marks(body_type, damages).items():
+        pattern = re.compile(_OPENING_TAG.format(code=re.escape(code)))
+        svg = pattern.sub(
+            lambda m, colour=colour, code=code: (
+                f'<{m["tag"]} id="part-{code}" fill="{colour}" data-damaged="1"'
+                f"{_FILL.sub('', m['attrs'])}{m['end']}"
+            ),
+            svg,
+            count=1,
         )
     return svg
 

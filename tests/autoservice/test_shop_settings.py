@@ -4,6 +4,7 @@ from django.urls import reverse
 def _form(shop, **overrides):
     data = {
         "profile-name": shop.name,
+        "profile-kind": shop.kind,
         "profile-region": shop.region,
         "profile-address": shop.address,
         "profile-phone": shop.phone,
@@ -98,3 +99,14 @@ def test_changed_consent_text_becomes_a_new_version(manager_client, shop):
     assert current.shop == shop and current.version == 1 and current.body == "Новый текст"
     platform.refresh_from_db()
     assert platform.body != "Новый текст"
+
+
+def test_manager_sets_the_shop_kind_that_picks_the_intake_shot_list(manager_client, shop):
+    page = manager_client.get(reverse("autoservice:shop_settings")).content.decode()
+    assert 'name="profile-kind"' in page and "сервис и ТО" in page
+    response = manager_client.post(
+        reverse("autoservice:shop_settings"), _form(shop, **{"profile-kind": "service"})
+    )
+    assert response.status_code == 302
+    shop.refresh_from_db()
+    assert shop.kind == "service"

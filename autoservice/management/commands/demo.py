@@ -10,6 +10,7 @@ import importlib
 import os
 
 from django.apps import apps
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
@@ -17,6 +18,9 @@ from django.test.utils import override_settings
 
 from autoservice.models import Membership, Role, Shop
 
+# The platform's administrator (Django admin: shops, catalogues, consent texts). Made by
+# this command only, for the demo; a real installation uses `manage.py createsuperuser`.
+DEMO_ADMIN = "admin@demo.local"
 DEMO_STAFF = [
     ("manager@demo.local", "Ольга", "Смирнова", Role.MANAGER),
     ("advisor1@demo.local", "Игорь", "Кузнецов", Role.ADVISOR),
@@ -35,8 +39,16 @@ class Command(BaseCommand):
             default=os.environ.get("DEMO_PASSWORD", "demo-sto-2026"),
             help="Пароль демо-сотрудников (по умолчанию DEMO_PASSWORD или demo-sto-2026).",
         )
+        parser.add_argument(
+            "--logins",
+            action="store_true",
+            help="Только напечатать адреса и входы демо (ничего не создаёт).",
+        )
 
-    def handle(self, *args, password: str, **options):
+    def handle(self, *args, password: str, logins: bool = False, **options):
+        if logins:
+            self._print_logins(password)
+            return
         # Demo notifications are delivered (the timelines show it) but not printed; the
         # override spans the commit, when the outbox hands them over.
         with override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend"):
@@ -48,6 +60,7 @@ class Command(BaseCommand):
             slug="demo",
             defaults={
                 "name": "Кузовной центр «Демо»",
+                "kind": "body",
                 "region": "Москва",
                 "address": "Москва, ул. Автозаводская, 23, стр. 5",
                 "phone": "+74951234567",
@@ -82,10 +95,43 @@ class Command(BaseCommand):
 
         self._load_apps(shop)
 
-        self.stdout.write(self.style.SUCCESS(f"Демо-автосервис: /s/{shop.slug}/"))
-        self.stdout.write("Вход для сотрудников: /accounts/login/")
+        admin, _ = User.objects.update_or_create(
+            username=DEMO_ADMIN,
+            defaults={
+                "email": DEMO_ADMIN,
+                "first_name": "Администратор",
+                "last_name": "платформы",
+                "is_active": True,
+                "is_staff": True,
+                "is_superuser": True,
+            },
+        )
+        admin.set_password(password)
+        admin.save(update_fields=["password"])
+
+        self._load_apps(shop)
+        # Last, after every app's lines: the one thing a newcomer needs from this output.
+        transaction.on_commit(lambda: self._print_logins(password))
+
+    def _print_logins(self, password: str) -> None:
+        site = settings.SITE_URL
+        shop = Shop.objects.filter(slug="demo").first()
+        name = shop.quoted_name if shop else "«Демо»"
+        rule = "=" * 72
+        lines = [
+            rule,
+            f"Демо-автосервис {name}",
+            f"  Страница для клиентов:  {site}/s/demo/",
+            f"  Вход для сотрудников:   {site}/accounts/login/",
+        ]
         for email, _first, _last, role in DEMO_STAFF:
-            self.stdout.write(f"  {email} / {password}  ({Role(role).label})")
+            lines.append(f"    {email:<22} пароль {password}   ({Role(role).label})")
+        lines += [
+            f"  Администратор платформы: {site}/admin/",
+            f"    {DEMO_ADMIN:<22} пароль {password}",
+            rule,
+        ]
+        self.stdout.write("\n" + "\n".join(lines))
 
     def _load_apps(self, shop: Shop) -> None:
         for config in apps.get_app_configs():

@@ -233,6 +233,17 @@
     });
   }
 
+  // «Осталось снять»: the required rows not done yet, as the server lists them.
+  function refreshMissing() {
+    var banner = document.getElementById("missing-shots");
+    if (!banner) return;
+    var names = rows.filter(function (r) {
+      return r.el.dataset.required === "1" && !r.el.classList.contains("shot-done");
+    }).map(function (r) { return r.el.dataset.name; });
+    text(banner.querySelector(".missing-names"), names.join(", "));
+    banner.hidden = !names.length;
+  }
+
   function refreshRow(row) {
     var n = accepted(row);
     var waiting = rowPending(row);
@@ -390,6 +401,7 @@
         { shots: shots(n) }, true) : "");
     }
     rows.forEach(refreshRow);
+    refreshMissing();
   }
 
   // --- the network ---------------------------------------------------------------------
