@@ -65,6 +65,8 @@ class SupplierForm(forms.ModelForm):
             "transit_days",
             "timeout_s",
             "pricelist_url",
+            "order_email",
+            "order_test_mode",
             "is_active",
         ]
         widgets = {"cutoff_time": forms.TimeInput(attrs={"type": "time"}, format="%H:%M")}
@@ -111,6 +113,7 @@ class PricingSettingsForm(forms.ModelForm):
             "search_deadline_s",
             "recommend_threshold_pct",
             "offer_valid_days",
+            "order_price_tolerance_pct",
         ]
 
     def clean_search_deadline_s(self):
