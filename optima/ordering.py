@@ -20,13 +20,14 @@ import hashlib
 import io
 import logging
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -298,69 +299,90 @@ class _Outcome:
 def orders_place(order_ids: Iterable[int]) -> list[SupplierOrder]:
     """Place the given orders, all suppliers at once. Idempotent: an order already placed,
     or being placed by another worker, is left alone."""
-    jobs: list[_Job] = []
-    for order_id in order_ids:
-        job = _claim(order_id)
-        if job is not None:
-            jobs.append(job)
-    if jobs:
-        with ThreadPoolExecutor(max_workers=min(16, len(jobs))) as pool:
-            outcomes = list(pool.map(_talk, jobs))
-        for job, outcome in zip(jobs, outcomes, strict=True):
-            _record(job, outcome)
-    return list(SupplierOrder.objects.filter(pk__in=list(order_ids)))
+    order_ids = list(order_ids)
+    # Every supplier is called at once, and each answer is recorded as it arrives: the
+    # advisor waits for the slowest supplier, not for the sum.
+    jobs = _claim(order_ids)
+    if not jobs:
+        return list(SupplierOrder.objects.filter(pk__in=order_ids))
+    with ThreadPoolExecutor(max_workers=min(16, len(jobs))) as pool:
+        running = {pool.submit(_talk, job): job for job in jobs}
+        for future in as_completed(running):
+            _record(running[future], future.result())
+    return list(SupplierOrder.objects.filter(pk__in=order_ids))
 
 
-def _claim(order_id: int) -> _Job | None:
+def _claim(order_ids: list[int]) -> list[_Job]:
+    """Take the orders that are free to place (drafts, and attempts whose lease ran out) in
+    one short transaction: a few queries whatever the number of suppliers."""
     now = timezone.now()
     with transaction.atomic():
-        order = (
-            SupplierOrder.objects.select_for_update(skip_locked=True)
-            .select_related("supplier", "shop", "version__offer__lead")
-            .filter(pk=order_id)
+        orders = list(
+            SupplierOrder.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("supplier", "shop")
+            .filter(pk__in=order_ids)
             .filter(
                 Q(status=OrderStatus.DRAFT)
                 | Q(status=OrderStatus.PLACING, lease_until__isnull=True)
                 | Q(status=OrderStatus.PLACING, lease_until__lt=now)
             )
-            .first()
         )
-        if order is None:
-            return None
-        supplier = order.supplier
-        order.attempts += 1
-        if order.status == OrderStatus.DRAFT:
-            order.placing_at = now
-        order.status = OrderStatus.PLACING
-        if supplier.kind == SupplierKind.PRICELIST:
-            _place_by_email(order)
-            return None
-        timeout_s = float(supplier.timeout_s)
-        # Two exchanges at most (find, place), plus slack: past the lease another worker may
-        # take the order, and it will look for it at the supplier first.
-        order.lease_until = now + dt.timedelta(seconds=2 * timeout_s + 10)
-        order.save(update_fields=["attempts", "status", "placing_at", "lease_until"])
-        client = order_client_for(
-            supplier.kind,
-            base_url=supplier.base_url,
-            credentials=supplier_credentials(supplier),
-            timeout_s=timeout_s,
-            test_mode=order.test_mode,
-        )
-        lines = [
-            OrderLineRequest(
-                position=line.position,
-                brand=line.brand,
-                number=line.number,
-                number_key=line.number_key,
-                qty=line.qty,
-                price_rub=line.price_agreed_rub,
-                order_ref=line.order_ref,
+        if not orders:
+            return []
+        lines: dict[int, list[OrderLineRequest]] = {}
+        for line in SupplierOrderLine.objects.filter(order__in=orders).order_by("position"):
+            lines.setdefault(line.order_id, []).append(
+                OrderLineRequest(
+                    position=line.position,
+                    brand=line.brand,
+                    number=line.number,
+                    number_key=line.number_key,
+                    qty=line.qty,
+                    price_rub=line.price_agreed_rub,
+                    order_ref=line.order_ref,
+                )
             )
-            for line in order.lines.all()
-        ]
-    # Any attempt after the first may follow one that reached the supplier.
-    return _Job(order.pk, order.client_number, client, lines, find_first=order.attempts > 1)
+        jobs = []
+        for order in orders:
+            supplier = order.supplier
+            order.attempts += 1
+            if order.status == OrderStatus.DRAFT:
+                order.placing_at = now
+            order.status = OrderStatus.PLACING
+            if supplier.kind == SupplierKind.PRICELIST:
+                _place_by_email(order)
+                continue
+            timeout_s = float(supplier.timeout_s)
+            # Two exchanges at most (find, place), plus slack: past the lease another worker
+            # may take the order, and it will look for it at the supplier first.
+            order.lease_until = now + dt.timedelta(seconds=2 * timeout_s + 10)
+            client = order_client_for(
+                supplier.kind,
+                base_url=supplier.base_url,
+                credentials=supplier_credentials(supplier),
+                timeout_s=timeout_s,
+                test_mode=order.test_mode,
+            )
+            # Any attempt after the first may follow one that reached the supplier.
+            jobs.append(
+                _Job(
+                    order.pk,
+                    order.client_number,
+                    client,
+                    lines.get(order.pk, []),
+                    find_first=order.attempts > 1,
+                )
+            )
+        claimed = [o for o in orders if o.supplier.kind != SupplierKind.PRICELIST]
+        if claimed:
+            # One statement for all: the lease of the slowest supplier's budget for each.
+            SupplierOrder.objects.filter(pk__in=[o.pk for o in claimed]).update(
+                attempts=F("attempts") + 1,
+                status=OrderStatus.PLACING,
+                placing_at=Coalesce("placing_at", Value(now)),
+                lease_until=max(o.lease_until for o in claimed),
+            )
+    return jobs
 
 
 def _talk(job: _Job) -> _Outcome:
