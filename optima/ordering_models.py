@@ -15,7 +15,7 @@ MONEY = {"max_digits": 12, "decimal_places": 2}
 class OrderStatus(models.TextChoices):
     DRAFT = "draft", _("черновик")
     PLACING = "placing", _("отправляется поставщику")
-    PLACED = "placed", _("принят поставщиком")
+    PLACED = "placed", _("размещён")
     CONFIRMED = "confirmed", _("подтверждён")
     PARTLY_REJECTED = "partly_rejected", _("частично отклонён")
     SHIPPED = "shipped", _("отгружен")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Prefetch
+from django.db.models import Count, Prefetch, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -15,7 +15,7 @@ from autoservice.tenancy import staff_required
 
 from . import ordering
 from .models import OfferStatus, OfferVersion
-from .ordering_models import SupplierOrder, SupplierOrderLine
+from .ordering_models import OrderLineStatus, SupplierOrder, SupplierOrderLine
 
 
 def _version_for_shop(request: HttpRequest, version_id: int) -> OfferVersion:
@@ -64,7 +64,10 @@ def orders_list(request: HttpRequest) -> HttpResponse:
     orders = (
         SupplierOrder.objects.filter(shop=request.shop)
         .select_related("supplier", "version__offer__lead")
-        .annotate(n_lines=Count("lines"))
+        .annotate(
+            n_lines=Count("lines"),
+            n_rejected=Count("lines", filter=Q(lines__status=OrderLineStatus.REJECTED)),
+        )
         .order_by("-created_at")[:200]
     )
     waiting = (

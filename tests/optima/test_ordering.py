@@ -372,4 +372,4 @@ def test_orders_list_and_detail_show_the_order(
     listing = advisor_client.get(reverse("optima:orders")).content.decode()
     assert order.client_number in listing and supplier.name in listing
     detail = advisor_client.get(reverse("optima:order_detail", args=[order.pk])).content.decode()
-    assert "ST-HN01-000" in detail and "принят поставщиком" in detail
+    assert "ST-HN01-000" in detail and "размещён" in detail
