@@ -116,6 +116,19 @@ class PricingSettingsForm(forms.ModelForm):
             "order_price_tolerance_pct",
         ]
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Left empty (or absent from an older form), the tolerance stays what it was.
+        self.fields["order_price_tolerance_pct"].required = False
+
+    def clean_order_price_tolerance_pct(self):
+        value = self.cleaned_data.get("order_price_tolerance_pct")
+        if value is None:
+            return self.instance.order_price_tolerance_pct
+        if not 0 <= value <= 100:
+            raise forms.ValidationError(_("От 0 до 100 %."))
+        return value
+
     def clean_search_deadline_s(self):
         value = self.cleaned_data["search_deadline_s"]
         if not 1 <= value <= 30:

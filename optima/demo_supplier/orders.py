@@ -18,13 +18,13 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .catalogue import demo_key
 from .formats import MOSCOW, armtek_envelope
 
-if TYPE_CHECKING:
-    from .server import _Handler
+# The server's request handler (server._Handler): its auth checks and senders are used here.
+Handler = Any
 
 ABCP_PATHS = {("POST", "/orders/instant"), ("GET", "/orders")}
 ARMTEK_PATHS = {
@@ -102,7 +102,7 @@ def order_book(server: Any) -> OrderBook:
     return book
 
 
-def handle(handler: _Handler, method: str, path: str, query: dict, raw: bytes) -> None:
+def handle(handler: Handler, method: str, path: str, query: dict, raw: bytes) -> None:
     """Answer one order-desk request (auth, latency and hanging as for searches)."""
     server = handler.server
     latency, fail, _garbage, _variant = server.draw()
@@ -137,7 +137,7 @@ def _form(raw: bytes) -> dict[str, str]:
     return {k: v[-1] for k, v in parse_qs(text, keep_blank_values=True).items()}
 
 
-def _price(handler: _Handler, number: str, brand: str, key: str) -> Decimal:
+def _price(handler: Handler, number: str, brand: str, key: str) -> Decimal:
     catalogue = handler.server.catalogue
     for offer in catalogue.all_offers:
         if offer.item_key == key or (
@@ -150,7 +150,7 @@ def _price(handler: _Handler, number: str, brand: str, key: str) -> Decimal:
 
 
 def _take(
-    handler: _Handler, client_number: str, protocol: str, lines: list[DemoOrderLine]
+    handler: Handler, client_number: str, protocol: str, lines: list[DemoOrderLine]
 ) -> tuple[DemoOrder, bool]:
     """Book the order (or find the one already booked under this number: the demo, like a
     careful supplier, does not book the same client number twice). Returns (order, hang)."""
@@ -211,7 +211,7 @@ def _abcp_order(order: DemoOrder, stage_s: float) -> dict:
     }
 
 
-def _abcp_instant(handler: _Handler, form: dict[str, str]) -> None:
+def _abcp_instant(handler: Handler, form: dict[str, str]) -> None:
     lines = []
     i = 0
     while f"positions[{i}][number]" in form:
@@ -248,7 +248,7 @@ def _abcp_instant(handler: _Handler, form: dict[str, str]) -> None:
     )
 
 
-def _abcp_list(handler: _Handler, query: dict[str, str]) -> None:
+def _abcp_list(handler: Handler, query: dict[str, str]) -> None:
     book = order_book(handler.server)
     stage_s = handler.server.config.order_stage_s
     with book.lock:
@@ -264,7 +264,7 @@ def _abcp_list(handler: _Handler, query: dict[str, str]) -> None:
 # --- Armtek -----------------------------------------------------------------------------------
 
 
-def _armtek_create(handler: _Handler, body: dict, *, test: bool) -> None:
+def _armtek_create(handler: Handler, body: dict, *, test: bool) -> None:
     items = body.get("ITEMS") if isinstance(body, dict) else None
     if not body.get("VKORG") or not body.get("KUNRG") or not isinstance(items, list) or not items:
         return handler._json(
@@ -327,7 +327,7 @@ def _armtek_create(handler: _Handler, body: dict, *, test: bool) -> None:
     handler._json(200, armtek_envelope(200, {"ITEMS": resp_items}, [("S", "Заказ создан")]))
 
 
-def _armtek_get(handler: _Handler, query: dict[str, str]) -> None:
+def _armtek_get(handler: Handler, query: dict[str, str]) -> None:
     book = order_book(handler.server)
     stage_s = handler.server.config.order_stage_s
     with book.lock:
@@ -370,7 +370,7 @@ def _armtek_get(handler: _Handler, query: dict[str, str]) -> None:
     )
 
 
-def _armtek_report(handler: _Handler, form: dict[str, str]) -> None:
+def _armtek_report(handler: Handler, form: dict[str, str]) -> None:
     book = order_book(handler.server)
     with book.lock:
         rows = [

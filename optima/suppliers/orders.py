@@ -25,7 +25,7 @@ from typing import Any, ClassVar
 
 from autoservice.outbound import OutboundRefused, outbound_request
 
-from .base import MAX_BODY_BYTES, _decimal, mask_url
+from .base import MAX_BODY_BYTES, mask_url
 
 logger = logging.getLogger("optima.suppliers.orders")
 
@@ -164,8 +164,8 @@ class OrderClient(ABC):
         if response.status >= 500:
             raise unknown(f"У поставщика ошибка сервера (HTTP {response.status})")
         try:
-            data = json.loads(response.body, parse_float=_decimal)
-        except (ValueError, RecursionError):
+            data = json.loads(response.body, parse_float=Decimal)
+        except (ValueError, RecursionError, ArithmeticError):
             if writes and response.status == 200:
                 raise OrderUnknown("Поставщик прислал непонятный ответ (не JSON)") from None
             raise OrderNotSent(
