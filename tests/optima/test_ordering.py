@@ -373,3 +373,38 @@ def test_orders_list_and_detail_show_the_order(
     assert order.client_number in listing and supplier.name in listing
     detail = advisor_client.get(reverse("optima:order_detail", args=[order.pk])).content.decode()
     assert "ST-HN01-000" in detail and "размещён" in detail
+
+
+def test_orders_list_queries_do_not_grow_with_the_orders(advisor_client, shop):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def add_orders(count):
+        for _ in range(count):
+            version = OfferVersionFactory(
+                offer__shop=shop, status=OfferStatus.ACCEPTED, accepted_choice={"0": 0}
+            )
+            order = SupplierOrder.objects.create(
+                shop=shop,
+                supplier=SupplierFactory(shop=shop),
+                version=version,
+                client_number=f"AS{shop.pk}-{version.pk}",
+            )
+            order.lines.create(
+                position=0,
+                brand="SAT",
+                number="ST-HN01-000",
+                number_key="STHN01000",
+                price_agreed_rub=Decimal("6000.00"),
+                status=OrderLineStatus.REJECTED,
+            )
+
+    url = reverse("optima:orders")
+    add_orders(1)
+    with CaptureQueriesContext(connection) as one:
+        assert advisor_client.get(url).status_code == 200
+    add_orders(6)
+    with CaptureQueriesContext(connection) as seven:
+        response = advisor_client.get(url)
+    assert response.content.decode().count("отказ по 1 строке") == 7
+    assert len(seven) == len(one)
