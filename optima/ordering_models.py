@@ -45,12 +45,12 @@ class SupplierOrder(models.Model):
     shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="supplier_orders")
     supplier = models.ForeignKey(
         "optima.Supplier",
-        on_delete=models.PROTECT,
+        on_delete=models.RESTRICT,
         related_name="orders",
         verbose_name=_("поставщик"),
     )
     version = models.ForeignKey(
-        "optima.OfferVersion", on_delete=models.PROTECT, related_name="supplier_orders"
+        "optima.OfferVersion", on_delete=models.RESTRICT, related_name="supplier_orders"
     )
     # Our idempotency key: written before the first call, sent with every call (ABCP
     # clientOrderNumber, Armtek TEXT_ORD), and looked for at the supplier after a timeout.
