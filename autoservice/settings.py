@@ -239,6 +239,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "optima.tasks.refresh_pricelists",
         "schedule": 6 * 3600.0,
     },
+    "optima-poll-supplier-orders": {
+        "task": "optima.tasks.poll_supplier_orders",
+        "schedule": envint("SUPPLIER_ORDER_POLL_SECONDS", 60) * 1.0,
+    },
     "leads-purge-abandoned-uploads": {
         "task": "leads.tasks.purge_abandoned_uploads",
         "schedule": 3600.0,

@@ -129,3 +129,6 @@ class CustomerOfferAdmin(admin.ModelAdmin):
     list_select_related = ["shop", "lead"]
     readonly_fields = ["token", "created_at"]
     inlines = [OfferVersionInline]
+
+
+from . import ordering_admin  # noqa: E402, F401  (supplier orders)

@@ -9,7 +9,7 @@ class OptimaConfig(AppConfig):
     def ready(self) -> None:
         from leads.panels import register_panel
 
-        from . import notifications  # noqa: F401  (outbox handlers)
+        from . import notifications, ordering_notifications  # noqa: F401  (outbox handlers)
         from .views import lead_panel
 
         register_panel(lead_panel)

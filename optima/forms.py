@@ -65,6 +65,8 @@ class SupplierForm(forms.ModelForm):
             "transit_days",
             "timeout_s",
             "pricelist_url",
+            "order_email",
+            "order_test_mode",
             "is_active",
         ]
         widgets = {"cutoff_time": forms.TimeInput(attrs={"type": "time"}, format="%H:%M")}
@@ -111,7 +113,21 @@ class PricingSettingsForm(forms.ModelForm):
             "search_deadline_s",
             "recommend_threshold_pct",
             "offer_valid_days",
+            "order_price_tolerance_pct",
         ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Left empty (or absent from an older form), the tolerance stays what it was.
+        self.fields["order_price_tolerance_pct"].required = False
+
+    def clean_order_price_tolerance_pct(self):
+        value = self.cleaned_data.get("order_price_tolerance_pct")
+        if value is None:
+            return self.instance.order_price_tolerance_pct
+        if not 0 <= value <= 100:
+            raise forms.ValidationError(_("От 0 до 100 %."))
+        return value
 
     def clean_search_deadline_s(self):
         value = self.cleaned_data["search_deadline_s"]

@@ -49,6 +49,12 @@ class Supplier(models.Model):
     is_active = models.BooleanField(_("включён"), default=True)
     pricelist_url = models.URLField(_("адрес прайса для загрузки по расписанию"), blank=True)
     pricelist_loaded_at = models.DateTimeField(_("прайс загружен"), null=True, blank=True)
+    # Ordering: where a price-list supplier takes orders (an e-mail with an XLSX), and whether
+    # API orders go to the supplier's test method (Armtek createTestOrder) instead of real ones.
+    order_email = models.EmailField(_("адрес для заказов"), blank=True)
+    order_test_mode = models.BooleanField(
+        _("тестовые заказы (поставщик ничего не отгружает)"), default=False
+    )
 
     class Meta:
         verbose_name = _("поставщик")
@@ -127,6 +133,11 @@ class PricingSettings(models.Model):
         _("рекомендовать лучшее, если дороже самого дешёвого не больше чем на, %"), default=30
     )
     offer_valid_days = models.PositiveSmallIntegerField(_("предложение действует, дней"), default=3)
+    order_price_tolerance_pct = models.DecimalField(
+        _("предупреждать, если поставщик изменил цену заказа больше чем на, %"),
+        default=5,
+        **PCT,
+    )
 
     class Meta:
         verbose_name = _("правила цен на запчасти")
@@ -340,3 +351,12 @@ class DeliveryRecord(models.Model):
     @property
     def is_marked(self) -> bool:
         return self.arrived_on is not None or self.not_delivered
+
+
+# Supplier orders live in their own module; imported here so that Django sees the models.
+from .ordering_models import (  # noqa: E402, F401
+    OrderLineStatus,
+    OrderStatus,
+    SupplierOrder,
+    SupplierOrderLine,
+)

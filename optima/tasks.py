@@ -24,3 +24,19 @@ def refresh_pricelists() -> dict:
     from .services import pricelists_refresh
 
     return pricelists_refresh()
+
+
+@shared_task(ignore_result=True, time_limit=90, soft_time_limit=75)
+def place_supplier_orders(order_ids: list[int]) -> None:
+    """After the advisor confirms: every supplier's order at once. Idempotent."""
+    from .ordering import orders_place
+
+    orders_place(order_ids)
+
+
+@shared_task(ignore_result=True, time_limit=150, soft_time_limit=120)
+def poll_supplier_orders() -> dict:
+    """Beat: orders waiting to be placed, then the state of every open order."""
+    from .ordering import orders_poll
+
+    return orders_poll()

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import ordering_views, views
 
 app_name = "optima"
 
@@ -13,6 +13,13 @@ urlpatterns = [
     path("staff/parts/suppliers/new/", views.supplier_edit, name="supplier_create"),
     path("staff/parts/suppliers/<int:supplier_id>/", views.supplier_edit, name="supplier_edit"),
     path("staff/parts/offers/<int:version_id>/", views.offer_detail, name="offer_detail"),
+    path(
+        "staff/parts/offers/<int:version_id>/order/",
+        ordering_views.order_confirm,
+        name="order_confirm",
+    ),
+    path("staff/parts/orders/", ordering_views.orders_list, name="orders"),
+    path("staff/parts/orders/<int:order_id>/", ordering_views.order_detail, name="order_detail"),
     # The driver opens the offer by its private link.
     path("s/<slug:slug>/o/<str:token>/", views.offer_public, name="offer_public"),
 ]

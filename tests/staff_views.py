@@ -187,3 +187,37 @@ register("intake:intake_addendum", _record_kwargs, post_only=True)
 register("intake:intake_return", _record_kwargs, post_only=True)
 register("intake:intake_compare", _record_kwargs)
 register("intake:intake_export", _record_kwargs, get_only=True)
+
+
+def _accepted_version_kwargs(shop) -> dict:
+    from optima.models import OfferStatus
+
+    from .factories import OfferVersionFactory
+
+    version = OfferVersionFactory(
+        offer__shop=shop, status=OfferStatus.ACCEPTED, accepted_choice={"0": 0}
+    )
+    return {"version_id": version.pk}
+
+
+def _supplier_order_kwargs(shop) -> dict:
+    from optima.models import OfferStatus
+    from optima.ordering_models import SupplierOrder
+
+    from .factories import OfferVersionFactory, SupplierFactory
+
+    version = OfferVersionFactory(
+        offer__shop=shop, status=OfferStatus.ACCEPTED, accepted_choice={"0": 0}
+    )
+    order = SupplierOrder.objects.create(
+        shop=shop,
+        supplier=SupplierFactory(shop=shop),
+        version=version,
+        client_number=f"AS{shop.pk}-{version.pk}",
+    )
+    return {"order_id": order.pk}
+
+
+register("optima:order_confirm", _accepted_version_kwargs)
+register("optima:orders", get_only=True)
+register("optima:order_detail", _supplier_order_kwargs, get_only=True)

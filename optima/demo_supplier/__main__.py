@@ -25,6 +25,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--garbage-rate", type=float, default=0.0, help="доля испорченных ответов")
     parser.add_argument("--login", default="demo")
     parser.add_argument("--password", default="demo")
+    parser.add_argument(
+        "--order-stage-s", type=float, default=5.0, help="секунд на шаг статуса заказа"
+    )
+    parser.add_argument(
+        "--order-reject-rate", type=float, default=0.0, help="доля заказов с отказом по строке"
+    )
+    parser.add_argument(
+        "--order-hang-first", action="store_true", help="принять первый заказ и не ответить"
+    )
     parser.add_argument("--verbose", action="store_true", help="печатать запросы")
     args = parser.parse_args(argv)
     try:
@@ -39,6 +48,9 @@ def main(argv: list[str] | None = None) -> int:
             login=args.login,
             password=args.password,
             verbose=args.verbose,
+            order_stage_s=args.order_stage_s,
+            order_reject_rate=args.order_reject_rate,
+            order_hang_first=args.order_hang_first,
         )
     except (ValueError, OSError) as exc:
         parser.error(str(exc))

@@ -18,6 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from . import orders as demo_orders
 from .catalogue import DemoCatalogue
 from .formats import (
     GARBAGE,
@@ -45,6 +46,11 @@ class DemoConfig:
     login: str = "demo"
     password: str = "demo"
     verbose: bool = False
+    # The order desk (optima.demo_supplier.orders): seconds per status step, the share of
+    # orders with a rejected line, and "take the first order, then never answer".
+    order_stage_s: float = 5.0
+    order_reject_rate: float = 0.0
+    order_hang_first: bool = False
 
     def __post_init__(self) -> None:
         latency = parse_latency(self.latency_ms)
@@ -125,6 +131,7 @@ class _Handler(BaseHTTPRequestHandler):
         path = url.path.rstrip("/") or "/"
         query = {k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
         form: dict[str, str] = {}
+        raw = b""
         if method == "POST":
             try:
                 length = int(self.headers.get("Content-Length") or 0)
@@ -132,8 +139,11 @@ class _Handler(BaseHTTPRequestHandler):
                 length = -1
             if not 0 <= length <= MAX_BODY_BYTES:
                 return self._send(413, b"bad or too large body", "text/plain")
-            body = self.rfile.read(length).decode("utf-8", "replace")
+            raw = self.rfile.read(length)
+            body = raw.decode("utf-8", "replace")
             form = {k: v[-1] for k, v in parse_qs(body, keep_blank_values=True).items()}
+        if (method, path) in demo_orders.ORDER_PATHS:
+            return demo_orders.handle(self, method, path, query, raw)
         routes = {
             ("GET", "/search/brands"): ("abcp", self._abcp_brands),
             ("GET", "/search/articles"): ("abcp", self._abcp_articles),
@@ -333,6 +343,11 @@ class DemoSupplierHandle:
             "KUNNR_RG": "43000001",
         }
 
+    @property
+    def orders(self) -> demo_orders.OrderBook:
+        """The orders this supplier has booked (and how many order calls it got)."""
+        return demo_orders.order_book(self._server)
+
     def stop(self) -> None:
         self._server.stopping.set()
         self._server.shutdown()
@@ -350,7 +365,8 @@ def start_in_thread(**config: Any) -> DemoSupplierHandle:
     """Start a demo supplier on 127.0.0.1 in a background thread (port 0 = a free port).
 
     Keys: port, seed, name, latency_ms ("MIN:MAX" or (min, max)), hang, error_rate,
-    garbage_rate, login, password, verbose.
+    garbage_rate, login, password, verbose, order_stage_s, order_reject_rate,
+    order_hang_first.
     """
     settings = DemoConfig(**config)
     server = DemoServer(settings, DemoCatalogue(settings.seed))
