@@ -26,6 +26,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--login", default="demo")
     parser.add_argument("--password", default="demo")
     parser.add_argument("--verbose", action="store_true", help="печатать запросы")
+    parser.add_argument(
+        "--abcp-error-code", type=int, default=0, help="ABCP: отвечать этой ошибкой (103, 104)"
+    )
+    parser.add_argument(
+        "--armtek-daily-quota", type=int, default=0, help="Armtek: запросов поиска в сутки"
+    )
     args = parser.parse_args(argv)
     try:
         handle = start_in_thread(
@@ -39,6 +45,8 @@ def main(argv: list[str] | None = None) -> int:
             login=args.login,
             password=args.password,
             verbose=args.verbose,
+            abcp_error_code=args.abcp_error_code,
+            armtek_daily_quota=args.armtek_daily_quota,
         )
     except (ValueError, OSError) as exc:
         parser.error(str(exc))
