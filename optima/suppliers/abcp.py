@@ -434,5 +434,5 @@ def term_days(text: str) -> tuple[int | None, int] | None:
 def _auth_problem() -> SupplierProblem:
     return SupplierProblem(
         SearchState.AUTH_ERROR,
-        "Поставщик не принял логин или пароль ABCP: проверьте их в настройках поставщика",
+        "ABCP: логин или пароль не подходят (код 102): проверьте их в настройках поставщика",
     )

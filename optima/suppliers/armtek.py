@@ -256,7 +256,7 @@ class ArmtekAdapter(SupplierAdapter):
                 warehouse_name=warehouse_name or ("склад партнёра Armtek" if partner else ""),
                 # PARNR: a partner's warehouse, not Armtek's own; its DLVDT/WRNTDT already
                 # carry the partner's longer delivery.
-                own_stock=False if partner else None,
+                own_stock=False if partner else (True if "PARNR" in row else None),
                 returnable=None if return_days is None else return_days > 0,
                 warranty_months=None,  # WRNTDT is a guaranteed delivery date, not a warranty
                 order_ref=order_ref,
