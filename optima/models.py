@@ -78,6 +78,25 @@ class Supplier(models.Model):
         )
 
 
+class SupplierRequestCount(models.Model):
+    """How many API requests a supplier account has made on one day (Moscow time): suppliers
+    such as Armtek allow a fixed number per day and block the account past it."""
+
+    supplier = models.ForeignKey(Supplier, on_delete=models.CASCADE, related_name="request_counts")
+    day = models.DateField(_("день (по Москве)"))
+    requests = models.PositiveIntegerField(_("запросов"), default=0)
+
+    class Meta:
+        verbose_name = _("запросы к поставщику за день")
+        verbose_name_plural = _("запросы к поставщикам по дням")
+        constraints = [
+            models.UniqueConstraint(fields=["supplier", "day"], name="one_request_count_per_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.supplier_id} {self.day}: {self.requests}"
+
+
 class SupplierDiscount(models.Model):
     """A discount for one brand and/or quality tier, overriding the supplier's own."""
 
@@ -127,6 +146,14 @@ class PricingSettings(models.Model):
         _("рекомендовать лучшее, если дороже самого дешёвого не больше чем на, %"), default=30
     )
     offer_valid_days = models.PositiveSmallIntegerField(_("предложение действует, дней"), default=3)
+    allow_used_parts = models.BooleanField(
+        _("предлагать б/у и уценённые детали наравне с новыми"),
+        default=False,
+        help_text=_(
+            "Выключено: б/у и уценка видны в результатах поиска с пометкой, но не попадают "
+            "в предложение клиенту и не участвуют в выборе самого дешёвого и рекомендуемого."
+        ),
+    )
 
     class Meta:
         verbose_name = _("правила цен на запчасти")

@@ -100,6 +100,10 @@ def _option(row, label: str) -> dict:
         "warranty_months": row.offer.get("warranty_months"),
         "order_ref": row.offer.get("order_ref", {}),
         "number_key": row.offer["number_key"],
+        "condition": row.offer.get("condition", "new"),
+        "wear_pct": row.offer.get("wear_pct"),
+        "min_qty": row.offer.get("min_qty", 1),
+        "multiple": row.offer.get("multiple", 1),
         "in_stock": bool(
             (row.offer.get("qty") or row.offer.get("qty_min")) and not row.offer.get("qty_on_order")
         ),
@@ -114,6 +118,8 @@ def offer_build(*, lead: Lead, search: Search, by: Membership) -> OfferVersion:
     positions = []
     for block in blocks:
         chosen: dict[str, dict] = {}
+        # Used and clearance parts go into an offer only where the shop allows them.
+        block.rows = [r for r in block.rows if r.offerable]
         originals = [r for r in block.rows if r.offer["quality"] == "original"]
         picks = [
             ("original", min(originals, key=lambda r: r.price.customer_rub) if originals else None),

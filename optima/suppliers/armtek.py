@@ -163,7 +163,7 @@ class ArmtekAdapter(SupplierAdapter):
             if any(_QUOTA_WORDS.search(text) for text in errors):
                 run.quota_spent = True
                 raise SupplierProblem(
-                    SearchState.CONFIG_ERROR,
+                    SearchState.QUOTA_SPENT,
                     "Armtek: дневной лимит запросов этого договора исчерпан — поиск у Armtek "
                     "возобновится завтра. Ответ Armtek: " + "; ".join(errors),
                 )

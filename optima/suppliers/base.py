@@ -54,6 +54,9 @@ class SearchState(StrEnum):
     # supplier does not allow this server's address, the site key is wrong, the daily
     # request quota is spent): not the supplier being down.
     CONFIG_ERROR = "config_error"
+    # The account's daily request quota is spent (the supplier said so, or our own count
+    # stopped the search before the supplier would block the account).
+    QUOTA_SPENT = "quota_spent"
 
 
 @dataclass

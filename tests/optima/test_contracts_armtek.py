@@ -111,7 +111,7 @@ def test_an_error_message_with_an_empty_answer_is_an_error_not_no_stock():
 def test_a_spent_daily_quota_is_reported_as_such():
     with Replay(routes("search_quota_spent.json")) as replay:
         result = adapter(replay).search("0986452041")
-    assert result.state == "config_error" and result.quota_spent
+    assert result.state == "quota_spent" and result.quota_spent
     assert "лимит" in result.message and "1000 в сутки" in result.message
     assert result.requests == 2  # assortment_search + search: what the quota counts
 
