@@ -90,5 +90,5 @@ def test_a_negative_limit_is_refused_in_russian_and_the_form_is_kept(manager_cli
     assert response.status_code == 400
     page = response.content.decode()
     assert "Лимит — целое число от 0 (без лимита) до 1 000 000." in page
-    assert '43099999' in page and 'value="Армтек"' in page
+    assert "43099999" in page and 'value="Армтек"' in page
     assert not Supplier.objects.filter(shop=shop).exists()
