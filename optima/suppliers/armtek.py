@@ -253,7 +253,7 @@ class ArmtekAdapter(SupplierAdapter):
                 delivery_days_max=days_max,
                 delivery_probability=min(100, probability) if probability else None,
                 warehouse_id=keyzak,
-                warehouse_name=warehouse_name or ("склад партнёра Armtek" if partner else ""),
+                warehouse_name=warehouse_name,
                 # PARNR: a partner's warehouse, not Armtek's own; its DLVDT/WRNTDT already
                 # carry the partner's longer delivery.
                 own_stock=False if partner else (True if "PARNR" in row else None),
