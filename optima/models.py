@@ -85,6 +85,10 @@ class SupplierRequestCount(models.Model):
     supplier = models.ForeignKey(Supplier, on_delete=models.CASCADE, related_name="request_counts")
     day = models.DateField(_("день (по Москве)"))
     requests = models.PositiveIntegerField(_("запросов"), default=0)
+    # The supplier itself said the quota is spent: the day is closed whatever our count says.
+    spent_by_supplier = models.BooleanField(
+        _("поставщик сообщил, что лимит исчерпан"), default=False
+    )
 
     class Meta:
         verbose_name = _("запросы к поставщику за день")

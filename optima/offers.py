@@ -24,7 +24,7 @@ from smartcalc.selectors import estimate_latest_for_lead
 from .models import CustomerOffer, OfferStatus, OfferVersion, Search, Supplier
 from .reliability import deliveries_open
 from .selectors import search_table
-from .services import pricing_settings, supplier_ask
+from .services import pricing_settings, supplier_ask_counted
 
 # An option's label is stored in the offer in Russian, the source language, because pages and
 # the driver's "take the whole set" buttons compare on it; it is shown translated (the
@@ -316,7 +316,9 @@ def offer_recheck(version_id: int) -> list[dict]:
         if supplier is None:
             results.append({**entry, "status": "supplier_gone"})
             continue
-        answer = supplier_ask(supplier=supplier, number=option["number_key"], deadline=deadline)
+        answer = supplier_ask_counted(
+            supplier=supplier, number=option["number_key"], deadline=deadline
+        )
         same = [
             o
             for o in answer.offers

@@ -27,6 +27,7 @@ from .reliability import Reliability, reliability_for
 from .reliability import supplier_scorecard as reliability_supplier_scorecard
 from .services import pricing_settings
 
+NOTES_MARK = " сообщает: "
 STATE_LABELS = {
     "answered": _("ответил"),
     "no_stock": _("нет в наличии"),
@@ -258,4 +259,13 @@ def search_table(search: Search, *, sort: str = "price", tier: str = "", in_stoc
         )
         entry["label"] = STATE_LABELS[entry["state"]]
         entry["message"] = entry["messages"].get(entry["state"], "")
+        # What the supplier asked to tell (Armtek W/I messages), after the adapter's label.
+        entry["notes"] = next(
+            (
+                message.split(NOTES_MARK, 1)[1]
+                for message in entry["messages"].values()
+                if NOTES_MARK in message
+            ),
+            "",
+        )
     return list(blocks.values()), list(states.values())

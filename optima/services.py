@@ -261,7 +261,7 @@ def supplier_requests_reserve(*, supplier: Supplier, requests: int = REQUESTS_PE
     SupplierRequestCount.objects.get_or_create(supplier=supplier, day=day)
     return (
         SupplierRequestCount.objects.filter(
-            supplier=supplier, day=day, requests__lte=limit - requests
+            supplier=supplier, day=day, requests__lte=limit - requests, spent_by_supplier=False
         ).update(requests=F("requests") + requests)
         == 1
     )
@@ -277,16 +277,36 @@ def supplier_requests_settle(
         return
     rows = SupplierRequestCount.objects.filter(supplier=supplier, day=quota_day())
     if quota_spent:
-        rows.update(requests=Greatest(F("requests"), limit))
+        rows.update(requests=Greatest(F("requests"), limit), spent_by_supplier=True)
     elif used != reserved:
-        rows.update(requests=Greatest(Least(F("requests") + (used - reserved), limit), 0))
+        # A day the supplier closed stays closed, whatever searches finish after.
+        rows.filter(spent_by_supplier=False).update(
+            requests=Greatest(Least(F("requests") + (used - reserved), limit), 0)
+        )
 
 
 def supplier_quota_spend(*, supplier: Supplier, used: int) -> None:
     """Record `used` requests of today (the demo's account that has spent its day)."""
     SupplierRequestCount.objects.update_or_create(
-        supplier=supplier, day=quota_day(), defaults={"requests": used}
+        supplier=supplier, day=quota_day(), defaults={"requests": used, "spent_by_supplier": False}
     )
+
+
+def supplier_ask_counted(*, supplier: Supplier, number: str, deadline: float) -> SearchResult:
+    """`supplier_ask` within the supplier's daily request quota: a "quota_spent" result,
+    without asking, when today's requests are used up (for asks outside a search, such as
+    the re-check of an accepted offer)."""
+    if not supplier_requests_reserve(supplier=supplier):
+        payload = _quota_payload(supplier)
+        return SearchResult(str(supplier.pk), payload["state"], [], payload["message"], 0)
+    result = supplier_ask(supplier=supplier, number=number, deadline=deadline)
+    supplier_requests_settle(
+        supplier=supplier,
+        reserved=REQUESTS_PER_NUMBER,
+        used=result.requests,
+        quota_spent=result.quota_spent,
+    )
+    return result
 
 
 def _quota_payload(supplier: Supplier) -> dict:

@@ -9,11 +9,11 @@ import datetime as dt
 import pytest
 from django.urls import reverse
 
-from optima import services
+from optima import offers, services
 from optima.demo_supplier import start_in_thread
 from optima.models import Search, SupplierAnswer, SupplierRequestCount
 from tests.concurrency import run_together
-from tests.factories import SupplierFactory
+from tests.factories import OfferVersionFactory, SupplierFactory
 
 ARMTEK_OPTIONS = {"VKORG": "4000", "KUNNR_RG": "43000001"}
 
@@ -125,3 +125,29 @@ def test_the_suppliers_page_shows_todays_requests_and_a_spent_quota(shop, manage
     page = manager_client.get(reverse("optima:suppliers")).content.decode()
     assert "300 из 300" in page and "лимит исчерпан" in page
     assert "12 из 1000" in page
+
+
+def test_a_day_the_supplier_closed_stays_closed_whatever_finishes_after(shop):
+    supplier = _armtek(shop, "http://127.0.0.1:9", daily_request_limit=100)
+    assert services.supplier_requests_reserve(supplier=supplier)
+    assert services.supplier_requests_reserve(supplier=supplier)
+    services.supplier_requests_settle(supplier=supplier, reserved=4, used=2, quota_spent=True)
+    services.supplier_requests_settle(supplier=supplier, reserved=4, used=1)
+    assert _today(supplier) == 100
+    assert services.supplier_quota(supplier).spent
+    assert not services.supplier_requests_reserve(supplier=supplier, requests=1)
+
+
+def test_the_recheck_of_an_accepted_offer_respects_the_quota(shop):
+    supplier = _armtek(shop, "http://127.0.0.1:9", daily_request_limit=300)
+    services.supplier_quota_spend(supplier=supplier, used=300)
+    version = OfferVersionFactory(offer__shop=shop, offer__lead__shop=shop)
+    for position in version.positions:
+        for option in position["options"]:
+            option["supplier_id"] = supplier.pk
+    version.accepted_choice = {"0": 0}
+    version.save()
+    (result,) = offers.offer_recheck(version.pk)
+    assert result["status"] == "supplier_error"
+    assert "300 из 300" in result["message"]
+    assert _today(supplier) == 300

@@ -126,3 +126,13 @@ def test_the_manager_turns_used_parts_on_in_the_pricing_rules(shop, manager_clie
     del data["rules-allow_used_parts"]
     assert manager_client.post(reverse("optima:suppliers"), data).status_code == 302
     assert not services.pricing_settings(shop).allow_used_parts
+
+
+def test_what_the_supplier_asks_to_tell_is_shown_above_the_table(search, advisor_client):
+    answer = SupplierAnswer.objects.get(search=search)
+    answer.message = (
+        "Предложений: 4. Armtek сообщает: Цены указаны без учёта доставки до пункта выдачи"
+    )
+    answer.save()
+    page = advisor_client.get(reverse("optima:parts_table", args=[search.pk])).content.decode()
+    assert "Цены указаны без учёта доставки до пункта выдачи" in page.split("number-block")[0]
