@@ -15,6 +15,7 @@ from .models import (
     Search,
     Supplier,
     SupplierDiscount,
+    SupplierRequestCount,
 )
 
 
@@ -75,6 +76,18 @@ class SupplierAdmin(admin.ModelAdmin):
                     ),
                 )
         super().save_model(request, obj, form, change)
+
+
+@admin.register(SupplierRequestCount)
+class SupplierRequestCountAdmin(admin.ModelAdmin):
+    """A supplier account's requests per Moscow day; editable so that support can free a
+    contract the supplier has unblocked early."""
+
+    list_display = ["supplier", "day", "requests"]
+    list_filter = ["day"]
+    list_select_related = ["supplier", "supplier__shop"]
+    search_fields = ["supplier__name", "supplier__shop__name"]
+    date_hierarchy = "day"
 
 
 @admin.register(BrandRating)

@@ -21,8 +21,23 @@ DEMO_SUPPLIERS = [
     ("АвтоРесурс (ABCP)", "abcp", 8701, 1, "12", "80:250", "15:00", 0),
     ("Армтек", "armtek", 8702, 2, "8", "150:400", "14:00", 1),
     ("ПартКом (ABCP)", "abcp", 8703, 3, "15", "300:900", "12:00", 1),
+    # A second Armtek contract (the same demo service) whose daily request quota is spent:
+    # its searches stop with a message, and the suppliers page says so.
+    ("Армтек, договор Урал", "armtek", 8702, 2, "6", "150:400", "13:00", 2),
 ]
+ARMTEK_OPTIONS = {"VKORG": "4000", "KUNNR_RG": "43000001", "KUNNR_ZA": "43000101", "INCOTERMS": "0"}
+SPENT_QUOTA_SUPPLIER = "Армтек, договор Урал"
+SPENT_QUOTA_LIMIT = 300
 MARKUPS = [("", "0", "45"), ("", "3000", "30"), ("", "15000", "20"), ("original", "0", "25")]
+
+
+def _options(name: str, kind: str) -> dict:
+    if kind == "armtek":
+        options = dict(ARMTEK_OPTIONS)
+        if name == SPENT_QUOTA_SUPPLIER:
+            options["daily_request_limit"] = SPENT_QUOTA_LIMIT
+        return options
+    return {"use_online_stocks": True}
 
 
 def _port_free(port: int) -> bool:
@@ -40,12 +55,16 @@ def load(*, shop: Shop, stdout) -> None:
                 "base_url": f"http://127.0.0.1:{port}",
                 "login": "demo",
                 "secret": "demo",
-                "options": {"VKORG": "4000", "KUNNR_RG": "43000001"} if kind == "armtek" else {},
+                "options": _options(name, kind),
                 "discount_pct": Decimal(discount),
                 "cutoff_time": cutoff,
                 "transit_days": transit,
             },
         )
+    # Every `make run` spends the Ural contract's quota for today again.
+    services.supplier_quota_spend(
+        supplier=Supplier.objects.get(shop=shop, name=SPENT_QUOTA_SUPPLIER), used=SPENT_QUOTA_LIMIT
+    )
     PricingSettings.objects.get_or_create(shop=shop)
     if not MarkupRule.objects.filter(shop=shop).exists():
         for quality, price_from, pct in MARKUPS:
@@ -56,10 +75,9 @@ def load(*, shop: Shop, stdout) -> None:
         return
     # The demo offers need real answers: start the demo suppliers here when `make run`
     # has not started them yet, and stop them afterwards.
+    ports = {port: seed for _n, _k, port, seed, *_rest in DEMO_SUPPLIERS}
     started = [
-        start_in_thread(port=port, seed=seed)
-        for _n, _k, port, seed, *_rest in DEMO_SUPPLIERS
-        if _port_free(port)
+        start_in_thread(port=port, seed=seed) for port, seed in ports.items() if _port_free(port)
     ]
     try:
         _demo_offers(shop)

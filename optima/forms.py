@@ -51,6 +51,65 @@ class SupplierForm(forms.ModelForm):
         ),
     )
 
+    # Connection settings kept in the supplier's options, with a field each (the options
+    # JSON below stays for anything else). Empty: the API's default.
+    kunnr_za = forms.CharField(
+        label=_("Armtek: адрес доставки или пункт выдачи (KUNNR_ZA)"),
+        required=False,
+        max_length=20,
+        help_text=_(
+            "Код из «Структуры клиента» в личном кабинете Армтек; без него некоторые "
+            "договоры в России не получают предложений."
+        ),
+    )
+    incoterms = forms.ChoiceField(
+        label=_("Armtek: как получаем (INCOTERMS)"),
+        required=False,
+        choices=[("", _("как в договоре")), ("0", _("доставка")), ("1", _("самовывоз"))],
+    )
+    use_online_stocks = forms.BooleanField(
+        label=_("ABCP: искать и на online-складах поставщика"),
+        required=False,
+        initial=True,
+        help_text=_("Медленнее, но без этого часть складов поставщика не видна."),
+    )
+    batch = forms.BooleanField(
+        label=_("ABCP: поставщик разрешает пакетный поиск (search/batch)"),
+        required=False,
+    )
+    daily_request_limit = forms.IntegerField(
+        label=_("Лимит запросов к API в сутки"),
+        required=False,
+        min_value=0,
+        max_value=1_000_000,
+        error_messages={
+            "min_value": _("Лимит — целое число от 0 (без лимита) до 1 000 000."),
+            "max_value": _("Лимит — целое число от 0 (без лимита) до 1 000 000."),
+            "invalid": _("Лимит — целое число от 0 (без лимита) до 1 000 000."),
+        },
+        help_text=_(
+            "У Армтек по умолчанию 1000 запросов поиска в сутки. Пусто — как принято у "
+            "этого типа поставщика, 0 — без лимита."
+        ),
+    )
+    OPTION_FIELDS = ("kunnr_za", "incoterms", "use_online_stocks", "batch", "daily_request_limit")
+    OPTION_KEYS = {
+        "kunnr_za": "KUNNR_ZA",
+        "incoterms": "INCOTERMS",
+        "use_online_stocks": "use_online_stocks",
+        "batch": "batch",
+        "daily_request_limit": "daily_request_limit",
+    }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        options = self.instance.options or {}
+        for name, key in self.OPTION_KEYS.items():
+            if key in options:
+                self.initial[name] = options[key]
+        if "use_online_stocks" not in options:
+            self.initial["use_online_stocks"] = True
+
     class Meta:
         model = Supplier
         fields = [
@@ -60,6 +119,11 @@ class SupplierForm(forms.ModelForm):
             "login",
             "secret",
             "options",
+            "kunnr_za",
+            "incoterms",
+            "use_online_stocks",
+            "batch",
+            "daily_request_limit",
             "discount_pct",
             "cutoff_time",
             "transit_days",
@@ -93,6 +157,26 @@ class SupplierForm(forms.ModelForm):
         discount = cleaned.get("discount_pct")
         if discount is not None and not 0 <= discount < 100:
             self.add_error("discount_pct", _("Скидка — от 0 до 99 %."))
+        options = cleaned.get("options")
+        if isinstance(options, dict):
+            options = dict(options)
+            only_for = {
+                "kunnr_za": SupplierKind.ARMTEK,
+                "incoterms": SupplierKind.ARMTEK,
+                "use_online_stocks": SupplierKind.ABCP,
+                "batch": SupplierKind.ABCP,
+            }
+            for name, key in self.OPTION_KEYS.items():
+                value = cleaned.get(name)
+                if only_for.get(name, kind) != kind:
+                    options.pop(key, None)
+                elif name in ("use_online_stocks", "batch"):
+                    options[key] = bool(value)
+                elif value in (None, ""):
+                    options.pop(key, None)
+                else:
+                    options[key] = value.strip() if isinstance(value, str) else value
+            cleaned["options"] = options
         return cleaned
 
     def save(self, commit: bool = True) -> Supplier:
@@ -114,6 +198,7 @@ class PricingSettingsForm(forms.ModelForm):
             "recommend_threshold_pct",
             "offer_valid_days",
             "order_price_tolerance_pct",
+            "allow_used_parts",
         ]
 
     def __init__(self, *args, **kwargs):

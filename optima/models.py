@@ -84,6 +84,29 @@ class Supplier(models.Model):
         )
 
 
+class SupplierRequestCount(models.Model):
+    """How many API requests a supplier account has made on one day (Moscow time): suppliers
+    such as Armtek allow a fixed number per day and block the account past it."""
+
+    supplier = models.ForeignKey(Supplier, on_delete=models.CASCADE, related_name="request_counts")
+    day = models.DateField(_("день (по Москве)"))
+    requests = models.PositiveIntegerField(_("запросов"), default=0)
+    # The supplier itself said the quota is spent: the day is closed whatever our count says.
+    spent_by_supplier = models.BooleanField(
+        _("поставщик сообщил, что лимит исчерпан"), default=False
+    )
+
+    class Meta:
+        verbose_name = _("запросы к поставщику за день")
+        verbose_name_plural = _("запросы к поставщикам по дням")
+        constraints = [
+            models.UniqueConstraint(fields=["supplier", "day"], name="one_request_count_per_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.supplier_id} {self.day}: {self.requests}"
+
+
 class SupplierDiscount(models.Model):
     """A discount for one brand and/or quality tier, overriding the supplier's own."""
 
@@ -137,6 +160,14 @@ class PricingSettings(models.Model):
         _("предупреждать, если поставщик изменил цену заказа больше чем на, %"),
         default=5,
         **PCT,
+    )
+    allow_used_parts = models.BooleanField(
+        _("предлагать б/у и уценённые детали наравне с новыми"),
+        default=False,
+        help_text=_(
+            "Выключено: б/у и уценка видны в результатах поиска с пометкой, но не попадают "
+            "в предложение клиенту и не участвуют в выборе самого дешёвого и рекомендуемого."
+        ),
     )
 
     class Meta:

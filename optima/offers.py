@@ -33,7 +33,7 @@ from smartcalc.selectors import (
 from .models import CustomerOffer, OfferStatus, OfferVersion, Search, Supplier
 from .reliability import deliveries_open
 from .selectors import NumberBlock, Row, search_table
-from .services import pricing_settings, supplier_ask
+from .services import pricing_settings, supplier_ask_counted
 
 # An option's label is stored in the offer in Russian, the source language, because pages and
 # the driver's "take the whole set" buttons compare on it; it is shown translated (the
@@ -186,6 +186,10 @@ def _option(row: Row, tags: Sequence[str], why: str = "") -> dict:
         "warranty_months": row.offer.get("warranty_months"),
         "order_ref": row.offer.get("order_ref", {}),
         "number_key": row.offer["number_key"],
+        "condition": row.offer.get("condition", "new"),
+        "wear_pct": row.offer.get("wear_pct"),
+        "min_qty": row.offer.get("min_qty", 1),
+        "multiple": row.offer.get("multiple", 1),
         "in_stock": _stocked(row),
     }
 
@@ -226,8 +230,11 @@ def _position(block: NumberBlock, keys: Sequence[str]) -> dict | None:
 
 
 def offer_blocks(search: Search) -> list[NumberBlock]:
-    """The stored answers of a search as the builder shows them: no supplier is asked."""
+    """The stored answers of a search as the builder shows them: no supplier is asked. Used
+    and clearance parts are left out unless the shop offers them like new ones."""
     blocks, _states = search_table(search, sort="price")
+    for block in blocks:
+        block.rows = [row for row in block.rows if row.offerable]
     return blocks
 
 
@@ -581,7 +588,9 @@ def offer_recheck(version_id: int) -> list[dict]:
         if supplier is None:
             results.append({**entry, "status": "supplier_gone"})
             continue
-        answer = supplier_ask(supplier=supplier, number=option["number_key"], deadline=deadline)
+        answer = supplier_ask_counted(
+            supplier=supplier, number=option["number_key"], deadline=deadline
+        )
         same = [
             o
             for o in answer.offers

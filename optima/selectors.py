@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from autoservice.models import Shop
 from leads.models import Lead
 
-from . import pricing
+from . import pricing, services
 from .models import (
     BrandRating,
     MarkupRule,
@@ -21,8 +21,10 @@ from .models import (
     Search,
     Supplier,
     SupplierAnswer,
+    SupplierRequestCount,
 )
 from .reliability import Reliability, reliability_for
+from .reliability import supplier_scorecard as reliability_supplier_scorecard
 from .services import pricing_settings
 
 # A supplier's state as a Bootstrap badge that is readable on any background.
@@ -32,14 +34,19 @@ STATE_BADGES = {
     "timeout": "text-bg-warning",
     "error": "text-bg-danger",
     "auth_error": "text-bg-danger",
+    "config_error": "text-bg-danger",
+    "quota_spent": "text-bg-danger",
     "waiting": "text-bg-light border",
 }
+NOTES_MARK = " сообщает: "
 STATE_LABELS = {
     "answered": _("ответил"),
     "no_stock": _("нет в наличии"),
     "timeout": _("не успел ответить"),
     "error": _("ошибка"),
     "auth_error": _("ошибка входа"),
+    "config_error": _("проверьте подключение"),
+    "quota_spent": _("лимит запросов исчерпан"),
     "waiting": _("ждём ответа"),
 }
 
@@ -57,6 +64,13 @@ class Row:
     is_fastest: bool = False
     is_recommended: bool = False
     reliability: Reliability | None = None
+    # A used or clearance part in a shop that does not offer them as new: shown, marked,
+    # but never cheapest, fastest, recommended or put in an offer.
+    second_hand_excluded: bool = False
+
+    @property
+    def offerable(self) -> bool:
+        return not self.second_hand_excluded
 
 
 @dataclass
@@ -65,6 +79,26 @@ class NumberBlock:
     rows: list[Row] = field(default_factory=list)
     reasons: tuple[str, ...] = ()
     name: str = ""
+
+
+def supplier_scorecard(shop: Shop) -> list[tuple[Supplier, Reliability]]:
+    """The suppliers page: each supplier with its measured reliability and, where it has a
+    daily request limit, `request_quota` (today's requests and the limit). Two queries more
+    than the reliability alone, whatever the number of suppliers."""
+    rows = reliability_supplier_scorecard(shop)
+    counts = dict(
+        SupplierRequestCount.objects.filter(
+            supplier__shop=shop, day=services.quota_day()
+        ).values_list("supplier_id", "requests")
+    )
+    for supplier, _reliability in rows:
+        limit = services.supplier_daily_limit(supplier)
+        supplier.request_quota = (
+            services.RequestQuota(limit=limit, used=counts.get(supplier.pk, 0))
+            if limit is not None
+            else None
+        )
+    return rows
 
 
 def searches_recent(shop: Shop, *, limit: int = 10) -> list[Search]:
@@ -120,8 +154,10 @@ def search_table(search: Search, *, sort: str = "price", tier: str = "", in_stoc
     states: dict[int, dict] = {}
     for answer in answers:
         entry = states.setdefault(
-            answer.supplier_id, {"supplier": answer.supplier, "states": [], "ms": 0, "cache": False}
+            answer.supplier_id,
+            {"supplier": answer.supplier, "states": [], "ms": 0, "cache": False, "messages": {}},
         )
+        entry["messages"].setdefault(answer.state, answer.message)
         entry["states"].append(answer.state)
         entry["ms"] = max(entry["ms"], answer.elapsed_ms)
         entry["cache"] = entry["cache"] or answer.from_cache
@@ -162,6 +198,8 @@ def search_table(search: Search, *, sort: str = "price", tier: str = "", in_stoc
                     delivery_days=days,
                     age_minutes=int((now - fetched).total_seconds() // 60),
                     reliability=reliability[supplier.pk],
+                    second_hand_excluded=offer.get("condition", "new") != "new"
+                    and not rules.allow_used_parts,
                 )
             )
             if not block.name and offer.get("name") and not offer.get("is_cross"):
@@ -184,7 +222,8 @@ def search_table(search: Search, *, sort: str = "price", tier: str = "", in_stoc
                         or row.offer.get("qty_min")
                         or row.offer.get("qty_on_order")
                     )
-                    and not row.reliability.unreliable,
+                    and not row.reliability.unreliable
+                    and row.offerable,
                     # The day the customer gets it (the supplier's cut-off and the transit
                     # to the shop included), so that «быстрее всех» marks the earliest date.
                     delivery_days=(row.delivery_date - today).days,
@@ -217,9 +256,31 @@ def search_table(search: Search, *, sort: str = "price", tier: str = "", in_stoc
     for entry in states.values():
         s = entry["states"]
         entry["state"] = next(
-            (x for x in ("answered", "timeout", "error", "auth_error", "no_stock") if x in s),
+            (
+                x
+                for x in (
+                    "answered",
+                    "timeout",
+                    "error",
+                    "auth_error",
+                    "config_error",
+                    "quota_spent",
+                    "no_stock",
+                )
+                if x in s
+            ),
             "waiting",
         )
         entry["label"] = STATE_LABELS[entry["state"]]
         entry["badge"] = STATE_BADGES[entry["state"]]
+        entry["message"] = entry["messages"].get(entry["state"], "")
+        # What the supplier asked to tell (Armtek W/I messages), after the adapter's label.
+        entry["notes"] = next(
+            (
+                message.split(NOTES_MARK, 1)[1]
+                for message in entry["messages"].values()
+                if NOTES_MARK in message
+            ),
+            "",
+        )
     return list(blocks.values()), list(states.values())

@@ -12,7 +12,8 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.functions import Greatest, Least
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -30,6 +31,7 @@ from .models import (
     SupplierAnswer,
     SupplierDiscount,
     SupplierKind,
+    SupplierRequestCount,
 )
 from .suppliers import SearchResult, adapter_for
 from .suppliers.offer import normalize_number
@@ -206,6 +208,122 @@ def supplier_ask(
     return adapter.search(number, with_analogues=True, deadline=deadline)
 
 
+# --- daily request quotas -----------------------------------------------------------------
+
+# Armtek allows 1000 search requests a day per account by default and blocks the account
+# past it (shared/reference/supplier-apis.md §2). The manager may set another figure in the
+# supplier's options ("daily_request_limit"; 0 = no limit); other kinds have none unless set.
+DEFAULT_DAILY_REQUEST_LIMIT = {SupplierKind.ARMTEK: 1000}
+# What one number can cost at most: the brand step and up to three brands.
+REQUESTS_PER_NUMBER = 4
+QUOTA_TZ = dt.timezone(dt.timedelta(hours=3), "MSK")  # suppliers count their days in Moscow
+
+
+@dataclasses.dataclass(frozen=True)
+class RequestQuota:
+    limit: int | None
+    used: int
+
+    @property
+    def spent(self) -> bool:
+        """No room for one more number's search."""
+        return self.limit is not None and self.used + REQUESTS_PER_NUMBER > self.limit
+
+
+def supplier_daily_limit(supplier: Supplier) -> int | None:
+    raw = (supplier.options or {}).get("daily_request_limit")
+    if raw in (None, ""):
+        return DEFAULT_DAILY_REQUEST_LIMIT.get(supplier.kind)
+    try:
+        limit = int(raw)
+    except (TypeError, ValueError):
+        return DEFAULT_DAILY_REQUEST_LIMIT.get(supplier.kind)
+    return limit if limit > 0 else None
+
+
+def quota_day(now: dt.datetime | None = None) -> dt.date:
+    return (now or timezone.now()).astimezone(QUOTA_TZ).date()
+
+
+def supplier_quota(supplier: Supplier) -> RequestQuota:
+    limit = supplier_daily_limit(supplier)
+    row = SupplierRequestCount.objects.filter(supplier=supplier, day=quota_day()).first()
+    return RequestQuota(limit=limit, used=row.requests if row else 0)
+
+
+def supplier_requests_reserve(*, supplier: Supplier, requests: int = REQUESTS_PER_NUMBER) -> bool:
+    """Take `requests` from today's quota before asking; False (nothing taken) when they do
+    not fit. One conditional UPDATE, so parallel searches never take more than the limit."""
+    limit = supplier_daily_limit(supplier)
+    if limit is None:
+        return True
+    day = quota_day()
+    SupplierRequestCount.objects.get_or_create(supplier=supplier, day=day)
+    return (
+        SupplierRequestCount.objects.filter(
+            supplier=supplier, day=day, requests__lte=limit - requests, spent_by_supplier=False
+        ).update(requests=F("requests") + requests)
+        == 1
+    )
+
+
+def supplier_requests_settle(
+    *, supplier: Supplier, reserved: int, used: int, quota_spent: bool = False
+) -> None:
+    """Correct today's count once the search is done: the requests it really made, or the
+    whole quota when the supplier said it is spent."""
+    limit = supplier_daily_limit(supplier)
+    if limit is None:
+        return
+    rows = SupplierRequestCount.objects.filter(supplier=supplier, day=quota_day())
+    if quota_spent:
+        rows.update(requests=Greatest(F("requests"), limit), spent_by_supplier=True)
+    elif used != reserved:
+        # A day the supplier closed stays closed, whatever searches finish after.
+        rows.filter(spent_by_supplier=False).update(
+            requests=Greatest(Least(F("requests") + (used - reserved), limit), 0)
+        )
+
+
+def supplier_quota_spend(*, supplier: Supplier, used: int) -> None:
+    """Record `used` requests of today (the demo's account that has spent its day)."""
+    SupplierRequestCount.objects.update_or_create(
+        supplier=supplier, day=quota_day(), defaults={"requests": used, "spent_by_supplier": False}
+    )
+
+
+def supplier_ask_counted(*, supplier: Supplier, number: str, deadline: float) -> SearchResult:
+    """`supplier_ask` within the supplier's daily request quota: a "quota_spent" result,
+    without asking, when today's requests are used up (for asks outside a search, such as
+    the re-check of an accepted offer)."""
+    if not supplier_requests_reserve(supplier=supplier):
+        payload = _quota_payload(supplier)
+        return SearchResult(str(supplier.pk), payload["state"], [], payload["message"], 0)
+    result = supplier_ask(supplier=supplier, number=number, deadline=deadline)
+    supplier_requests_settle(
+        supplier=supplier,
+        reserved=REQUESTS_PER_NUMBER,
+        used=result.requests,
+        quota_spent=result.quota_spent,
+    )
+    return result
+
+
+def _quota_payload(supplier: Supplier) -> dict:
+    quota = supplier_quota(supplier)
+    return {
+        "state": "quota_spent",
+        "message": _(
+            "Дневной лимит запросов к поставщику исчерпан: %(used)s из %(limit)s. Поиск у "
+            "него остановлен до полуночи по Москве, чтобы поставщик не заблокировал договор."
+        )
+        % {"used": quota.used, "limit": quota.limit},
+        "elapsed_ms": 0,
+        "offers": [],
+        "fetched_at": timezone.now().isoformat(),
+    }
+
+
 def _offer_json(offer) -> dict:
     data = dataclasses.asdict(offer)
     data["price_rub"] = str(offer.price_rub)
@@ -275,6 +393,9 @@ def search_run(search_id: int) -> Search:
                 if cached is not None:
                     _save(search, supplier, number, cached, from_cache=True)
                     continue
+                if not supplier_requests_reserve(supplier=supplier):
+                    _save(search, supplier, number, _quota_payload(supplier))
+                    continue
                 if credentials is None:
                     credentials = supplier_credentials(supplier)
                 future = pool.submit(
@@ -298,6 +419,12 @@ def search_run(search_id: int) -> Search:
                 except Exception as exc:  # an adapter bug must not take the search down
                     log.exception("adapter %s failed", supplier.kind)
                     result = SearchResult(str(supplier.pk), "error", [], str(exc)[:200], 0)
+                supplier_requests_settle(
+                    supplier=supplier,
+                    reserved=REQUESTS_PER_NUMBER,
+                    used=result.requests,
+                    quota_spent=result.quota_spent,
+                )
                 payload = {
                     "state": result.state,
                     "message": result.message,

@@ -154,7 +154,7 @@ def suppliers(request: HttpRequest) -> HttpResponse:
         request,
         "optima/suppliers.html",
         {
-            "scorecard": reliability.supplier_scorecard(request.shop),
+            "scorecard": selectors.supplier_scorecard(request.shop),
             "settings_form": settings_form,
             "markups": markups,
         },

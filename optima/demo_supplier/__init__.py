@@ -11,7 +11,8 @@ or, in tests and benchmarks, `start_in_thread(seed=1, latency_ms="50:400")`.
 
 Endpoints (all on 127.0.0.1):
     GET  /search/brands?number=&userlogin=&userpsw=<md5>              ABCP
-    GET  /search/articles?number=&brand=&withOutAnalogs=0|1&...        ABCP
+    GET  /search/articles?number=&brand=&withOutAnalogs=0|1&useOnlineStocks=0|1&...   ABCP
+    POST /search/batch  search[i][number], search[i][brand] (≤ 100)     ABCP
     POST /ws_search/assortment_search?format=json   (HTTP Basic)       Armtek
     POST /ws_search/search?format=json              (HTTP Basic)       Armtek
     GET  /ws_ping/index, GET /                                         liveness, no auth

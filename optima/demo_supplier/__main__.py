@@ -35,6 +35,12 @@ def main(argv: list[str] | None = None) -> int:
         "--order-hang-first", action="store_true", help="принять первый заказ и не ответить"
     )
     parser.add_argument("--verbose", action="store_true", help="печатать запросы")
+    parser.add_argument(
+        "--abcp-error-code", type=int, default=0, help="ABCP: отвечать этой ошибкой (103, 104)"
+    )
+    parser.add_argument(
+        "--armtek-daily-quota", type=int, default=0, help="Armtek: запросов поиска в сутки"
+    )
     args = parser.parse_args(argv)
     try:
         handle = start_in_thread(
@@ -51,6 +57,8 @@ def main(argv: list[str] | None = None) -> int:
             order_stage_s=args.order_stage_s,
             order_reject_rate=args.order_reject_rate,
             order_hang_first=args.order_hang_first,
+            abcp_error_code=args.abcp_error_code,
+            armtek_daily_quota=args.armtek_daily_quota,
         )
     except (ValueError, OSError) as exc:
         parser.error(str(exc))

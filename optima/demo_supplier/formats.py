@@ -18,6 +18,7 @@ MOSCOW = timezone(timedelta(hours=3), "MSK")
 
 def abcp_offer(offer: DemoOffer) -> dict:
     part = offer.part
+    condition, wear = abcp_condition(offer)
     if offer.artid % 8 == 4:
         price: Any = f"{offer.price:,.2f}".replace(",", " ").replace(".", ",")  # "12 345,60"
     elif offer.artid % 4 == 0:
@@ -34,7 +35,6 @@ def abcp_offer(offer: DemoOffer) -> dict:
         "packing": offer.packing,
         "deliveryPeriod": offer.hours_min,
         "deliveryPeriodMax": "" if offer.hours_max is None else offer.hours_max,
-        "deadlineReplace": "",
         "distributorId": 1000 + WAREHOUSES.index(offer.warehouse),
         "distributorCode": offer.warehouse.code,
         "supplierCode": offer.warehouse.code,
@@ -44,11 +44,39 @@ def abcp_offer(offer: DemoOffer) -> dict:
         "code": offer.code,
         "deliveryProbability": offer.probability,
         "weight": 1.5,
-        "noReturn": not offer.returnable,
-        "isUsed": False,
-        "nonliquid": False,
-        "meta": {"productId": offer.part.id, "wearout": 0},
+        "noReturn": not offer.returnable or condition != "new",
+        "isUsed": condition == "used",
+        "nonliquid": condition == "clearance",
+        "deadlineReplace": deadline_replace(offer),
+        "meta": {"productId": offer.part.id, "wearout": wear if condition == "used" else 0},
     }
+
+
+def abcp_condition(offer: DemoOffer) -> tuple[str, int]:
+    """(condition, wear %) of a line as an ABCP shop lists it: ABCP platform shops sell used
+    parts from dismantlers (isUsed, meta.wearout) and clearance leftovers (nonliquid) next to
+    new ones. Every ninth line of the demo is one of them, always the same lines per seed."""
+    if offer.stock == ON_ORDER:
+        return "new", 0
+    if offer.artid % 9 == 4:
+        return "used", 15 + (offer.artid % 5) * 10
+    if offer.artid % 9 == 7:
+        return "clearance", 0
+    return "new", 0
+
+
+def deadline_replace(offer: DemoOffer) -> str:
+    """The shop's own words for a long term, as ABCP sends them for lines on order."""
+    if offer.stock != ON_ORDER or offer.hours_max is None:
+        return ""
+    working_days = math.ceil(offer.hours_max / 24 * 5 / 7)
+    return f"до {working_days} раб.дн."
+
+
+def is_online_stock(offer: DemoOffer) -> bool:
+    """Lines from other sellers' warehouses: only with useOnlineStocks=1 (ABCP's default is
+    0, which leaves them out)."""
+    return offer.warehouse.kind == "order"
 
 
 def armtek_offer(offer: DemoOffer, now: datetime, requested: DemoPart | None) -> dict:
@@ -66,7 +94,9 @@ def armtek_offer(offer: DemoOffer, now: datetime, requested: DemoPart | None) ->
         "RVALUE": rvalue,
         "RETDAYS": "14" if offer.returnable else "0",
         "RDPRF": str(offer.packing),
-        "MINBM": str(offer.packing),
+        # A minimum lot above the multiple on every other packed line (clips by 5, from 10).
+        "MINBM": str(offer.packing * 2 if offer.packing > 1 and offer.artid % 2 else offer.packing),
+        "PARNR": armtek_partner(offer),
         "VENSL": f"{offer.probability}.00",
         "PRICE": f"{offer.price:.2f}",
         "WAERS": "RUB",
@@ -74,6 +104,13 @@ def armtek_offer(offer: DemoOffer, now: datetime, requested: DemoPart | None) ->
         "WRNTDT": (now + timedelta(hours=hours_max)).strftime("%Y%m%d%H%M%S"),
         "ANALOG": "X" if requested is not None and offer.part is not requested else "",
     }
+
+
+def armtek_partner(offer: DemoOffer) -> str:
+    """Armtek's PARNR: the partner whose warehouse holds the line (empty: Armtek's own)."""
+    if offer.warehouse.kind == "order" or "партн" in offer.warehouse.name:
+        return f"P{offer.warehouse.code}"
+    return ""
 
 
 def armtek_envelope(status: int, resp: Any, messages: list[tuple[str, str]]) -> dict:

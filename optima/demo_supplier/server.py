@@ -26,6 +26,7 @@ from .formats import (
     abcp_offer,
     armtek_envelope,
     armtek_offer,
+    is_online_stock,
     json_default,
     pricelist_csv,
 )
@@ -51,6 +52,11 @@ class DemoConfig:
     order_stage_s: float = 5.0
     order_reject_rate: float = 0.0
     order_hang_first: bool = False
+    # ABCP: answer every call with this error code (103: the calling address is not allowed,
+    # 104: the site's authentication failed), to show a connection the manager must fix.
+    abcp_error_code: int = 0
+    # Armtek: search requests allowed per day (0: no limit); past it, a type A message.
+    armtek_daily_quota: int = 0
 
     def __post_init__(self) -> None:
         latency = parse_latency(self.latency_ms)
@@ -96,7 +102,16 @@ class DemoServer(ThreadingHTTPServer):
         self._faults = random.Random(f"optima-demo-faults-{config.seed}")
         self._faults_lock = threading.Lock()
         self.password_md5 = hashlib.md5(config.password.encode(), usedforsecurity=False).hexdigest()
+        self.armtek_requests = 0
+        self._count_lock = threading.Lock()
         super().__init__((HOST, config.port), _Handler)
+
+    def armtek_quota_spent(self) -> bool:
+        """Count one Armtek request; True when it is past the day's quota."""
+        with self._count_lock:
+            self.armtek_requests += 1
+            quota = self.config.armtek_daily_quota
+            return bool(quota) and self.armtek_requests > quota
 
     def draw(self) -> tuple[float, bool, bool, int]:
         """(latency s, fail with 500, send garbage, which garbage) for one request."""
@@ -147,6 +162,7 @@ class _Handler(BaseHTTPRequestHandler):
         routes = {
             ("GET", "/search/brands"): ("abcp", self._abcp_brands),
             ("GET", "/search/articles"): ("abcp", self._abcp_articles),
+            ("POST", "/search/batch"): ("abcp", self._abcp_batch),
             ("POST", "/ws_search/assortment_search"): ("armtek", self._armtek_assortment),
             ("POST", "/ws_search/search"): ("armtek", self._armtek_search),
         }
@@ -171,7 +187,10 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(500, body.encode(), "text/html; charset=utf-8")
         if garbage:
             return self._send(200, GARBAGE[protocol][variant % len(GARBAGE[protocol])])
-        route(query if protocol == "abcp" else form)
+        if protocol == "abcp" and method == "POST":
+            route({**query, **form})
+        else:
+            route(query if protocol == "abcp" else form)
 
     def _hold_until_client_leaves(self) -> None:
         while not self.server.stopping.wait(0.2):
@@ -190,6 +209,11 @@ class _Handler(BaseHTTPRequestHandler):
             query.get("userlogin") == config.login
             and query.get("userpsw") == self.server.password_md5
         ):
+            if config.abcp_error_code:
+                self._json(
+                    403, {"errorCode": config.abcp_error_code, "errorMessage": "Доступ запрещён"}
+                )
+                return False
             return True
         self._json(403, {"errorCode": 102, "errorMessage": "Неверный логин или пароль"})
         return False
@@ -228,7 +252,31 @@ class _Handler(BaseHTTPRequestHandler):
         if part is None:
             return self._json(404, {"errorCode": 301, "errorMessage": "Ничего не найдено"})
         offers = catalogue.offers(part, with_analogues=query.get("withOutAnalogs") != "1")
+        if query.get("useOnlineStocks") != "1":
+            offers = [o for o in offers if not is_online_stock(o)]
         self._json(200, self._abcp_list([abcp_offer(o) for o in offers]))
+
+    def _abcp_batch(self, form: dict[str, str]) -> None:
+        """search/batch: one offer list per (brand, number) pair, no analogues, no online
+        warehouses, at most 100 pairs."""
+        if not self._abcp_auth(form):
+            return
+        answers = []
+        for index in range(101):
+            number, brand = (
+                form.get(f"search[{index}][number]"),
+                form.get(f"search[{index}][brand]"),
+            )
+            if number is None:
+                break
+            if index == 100:
+                return self._json(400, {"errorCode": 4, "errorMessage": "Не больше 100 пар"})
+            part = self.server.catalogue.find(number, brand or "")
+            offers = self.server.catalogue.offers(part, with_analogues=False) if part else []
+            answers.append([abcp_offer(o) for o in offers if not is_online_stock(o)])
+        if not answers:
+            return self._json(400, {"errorCode": 2, "errorMessage": "Не указаны номера"})
+        self._json(200, answers)
 
     def _abcp_list(self, rows: list[dict]) -> Any:
         # Some ABCP shops send an object keyed by index instead of an array: odd seeds do.
@@ -258,11 +306,15 @@ class _Handler(BaseHTTPRequestHandler):
             {"PIN": p.number, "BRAND": p.brand_armtek, "NAME": p.name}
             for p in self.server.catalogue.brands(form.get("PIN", ""))
         ]
-        self._json(200, armtek_envelope(200, rows, [] if rows else [("I", "Ничего не найдено")]))
+        self._json(200, armtek_envelope(200, {"ARRAY": rows}, []))
 
     def _armtek_search(self, form: dict[str, str]) -> None:
         if not self._armtek_auth():
             return
+        if self.server.armtek_quota_spent():
+            quota = self.server.config.armtek_daily_quota
+            text = f"Превышен лимит запросов к сервису поиска: {quota} в сутки"
+            return self._json(200, armtek_envelope(400, [], [("A", text)]))
         for name in ("VKORG", "KUNNR_RG", "PIN"):
             if not form.get(name):
                 return self._json(
@@ -281,7 +333,7 @@ class _Handler(BaseHTTPRequestHandler):
             for part in parts
             for offer in catalogue.offers(part, with_analogues=with_analogues)
         ]
-        self._json(200, armtek_envelope(200, rows, [] if rows else [("I", "Ничего не найдено")]))
+        self._json(200, armtek_envelope(200, {"ARRAY": rows}, []))
 
     # --- misc -----------------------------------------------------------------------------
 
@@ -366,7 +418,7 @@ def start_in_thread(**config: Any) -> DemoSupplierHandle:
 
     Keys: port, seed, name, latency_ms ("MIN:MAX" or (min, max)), hang, error_rate,
     garbage_rate, login, password, verbose, order_stage_s, order_reject_rate,
-    order_hang_first.
+    order_hang_first, abcp_error_code, armtek_daily_quota.
     """
     settings = DemoConfig(**config)
     server = DemoServer(settings, DemoCatalogue(settings.seed))

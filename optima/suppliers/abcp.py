@@ -1,12 +1,23 @@
-"""ABCP platform adapter (one API host per parts shop): search/brands, then search/articles.
+"""ABCP platform adapter (one API host per parts shop): search/brands, then search/articles;
+search/batch for known (brand, number) pairs.
 
-Field meanings are from `shared/reference/supplier-apis.md` §1. The password travels as its
-MD5 in the query string, so URLs are masked before they reach a log.
+Field meanings are from `shared/reference/supplier-apis.md` §1; the documented answer shapes
+the adapter is checked against are in tests/optima/contracts/abcp/. The password travels as
+its MD5 in the query string, so URLs are masked before they reach a log.
+
+Options (the supplier's `options` JSON, passed with the credentials):
+    use_online_stocks  true by default: ask the supplier's online warehouses too
+                       (useOnlineStocks=1; slower, but without it whole warehouses are missing)
+    batch              true when the supplier allows search/batch (many numbers in one call)
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
+import re
+import time
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -14,6 +25,7 @@ from autoservice.money import money_parse
 
 from .base import (
     HttpReply,
+    SearchResult,
     SearchRun,
     SearchState,
     SupplierAdapter,
@@ -31,7 +43,13 @@ _ON_ORDER = -10
 
 ERROR_NOT_FOUND = 301
 ERROR_BAD_LOGIN = 102
+# The calling address is not allowed / the site's own authentication failed: both are the
+# shop's connection settings to fix with the supplier (abcp wiki API:Docs error table;
+# miroslavkurb/da174-abcp-client ApiErrorDto.cs).
+ERROR_ACCESS_DENIED = 103
+ERROR_SITE_AUTH = 104
 ERROR_BLOCKED = 303
+BATCH_MAX_PAIRS = 100
 
 
 @register
@@ -54,6 +72,7 @@ class AbcpAdapter(SupplierAdapter):
                     "number": number_key or run.number_key,
                     "brand": brand_raw,
                     "withOutAnalogs": 0 if run.with_analogues else 1,
+                    **self._online_stocks(),
                 },
                 run,
             )
@@ -82,7 +101,7 @@ class AbcpAdapter(SupplierAdapter):
                     run.add(offer)
 
     def _brands(self, run: SearchRun) -> list[tuple[str, str]]:
-        data = self._call("search/brands", {"number": run.number_key}, run)
+        data = self._call("search/brands", {"number": run.number_key, **self._online_stocks()}, run)
         if data is None:
             return []
         rows = as_rows(data)
@@ -110,8 +129,14 @@ class AbcpAdapter(SupplierAdapter):
         brands.sort(key=lambda brand: brand[1] != run.number_key)
         return brands[: self.max_brands]
 
-    def _call(self, method: str, params: dict[str, Any], run: SearchRun) -> Any:
-        """GET one ABCP method; None when ABCP says "no results" (errorCode 301)."""
+    def _online_stocks(self) -> dict[str, int]:
+        return {"useOnlineStocks": 1 if _option_on(self.credentials, "use_online_stocks") else 0}
+
+    @property
+    def batch_allowed(self) -> bool:
+        return _option_on(self.credentials, "batch", default=False)
+
+    def _auth(self) -> dict[str, str]:
         login = str(self.credentials.get("login") or "")
         password_md5 = self._password_md5()
         if not login or not password_md5:
@@ -119,9 +144,29 @@ class AbcpAdapter(SupplierAdapter):
                 SearchState.AUTH_ERROR,
                 "Не заданы логин и пароль ABCP: укажите их в настройках поставщика",
             )
-        query = urlencode({**params, "userlogin": login, "userpsw": password_md5})
-        url = f"{self.base_url}/{method}?{query}"
-        reply = self._http("GET", url, run=run, headers={"Accept": "application/json"})
+        return {"userlogin": login, "userpsw": password_md5}
+
+    def _call(
+        self, method: str, params: dict[str, Any], run: SearchRun, *, post: bool = False
+    ) -> Any:
+        """GET (or POST, form-encoded) one ABCP method; None when ABCP says "no results"
+        (errorCode 301)."""
+        fields = urlencode({**params, **self._auth()})
+        if post:
+            url = f"{self.base_url}/{method}"
+            reply = self._http(
+                "POST",
+                url,
+                run=run,
+                body=fields.encode(),
+                headers={
+                    "Accept": "application/json",
+                    "Content-Type": "application/x-www-form-urlencoded",
+                },
+            )
+        else:
+            url = f"{self.base_url}/{method}?{fields}"
+            reply = self._http("GET", url, run=run, headers={"Accept": "application/json"})
         if reply.status == 200:
             data = self._json(reply)
         else:
@@ -146,6 +191,18 @@ class AbcpAdapter(SupplierAdapter):
             return None
         if code == ERROR_BAD_LOGIN:
             raise _auth_problem()
+        if code == ERROR_ACCESS_DENIED:
+            raise SupplierProblem(
+                SearchState.CONFIG_ERROR,
+                "ABCP: адрес сервера не разрешён у поставщика (код 103). Попросите поставщика "
+                "открыть доступ к API для адреса нашего сервера",
+            )
+        if code == ERROR_SITE_AUTH:
+            raise SupplierProblem(
+                SearchState.CONFIG_ERROR,
+                "ABCP: сайт поставщика не прошёл проверку доступа к API (код 104). Проверьте "
+                "адрес API в настройках и уточните у поставщика, подключён ли API для сайта",
+            )
         if code == ERROR_BLOCKED:
             raise SupplierProblem(
                 SearchState.ERROR,
@@ -175,6 +232,16 @@ class AbcpAdapter(SupplierAdapter):
                 return None
             days_min = hours_to_days(hours_min)
             days_max = days_min if hours_max is None else max(days_min, hours_to_days(hours_max))
+            term_text = " ".join(str(row.get("deadlineReplace") or "").split())
+            term = term_days(term_text)
+            if term is not None:  # the supplier's own words replace the hours
+                low, days_max = term
+                days_min = min(days_min, days_max) if low is None else min(low, days_max)
+            meta = row.get("meta") if isinstance(row.get("meta"), dict) else {}
+            used = _truthy(row.get("isUsed")) or _truthy(meta.get("isUsed"))
+            wear = as_int(_whole(meta.get("wearout")))
+            if wear is not None and wear > 0:
+                used = True
             probability = as_int(row.get("deliveryProbability"))
             no_return = row.get("noReturn")
             order_ref = {
@@ -212,9 +279,78 @@ class AbcpAdapter(SupplierAdapter):
                 warranty_months=None,  # ABCP search does not carry a warranty
                 order_ref=order_ref,
                 fetched_at=run.fetched_at,
+                condition="used"
+                if used
+                else ("clearance" if _truthy(row.get("nonliquid")) else "new"),
+                wear_pct=min(100, max(0, wear)) if used and wear is not None else None,
+                delivery_term_text=term_text[:60],
             )
         except (ValueError, TypeError, ArithmeticError):
             return None
+
+    def search_batch(
+        self, pairs: list[tuple[str, str]], *, deadline: float | None = None
+    ) -> list[SearchResult]:
+        """Offers for known (brand, number) pairs in one search/batch call (at most 100;
+        the rest in further calls): no analogues and no online warehouses, as ABCP documents.
+        One SearchResult per pair, in order; a failure of the call is every pair's state."""
+        started = time.monotonic()
+        results: list[SearchResult] = []
+        for start in range(0, len(pairs), BATCH_MAX_PAIRS):
+            chunk = pairs[start : start + BATCH_MAX_PAIRS]
+            runs = [
+                SearchRun(
+                    number_raw=number,
+                    number_key=normalize_number(number),
+                    with_analogues=False,
+                    started=started,
+                    deadline=deadline if deadline is not None else started + self.timeout_s,
+                    fetched_at=datetime.now(UTC),
+                )
+                for _brand, number in chunk
+            ]
+            fields: dict[str, Any] = {}
+            for index, (brand, number) in enumerate(chunk):
+                fields[f"search[{index}][number]"] = normalize_number(number)
+                fields[f"search[{index}][brand]"] = brand
+            try:
+                data = self._call("search/batch", fields, runs[0], post=True)
+                answers = as_rows(data) if data is not None else [[] for _ in chunk]
+                if answers is None or len(answers) != len(chunk):
+                    raise SupplierProblem(
+                        SearchState.ERROR,
+                        "Поставщик прислал ответ на пакетный поиск в неожиданном виде",
+                    )
+            except SupplierProblem as problem:
+                for run in runs:
+                    results.append(self._result(run, problem.state, problem.message, started))
+                results[-len(chunk)].requests = runs[0].requests
+                continue
+            for run, (brand, _number), answer in zip(runs, chunk, answers, strict=True):
+                requested = (canonical_brand(brand), run.number_key)
+                for row in as_rows(answer) or []:
+                    run.rows_seen += 1
+                    offer = self._offer(row, requested, run)
+                    if offer is None:
+                        run.skipped_rows += 1
+                    else:
+                        run.add(offer)
+                state, message = self._final_state(run)
+                results.append(self._result(run, state, message, started))
+            results[-len(chunk)].requests = runs[0].requests
+        return results
+
+    def _result(
+        self, run: SearchRun, state: SearchState, message: str, started: float
+    ) -> SearchResult:
+        return SearchResult(
+            supplier=self.supplier_id,
+            state=state,
+            offers=run.offers,
+            message=message,
+            elapsed_ms=int((time.monotonic() - started) * 1000),
+            skipped_rows=run.skipped_rows,
+        )
 
     def _password_md5(self) -> str:
         if self.credentials.get("password_md5"):
@@ -241,11 +377,62 @@ def _stock(availability: int | None) -> tuple[int | None, int, bool]:
 
 
 def _truthy(value: Any) -> bool:
-    return str(value).strip().lower() not in ("0", "false", "no", "")
+    if value is None:
+        return False
+    return str(value).strip().lower() not in ("0", "false", "no", "", "none", "null")
+
+
+def _option_on(options: dict, name: str, *, default: bool = True) -> bool:
+    value = options.get(name)
+    if value is None or value == "":
+        return default
+    return _truthy(value)
+
+
+def _whole(value: Any) -> Any:
+    """A wear given as 35, "35", 35.0 or "35,5": whole percent (rounded half up)."""
+    if value is None or isinstance(value, bool):
+        return None
+    text = str(value).strip().replace(",", ".").rstrip("%").strip()
+    try:
+        return math.floor(float(text) + 0.5)
+    except ValueError:
+        return None
+
+
+_TERM_NUMBERS = re.compile(r"\d+")
+_WORKING = re.compile(r"раб", re.IGNORECASE)
+_HOURS = re.compile(r"\d\s*(?:ч|час|h)", re.IGNORECASE)
+
+
+def term_days(text: str) -> tuple[int | None, int] | None:
+    """(min or None, max) calendar days from an ABCP deadlineReplace: "до 7 раб.дн." →
+    (None, 10), "5-7 дн." → (5, 7), "3 дня" → (3, 3), "48 ч" → (2, 2). Working days count
+    with their weekends (5 working days = 7 calendar days), rounded up. None when the text
+    names no number (then the hours stand)."""
+    numbers = [int(n) for n in _TERM_NUMBERS.findall(text or "")][:2]
+    if not numbers or max(numbers) > 3650:
+        return None
+    if len(numbers) > 1:
+        low: int | None = min(numbers)
+        high = max(numbers)
+    elif re.match(r"\s*до\b", text or "", re.IGNORECASE):
+        low, high = None, numbers[0]  # "до 7": at most seven, from the hours on
+    else:
+        low = high = numbers[0]
+
+    def days(value: int) -> int:
+        if _HOURS.search(text):
+            return math.ceil(value / 24)
+        if _WORKING.search(text):
+            return math.ceil(value * 7 / 5)
+        return value
+
+    return (None if low is None else days(low)), days(high)
 
 
 def _auth_problem() -> SupplierProblem:
     return SupplierProblem(
         SearchState.AUTH_ERROR,
-        "Поставщик не принял логин или пароль ABCP: проверьте их в настройках поставщика",
+        "ABCP: логин или пароль не подходят (код 102): проверьте их в настройках поставщика",
     )

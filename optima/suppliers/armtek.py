@@ -2,7 +2,13 @@
 
 With analogues: `ws_search/assortment_search` finds the brands of the number, then
 `ws_search/search` with BRAND and QUERY_TYPE=2 per brand. Without: one `ws_search/search` with an
-empty BRAND and QUERY_TYPE=1, as Armtek asks. Reference: `shared/reference/supplier-apis.md` §2.
+empty BRAND and QUERY_TYPE=1, as Armtek asks. Reference: `shared/reference/supplier-apis.md` §2;
+the documented answer shapes the adapter is checked against are in
+tests/optima/contracts/armtek/.
+
+Both methods answer `RESP: {"ARRAY": [...]}` (API v1.1.7); a bare list in RESP (an older shape)
+is read too. A message of type A (critical) or E (error) is the answer's failure — with an
+empty RESP it is never "no stock"; W (warning) and I (information) are shown with the result.
 """
 
 from __future__ import annotations
@@ -35,12 +41,17 @@ _AUTH_WORDS = re.compile(
     re.IGNORECASE,
 )
 _LOWER_BOUND = re.compile(r"^(?:>|более|больше|от)\s*(\d+)$|^(\d+)\s*\+$", re.IGNORECASE)
+# Armtek's answer once the account's daily request quota is spent (1000 a day by default).
+_QUOTA_WORDS = re.compile(r"лимит|квот|превышен|limit|quota", re.IGNORECASE)
+ERROR_TYPES = ("A", "E")
+NOTE_TYPES = ("W", "I")
 
 
 @register
 class ArmtekAdapter(SupplierAdapter):
     """credentials: {"login", "password", "VKORG", "KUNNR_RG"} and optionally "KUNNR_ZA"
-    (delivery address; some RU accounts need it), "warehouse_names" {KEYZAK: name} and
+    (delivery address or pick-up point; some RU accounts answer nothing without it),
+    "INCOTERMS" ("1" = pick-up, "0" = delivery), "warehouse_names" {KEYZAK: name} and
     "currency_rates" {"BYN": "29.1"} for accounts priced in another currency."""
 
     kind = "armtek"
@@ -65,8 +76,9 @@ class ArmtekAdapter(SupplierAdapter):
                 "BRAND": brand,
                 "QUERY_TYPE": query_type,
             }
-            if self._credential("KUNNR_ZA"):
-                fields["KUNNR_ZA"] = self._credential("KUNNR_ZA")
+            for name in ("KUNNR_ZA", "INCOTERMS"):
+                if self._credential(name):
+                    fields[name] = self._credential(name)
             for row in self._post("ws_search/search", fields, run):
                 run.rows_seen += 1
                 offer = self._offer(row, requested_brand, run)
@@ -121,32 +133,66 @@ class ArmtekAdapter(SupplierAdapter):
         )
         if reply.status in (401, 403):
             raise _auth_problem()
-        if reply.status != 200:
-            raise self._server_error(reply, url)
-        envelope = self._json(reply)
+        try:
+            envelope = self._json(reply)
+        except SupplierProblem:
+            if reply.status != 200:
+                raise self._server_error(reply, url) from None
+            raise
         if not isinstance(envelope, dict) or "STATUS" not in envelope:
+            if reply.status != 200:
+                raise self._server_error(reply, url)
             raise SupplierProblem(
                 SearchState.ERROR, "Поставщик прислал ответ без конверта Armtek (STATUS/RESP)"
             )
-        errors = [
-            self._supplier_text(message.get("TEXT"))
-            for message in as_rows(envelope.get("MESSAGES") or []) or []
-            if isinstance(message, dict) and str(message.get("TYPE", "")).upper() == "E"
-        ]
+        errors, notes = [], []
+        for message in as_rows(envelope.get("MESSAGES") or []) or []:
+            if not isinstance(message, dict):
+                continue
+            kind = str(message.get("TYPE", "")).strip().upper()
+            text = self._supplier_text(message.get("TEXT"))
+            if kind in ERROR_TYPES and text:
+                errors.append(text)
+            elif kind in NOTE_TYPES and text:
+                notes.append(text)
         status = as_int(envelope.get("STATUS"))
-        if errors:
-            if any(_AUTH_WORDS.search(text) for text in errors) or status in (401, 403):
+        rows = self._rows(envelope.get("RESP"))
+        for text in notes:
+            run.note(text)
+        if errors and not rows:
+            if any(_QUOTA_WORDS.search(text) for text in errors):
+                run.quota_spent = True
+                raise SupplierProblem(
+                    SearchState.QUOTA_SPENT,
+                    "Armtek: дневной лимит запросов этого договора исчерпан — поиск у Armtek "
+                    "возобновится завтра. Ответ Armtek: " + "; ".join(errors),
+                )
+            if status in (401, 403) or any(_AUTH_WORDS.search(text) for text in errors):
                 raise _auth_problem()
             raise SupplierProblem(
                 SearchState.ERROR, "Armtek сообщил об ошибке: " + "; ".join(errors)
             )
+        for text in errors:  # an error next to real rows: show the rows and the error
+            run.note(text)
         if status in (401, 403):
             raise _auth_problem()
-        if status != 200:
-            raise SupplierProblem(SearchState.ERROR, f"Armtek ответил со статусом {status}")
-        resp = envelope.get("RESP")
+        if status != 200 or reply.status != 200:
+            raise SupplierProblem(
+                SearchState.ERROR, f"Armtek ответил со статусом {status or reply.status}"
+            )
+        return rows
+
+    def _notes_label(self) -> str:
+        return "Armtek сообщает: "
+
+    def _rows(self, resp: Any) -> list[Any]:
+        """RESP as a list: {"ARRAY": [...]} (v1.1.7), a bare list (older), or empty."""
         if resp in (None, [], {}, ""):
             return []
+        if isinstance(resp, dict) and "ARRAY" in resp:
+            resp = resp["ARRAY"]
+            if resp in (None, [], {}, ""):
+                return []
         rows = as_rows(resp)
         if rows is None:
             raise SupplierProblem(
@@ -173,6 +219,9 @@ class ArmtekAdapter(SupplierAdapter):
             probability = as_int(_round_text(row.get("VENSL")))
             return_days = as_int(row.get("RETDAYS"))
             keyzak = str(row.get("KEYZAK") or "")
+            partner = " ".join(str(row.get("PARNR") or "").split())
+            multiple = max(1, as_int(_round_text(row.get("RDPRF")), 1) or 1)
+            min_qty = max(1, as_int(_round_text(row.get("MINBM")), 1) or 1)
             order_ref = {
                 "PIN": number_raw,
                 "BRAND": brand_raw,
@@ -181,6 +230,9 @@ class ArmtekAdapter(SupplierAdapter):
             }
             if row.get("ARTID"):
                 order_ref["ARTID"] = str(row["ARTID"])
+            if partner:
+                order_ref["PARNR"] = partner
+            warehouse_name = str((self.credentials.get("warehouse_names") or {}).get(keyzak, ""))
             return Offer(
                 supplier=self.supplier_id,
                 brand_raw=brand_raw,
@@ -196,17 +248,20 @@ class ArmtekAdapter(SupplierAdapter):
                 qty=qty,
                 qty_min=qty_min,
                 qty_on_order=on_order,
-                multiple=max(1, as_int(row.get("RDPRF"), 1) or 1),
+                multiple=multiple,
                 delivery_days_min=days_min,
                 delivery_days_max=days_max,
                 delivery_probability=min(100, probability) if probability else None,
                 warehouse_id=keyzak,
-                warehouse_name=str((self.credentials.get("warehouse_names") or {}).get(keyzak, "")),
-                own_stock=None,
+                warehouse_name=warehouse_name,
+                # PARNR: a partner's warehouse, not Armtek's own; its DLVDT/WRNTDT already
+                # carry the partner's longer delivery.
+                own_stock=False if partner else (True if "PARNR" in row else None),
                 returnable=None if return_days is None else return_days > 0,
                 warranty_months=None,  # WRNTDT is a guaranteed delivery date, not a warranty
                 order_ref=order_ref,
                 fetched_at=run.fetched_at,
+                min_qty=min_qty,
             )
         except (ValueError, TypeError, ArithmeticError):
             return None

@@ -50,6 +50,13 @@ class SearchState(StrEnum):
     TIMEOUT = "timeout"
     ERROR = "error"
     AUTH_ERROR = "auth_error"
+    # The shop's connection settings are wrong in a way only the manager can fix (the
+    # supplier does not allow this server's address, the site key is wrong, the daily
+    # request quota is spent): not the supplier being down.
+    CONFIG_ERROR = "config_error"
+    # The account's daily request quota is spent (the supplier said so, or our own count
+    # stopped the search before the supplier would block the account).
+    QUOTA_SPENT = "quota_spent"
 
 
 @dataclass
@@ -63,6 +70,10 @@ class SearchResult:
     elapsed_ms: int
     # Supplier rows dropped because they could not be read (no price, broken fields).
     skipped_rows: int = 0
+    # HTTP requests this search made: what a supplier with a daily quota counts.
+    requests: int = 0
+    # The supplier said this account's request quota is spent.
+    quota_spent: bool = False
 
 
 class SupplierProblem(Exception):
@@ -92,6 +103,14 @@ class SearchRun:
     offers: list[Offer] = field(default_factory=list)
     rows_seen: int = 0
     skipped_rows: int = 0
+    requests: int = 0
+    quota_spent: bool = False
+    # The supplier's warnings and information for the staff (Armtek W/I messages).
+    notes: list[str] = field(default_factory=list)
+
+    def note(self, text: str) -> None:
+        if text and text not in self.notes:
+            self.notes.append(text)
 
     def add(self, offer: Offer) -> None:
         self.offers.append(offer)
@@ -156,6 +175,8 @@ class SupplierAdapter(ABC):
                 message = "Ответ поставщика не удалось обработать; попробуйте позже"
             else:
                 state, message = self._final_state(run)
+        if run.notes:
+            message += ". " + self._notes_label() + "; ".join(run.notes)
         return SearchResult(
             supplier=self.supplier_id,
             state=state,
@@ -163,7 +184,12 @@ class SupplierAdapter(ABC):
             message=message,
             elapsed_ms=int((time.monotonic() - started) * 1000),
             skipped_rows=run.skipped_rows,
+            requests=run.requests,
+            quota_spent=run.quota_spent,
         )
+
+    def _notes_label(self) -> str:
+        return "Поставщик сообщает: "
 
     @abstractmethod
     def _collect(self, run: SearchRun) -> None:
@@ -198,6 +224,7 @@ class SupplierAdapter(ABC):
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise SupplierProblem(SearchState.ERROR, "Адрес API поставщика указан неверно")
         per_socket = self._socket_timeout(run)
+        run.requests += 1
         try:
             response = outbound_request(
                 method,

@@ -19,6 +19,10 @@ from autoservice.money import quantize_rub
 
 Quality = Literal["original", "oe_replacement", "aftermarket", "unknown"]
 QUALITIES: frozenset[str] = frozenset({"original", "oe_replacement", "aftermarket", "unknown"})
+# A part's condition: new, used (ABCP isUsed, with its wear) or clearance stock (ABCP
+# nonliquid: leftovers, usually not returnable). Only "new" is offered as new.
+Condition = Literal["new", "used", "clearance"]
+CONDITIONS: frozenset[str] = frozenset({"new", "used", "clearance"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +58,14 @@ class Offer:
     # Everything the supplier needs to order this very line (ABCP itemKey, Armtek KEYZAK...).
     order_ref: dict[str, Any] = field(hash=False)
     fetched_at: datetime = field(compare=False)
+    condition: Condition = "new"
+    wear_pct: int | None = None
+    # The supplier's order quantity rules: at least `min_qty` (Armtek MINBM) and a multiple
+    # of `multiple` (ABCP packing, Armtek RDPRF).
+    min_qty: int = 1
+    # The supplier's own words for the term when it gives them (ABCP deadlineReplace,
+    # "до 7 раб.дн."): shown as sent, next to the days computed from them.
+    delivery_term_text: str = ""
 
     def __post_init__(self) -> None:
         # A row that breaks these is a supplier's garbage: the adapter skips it and counts it.
@@ -76,6 +88,18 @@ class Offer:
             raise ValueError(f"delivery_probability {self.delivery_probability}")
         if not isinstance(self.fetched_at, datetime) or self.fetched_at.utcoffset() is None:
             raise ValueError("fetched_at must be an aware datetime")
+        if self.condition not in CONDITIONS:
+            raise ValueError(f"condition {self.condition!r}")
+        if self.wear_pct is not None and not 0 <= self.wear_pct <= 100:
+            raise ValueError(f"wear_pct {self.wear_pct}")
+        if self.min_qty < 1:
+            raise ValueError(f"min_qty {self.min_qty}")
+
+    def order_quantity(self, wanted: int) -> int:
+        """The quantity the supplier accepts for `wanted` pieces: at least the minimum lot,
+        rounded up to the order multiple (MINBM 4, RDPRF 2, wanted 1 → 4; wanted 5 → 6)."""
+        quantity = max(int(wanted), self.min_qty, 1)
+        return -(-quantity // self.multiple) * self.multiple
 
     @property
     def in_stock(self) -> bool:

@@ -21,6 +21,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from optima.demo_supplier import ON_ORDER, DemoCatalogue, start_in_thread
+from optima.demo_supplier.formats import abcp_condition, deadline_replace
 from optima.suppliers import (
     ADAPTERS,
     Offer,
@@ -77,6 +78,7 @@ def test_abcp_offers_are_normalised_from_the_catalogue(seed):
         adapter = abcp(handle)
         by_item_key = {o.item_key: o for o in handle.catalogue.all_offers}
         seen_stock, seen_quality, seen_cross, seen_multiples = set(), set(), set(), set()
+        seen_condition = set()
         for number in handle.catalogue.oem_numbers:
             result = adapter.search(number)
             assert result.state == "answered", result.message
@@ -98,8 +100,18 @@ def test_abcp_offers_are_normalised_from_the_catalogue(seed):
                     assert offer.qty is None and not offer.qty_on_order
                     assert offer.qty_min == {-1: 1, -2: 10, -3: 99}[demo.stock]
                 hours_max = demo.hours_max if demo.hours_max is not None else demo.hours_min
-                assert offer.delivery_days_min == math.ceil(demo.hours_min / 24)
-                assert offer.delivery_days_max == math.ceil(hours_max / 24)
+                if deadline_replace(demo):  # "до 15 раб.дн.": the supplier's words win
+                    assert offer.delivery_term_text == deadline_replace(demo)
+                    assert offer.delivery_days_max == math.ceil(
+                        math.ceil(hours_max / 24 * 5 / 7) * 7 / 5
+                    )
+                    assert offer.delivery_days_min == min(
+                        math.ceil(demo.hours_min / 24), offer.delivery_days_max
+                    )
+                else:
+                    assert offer.delivery_term_text == ""
+                    assert offer.delivery_days_min == math.ceil(demo.hours_min / 24)
+                    assert offer.delivery_days_max == math.ceil(hours_max / 24)
                 assert offer.multiple == demo.packing
                 assert offer.order_ref == {
                     "brand": demo.part.brand_abcp,
@@ -109,7 +121,14 @@ def test_abcp_offers_are_normalised_from_the_catalogue(seed):
                     "code": demo.code,
                 }
                 assert offer.warehouse_id == demo.warehouse.code
-                assert offer.returnable == demo.returnable
+                condition, wear = abcp_condition(demo)
+                assert (offer.condition, offer.wear_pct) == (
+                    condition,
+                    wear if condition == "used" else None,
+                )
+                # Used and clearance lines are sold as they are: not returnable.
+                assert offer.returnable == (demo.returnable and condition == "new")
+                seen_condition.add(condition)
                 assert offer.quality == EXPECTED_QUALITY.get(demo.part.tier, "aftermarket")
                 assert offer.is_cross == (demo.part is not original)
                 assert offer.fetched_at.utcoffset().total_seconds() == 0
@@ -122,11 +141,16 @@ def test_abcp_offers_are_normalised_from_the_catalogue(seed):
         assert seen_quality == {"original", "oe_replacement", "aftermarket"}
         assert seen_cross == {True, False}
         assert len(seen_multiples) > 1
+        assert seen_condition == {"new", "used", "clearance"}
 
 
 def test_armtek_and_abcp_give_the_same_offers(supplier):
+    # The same lines, prices and stock through both protocols. What only ABCP says is left
+    # out: used and clearance lines (not returnable there) and its own words for the term
+    # of lines on order (deadlineReplace).
     def essence(offer: Offer) -> tuple:
         qty = None if offer.qty_on_order else offer.qty  # ABCP −10 vs Armtek "0"
+        days = None if offer.qty_on_order else (offer.delivery_days_min, offer.delivery_days_max)
         return (
             offer.brand,
             offer.number_key,
@@ -135,12 +159,10 @@ def test_armtek_and_abcp_give_the_same_offers(supplier):
             offer.qty_min,
             offer.qty_on_order,
             offer.multiple,
-            offer.delivery_days_min,
-            offer.delivery_days_max,
+            days,
             offer.warehouse_id,
             offer.quality,
             offer.is_cross,
-            offer.returnable,
             offer.delivery_probability,
         )
 
