@@ -1,6 +1,15 @@
 from django.contrib import admin
 
-from .models import ApiToken, ConsentRecord, ConsentText, Membership, OutboxMessage, Shop
+from .models import (
+    ApiToken,
+    ConsentRecord,
+    ConsentText,
+    DestructionAct,
+    Membership,
+    OutboxMessage,
+    PersonalDataPolicy,
+    Shop,
+)
 
 
 class MembershipInline(admin.TabularInline):
@@ -97,3 +106,43 @@ class ApiTokenAdmin(admin.ModelAdmin):
     list_filter = ["is_active", "shop"]
     list_select_related = ["shop"]
     readonly_fields = ["prefix", "token_sha256", "created_at", "last_used_at"]
+
+
+@admin.register(PersonalDataPolicy)
+class PersonalDataPolicyAdmin(admin.ModelAdmin):
+    list_display = ["shop", "lost_lead_months", "claim_period_years", "intake_hold_years"]
+    list_select_related = ["shop"]
+    autocomplete_fields = ["shop"]
+
+
+@admin.register(DestructionAct)
+class DestructionActAdmin(admin.ModelAdmin):
+    """Acts are evidence: read-only, never added or deleted by hand."""
+
+    list_display = ["__str__", "shop", "reason", "performed_by_label", "files_count", "created_at"]
+    list_filter = ["reason", "shop"]
+    list_select_related = ["shop"]
+    date_hierarchy = "created_at"
+    readonly_fields = [
+        "shop",
+        "created_at",
+        "performed_by",
+        "performed_by_label",
+        "reason",
+        "subject_hash",
+        "categories",
+        "files_count",
+        "method",
+        "held",
+        "event_log",
+    ]
+    fields = readonly_fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
