@@ -324,7 +324,7 @@ def _act_write(
         held=[held.as_dict() for held in report.held],
         event_log=log,
     )
-    logger.info("destruction act %s: shop %s, %s", act.number, scope.shop.pk, scope.reason)
+    logger.info("destruction act %s: shop %s, %s", act.number, act.shop_id, scope.reason)
     return act
 
 

@@ -100,11 +100,12 @@ class OwnProvider:
         )
 
 
-def outbox_purge_for(*, scope: Scope, report: ErasureReport, **payload_in: set[int]) -> None:
-    """Outbox rows that name erased rows by id (`lead_id=...`): purged with them."""
+def outbox_collect_for(*, scope: Scope, **payload_in: set[int]) -> None:
+    """Outbox rows that name the subject's rows by id (`lead_id=...`): found and purged
+    with them (the autoservice provider erases every collected outbox row)."""
     for key, ids in payload_in.items():
         if ids:
-            deleted = OutboxMessage.objects.filter(
+            rows = OutboxMessage.objects.filter(
                 shop=scope.shop, **{f"payload__{key}__in": list(ids)}
-            ).delete()[0]
-            report.count(OUTBOX, OUTBOX_LABEL, deleted)
+            )
+            scope.add("autoservice.OutboxMessage", rows.values_list("pk", flat=True))

@@ -32,7 +32,7 @@ from autoservice.personal_data import (
     file_names,
     policy_for,
 )
-from autoservice.personal_data_own import outbox_purge_for
+from autoservice.personal_data_own import outbox_collect_for
 
 from .models import Addendum, IntakeRecord, IntakeShot, ShotSkip, _token
 
@@ -107,7 +107,9 @@ class IntakeProvider:
             for value in scope.emails:
                 match |= Q(customer_email__iexact=value)
             records = records.filter(match)
-        scope.add("intake.IntakeRecord", records.values_list("pk", flat=True))
+        ids = set(records.values_list("pk", flat=True))
+        scope.add("intake.IntakeRecord", ids)
+        outbox_collect_for(scope=scope, record_id=ids)
         if not scope.is_retention:
             scope.add(
                 "autoservice.ConsentRecord",
@@ -190,7 +192,6 @@ class IntakeProvider:
             self._erase_record(scope, record, report)
             erased_ids.add(record.pk)
         report.count(*RECORDS, len(erased_ids))
-        outbox_purge_for(scope=scope, report=report, record_id=erased_ids)
 
     def _erase_record(self, scope: Scope, record: IntakeRecord, report: ErasureReport) -> None:
         shots = IntakeShot.objects.filter(record=record)

@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from autoservice.models import Shop
 from autoservice.personal_data import ErasureReport, Found, Scope, export_row, file_names
-from autoservice.personal_data_own import outbox_purge_for
+from autoservice.personal_data_own import outbox_collect_for
 
 from .models import Lead, LeadDeletion, LeadEvent, LeadPhoto, Status, _public_token
 
@@ -52,7 +52,7 @@ class LeadsProvider:
 
     def collect(self, scope: Scope) -> None:
         leads = Lead.objects.filter(shop=scope.shop)
-        deletions = LeadDeletion.objects.filter(shop=scope.shop).exclude(snapshot__erased=True)
+        deletions = LeadDeletion.objects.filter(shop=scope.shop).exclude(snapshot__has_key="erased")
         if scope.is_retention:
             # Requests that never became a job: kept the shop's period after they were lost.
             before = _months_before(scope.now, scope.policy.lost_lead_months)
@@ -68,6 +68,7 @@ class LeadsProvider:
             leads, deletions = leads.filter(match), deletions.filter(snapshot)
         ids = set(leads.values_list("pk", flat=True))
         scope.add("leads.Lead", ids)
+        outbox_collect_for(scope=scope, lead_id=ids)
         scope.add("leads.LeadDeletion", deletions.values_list("pk", flat=True))
         if not scope.is_retention:
             consent_ids = Lead.objects.filter(pk__in=ids, consent__isnull=False)
@@ -135,7 +136,6 @@ class LeadsProvider:
             lead.public_token = _public_token()
             lead.save()
         report.count(*LEADS, len(ids))
-        outbox_purge_for(scope=scope, report=report, lead_id=ids)
         deletions = LeadDeletion.objects.filter(
             shop=scope.shop, pk__in=scope.ids("leads.LeadDeletion")
         )

@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from autoservice.models import Shop
 from autoservice.personal_data import ErasureReport, Found, Scope, export_row
-from autoservice.personal_data_own import outbox_purge_for
+from autoservice.personal_data_own import outbox_collect_for
 
 from .models import CustomerOffer, OfferVersion, _token
 
@@ -25,6 +25,8 @@ class OptimaProvider:
         if lead_ids:
             offers = CustomerOffer.objects.filter(shop=scope.shop, lead_id__in=lead_ids)
             scope.add("optima.CustomerOffer", offers.values_list("pk", flat=True))
+            versions = OfferVersion.objects.filter(offer__in=offers)
+            outbox_collect_for(scope=scope, version_id=set(versions.values_list("pk", flat=True)))
 
     def _offers(self, scope: Scope):
         return CustomerOffer.objects.filter(
@@ -72,12 +74,10 @@ class OptimaProvider:
             offer.save(update_fields=["token"])
         report.count(*OFFERS, len(offers))
         versions = OfferVersion.objects.filter(offer__in=offers)
-        version_ids = set(versions.values_list("pk", flat=True))
         report.count(
             *VERSIONS,
             versions.update(accepted_ip=None, accepted_user_agent="", question=""),
         )
-        outbox_purge_for(scope=scope, report=report, version_id=version_ids)
 
     def active_phones(self, shop: Shop, since: dt.datetime) -> set[str]:
         return set()
