@@ -186,3 +186,22 @@ register("intake:intake_addendum", _record_kwargs, post_only=True)
 register("intake:intake_return", _record_kwargs, post_only=True)
 register("intake:intake_compare", _record_kwargs)
 register("intake:intake_export", _record_kwargs, get_only=True)
+
+
+def _act_kwargs(shop) -> dict:
+    from autoservice.models import DestructionAct
+
+    act = DestructionAct.objects.create(
+        shop=shop,
+        performed_by_label="автоматически по сроку хранения",
+        reason="retention",
+        categories=[{"category": "leads", "label": "заявки", "count": 1}],
+    )
+    return {"act_id": act.pk}
+
+
+register("autoservice:personal_data")
+register("autoservice:personal_data_export", post_only=True)
+register("autoservice:personal_data_erase")
+register("autoservice:destruction_act", _act_kwargs)
+register("autoservice:destruction_act_pdf", _act_kwargs, get_only=True)
