@@ -36,7 +36,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
@@ -283,7 +283,8 @@ def subject_export_tempfile(
 def _run(scope: Scope, *, actor, actor_label: str, subject: str) -> DestructionAct | None:
     """Collect, erase and write the act, in one transaction. None when nothing was there
     (an act is written for every run that destroyed something, or kept something on hold)."""
-    with transaction.atomic():
+    # The act is a Russian legal document whatever language the manager's page is in.
+    with translation.override("ru"), transaction.atomic():
         _collect(scope)
         report = ErasureReport()
         for provider in _PROVIDERS:
@@ -404,7 +405,7 @@ def login_logs_purge(*, now: dt.datetime | None = None) -> DestructionAct | None
 
     now = now or timezone.now()
     before = now - dt.timedelta(days=settings.LOGIN_LOG_RETENTION_DAYS)
-    with transaction.atomic():
+    with translation.override("ru"), transaction.atomic():
         counts = {
             "login_attempts": AccessAttempt.objects.filter(attempt_time__lt=before).delete()[0],
             "login_log": AccessLog.objects.filter(attempt_time__lt=before).delete()[0],

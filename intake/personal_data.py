@@ -40,6 +40,7 @@ RECORDS = ("intake_records", _("акты приёма-передачи"))
 SHOTS = ("intake_shots", _("кадры приёмки"))
 SIGNATURES = ("intake_signatures", _("подписи"))
 ADDENDA = ("intake_addenda", _("дополнения к актам"))
+HELD_LABEL = _("акт приёма-передачи")
 HOLD_REASON = _(
     "Акт подписан клиентом: доказательство состояния автомобиля при споре о повреждениях "
     "(срок исковой давности, ГК РФ ст. 196)."
@@ -130,7 +131,7 @@ class IntakeProvider:
             return None
         return Held(
             RECORDS[0],
-            str(RECORDS[1]),
+            str(HELD_LABEL),
             f"№{record.number}",
             until,
             record.legal_hold_reason or str(HOLD_REASON),
@@ -159,10 +160,10 @@ class IntakeProvider:
             hold = self._held(scope, record, years)
             if hold:
                 held.append(hold)
-        shot_rows = []
+        shot_rows, shot_files = [], []
         for shot in shots:
             names = file_names(shot.file, shot.web, shot.thumb)
-            files += names
+            shot_files += names
             shot_rows.append(
                 export_row(
                     shot,
@@ -174,7 +175,7 @@ class IntakeProvider:
             )
         return [
             Found(*RECORDS, rows, files, held),
-            Found(*SHOTS, shot_rows),
+            Found(*SHOTS, shot_rows, shot_files),
         ]
 
     def erase(self, scope: Scope, report: ErasureReport) -> None:
