@@ -17,6 +17,7 @@ instead of comparing data that no longer exists.
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 
 from django.db.models import Q
 from django.utils import timezone
@@ -34,7 +35,7 @@ from autoservice.personal_data import (
 )
 from autoservice.personal_data_own import outbox_collect_for
 
-from .models import Addendum, IntakeRecord, IntakeShot, ShotSkip, _token
+from .models import Addendum, IntakeRecord, IntakeShot, ShotSkip
 
 RECORDS = ("intake_records", _("акты приёма-передачи"))
 SHOTS = ("intake_shots", _("кадры приёмки"))
@@ -215,7 +216,7 @@ class IntakeProvider:
         record.year = None
         record.customer_signature = ""
         record.advisor_signature = ""
-        record.public_token = _token()
+        record.public_token = secrets.token_urlsafe(24)
         record.personal_data_erased_at = scope.now
         record.save()
         if record.is_sealed:

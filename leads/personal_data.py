@@ -4,6 +4,7 @@ of leads an admin deleted. Registered with autoservice's registry in LeadsConfig
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -12,7 +13,7 @@ from autoservice.models import Shop
 from autoservice.personal_data import ErasureReport, Found, Scope, export_row, file_names
 from autoservice.personal_data_own import outbox_collect_for
 
-from .models import Lead, LeadDeletion, LeadEvent, LeadPhoto, Status, _public_token
+from .models import Lead, LeadDeletion, LeadEvent, LeadPhoto, Status
 
 LEADS = ("leads", _("заявки"))
 EVENTS = ("lead_events", _("записи истории заявок"))
@@ -133,7 +134,7 @@ class LeadsProvider:
             lead.lost_reason = ""
             lead.vehicle_year = None
             lead.submission_key = None
-            lead.public_token = _public_token()
+            lead.public_token = secrets.token_urlsafe(18)
             lead.save()
         report.count(*LEADS, len(ids))
         deletions = LeadDeletion.objects.filter(

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 
 from django.utils.translation import gettext_lazy as _
 
@@ -11,7 +12,7 @@ from autoservice.models import Shop
 from autoservice.personal_data import ErasureReport, Found, Scope, export_row
 from autoservice.personal_data_own import outbox_collect_for
 
-from .models import CustomerOffer, OfferVersion, _token
+from .models import CustomerOffer, OfferVersion
 
 OFFERS = ("offers", _("предложения по запчастям"))
 VERSIONS = ("offer_versions", _("версии предложений и согласия клиента"))
@@ -70,7 +71,9 @@ class OptimaProvider:
     def erase(self, scope: Scope, report: ErasureReport) -> None:
         offers = list(self._offers(scope))
         for offer in offers:
-            offer.token = _token()  # the driver's offer link answers 404 from now on
+            offer.token = secrets.token_urlsafe(
+                24
+            )  # the driver's offer link answers 404 from now on
             offer.save(update_fields=["token"])
         report.count(*OFFERS, len(offers))
         versions = OfferVersion.objects.filter(offer__in=offers)

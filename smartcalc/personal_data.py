@@ -5,13 +5,14 @@ public link dies with it. PDFs are rendered on request, never stored."""
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 
 from django.utils.translation import gettext_lazy as _
 
 from autoservice.models import Shop
 from autoservice.personal_data import ErasureReport, Found, Scope, export_row
 
-from .models import Estimate, EstimateVersion, _token
+from .models import Estimate, EstimateVersion
 
 ESTIMATES = ("estimates", _("расчёты стоимости ремонта"))
 VERSIONS = ("estimate_versions", _("версии расчётов"))
@@ -63,7 +64,7 @@ class SmartcalcProvider:
         estimates = list(self._estimates(scope))
         for estimate in estimates:
             # A new token: the link the driver got answers 404 from now on.
-            estimate.public_token = _token()
+            estimate.public_token = secrets.token_urlsafe(18)
             estimate.save(update_fields=["public_token"])
         report.count(*ESTIMATES, len(estimates))
         notes = EstimateVersion.objects.filter(estimate__in=estimates).exclude(note="")

@@ -526,3 +526,21 @@ def test_estimate_has_no_personal_data_of_its_own(shop):
     fields = {f.name for f in Estimate._meta.get_fields()}
     assert not fields & {"phone", "customer_name", "email", "plate"}
     assert estimate.versions.count() == 1
+
+
+def test_admin_deleting_a_lead_removes_its_photo_files(
+    client, shop, django_capture_on_commit_callbacks
+):
+    from django.contrib.auth import get_user_model
+
+    photo = LeadPhotoFactory(lead__shop=shop)
+    names = [photo.original.name, photo.web.name, photo.thumb.name]
+    assert all(Path(settings.MEDIA_ROOT, name).exists() for name in names)
+    superuser = get_user_model().objects.create_superuser("root@example.ru", "r@example.ru", "x")
+    client.force_login(superuser)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("admin:leads_lead_delete", args=[photo.lead_id]), {"post": "yes"}
+        )
+    assert response.status_code == 302
+    assert not any(Path(settings.MEDIA_ROOT, name).exists() for name in names)
