@@ -544,3 +544,18 @@ def test_admin_deleting_a_lead_removes_its_photo_files(
         )
     assert response.status_code == 302
     assert not any(Path(settings.MEDIA_ROOT, name).exists() for name in names)
+
+
+def test_crm_api_reads_no_personal_data_after_the_hold(shop, manager, client):
+    from autoservice.apitokens import token_create
+
+    record = _footprint(shop, manager, hold_passed=True)["record"]
+    _token_row, token = token_create(shop=shop, name="CRM")
+    response = client.get(
+        reverse("intake:api_intake_record", args=[record.pk]),
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+    )
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert json.loads(body)["personal_data_hidden"] is True
+    assert PLATE not in body and SURNAME not in body and VIN not in body
