@@ -40,7 +40,7 @@ from django.utils import timezone, translation
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
-from .models import DestructionAct, DestructionReason, PersonalDataPolicy, Shop
+from .models import DestructionAct, DestructionReason, OutboxMessage, PersonalDataPolicy, Shop
 from .phones import normalize_phone
 
 logger = logging.getLogger(__name__)
@@ -465,6 +465,17 @@ def export_row(obj, fields: Iterable[str], **extra: Any) -> dict:
         row[name] = value
     row.update(extra)
     return json.loads(json.dumps(row, cls=DjangoJSONEncoder, ensure_ascii=False))
+
+
+def outbox_collect_for(*, scope: Scope, **payload_in: set[int]) -> None:
+    """Outbox rows that name the subject's rows by id (`lead_id=...`): found and purged
+    with them (the autoservice provider erases every collected outbox row)."""
+    for key, ids in payload_in.items():
+        if ids:
+            rows = OutboxMessage.objects.filter(
+                shop=scope.shop, **{f"payload__{key}__in": list(ids)}
+            )
+            scope.add("autoservice.OutboxMessage", rows.values_list("pk", flat=True))
 
 
 def pdf_act(act: DestructionAct) -> bytes:

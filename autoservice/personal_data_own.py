@@ -98,14 +98,3 @@ class OwnProvider:
             .exclude(subject_phone="")
             .values_list("subject_phone", flat=True)
         )
-
-
-def outbox_collect_for(*, scope: Scope, **payload_in: set[int]) -> None:
-    """Outbox rows that name the subject's rows by id (`lead_id=...`): found and purged
-    with them (the autoservice provider erases every collected outbox row)."""
-    for key, ids in payload_in.items():
-        if ids:
-            rows = OutboxMessage.objects.filter(
-                shop=scope.shop, **{f"payload__{key}__in": list(ids)}
-            )
-            scope.add("autoservice.OutboxMessage", rows.values_list("pk", flat=True))

@@ -31,9 +31,9 @@ from autoservice.personal_data import (
     Scope,
     export_row,
     file_names,
+    outbox_collect_for,
     policy_for,
 )
-from autoservice.personal_data_own import outbox_collect_for
 
 from .models import Addendum, IntakeRecord, IntakeShot, ShotSkip
 

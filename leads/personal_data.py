@@ -10,8 +10,14 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from autoservice.models import Shop
-from autoservice.personal_data import ErasureReport, Found, Scope, export_row, file_names
-from autoservice.personal_data_own import outbox_collect_for
+from autoservice.personal_data import (
+    ErasureReport,
+    Found,
+    Scope,
+    export_row,
+    file_names,
+    outbox_collect_for,
+)
 
 from .models import Lead, LeadDeletion, LeadEvent, LeadPhoto, Status
 

@@ -9,8 +9,7 @@ import secrets
 from django.utils.translation import gettext_lazy as _
 
 from autoservice.models import Shop
-from autoservice.personal_data import ErasureReport, Found, Scope, export_row
-from autoservice.personal_data_own import outbox_collect_for
+from autoservice.personal_data import ErasureReport, Found, Scope, export_row, outbox_collect_for
 
 from .models import CustomerOffer, OfferVersion
 
