@@ -121,6 +121,8 @@ class ErasureReport:
     files: list[str] = field(default_factory=list)
     held: list[Held] = field(default_factory=list)
     log: list[str] = field(default_factory=list)
+    # Rows put under a legal hold by this run: worth an act even when nothing was destroyed.
+    new_holds: int = 0
 
     def count(self, category: str, label: str, number: int) -> None:
         if number:
@@ -282,14 +284,14 @@ def subject_export_tempfile(
 
 def _run(scope: Scope, *, actor, actor_label: str, subject: str) -> DestructionAct | None:
     """Collect, erase and write the act, in one transaction. None when nothing was there
-    (an act is written for every run that destroyed something, or kept something on hold)."""
+    (an act is written for every run that destroyed something, or put something on hold)."""
     # The act is a Russian legal document whatever language the manager's page is in.
     with translation.override("ru"), transaction.atomic():
         _collect(scope)
         report = ErasureReport()
         for provider in _PROVIDERS:
             provider.erase(scope, report)
-        if not report.destroyed and not report.held:
+        if not report.destroyed and not report.new_holds:
             return None
         for name in dict.fromkeys(report.files):
             default_storage.delete(name)

@@ -189,6 +189,7 @@ class IntakeProvider:
                     record.legal_hold_until = hold.until
                     record.legal_hold_reason = hold.reason
                     record.save(update_fields=["legal_hold_until", "legal_hold_reason"])
+                    report.new_holds += 1
                 report.held.append(hold)
                 continue
             self._erase_record(scope, record, report)

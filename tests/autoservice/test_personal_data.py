@@ -311,6 +311,9 @@ def test_signed_act_within_its_hold_is_kept_and_named_in_the_act(shop, manager):
     assert [h["ref"] for h in act.held] == [f"№{record.number}"]
     assert not record.personal_data_hidden
     assert sealing.verify_record(record).intact
+    # Asked again: nothing more to destroy, the hold is already recorded, so no second act.
+    again = personal_data.subject_erase(shop=shop, phones=frozenset({PHONE}), emails=frozenset())
+    assert again is None and DestructionAct.objects.filter(shop=shop).count() == 1
     # Everything else is gone.
     assert Lead.objects.get(pk=made["lead"].pk).phone == ""
 
