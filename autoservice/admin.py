@@ -4,9 +4,11 @@ from .models import (
     ApiToken,
     ConsentRecord,
     ConsentText,
+    DestructionAct,
     Membership,
     OutboxMessage,
     PersonalDataAccess,
+    PersonalDataPolicy,
     Shop,
 )
 
@@ -138,6 +140,37 @@ class PersonalDataAccessAdmin(admin.ModelAdmin):
         "ip_address",
         "created_at",
     ]
+
+
+@admin.register(PersonalDataPolicy)
+class PersonalDataPolicyAdmin(admin.ModelAdmin):
+    list_display = ["shop", "lost_lead_months", "claim_period_years", "intake_hold_years"]
+    list_select_related = ["shop"]
+    autocomplete_fields = ["shop"]
+
+
+@admin.register(DestructionAct)
+class DestructionActAdmin(admin.ModelAdmin):
+    """Acts are evidence: read-only, never added or deleted by hand."""
+
+    list_display = ["__str__", "shop", "reason", "performed_by_label", "files_count", "created_at"]
+    list_filter = ["reason", "shop"]
+    list_select_related = ["shop"]
+    date_hierarchy = "created_at"
+    readonly_fields = [
+        "shop",
+        "created_at",
+        "performed_by",
+        "performed_by_label",
+        "reason",
+        "subject_hash",
+        "categories",
+        "files_count",
+        "method",
+        "held",
+        "event_log",
+    ]
+    fields = readonly_fields
 
     def has_add_permission(self, request):
         return False

@@ -5,3 +5,9 @@ from django.utils.translation import gettext_lazy as _
 class AutoserviceConfig(AppConfig):
     name = "autoservice"
     verbose_name = _("Автосервисы и сотрудники")
+
+    def ready(self) -> None:
+        from .personal_data import provider_register
+        from .personal_data_own import OwnProvider
+
+        provider_register(OwnProvider())

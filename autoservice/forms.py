@@ -5,6 +5,7 @@ import re
 
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator, validate_email
 from django.utils.translation import gettext_lazy as _
 
@@ -14,6 +15,7 @@ from .models import (
     AccessAction,
     ConsentText,
     Membership,
+    PersonalDataPolicy,
     Role,
     Shop,
     split_list,
@@ -242,3 +244,75 @@ class AccessLogFilterForm(forms.Form):
         if start and end and start > end:
             self.add_error("date_to", _("Дата «по» раньше даты «с»: поменяйте их местами."))
         return data
+
+
+class SubjectSearchForm(forms.Form):
+    """A person by phone or e-mail, as the manager types them (normalised on clean)."""
+
+    phone = forms.CharField(label=_("Телефон"), max_length=40, required=False)
+    email = forms.CharField(label=_("E-mail"), max_length=254, required=False)
+
+    def clean(self):
+        from .personal_data import subject_parse
+
+        data = super().clean()
+        try:
+            self.phones, self.emails = subject_parse(
+                phone=data.get("phone", ""), email=data.get("email", "")
+            )
+        except ValidationError as error:
+            field = {"invalid_phone": "phone", "invalid_email": "email"}.get(error.code)
+            self.add_error(field, error)
+        return data
+
+
+class SubjectEraseForm(SubjectSearchForm):
+    confirm = forms.CharField(
+        label=_("Для подтверждения введите телефон или e-mail ещё раз"),
+        max_length=254,
+        required=False,
+    )
+
+    def clean(self):
+        from .phones import normalize_phone
+
+        data = super().clean()
+        if self.errors:
+            return data
+        typed = (data.get("confirm") or "").strip()
+        try:
+            value = normalize_phone(typed) if "@" not in typed else typed.lower()
+        except ValidationError:
+            value = typed
+        if not typed or value not in (*self.phones, *self.emails):
+            self.add_error(
+                "confirm",
+                _(
+                    "Введите тот же телефон или e-mail, что и в поиске: "
+                    "так вы подтверждаете удаление."
+                ),
+            )
+        return data
+
+
+class PersonalDataPolicyForm(forms.ModelForm):
+    class Meta:
+        model = PersonalDataPolicy
+        fields = ["lost_lead_months", "claim_period_years", "intake_hold_years"]
+
+    def _bounded(self, name: str, low: int, high: int) -> int:
+        value = self.cleaned_data[name]
+        if not low <= value <= high:
+            raise ValidationError(
+                _("Укажите число от %(low)s до %(high)s.") % {"low": low, "high": high}
+            )
+        return value
+
+    def clean_lost_lead_months(self) -> int:
+        return self._bounded("lost_lead_months", 1, 120)
+
+    def clean_claim_period_years(self) -> int:
+        return self._bounded("claim_period_years", 1, 10)
+
+    def clean_intake_hold_years(self) -> int:
+        return self._bounded("intake_hold_years", 1, 10)

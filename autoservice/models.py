@@ -467,3 +467,121 @@ class PersonalDataAccess(models.Model):
     @property
     def object_label(self) -> str:
         return str(OBJECT_TYPE_LABELS.get(self.object_type, self.object_type))
+
+
+class PersonalDataPolicy(models.Model):
+    """How long a shop keeps personal data (152-FZ art. 5 p. 7): the retention run erases
+    what is older, and writes a destruction act for each run that destroyed something."""
+
+    shop = models.OneToOneField(Shop, on_delete=models.CASCADE, related_name="personal_data_policy")
+    lost_lead_months = models.PositiveSmallIntegerField(
+        _("заявки без ремонта хранятся, месяцев"),
+        default=12,
+        help_text=_("Заявки в статусе «отказ»: считается от последней смены статуса."),
+    )
+    claim_period_years = models.PositiveSmallIntegerField(
+        _("согласия и IP-адреса после окончания обработки, лет"),
+        default=3,
+        help_text=_("Срок исковой давности (ГК РФ ст. 196)."),
+    )
+    intake_hold_years = models.PositiveSmallIntegerField(
+        _("подписанные акты приёма-передачи хранятся, лет"),
+        default=3,
+        help_text=_("Акт — доказательство при споре о повреждениях; считается от подписи."),
+    )
+    updated_at = models.DateTimeField(_("изменено"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("сроки хранения персональных данных")
+        verbose_name_plural = _("сроки хранения персональных данных")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(lost_lead_months__gte=1, lost_lead_months__lte=120),
+                name="pd_policy_lost_lead_months_range",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(claim_period_years__gte=1, claim_period_years__lte=10),
+                name="pd_policy_claim_years_range",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(intake_hold_years__gte=1, intake_hold_years__lte=10),
+                name="pd_policy_intake_hold_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.shop)
+
+
+class DestructionReason(models.TextChoices):
+    SUBJECT_REQUEST = "subject_request", _("требование субъекта персональных данных")
+    CONSENT_WITHDRAWN = "consent_withdrawn", _("отзыв согласия на обработку")
+    RETENTION = "retention", _("истёк срок хранения")
+
+
+class DestructionAct(models.Model):
+    """Акт об уничтожении персональных данных (приказ Роскомнадзора № 179 от 28.10.2022).
+
+    Kept without the personal data itself: the subject is named only by a salted hash, the
+    data by categories and counts. Never edited after it is written.
+    """
+
+    shop = models.ForeignKey(
+        Shop,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="destruction_acts",
+        verbose_name=_("автосервис"),
+    )
+    created_at = models.DateTimeField(_("дата уничтожения"), default=timezone.now)
+    performed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("кто уничтожил"),
+    )
+    performed_by_label = models.CharField(_("кто уничтожил (как записано)"), max_length=200)
+    reason = models.CharField(_("основание"), max_length=30, choices=DestructionReason.choices)
+    subject_hash = models.CharField(
+        _("субъект (хеш с солью)"),
+        max_length=64,
+        blank=True,
+        help_text=_("HMAC-SHA256 телефона или e-mail; пусто для уничтожения по сроку хранения."),
+    )
+    categories = models.JSONField(
+        _("категории и количество записей"),
+        default=list,
+        help_text=_("Список {category, label, count}."),
+    )
+    files_count = models.PositiveIntegerField(_("удалено файлов"), default=0)
+    method = models.CharField(
+        _("способ уничтожения"),
+        max_length=300,
+        default="удаление из базы данных и из хранилища файлов",
+    )
+    held = models.JSONField(
+        _("не уничтожено: на хранении по закону"),
+        default=list,
+        blank=True,
+        help_text=_("Список {category, label, ref, until, reason}."),
+    )
+    event_log = models.JSONField(_("выписка из журнала событий"), default=list, blank=True)
+
+    class Meta:
+        verbose_name = _("акт об уничтожении персональных данных")
+        verbose_name_plural = _("акты об уничтожении персональных данных")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.number} {self.created_at:%d.%m.%Y}"
+
+    @property
+    def number(self) -> str:
+        return f"УПД-{self.pk:06d}" if self.pk else "УПД-?"
+
+    @property
+    def records_count(self) -> int:
+        return sum(int(row.get("count", 0)) for row in self.categories)

@@ -252,6 +252,16 @@ CELERY_BEAT_SCHEDULE = {
         "task": "autoservice.tasks.access_log_prune",
         "schedule": _crontab(hour=3, minute=40),
     },
+    # Personal data past its shop's retention period, and the login logs, destroyed nightly.
+    "personal-data-retention": {
+        "task": "autoservice.tasks.personal_data_retention",
+        "schedule": _crontab(hour=3, minute=30),
+    },
+    # Consent withdrawn: erased at the next run (the law allows 30 days).
+    "personal-data-withdrawn-consents": {
+        "task": "autoservice.tasks.personal_data_withdrawn_consents",
+        "schedule": 15 * 60.0,
+    },
     # Every morning the shops' managers get the current head of their chain of seals.
     "intake-seal-digest": {
         "task": "intake.tasks.seal_digest_daily",
@@ -261,6 +271,8 @@ CELERY_BEAT_SCHEDULE = {
 WORKER_HEARTBEAT_MAX_AGE_SECONDS = 120
 # How long the audit log of staff access to personal data is kept (152-FZ), in days.
 ACCESS_LOG_RETENTION_DAYS = envint("ACCESS_LOG_RETENTION_DAYS", 365)
+# Staff login records (django-axes) are destroyed after this many days.
+LOGIN_LOG_RETENTION_DAYS = envint("LOGIN_LOG_RETENTION_DAYS", 183)
 # A claimed outbox row belongs to its worker this long (more than outbox_deliver's 40 s hard
 # limit); after it, the dispatcher gives the row to another worker.
 OUTBOX_LEASE_SECONDS = 60

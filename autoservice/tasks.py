@@ -42,3 +42,19 @@ def access_log_prune() -> int:
     from .access import access_log_prune as prune
 
     return prune()
+
+
+# Retention (152-FZ): one act per shop for each run that destroyed something. Each shop's
+# run is one transaction; a run cut short is finished by the next one (idempotent).
+@shared_task(ignore_result=True, time_limit=600, soft_time_limit=540)
+def personal_data_retention() -> int:
+    from .personal_data import retention_run
+
+    return len(retention_run())
+
+
+@shared_task(ignore_result=True, time_limit=300, soft_time_limit=240)
+def personal_data_withdrawn_consents() -> int:
+    from .personal_data import withdrawn_consents_run
+
+    return len(withdrawn_consents_run())

@@ -155,11 +155,44 @@ class AddendumInline(_ReadOnlyInline):
 
 @admin.register(IntakeRecord)
 class IntakeRecordAdmin(admin.ModelAdmin):
-    list_display = ["number", "shop", "kind", "plate", "vin", "customer_name", "sealed_at"]
+    list_display = ["number", "shop", "kind", "vehicle_id", "customer", "sealed_at"]
     list_filter = ["shop", "kind", "seal_kind"]
     list_select_related = ["shop"]
     search_fields = ["plate", "vin", "customer_name", "customer_phone"]
     inlines = [IntakeShotInline, ShotSkipInline, AddendumInline]
+
+    # Past its legal hold a record's personal data is unreadable here too (152-FZ).
+    PERSONAL_FIELDS = (
+        "plate",
+        "vin",
+        "customer_name",
+        "customer_phone",
+        "customer_email",
+        "belongings",
+        "complaint",
+        "customer_signature",
+        "advisor_signature",
+        "manifest",
+    )
+
+    @admin.display(description=_("госномер / VIN"))
+    def vehicle_id(self, obj):
+        return HIDDEN if obj.personal_data_hidden else f"{obj.plate} {obj.vin}".strip()
+
+    @admin.display(description=_("клиент"))
+    def customer(self, obj):
+        return HIDDEN if obj.personal_data_hidden else obj.customer_name
+
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        if obj is not None and obj.personal_data_hidden:
+            return [f for f in fields if f not in self.PERSONAL_FIELDS]
+        return fields
+
+    def get_inlines(self, request, obj):
+        if obj is not None and obj.personal_data_hidden:
+            return []
+        return super().get_inlines(request, obj)
 
     def get_readonly_fields(self, request, obj=None):
         # A sealed record is evidence: the admin shows it and changes nothing in it.
@@ -183,6 +216,9 @@ class IntakeRecordAdmin(admin.ModelAdmin):
         if change and IntakeRecord.objects.filter(pk=obj.pk, sealed_at__isnull=False).exists():
             return  # never write a sealed record, whatever was posted
         super().save_model(request, obj, form, change)
+
+
+HIDDEN = _("скрыто: срок хранения истёк")
 
 
 @admin.register(ShotSkip)

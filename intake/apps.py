@@ -7,9 +7,13 @@ class IntakeConfig(AppConfig):
     verbose_name = _("Приёмка автомобилей")
 
     def ready(self) -> None:
+        from autoservice.personal_data import provider_register
         from leads.selectors import lead_panel_register
 
         from . import notifications  # noqa: F401  (outbox handler for the act e-mail)
         from .views import lead_panel
 
         lead_panel_register(lead_panel)
+        from .personal_data import IntakeProvider
+
+        provider_register(IntakeProvider())

@@ -94,7 +94,7 @@ def record_json(record: IntakeRecord) -> dict:
     returned = getattr(record, "return_record", None)
     updates = [record.created_at, record.sealed_at, returned and returned.created_at]
     updates += [addendum.created_at for addendum in addenda]
-    return {
+    data = {
         "id": record.pk,
         "number": record.number,
         "kind": record.kind,
@@ -142,7 +142,15 @@ def record_json(record: IntakeRecord) -> dict:
         ],
         "return_of": record.return_of_id,
         "return_record": returned.pk if returned else None,
+        "personal_data_hidden": record.personal_data_hidden,
     }
+    if record.personal_data_hidden:
+        # Past its legal hold (or erased): the CRM no longer reads the person's data either.
+        data.update(plate=None, vin=None, belongings=None, complaint=None)
+        data["customer"] = {"name": None, "phone": None, "email": None}
+        data["skips"] = [{**skip, "reason": None} for skip in data["skips"]]
+        data["addenda"] = [{**a, "text": None} for a in data["addenda"]]
+    return data
 
 
 # --- the archive ----------------------------------------------------------------------------

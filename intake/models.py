@@ -146,6 +146,14 @@ class IntakeRecord(models.Model):
         _("вид печати"), max_length=12, choices=SealKind.choices, blank=True
     )
     seal_key_id = models.CharField(_("ключ печати"), max_length=40, blank=True)
+    # A signed act is evidence in a dispute about damage: kept, under a legal hold, until this
+    # date even when its customer asks for erasure (152-FZ art. 21 p. 5 allows it while
+    # another law or a claim needs it); after it the retention run erases it.
+    legal_hold_until = models.DateField(_("хранится до"), null=True, blank=True)
+    legal_hold_reason = models.CharField(_("основание хранения"), max_length=300, blank=True)
+    personal_data_erased_at = models.DateTimeField(
+        _("персональные данные удалены"), null=True, blank=True
+    )
 
     # What sealing writes, and nothing else may: the admin shows them read-only.
     SEAL_FIELDS = (
@@ -192,6 +200,14 @@ class IntakeRecord(models.Model):
             WarningLamp(code).label if code in WarningLamp.values else code
             for code in self.warning_lamps
         ]
+
+    @property
+    def personal_data_hidden(self) -> bool:
+        """Staff no longer read its personal data: erased, or its hold date has passed
+        and the retention run has not come yet."""
+        if self.personal_data_erased_at is not None:
+            return True
+        return self.legal_hold_until is not None and self.legal_hold_until < timezone.localdate()
 
 
 class IntakeShot(models.Model):

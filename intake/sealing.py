@@ -277,7 +277,10 @@ def _diff_rows(stored: list[dict], now: list[dict], *, what: str) -> list[str]:
 
 def _check_seal(record: IntakeRecord, verdict: Verdict) -> None:
     stored = record.manifest
-    if sha256_bytes(canonical(stored)) != record.manifest_sha256:
+    # An erased record keeps the manifest's hash but not the manifest (it held the personal
+    # data): its seal is still checked over that hash, and its place in the chain.
+    erased = record.personal_data_erased_at is not None
+    if not erased and sha256_bytes(canonical(stored)) != record.manifest_sha256:
         verdict.problems.append(_("Манифест изменён после опечатывания: его хеш не совпадает."))
     kind, key_id = record.seal_kind, record.seal_key_id
     if kind == SealKind.HMAC and (
@@ -319,6 +322,9 @@ def verify_record(record: IntakeRecord) -> Verdict:
         return verdict
     stored = record.manifest
     _check_seal(record, verdict)
+    if record.personal_data_erased_at is not None:
+        # The data was destroyed (152-FZ, after its legal hold); nothing is left to compare.
+        return verdict
     now = build_manifest(record)
     keyed = record.seal_kind != SealKind.SHA256
     for key in ("record", "template", "consent", "return_of", "signatures"):

@@ -30,12 +30,17 @@ from .forms import DetailsForm, SkipForm, StartForm
 from .models import IntakeRecord, IntakeShot, ShotSpec, ShotTemplate
 
 
-def _record(request: HttpRequest, record_id: int) -> IntakeRecord:
-    return get_for_shop(
+def _record(request: HttpRequest, record_id: int, *, hidden_ok: bool = False) -> IntakeRecord:
+    """The shop's record; one whose personal data is hidden (its legal hold is over, or it
+    was erased) only for the pages that show it masked (the record page, verification)."""
+    record = get_for_shop(
         request,
         IntakeRecord.objects.select_related("template", "consent__text", "lead", "return_of"),
         pk=record_id,
     )
+    if record.personal_data_hidden and not hidden_ok:
+        raise Http404(_("Персональные данные акта скрыты: срок хранения истёк."))
+    return record
 
 
 def _log_access(request: HttpRequest, action: str, record: IntakeRecord) -> None:
@@ -167,7 +172,9 @@ def _specs_context(record: IntakeRecord) -> list[dict]:
 @staff_required
 @require_http_methods(["GET", "POST"])
 def intake_record(request: HttpRequest, record_id: int) -> HttpResponse:
-    record = _record(request, record_id)
+    record = _record(request, record_id, hidden_ok=True)
+    if record.personal_data_hidden:
+        return render(request, "intake/record_hidden.html", {"record": record})
     details = DetailsForm(
         request.POST or None,
         initial={
@@ -380,7 +387,7 @@ def public_act(request: HttpRequest, slug: str, token: str) -> HttpResponse:
 
 @staff_required
 def intake_verify(request: HttpRequest, record_id: int) -> HttpResponse:
-    record = _record(request, record_id)
+    record = _record(request, record_id, hidden_ok=True)
     verdict = sealing.verify_record(record)
     return render(request, "intake/verify.html", {"record": record, "verdict": verdict})
 

@@ -6,6 +6,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 
 from .models import Lead, LeadDeletion, LeadEvent, LeadPhoto
+from .photos import photo_delete_files
 
 
 class LeadEventInline(admin.TabularInline):
@@ -39,6 +40,10 @@ def _record_deletion(lead: Lead, user) -> None:
         snapshot=json.loads(json.dumps(snapshot, cls=DjangoJSONEncoder)),
         deleted_by=user,
     )
+    # The photo rows go with the lead; their files (the original may carry GPS) go too, once
+    # the deletion is committed.
+    photos = list(lead.photos.all())
+    transaction.on_commit(lambda: [photo_delete_files(photo) for photo in photos])
 
 
 @admin.register(Lead)

@@ -8,4 +8,9 @@ class LeadsConfig(AppConfig):
 
     def ready(self) -> None:
         # Registers the outbox handlers for lead e-mails.
+        from autoservice.personal_data import provider_register
+
         from . import notifications  # noqa: F401
+        from .personal_data import LeadsProvider
+
+        provider_register(LeadsProvider())

@@ -7,9 +7,13 @@ class OptimaConfig(AppConfig):
     verbose_name = _("Подбор запчастей")
 
     def ready(self) -> None:
+        from autoservice.personal_data import provider_register
         from leads.panels import register_panel
 
         from . import notifications, ordering_notifications  # noqa: F401  (outbox handlers)
         from .views import lead_panel
 
         register_panel(lead_panel)
+        from .personal_data import OptimaProvider
+
+        provider_register(OptimaProvider())

@@ -7,8 +7,12 @@ class SmartcalcConfig(AppConfig):
     verbose_name = _("Калькулятор ремонта")
 
     def ready(self) -> None:
+        from autoservice.personal_data import provider_register
         from leads.panels import register_panel
 
         from .views import lead_panel
 
         register_panel(lead_panel)
+        from .personal_data import SmartcalcProvider
+
+        provider_register(SmartcalcProvider())

@@ -221,3 +221,22 @@ def _supplier_order_kwargs(shop) -> dict:
 register("optima:order_confirm", _accepted_version_kwargs)
 register("optima:orders", get_only=True)
 register("optima:order_detail", _supplier_order_kwargs, get_only=True)
+
+
+def _act_kwargs(shop) -> dict:
+    from autoservice.models import DestructionAct
+
+    act = DestructionAct.objects.create(
+        shop=shop,
+        performed_by_label="автоматически по сроку хранения",
+        reason="retention",
+        categories=[{"category": "leads", "label": "заявки", "count": 1}],
+    )
+    return {"act_id": act.pk}
+
+
+register("autoservice:personal_data")
+register("autoservice:personal_data_export", post_only=True)
+register("autoservice:personal_data_erase")
+register("autoservice:destruction_act", _act_kwargs)
+register("autoservice:destruction_act_pdf", _act_kwargs, get_only=True)

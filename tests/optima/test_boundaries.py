@@ -22,6 +22,7 @@ OFFERED = {
     "autoservice.money",
     "autoservice.outbound",
     "autoservice.outbox",
+    "autoservice.personal_data",
     "autoservice.tenancy",
     "leads.panels",
 }
