@@ -141,6 +141,15 @@ class PersonalDataAccessAdmin(admin.ModelAdmin):
         "created_at",
     ]
 
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
 
 @admin.register(PersonalDataPolicy)
 class PersonalDataPolicyAdmin(admin.ModelAdmin):
