@@ -6,13 +6,15 @@ from django.core.exceptions import RequestDataTooBig, TooManyFilesSent
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from . import services
-from .apitokens import token_create
+from .apitokens import token_create, token_revoke
 from .consent import consent_text_current
 from .forms import (
+    ApiTokenForm,
     LeadSettingsForm,
     MemberCreateForm,
     MemberUpdateForm,
@@ -120,23 +122,30 @@ def member_edit(request: HttpRequest, member_id: int) -> HttpResponse:
 def api_tokens(request: HttpRequest) -> HttpResponse:
     """Tokens for the shop's CRM: the token is shown once, when made; revoking is instant."""
     new_token = None
+    form = ApiTokenForm(request.POST if request.POST.get("action") == "create" else None)
     if request.method == "POST" and request.POST.get("action") == "create":
-        name = request.POST.get("name", "").strip()[:120]
-        if not name:
-            messages.error(request, _("Назовите токен: например, «amoCRM» или «1С»."))
-        else:
-            _token, new_token = token_create(shop=request.shop, name=name)
+        if form.is_valid():
+            _token, new_token = token_create(
+                shop=request.shop,
+                name=form.cleaned_data["name"].strip(),
+                scopes=form.cleaned_data["scopes"],
+                expires_at=form.expires_at(timezone.now()),
+            )
+            form = ApiTokenForm()
     elif request.method == "POST" and request.POST.get("action") == "revoke":
         token_id = id_param(request.POST.get("token"), name="token")
-        token = get_for_shop(request, ApiToken, pk=token_id or 0)
-        token.is_active = False
-        token.save(update_fields=["is_active"])
+        token_revoke(token=get_for_shop(request, ApiToken, pk=token_id or 0))
         messages.success(request, _("Токен отозван."))
         return redirect("autoservice:api_tokens")
     return render(
         request,
         "autoservice/api_tokens.html",
-        {"tokens": request.shop.api_tokens.order_by("-created_at"), "new_token": new_token},
+        {
+            "tokens": request.shop.api_tokens.order_by("-created_at"),
+            "new_token": new_token,
+            "form": form,
+            "now": timezone.now(),
+        },
     )
 
 

@@ -166,9 +166,7 @@ def test_plain_form_takes_at_most_twenty_files_per_post(client, shop):
     assert Lead.objects.count() == 0
 
 
-def test_more_files_than_django_parses_get_a_russian_page_and_store_nothing(
-    client, shop, settings
-):
+def test_more_files_than_django_parses_get_a_russian_page_and_store_nothing(client, shop, settings):
     settings.DATA_UPLOAD_MAX_NUMBER_FILES = 30
     token = _token(client, shop)
     data = _fields(token)
