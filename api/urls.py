@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from . import views
@@ -30,4 +30,6 @@ urlpatterns = [
         name="redoc",
     ),
     path("api/problems/<slug:slug>", views.problem_page, name="problem"),
+    # Any other address under /api/v1/ (a negative id, a typo) is a problem document too.
+    re_path(r"^api/v1/", views.not_found, name="not_found"),
 ]

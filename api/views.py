@@ -11,6 +11,7 @@ from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, generics, status
@@ -18,6 +19,7 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from autoservice.http import problem_json
 from autoservice.models import Shop
 from autoservice.params import ParamError, datetime_param
 from intake.selectors import records_for_api, records_updated_since
@@ -360,6 +362,17 @@ class IntakeRecordDetail(generics.RetrieveAPIView):
     @extend_schema(summary=_("Акт приёмки или выдачи"))
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
+
+
+@csrf_exempt  # an API client sends no CSRF token; this view changes nothing
+def not_found(request: HttpRequest) -> HttpResponse:
+    return problem_json(
+        _("По адресу %(path)s в API ничего нет: сверьтесь с документацией /api/v1/docs/.")
+        % {"path": request.path[:200]},
+        404,
+        slug="not-found",
+        title=KINDS["not-found"].title,
+    )
 
 
 def problem_page(request: HttpRequest, slug: str) -> HttpResponse:

@@ -152,7 +152,7 @@ def api_tokens(request: HttpRequest) -> HttpResponse:
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     """Django's answer to a request it refuses (`ParamError` and the like): 400 with what is
     wrong, as JSON for the API and the pages' scripts, as a page otherwise."""
-    from .http import json_error
+    from .http import json_error, problem_json
     from .params import ParamError
 
     if isinstance(exception, ParamError):
@@ -168,6 +168,10 @@ def bad_request(request: HttpRequest, exception: Exception | None = None) -> Htt
         message = _("Слишком большой запрос. Вернитесь назад и отправьте меньше данных.")
     else:
         message = _("Запрос не понят: проверьте адрес или обновите страницу.")
+    match = getattr(request, "resolver_match", None)
+    if match is not None and match.namespace == "api":
+        # REST API v1 answers every refusal as an RFC 9457 problem (api/problems.py).
+        return problem_json(message, 400, slug="validation", title=_("Запрос заполнен неверно"))
     wants_json = request.path.startswith("/api/") or "application/json" in request.headers.get(
         "Accept", ""
     )

@@ -42,4 +42,5 @@ API_ROUTES: dict[str, tuple[Build | None, tuple[str, ...]]] = {
     "api:docs": (None, ()),
     "api:redoc": (None, ()),
     "api:problem": (None, ()),
+    "api:not_found": (None, ()),
 }

@@ -64,3 +64,30 @@ def test_assigning_a_member_of_another_shop_is_refused(api, shop, other_shop):
     assert "assignee" in response.json()["errors"]
     lead.refresh_from_db()
     assert lead.assignee_id is None
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/v1/leads/-5/", "/api/v1/leads/1/status/x/", "/api/v1/nothing/"]
+)
+def test_unknown_api_address_is_a_404_problem(api, path):
+    response = api.get(path)
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/problem+json"
+    assert response.json()["type"].endswith("/api/problems/not-found")
+
+
+def test_nul_in_the_query_is_a_400_problem(api):
+    response = api.get("/api/v1/leads/", {"status": "new\x00"})
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/problem+json"
+    assert "NUL" in response.json()["detail"]
+
+
+def test_post_to_an_unknown_api_address_is_a_404_problem(shop, make_token):
+    from django.test import Client
+
+    # A CRM sends no CSRF token: the browser's check must not answer in its place.
+    crm = Client(enforce_csrf_checks=True, **bearer(make_token(shop)))
+    response = crm.post("/api/v1/leads/-5/status/", {}, content_type="application/json")
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/problem+json"
