@@ -1,5 +1,5 @@
 from django.urls import path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from . import views
 
@@ -26,7 +26,7 @@ urlpatterns = [
     path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     path(
         "api/v1/redoc/",
-        SpectacularRedocView.as_view(url_name="api:schema", template_name="api/redoc.html"),
+        views.RedocView.as_view(url_name="api:schema"),
         name="redoc",
     ),
     path("api/problems/<slug:slug>", views.problem_page, name="problem"),

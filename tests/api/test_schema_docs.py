@@ -51,6 +51,11 @@ def test_viewer_scripts_are_static_files_of_the_installed_package(client, name, 
     assert finders.find(url.removeprefix(settings.STATIC_URL)) is not None
 
 
+def test_redoc_may_load_images_only_from_this_site(client):
+    # Redoc's bundle would fetch its vendor's logo from a CDN.
+    assert client.get(reverse("api:redoc"))["Content-Security-Policy"] == "img-src 'self' data:"
+
+
 def test_problem_type_opens_an_explanation(client):
     response = client.get(reverse("api:problem", args=["rate-limited"]))
     assert response.status_code == 200
