@@ -339,13 +339,26 @@ class IntakeRecordList(generics.ListAPIView):
 
     def get_queryset(self):
         queryset = records_for_api(_shop(self.request))
+        sealed = self.request.query_params.get("sealed", "")
+        if sealed not in ("", "true", "false"):
+            detail = _("Параметр sealed может быть true или false.")
+            raise Problem("validation", detail, errors={"sealed": [detail]})
+        if sealed:
+            queryset = queryset.filter(sealed_at__isnull=sealed == "false")
         if (since := _since(self.request)) is not None:
             queryset = records_updated_since(queryset, since)
         return queryset
 
     @extend_schema(
         summary=_("Акты приёмки и выдачи (поля — как в intake/API.md)"),
-        parameters=[UPDATED_SINCE],
+        parameters=[
+            OpenApiParameter(
+                "sealed",
+                enum=["true", "false"],
+                description=_("true — только подписанные и опечатанные, false — остальные"),
+            ),
+            UPDATED_SINCE,
+        ],
     )
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
