@@ -94,3 +94,18 @@ def test_rate_limit_answers_429_with_retry_after(client, shop, make_token, setti
     assert response["Retry-After"] in body["detail"]
     # The budget is the token's own: another token of the same shop still gets through.
     assert client.get(reverse("api:leads"), **bearer(other)).status_code == 200
+
+
+def test_tokens_made_before_scopes_keep_reading_intake_records(shop):
+    import importlib
+
+    from django.apps import apps
+
+    from autoservice.apitokens import shop_for_token, token_create
+
+    _token, raw = token_create(shop=shop, name="старая CRM", scopes=[])
+    migration = importlib.import_module("autoservice.migrations.0007_api_token_scopes_expiry")
+    migration._existing_tokens_keep_intake(apps, None)
+    assert ApiToken.objects.get(shop=shop).scopes == ["intake:read"]
+    assert shop_for_token(raw, scope="intake:read") == shop
+    assert shop_for_token(raw, scope="leads:read") is None
