@@ -284,3 +284,15 @@ def test_assign_and_unassign_are_audited(api, shop):
     assert body["assignee"] is None
     events = LeadEvent.objects.filter(lead=lead, kind=EventKind.ASSIGNED)
     assert [e.data["api_token_name"] for e in events] == ["amoCRM", "amoCRM"]
+
+
+@pytest.mark.parametrize("name", ["api:leads", "api:intake_records"])
+def test_offset_beyond_what_the_database_takes_is_still_read(api, shop, name):
+    # ISO 8601 allows −23:36; PostgreSQL stops at ±15:59.
+    response = api.get(reverse(name), {"updated_since": "2026-01-21T16:57:51-23:36"})
+    assert response.status_code == 200
+
+
+def test_old_intake_path_reads_a_far_offset_too(api, shop):
+    response = api.get("/api/v1/intake/", {"updated_since": "2026-01-21T16:57:51-23:36"})
+    assert response.status_code == 200
