@@ -112,7 +112,15 @@ class OutboxMessageAdmin(admin.ModelAdmin):
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
-    list_display = ["name", "shop", "prefix", "is_active", "created_at", "last_used_at"]
+    list_display = [
+        "name",
+        "shop",
+        "prefix",
+        "is_active",
+        "expires_at",
+        "created_at",
+        "last_used_at",
+    ]
     list_filter = ["is_active", "shop"]
     list_select_related = ["shop"]
     readonly_fields = ["prefix", "token_sha256", "created_at", "last_used_at"]

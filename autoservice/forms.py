@@ -13,6 +13,7 @@ from .models import (
     WEEKDAY_NAMES,
     WEEKDAYS,
     AccessAction,
+    ApiScope,
     ConsentText,
     Membership,
     PersonalDataPolicy,
@@ -193,6 +194,41 @@ class MemberUpdateForm(forms.Form):
                 )
             )
         return cleaned
+
+
+class ApiTokenForm(forms.Form):
+    """A new token for the shop's CRM: what it is for, what it may do, how long it lives."""
+
+    EXPIRY_DAYS = (
+        ("30", _("30 дней")),
+        ("90", _("90 дней")),
+        ("365", _("1 год")),
+        ("", _("бессрочно")),
+    )
+
+    name = forms.CharField(
+        label=_("Для чего"),
+        max_length=120,
+        error_messages={"required": _("Назовите токен: например, «amoCRM» или «1С».")},
+        widget=forms.TextInput(attrs={"placeholder": _("Для чего: amoCRM, 1С…")}),
+    )
+    scopes = forms.MultipleChoiceField(
+        label=_("Права"),
+        choices=ApiScope.choices,
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": _("Отметьте хотя бы одно право: что токену можно делать.")},
+    )
+    expires_in_days = forms.ChoiceField(
+        label=_("Срок действия"),
+        choices=EXPIRY_DAYS,
+        required=False,
+        initial="90",
+        widget=forms.Select(attrs={"class": "form-select"}),
+    )
+
+    def expires_at(self, now: dt.datetime) -> dt.datetime | None:
+        days = self.cleaned_data.get("expires_in_days")
+        return now + dt.timedelta(days=int(days)) if days else None
 
 
 class LoginForm(AuthenticationForm):

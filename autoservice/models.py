@@ -370,6 +370,16 @@ class OutboxMessage(models.Model):
         return f"{self.kind} #{self.pk} ({self.get_status_display()})"
 
 
+class ApiScope(models.TextChoices):
+    """What a token may do, per resource. Only leads can be written through the API so far."""
+
+    LEADS_READ = "leads:read", _("заявки: чтение")
+    LEADS_WRITE = "leads:write", _("заявки: создание, статус, ответственный")
+    ESTIMATES_READ = "estimates:read", _("расчёты: чтение")
+    OFFERS_READ = "offers:read", _("предложения: чтение")
+    INTAKE_READ = "intake:read", _("акты приёмки: чтение")
+
+
 class ApiToken(models.Model):
     """A token the shop's CRM uses for the REST endpoints. Only its SHA-256 is stored; the
     token itself is shown once, when it is made."""
@@ -381,6 +391,8 @@ class ApiToken(models.Model):
     created_at = models.DateTimeField(_("создан"), auto_now_add=True)
     last_used_at = models.DateTimeField(_("использован"), null=True, blank=True)
     is_active = models.BooleanField(_("действует"), default=True)
+    scopes = models.JSONField(_("права"), default=list, blank=True)
+    expires_at = models.DateTimeField(_("действует до"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("токен API")
@@ -388,6 +400,16 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
+
+    def has_scope(self, scope: str) -> bool:
+        return scope in self.scopes
+
+    def is_expired(self, now: dt.datetime | None = None) -> bool:
+        return self.expires_at is not None and (now or timezone.now()) >= self.expires_at
+
+    @property
+    def scope_labels(self) -> list[str]:
+        return [str(ApiScope(s).label) for s in ApiScope.values if s in self.scopes]
 
 
 class AccessAction(models.TextChoices):

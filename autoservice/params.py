@@ -108,6 +108,9 @@ def date_param(
     return day
 
 
+PG_MAX_OFFSET = dt.timedelta(hours=16)
+
+
 def datetime_param(
     value: str | None,
     *,
@@ -146,6 +149,10 @@ def datetime_param(
             )
             % {"name": name, "min": min.isoformat(), "max": max.isoformat(), "value": _shown(value)}
         )
+    # ISO 8601 allows offsets up to ±23:59, PostgreSQL only to ±15:59: such a moment is handed
+    # on in `tz` (the same moment).
+    if abs(moment.utcoffset() or dt.timedelta(0)) >= PG_MAX_OFFSET:
+        moment = moment.astimezone(tz)
     return moment
 
 

@@ -113,6 +113,10 @@ INSTALLED_APPS = [
     "smartcalc",
     "optima",
     "intake",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -412,4 +416,43 @@ LOGGING = {
         "weasyprint": {"level": "ERROR"},
         "fontTools": {"level": "ERROR"},
     },
+}
+
+# REST API v1 (api/): token authentication only, problem details for every error, a request
+# budget per token and minute kept in the default (Redis) cache.
+API_RATE_PER_MINUTE = envint("API_RATE_PER_MINUTE", 120)
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["api.auth.ApiTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["api.auth.HasScope"],
+    "DEFAULT_THROTTLE_CLASSES": ["api.auth.PerTokenThrottle"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "api.schema.ProblemAutoSchema",
+    "EXCEPTION_HANDLER": "api.problems.exception_handler",
+    "UNAUTHENTICATED_USER": None,
+    "UNICODE_JSON": True,
+    "COERCE_DECIMAL_TO_STRING": True,
+    "DATETIME_FORMAT": "iso-8601",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "API цифровой стойки автосервиса",
+    "DESCRIPTION": (
+        "Заявки, расчёты, предложения и акты приёмки автосервиса для его CRM. Доступ по токену "
+        "(`Authorization: Bearer sto_…`), который руководитель выпускает в настройках. "
+        "Ошибки — RFC 9457 (`application/problem+json`)."
+    ),
+    "VERSION": "1",
+    "OAS_VERSION": "3.1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "LeadChannelEnum": "leads.models.Channel",
+        "NewLeadChannelEnum": "api.serializers.API_CHANNEL_CHOICES",
+    },
+    "SCHEMA_PATH_PREFIX": "/api/v1",
 }

@@ -20,6 +20,7 @@ urlpatterns = [
     path("", include("smartcalc.urls")),
     path("", include("optima.urls")),
     path("", include("intake.urls")),
+    path("", include("api.urls")),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(authentication_form=LoginForm),

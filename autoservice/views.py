@@ -7,15 +7,17 @@ from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from . import services
 from .access import AccessFilters, access_log_page
-from .apitokens import token_create
+from .apitokens import token_create, token_revoke
 from .consent import consent_text_current
 from .forms import (
     AccessLogFilterForm,
+    ApiTokenForm,
     LeadSettingsForm,
     MemberCreateForm,
     MemberUpdateForm,
@@ -123,30 +125,37 @@ def member_edit(request: HttpRequest, member_id: int) -> HttpResponse:
 def api_tokens(request: HttpRequest) -> HttpResponse:
     """Tokens for the shop's CRM: the token is shown once, when made; revoking is instant."""
     new_token = None
+    form = ApiTokenForm(request.POST if request.POST.get("action") == "create" else None)
     if request.method == "POST" and request.POST.get("action") == "create":
-        name = request.POST.get("name", "").strip()[:120]
-        if not name:
-            messages.error(request, _("Назовите токен: например, «amoCRM» или «1С»."))
-        else:
-            _token, new_token = token_create(shop=request.shop, name=name)
+        if form.is_valid():
+            _token, new_token = token_create(
+                shop=request.shop,
+                name=form.cleaned_data["name"].strip(),
+                scopes=form.cleaned_data["scopes"],
+                expires_at=form.expires_at(timezone.now()),
+            )
+            form = ApiTokenForm()
     elif request.method == "POST" and request.POST.get("action") == "revoke":
         token_id = id_param(request.POST.get("token"), name="token")
-        token = get_for_shop(request, ApiToken, pk=token_id or 0)
-        token.is_active = False
-        token.save(update_fields=["is_active"])
+        token_revoke(token=get_for_shop(request, ApiToken, pk=token_id or 0))
         messages.success(request, _("Токен отозван."))
         return redirect("autoservice:api_tokens")
     return render(
         request,
         "autoservice/api_tokens.html",
-        {"tokens": request.shop.api_tokens.order_by("-created_at"), "new_token": new_token},
+        {
+            "tokens": request.shop.api_tokens.order_by("-created_at"),
+            "new_token": new_token,
+            "form": form,
+            "now": timezone.now(),
+        },
     )
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     """Django's answer to a request it refuses (`ParamError` and the like): 400 with what is
     wrong, as JSON for the API and the pages' scripts, as a page otherwise."""
-    from .http import json_error
+    from .http import json_error, problem_json
     from .params import ParamError
 
     if isinstance(exception, ParamError):
@@ -162,6 +171,10 @@ def bad_request(request: HttpRequest, exception: Exception | None = None) -> Htt
         message = _("Слишком большой запрос. Вернитесь назад и отправьте меньше данных.")
     else:
         message = _("Запрос не понят: проверьте адрес или обновите страницу.")
+    match = getattr(request, "resolver_match", None)
+    if match is not None and match.namespace == "api":
+        # REST API v1 answers every refusal as an RFC 9457 problem (api/problems.py).
+        return problem_json(message, 400, slug="validation", title=_("Запрос заполнен неверно"))
     wants_json = request.path.startswith("/api/") or "application/json" in request.headers.get(
         "Accept", ""
     )

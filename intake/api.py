@@ -5,8 +5,12 @@ Documented for the shop's integrators in intake/API.md.
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
+from collections.abc import Callable
+
 from django.db.models import Exists, OuterRef, Q
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
@@ -21,15 +25,34 @@ from .models import Addendum
 
 LIMIT_DEFAULT = 50
 LIMIT_MAX = 200
+# RFC 9745: deprecated since REST API v1 (api/) serves the records at /api/v1/intake/records/;
+# kept for one more release.
+DEPRECATED_SINCE = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
+
+
+def _deprecated(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Every answer, refusals too, says this path is deprecated and names its successor."""
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        response = view(request, *args, **kwargs)
+        response["Deprecation"] = f"@{int(DEPRECATED_SINCE.timestamp())}"
+        response["Link"] = (
+            f'<{request.build_absolute_uri("/api/v1/intake/records/")}>; rel="successor-version"'
+        )
+        return response
+
+    return wrapper
 
 
 def _json(data: dict, status: int = 200) -> JsonResponse:
     return JsonResponse(data, status=status, json_dumps_params={"ensure_ascii": False})
 
 
+@_deprecated
 @require_GET
 @never_cache
-@api_token_required
+@api_token_required(scope="intake:read")
 def records(request: HttpRequest) -> JsonResponse:
     """The shop's records, newest first, a page at a time (`after` = last id of the page)."""
     shop = request.shop  # type: ignore[attr-defined]
@@ -89,9 +112,10 @@ def records(request: HttpRequest) -> JsonResponse:
     )
 
 
+@_deprecated
 @require_GET
 @never_cache
-@api_token_required
+@api_token_required(scope="intake:read")
 def record(request: HttpRequest, record_id: int) -> JsonResponse:
     found = record_queryset().filter(shop=request.shop, pk=record_id).first()  # type: ignore[attr-defined]
     if found is None:

@@ -22,6 +22,7 @@ class Channel(models.TextChoices):
     CALCULATOR = "calculator", _("калькулятор")
     PHONE = "phone", _("звонок")
     WALK_IN = "walk_in", _("визит")
+    MESSENGER = "messenger", _("мессенджер")
 
 
 class Status(models.TextChoices):

@@ -377,9 +377,13 @@ def photo_delete_files(photo: LeadPhoto) -> None:
             default_storage.delete(field.name)
 
 
-def photo_signed_url(photo: LeadPhoto, kind: str) -> str:
-    """An unguessable link that opens the rendition for 7 days (for e-mails)."""
-    token = signing.dumps({"p": photo.pk, "k": kind}, salt=LINK_SALT, compress=True)
+def photo_signed_url(photo: LeadPhoto, kind: str, *, max_age_s: int | None = None) -> str:
+    """An unguessable link that opens the rendition for 7 days (for e-mails), or for
+    `max_age_s` seconds when given (the API's short-lived links)."""
+    data: dict = {"p": photo.pk, "k": kind}
+    if max_age_s is not None:
+        data["e"] = int(time.time()) + max_age_s
+    token = signing.dumps(data, salt=LINK_SALT, compress=True)
     return settings.SITE_URL + reverse("leads:photo_signed", args=[token])
 
 
@@ -387,6 +391,8 @@ def photo_from_signed(token: str) -> tuple[LeadPhoto, str] | None:
     try:
         data = signing.loads(token, salt=LINK_SALT, max_age=LINK_MAX_AGE_SECONDS)
     except signing.BadSignature:
+        return None
+    if "e" in data and time.time() > data["e"]:
         return None
     photo = LeadPhoto.objects.filter(pk=data.get("p")).first()
     if photo is None or data.get("k") not in ("web", "thumb"):

@@ -8,7 +8,7 @@ import re
 import uuid
 from dataclasses import dataclass
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils.translation import gettext as _
 
 from autoservice.models import Membership, Shop
@@ -16,6 +16,7 @@ from autoservice.params import ParamError, datetime_param, id_param
 
 from .models import Lead, LeadEvent, LeadPhoto
 from .panels import Panel, register_panel
+from .photos import photo_signed_url
 
 PAGE_SIZE = 50
 PERIODS = {"today": 0, "7d": 7, "30d": 30}
@@ -161,3 +162,43 @@ def lead_panel_register(panel: Panel) -> Panel:
     "" when it has none. Other apps call this from their ``AppConfig.ready``, so the
     leads app never imports them."""
     return register_panel(panel)
+
+
+# --- the REST API (api/) ------------------------------------------------------------------
+
+API_PHOTO_LINK_SECONDS = 3600
+
+
+def leads_for_api(shop: Shop) -> QuerySet[Lead]:
+    """The shop's leads for the API's list: one query per page, however long the page."""
+    return (
+        Lead.objects.filter(shop=shop)
+        .select_related("assignee__user")
+        .annotate(photo_count=Count("photos"))
+        .order_by("-created_at", "-id")
+    )
+
+
+def leads_updated_since(queryset: QuerySet[Lead], since: dt.datetime) -> QuerySet[Lead]:
+    """Leads with anything on their timeline (made, status, assignment, note…) since `since`."""
+    return queryset.filter(
+        Exists(LeadEvent.objects.filter(lead=OuterRef("pk"), created_at__gte=since))
+    )
+
+
+def lead_for_api(shop: Shop, lead_id: int) -> Lead | None:
+    """One lead of the shop with its photos, consent and timeline, or None."""
+    return (
+        Lead.objects.filter(shop=shop, pk=lead_id)
+        .select_related("assignee__user", "consent__text")
+        .prefetch_related(
+            Prefetch("photos", queryset=LeadPhoto.objects.order_by("position", "id")),
+            Prefetch("events", queryset=LeadEvent.objects.select_related("actor__user")),
+        )
+        .first()
+    )
+
+
+def lead_photo_link(photo: LeadPhoto, kind: str) -> str:
+    """A signed link to a photo's rendition (`web` or `thumb`) that works for an hour."""
+    return photo_signed_url(photo, kind, max_age_s=API_PHOTO_LINK_SECONDS)

@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from autoservice.consent import consent_record_make
-from autoservice.models import ConsentRecord, ConsentText, Membership, Shop
+from autoservice.models import ApiToken, ConsentRecord, ConsentText, Membership, Shop
 from autoservice.outbox import outbox_put
 from autoservice.services import shop_managers
 
@@ -82,6 +82,15 @@ def _event(lead: Lead, kind: str, *, actor: Membership | None = None, text: str 
     return lead_event_add(lead=lead, kind=kind, actor=actor, text=text, **data)
 
 
+def _via(token: ApiToken | None) -> str:
+    return _(" (через API, токен «%(name)s»)") % {"name": token.name} if token else ""
+
+
+def _token_data(token: ApiToken | None) -> dict:
+    """What the timeline keeps of a change made by the shop's CRM: the token that made it."""
+    return {"api_token": token.pk, "api_token_name": token.name} if token else {}
+
+
 def _shop_lock(shop: Shop) -> None:
     """Serialises the lead numbers of one shop, and the submission-key checks with them.
 
@@ -119,6 +128,7 @@ def _lead_insert(
     submission_key: uuid.UUID | None,
     upload_token: str | None,
     now: dt.datetime,
+    via_token: ApiToken | None = None,
 ) -> Lead:
     """The lead, its photos, its timeline and the shop's notification; the caller holds the
     shop lock and the transaction."""
@@ -145,8 +155,10 @@ def _lead_insert(
         lead,
         EventKind.CREATED,
         text=_("Заявка через канал «%(channel)s», фото: %(photos)s")
-        % {"channel": Channel(channel).label, "photos": photos},
+        % {"channel": Channel(channel).label, "photos": photos}
+        + _via(via_token),
         photos=photos,
+        **_token_data(via_token),
     )
     if earlier is not None:
         _event(
@@ -181,12 +193,14 @@ def lead_create(
     submission_key: uuid.UUID | None = None,
     upload_token: str | None = None,
     now: dt.datetime | None = None,
+    via_token: ApiToken | None = None,
 ) -> tuple[Lead, bool]:
     """Create a lead with its photos, timeline and the shop's notification (a request taken
     by staff, the demo). A driver's own request goes through driver_request_submit.
 
     Returns (lead, created). The same submission key returns the lead made the first time,
-    so a double tap or a retried form never makes two.
+    so a double tap or a retried form never makes two. `via_token`: the shop's CRM made it
+    through the API; the timeline names the token.
     """
     _shop_lock(shop)
     if submission_key is not None:
@@ -201,6 +215,7 @@ def lead_create(
         submission_key=submission_key,
         upload_token=upload_token,
         now=now or timezone.now(),
+        via_token=via_token,
     )
     return lead, True
 
@@ -363,15 +378,29 @@ def lead_open(*, lead: Lead, by: Membership) -> Lead:
 
 
 @transaction.atomic
-def lead_assign(*, lead: Lead, assignee: Membership | None, by: Membership) -> Lead:
+def lead_assign(
+    *,
+    lead: Lead,
+    assignee: Membership | None,
+    by: Membership | None,
+    via_token: ApiToken | None = None,
+) -> Lead:
+    """`by` is None when the shop's CRM assigns through the API (`via_token` names it)."""
     if assignee is not None and assignee.shop_id != lead.shop_id:
         raise ValidationError(_("Этот сотрудник не работает в вашем автосервисе."))
     if lead.assignee_id == (assignee.pk if assignee else None):
         return lead
     lead.assignee = assignee
     lead.save(update_fields=["assignee"])
-    text = assignee.display_name if assignee else _("ответственный снят")
-    _event(lead, EventKind.ASSIGNED, actor=by, text=text)
+    text = (assignee.display_name if assignee else _("ответственный снят")) + _via(via_token)
+    _event(
+        lead,
+        EventKind.ASSIGNED,
+        actor=by,
+        text=text,
+        assignee=assignee.pk if assignee else None,
+        **_token_data(via_token),
+    )
     return lead
 
 
@@ -383,8 +412,11 @@ def lead_change_status(
     by: Membership | None,
     reason: str = "",
     now: dt.datetime | None = None,
+    via_token: ApiToken | None = None,
 ) -> Lead:
-    """`by` is None when the driver caused the change (accepting an offer by link)."""
+    """`by` is None when the driver caused the change (accepting an offer by link), or when
+    the shop's CRM made it through the API (`via_token`): that is the shop answering, so it
+    stops the response clock like an advisor's change."""
     now = now or timezone.now()
     if status == lead.status:
         return lead
@@ -407,7 +439,13 @@ def lead_change_status(
     lead.status = status
     lead.lost_reason = reason if status == Status.LOST else ""
     lead.status_changed_at = now
-    fields = ["status", "lost_reason", "status_changed_at", *(_respond(lead, now) if by else [])]
+    answered = by is not None or via_token is not None
+    fields = [
+        "status",
+        "lost_reason",
+        "status_changed_at",
+        *(_respond(lead, now) if answered else []),
+    ]
     if by is not None and lead.assignee_id is None and by.shop_id == lead.shop_id:
         lead.assignee = by
         fields.append("assignee")
@@ -415,7 +453,10 @@ def lead_change_status(
     text = f"{Status(old).label} → {Status(status).label}"
     if reason:
         text += f": {reason}"
-    _event(lead, EventKind.STATUS, actor=by, text=text, old=old, new=status)
+    text += _via(via_token)
+    _event(
+        lead, EventKind.STATUS, actor=by, text=text, old=old, new=status, **_token_data(via_token)
+    )
     return lead
 
 

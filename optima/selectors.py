@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -15,6 +16,7 @@ from leads.models import Lead
 from . import pricing, services
 from .models import (
     BrandRating,
+    CustomerOffer,
     MarkupRule,
     OfferVersion,
     SafetyKeyword,
@@ -284,3 +286,16 @@ def search_table(search: Search, *, sort: str = "price", tier: str = "", in_stoc
             "",
         )
     return list(blocks.values()), list(states.values())
+
+
+def offers_for_shop(shop: Shop) -> QuerySet[CustomerOffer]:
+    """The shop's offers with their versions (options and acceptances), a fixed number of
+    queries per page."""
+    return (
+        CustomerOffer.objects.filter(shop=shop)
+        .select_related("lead")
+        .prefetch_related(
+            Prefetch("versions", queryset=OfferVersion.objects.order_by("number")),
+        )
+        .order_by("-created_at", "-id")
+    )

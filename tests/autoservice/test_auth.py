@@ -107,7 +107,8 @@ def test_manager_makes_an_api_token_shown_once_and_revokes_it(manager_client, ma
     from autoservice.apitokens import shop_for_token
 
     html = manager_client.post(
-        reverse("autoservice:api_tokens"), {"action": "create", "name": "amoCRM"}
+        reverse("autoservice:api_tokens"),
+        {"action": "create", "name": "amoCRM", "scopes": ["intake:read"], "expires_in_days": ""},
     ).content.decode()
     raw = re.search(r'id="new-token">([^<]+)<', html).group(1)
     assert shop_for_token(raw) == manager.shop

@@ -23,6 +23,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from autoservice.models import Shop
+from tests.api.routes import API_ROUTES
 from tests.factories import (
     EstimateFactory,
     IntakeRecordFactory,
@@ -148,7 +149,10 @@ PUBLIC: dict[str, Callable[[Shop], dict]] = {
         "slug": shop.slug,
         "token": LeadFactory(shop=shop).public_token,
     },
+    "api:problem": lambda shop: {"slug": "validation"},
 }
+# The REST API's object routes, built as for their cross-shop tests.
+PUBLIC |= {name: build for name, (build, _methods) in API_ROUTES.items() if build}
 
 
 def _admin_kwargs(route: str, names: tuple[str, ...]) -> dict:
@@ -250,8 +254,9 @@ def _quick_passwords(settings):
 @pytest.fixture
 def clients(shop) -> dict[str, Client]:
     from autoservice.apitokens import token_create
+    from autoservice.models import ApiScope
 
-    _token, secret = token_create(shop=shop, name="CRM")
+    _token, secret = token_create(shop=shop, name="CRM", scopes=ApiScope.values)
     headers = {"Authorization": f"Bearer {secret}"}
     made = {"anonymous": Client(headers=headers)}
     for role in ("advisor", "manager"):

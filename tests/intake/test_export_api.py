@@ -373,6 +373,7 @@ def test_api_updated_since_returns_records_created_sealed_or_amended_since(
 
 def test_api_list_takes_the_same_number_of_queries_for_one_or_many_records(api, shop, advisor):
     sealed_record(shop, advisor, family="service")
+    api(_list_url())  # the token's last use is written at most once a minute
     with CaptureQueriesContext(connection) as one:
         api(_list_url())
     for _ in range(3):
