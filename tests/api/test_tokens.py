@@ -104,7 +104,7 @@ def test_tokens_made_before_scopes_keep_reading_intake_records(shop):
     from autoservice.apitokens import shop_for_token, token_create
 
     _token, raw = token_create(shop=shop, name="старая CRM", scopes=[])
-    migration = importlib.import_module("autoservice.migrations.0007_api_token_scopes_expiry")
+    migration = importlib.import_module("autoservice.migrations.0010_api_token_scopes_expiry")
     migration._existing_tokens_keep_intake(apps, None)
     assert ApiToken.objects.get(shop=shop).scopes == ["intake:read"]
     assert shop_for_token(raw, scope="intake:read") == shop

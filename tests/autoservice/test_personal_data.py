@@ -99,7 +99,11 @@ def _footprint(shop, manager, *, hold_passed: bool = True) -> dict:
     version = OfferVersionFactory(offer__shop=shop, offer__lead=lead)
     offers.offer_send(version=version, by=manager)
     offers.offer_accept(
-        version=version, choice={"0": 1}, ip=IP, user_agent="Mozilla/5.0 (Evlampiy phone)"
+        version=version,
+        choice={"0": 1},
+        confirmed_total_rub=offers.option_total(version, {"0": 1}),
+        ip=IP,
+        user_agent="Mozilla/5.0 (Evlampiy phone)",
     )
     record = sealed_record(
         shop,
