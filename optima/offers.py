@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -29,6 +29,7 @@ from smartcalc.selectors import (
     estimate_part_numbers,
     operation_label,
 )
+from smartcalc.services import CustomerPrice, customer_pricer
 
 from .models import CustomerOffer, OfferStatus, OfferVersion, Search, Supplier
 from .reliability import deliveries_open
@@ -48,6 +49,9 @@ NOTIFY_OFFER_SENT = "optima.offer_sent_email"
 QUESTION_MAX_CHARS = 2000
 USER_AGENT_MAX_CHARS = 400
 
+
+# The customer's price of an amount from a price source under the shop's tax regime.
+Pricer = Callable[[Decimal, str], CustomerPrice]
 
 # Which tag wins the card's headline when one row is several picks at once.
 TAG_ORDER = ("recommended", "original", "cheapest")
@@ -75,12 +79,15 @@ def estimate_lines(lead: Lead) -> list[dict]:
     latest = estimate_latest_for_lead(lead)
     if latest is None:
         return []
+    # Priced as the estimate is: the shop's rates, with VAT as its regime says.
+    pricer = customer_pricer(lead.shop)
     lines = []
     for index, line in enumerate(latest.result["lines"]):
         work = (
             Decimal(line["labour_rub"]) + Decimal(line["paint_rub"]) + Decimal(line["material_rub"])
         )
         if work:
+            price = pricer(work, "rates")
             lines.append(
                 {
                     "source": f"{ESTIMATE_SOURCE}{index}",
@@ -89,7 +96,8 @@ def estimate_lines(lead: Lead) -> list[dict]:
                         "part": capfirst(line["part_name"]),
                         "operation": operation_label(line.get("operation", "")),
                     },
-                    "price_rub": str(quantize_rub(work)),
+                    "price_rub": str(price.total_rub),
+                    "vat_rub": str(price.vat_in_total_rub),
                 }
             )
     return lines
@@ -166,8 +174,11 @@ def default_picks(block: NumberBlock) -> dict[str, Row]:
     return picks
 
 
-def _option(row: Row, tags: Sequence[str], why: str = "") -> dict:
+def _option(row: Row, tags: Sequence[str], why: str, pricer: Pricer) -> dict:
     labels = [OPTION_LABELS[tag] for tag in TAG_ORDER if tag in tags]
+    # What the customer pays for the part under the shop's tax regime: VAT added on top of a
+    # supplier price without it, only stated for one with it.
+    price = pricer(row.price.customer_rub, "supplier")
     return {
         "label": labels[0] if labels else OTHER_LABEL,
         "tags": labels,
@@ -181,7 +192,9 @@ def _option(row: Row, tags: Sequence[str], why: str = "") -> dict:
         "supplier_name": row.supplier.name,
         "list_price_rub": row.offer["price_rub"],
         "purchase_rub": str(row.price.purchase_rub),
-        "customer_rub": str(row.price.customer_rub),
+        "customer_rub": str(price.total_rub),
+        "vat_rub": str(price.vat_in_total_rub),
+        "vat_on_top_rub": str(price.vat_on_top_rub),
         "delivery_date": row.delivery_date.isoformat(),
         "warranty_months": row.offer.get("warranty_months"),
         "order_ref": row.offer.get("order_ref", {}),
@@ -194,7 +207,7 @@ def _option(row: Row, tags: Sequence[str], why: str = "") -> dict:
     }
 
 
-def _position(block: NumberBlock, keys: Sequence[str]) -> dict | None:
+def _position(block: NumberBlock, keys: Sequence[str], pricer: Pricer) -> dict | None:
     """A position offering the rows `keys` of a number, each tagged by what it is among the
     rows offered: the original the customer gets soonest, the recommended one, the cheapest."""
     wanted = set(keys)
@@ -224,7 +237,7 @@ def _position(block: NumberBlock, keys: Sequence[str]) -> dict | None:
     return {
         "number": block.number,
         "name": block.name,
-        "options": [_option(r, tags[r.key], why.get(r.key, "")) for r in rows],
+        "options": [_option(r, tags[r.key], why.get(r.key, ""), pricer) for r in rows],
         "reasons": list(block.reasons) if recommended else [],
     }
 
@@ -243,8 +256,9 @@ def offer_build(*, lead: Lead, search: Search, by: Membership) -> OfferVersion:
     """A draft with, per number, the original, the recommended and the cheapest offer
     (a row once, with every tag it has), plus the work of the lead's estimate."""
     positions = []
+    pricer = customer_pricer(lead.shop)
     for block in offer_blocks(search):
-        position = _position(block, [row.key for row in default_picks(block).values()])
+        position = _position(block, [row.key for row in default_picks(block).values()], pricer)
         if position is not None:
             positions.append(position)
     offer, _created = CustomerOffer.objects.get_or_create(lead=lead, defaults={"shop": lead.shop})
@@ -276,9 +290,10 @@ def offer_compose(
             labour.append(current.get(line["source"], line))
     positions = []
     if version.search_id is not None:
+        pricer = customer_pricer(version.offer.shop)
         for block in offer_blocks(version.search):
             keys = rows.get(block.number) or []
-            position = _position(block, keys) if keys else None
+            position = _position(block, keys, pricer) if keys else None
             if position is not None:
                 positions.append(position)
     else:
@@ -389,11 +404,16 @@ class Totals:
     purchase_rub: Decimal
     margin_rub: Decimal
     complete: bool  # every position has a pick
+    vat_rub: Decimal = Decimal("0.00")  # the VAT inside total_rub («в т.ч. НДС»)
 
 
 def offer_totals(version: OfferVersion, choice: Mapping[str, int]) -> Totals:
-    labour = sum((Decimal(line["price_rub"]) for line in version.labour), Decimal("0.00"))
-    parts = purchase = Decimal("0.00")
+    """Offers store what the customer pays per line (VAT as the shop's regime says, added
+    when the offer was built); older offers have no VAT keys and count none."""
+    zero = Decimal("0.00")
+    labour = sum((Decimal(line["price_rub"]) for line in version.labour), zero)
+    vat = sum((Decimal(line.get("vat_rub") or 0) for line in version.labour), zero)
+    parts = purchase = vat_on_top = zero
     complete = True
     for index, position in enumerate(version.positions):
         picked = choice.get(str(index))
@@ -403,13 +423,17 @@ def offer_totals(version: OfferVersion, choice: Mapping[str, int]) -> Totals:
         option = position["options"][picked]
         parts += Decimal(option["customer_rub"])
         purchase += Decimal(option["purchase_rub"])
+        vat += Decimal(option.get("vat_rub") or 0)
+        vat_on_top += Decimal(option.get("vat_on_top_rub") or 0)
     return Totals(
         labour_rub=quantize_rub(labour),
         parts_rub=quantize_rub(parts),
         total_rub=quantize_rub(labour + parts),
         purchase_rub=quantize_rub(purchase),
-        margin_rub=quantize_rub(parts - purchase),
+        # The shop's margin leaves out the VAT it adds on top and passes on to the budget.
+        margin_rub=quantize_rub(parts - vat_on_top - purchase),
         complete=complete,
+        vat_rub=quantize_rub(vat),
     )
 
 
@@ -483,8 +507,15 @@ def offer_labour_set(
     if version.status != OfferStatus.DRAFT:
         raise ValidationError(_("Работы меняются только в черновике: предложение уже отправлено."))
     labour = []
+    pricer = customer_pricer(version.offer.shop)
     for name, price_rub, *source in lines:
-        line = {"name": name, "price_rub": str(price_rub)}
+        # A price typed by the advisor is what the customer pays, VAT (if any) inside it.
+        price = pricer(Decimal(price_rub), "final")
+        line = {
+            "name": name,
+            "price_rub": str(price.total_rub),
+            "vat_rub": str(price.vat_in_total_rub),
+        }
         if source and source[0]:
             line["source"] = source[0]
         labour.append(line)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -194,30 +194,41 @@ class CustomerPrice:
     vat_on_top_rub: Decimal  # the part of it added on top of the source price
 
 
-PRICE_SOURCES = ("rates", "price_list", "supplier", "reference")
+PRICE_SOURCES = ("rates", "price_list", "supplier", "reference", "final")
 
 
 def customer_price(*, shop: Shop, amount_rub: Decimal, source: str) -> CustomerPrice:
     """One amount as the customer pays it under the shop's tax regime: VAT added on top when
     the source's prices exclude it (the shop's settings), only stated when they include it.
     `source`: "rates" (labour, paint, materials), "price_list" (the shop's own part prices),
-    "supplier" (supplier offers), "reference" (the platform's prices: retail, VAT included).
+    "supplier" (supplier offers), "reference" (the platform's prices: retail, VAT included),
+    "final" (a price typed as what the customer pays, VAT included).
     For the offer's totals, so that the offer and the estimate tax alike (rounded per amount)."""
-    if source not in PRICE_SOURCES:
-        raise ValueError(f"unknown price source {source!r}")
+    return customer_pricer(shop)(amount_rub, source)
+
+
+def customer_pricer(shop: Shop) -> Callable[[Decimal, str], CustomerPrice]:
+    """`customer_price` for many amounts of one shop: its settings are read once."""
     rates = techdata.shop_rates(shop)
     tax = techdata.tax_for(rates)
-    amount = quantize_rub(amount_rub)
-    if not tax.charges_vat:
-        return CustomerPrice(amount, ZERO_RUB, ZERO_RUB)
     includes = {
         "rates": rates.rates_include_vat,
         "price_list": rates.price_list_includes_vat,
         "supplier": rates.supplier_prices_include_vat,
         "reference": True,
-    }[source]
-    rate = tax.vat_percent
-    if includes:
-        return CustomerPrice(amount, quantize_rub(amount * rate / (100 + rate)), ZERO_RUB)
-    on_top = quantize_rub(amount * rate / 100)
-    return CustomerPrice(amount + on_top, on_top, on_top)
+        "final": True,
+    }
+
+    def price(amount_rub: Decimal, source: str) -> CustomerPrice:
+        if source not in includes:
+            raise ValueError(f"unknown price source {source!r}")
+        amount = quantize_rub(amount_rub)
+        if not tax.charges_vat:
+            return CustomerPrice(amount, ZERO_RUB, ZERO_RUB)
+        rate = tax.vat_percent
+        if includes[source]:
+            return CustomerPrice(amount, quantize_rub(amount * rate / (100 + rate)), ZERO_RUB)
+        on_top = quantize_rub(amount * rate / 100)
+        return CustomerPrice(amount + on_top, on_top, on_top)
+
+    return price

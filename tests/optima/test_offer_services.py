@@ -216,8 +216,8 @@ def test_labour_service_replaces_the_draft_lines(shop):
     )
     version.refresh_from_db()
     assert version.labour == [
-        {"name": "Снятие бампера", "price_rub": "1500"},
-        {"name": "Окраска", "price_rub": "8900.50"},
+        {"name": "Снятие бампера", "price_rub": "1500.00", "vat_rub": "0.00"},
+        {"name": "Окраска", "price_rub": "8900.50", "vat_rub": "0.00"},
     ]
 
 

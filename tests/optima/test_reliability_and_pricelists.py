@@ -155,7 +155,9 @@ def test_draft_labour_lines_are_editable(manager_client, shop):
     )
     assert response.status_code == 302
     version.refresh_from_db()
-    assert version.labour == [{"name": "Окраска бампера", "price_rub": "9500"}]
+    assert version.labour == [
+        {"name": "Окраска бампера", "price_rub": "9500.00", "vat_rub": "0.00"}
+    ]
 
 
 CSV = (
