@@ -98,8 +98,8 @@ try:
     # The same questions one by one, without the cache, for the speed-up.
     started = time.perf_counter()
     for supplier in suppliers:
-        services._ask(
-            supplier, services._credentials(supplier), numbers[0], time.monotonic() + DEADLINE_S
+        services.supplier_ask(
+            supplier=supplier, number=numbers[0], deadline=time.monotonic() + DEADLINE_S
         )
     sequential_ms = (time.perf_counter() - started) * 1000
 
