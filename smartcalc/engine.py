@@ -386,14 +386,24 @@ def _mirror_plan(part_code: str, norm: Norm, kind: str, size: str) -> _Plan:
     )
 
 
-def _cost(plan: _Plan, tech: TechData, rates: Rates, part_rub: Decimal, deps: Decimal) -> Decimal:
-    labour = _hours(plan.labour_h, tech.body_factor) + deps
-    return (
-        labour * rates.body_rate_rub
-        + _hours(plan.paint_h, tech.paint_factor) * rates.paint_rate_rub
-        + _hours(plan.material_units, tech.paint_factor) * rates.material_unit_rub
-        + (part_rub if plan.buys_part else ZERO)
+def _cost(
+    plan: _Plan, tech: TechData, rates: Rates, part: PartPrice | None, deps: Decimal
+) -> Decimal:
+    """What the customer would pay for the plan: each amount rounded as its line rounds it,
+    and VAT on top of the sources whose prices exclude it, so that repair and replacement
+    are compared as the estimate will show them (a reference part price already includes
+    VAT, labour may not)."""
+    labour = quantize_rub((_hours(plan.labour_h, tech.body_factor) + deps) * rates.body_rate_rub)
+    paint = quantize_rub(_hours(plan.paint_h, tech.paint_factor) * rates.paint_rate_rub)
+    units = _hours(plan.material_units, tech.paint_factor)
+    work = labour + paint + quantize_rub(units * rates.material_unit_rub)
+    part_rub = quantize_rub(part.original_rub) if plan.buys_part and part else ZERO_RUB
+    tax = rates.tax
+    excluded = (ZERO_RUB if tax.rates_include_vat else work) + (
+        ZERO_RUB if part is None or part.approximate or tax.price_list_includes_vat else part_rub
     )
+    _inside, on_top = _vat_exact(tax, ZERO, excluded)
+    return work + part_rub + quantize_rub(on_top)
 
 
 def _dependencies(part_code: str, plan: _Plan, tech: TechData) -> tuple[tuple[str, Decimal], ...]:
@@ -498,8 +508,8 @@ def _cheaper_of(
     replace = _replace_plan(damage.part, norm, paintable, "")
     repair_deps = sum((h for _i, h in _dependencies(damage.part, repair, tech)), ZERO)
     replace_deps = sum((h for _i, h in _dependencies(damage.part, replace, tech)), ZERO)
-    repair_cost = _cost(repair, tech, rates, ZERO, repair_deps)
-    replace_cost = _cost(replace, tech, rates, price.original_rub, replace_deps)
+    repair_cost = _cost(repair, tech, rates, None, repair_deps)
+    replace_cost = _cost(replace, tech, rates, price, replace_deps)
     if repair_cost > replace_cost * rates.replace_threshold:
         share = (repair_cost * 100 / replace_cost).quantize(Decimal("1"), rounding=ROUND_HALF_UP)
         threshold = (rates.replace_threshold * 100).quantize(Decimal("1"), rounding=ROUND_HALF_UP)

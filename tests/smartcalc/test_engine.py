@@ -912,7 +912,9 @@ def _deps_hours(part: str, operations: tuple[str, ...], factor: Decimal) -> Deci
 def repair_and_replace_cost(
     part: str, kind: str, size: str, tech: TechData, rates: Rates, price: Decimal
 ) -> tuple[Decimal, Decimal]:
-    """Both ways of fixing a painted body part, worked out from the norms of this module."""
+    """Both ways of fixing a painted body part, worked out from the norms of this module, as
+    the customer would pay them: each amount rounded to the kopeck as its line is, and VAT
+    added on top of the sources whose prices exclude it (the shop's rates, its price list)."""
     norm = NORMS[part]
     small = size in ("1", "2")
     if kind == "scratch":
@@ -927,17 +929,32 @@ def repair_and_replace_cost(
         units = max(norm.material_repair_small, norm.material_repair_large)
     bf, pf = tech.body_factor, tech.paint_factor
     repair = (
-        (_h(repair_h, bf) + _deps_hours(part, repair_ops, bf)) * rates.body_rate_rub
-        + _h(paint_h, pf) * rates.paint_rate_rub
-        + _h(units, pf) * rates.material_unit_rub
+        quantize_rub((_h(repair_h, bf) + _deps_hours(part, repair_ops, bf)) * rates.body_rate_rub)
+        + quantize_rub(_h(paint_h, pf) * rates.paint_rate_rub)
+        + quantize_rub(_h(units, pf) * rates.material_unit_rub)
     )
-    replace = (
-        (_h(norm.replace_h, bf) + _deps_hours(part, ("replace", "paint"), bf)) * rates.body_rate_rub
-        + _h(norm.paint_new_h, pf) * rates.paint_rate_rub
-        + _h(norm.material_new, pf) * rates.material_unit_rub
-        + price
+    replace_work = (
+        quantize_rub(
+            (_h(norm.replace_h, bf) + _deps_hours(part, ("replace", "paint"), bf))
+            * rates.body_rate_rub
+        )
+        + quantize_rub(_h(norm.paint_new_h, pf) * rates.paint_rate_rub)
+        + quantize_rub(_h(norm.material_new, pf) * rates.material_unit_rub)
     )
-    return repair, replace
+    part_rub = quantize_rub(price)
+    tax = rates.tax
+    if not tax.vat_percent:
+        return repair, replace_work + part_rub
+    on_top = tax.vat_percent / 100
+
+    def work_vat(work: Decimal) -> Decimal:
+        return ZERO if tax.rates_include_vat else work
+
+    part_vat = ZERO if tax.price_list_includes_vat else part_rub
+    return (
+        repair + quantize_rub(work_vat(repair) * on_top),
+        replace_work + part_rub + quantize_rub((work_vat(replace_work) + part_vat) * on_top),
+    )
 
 
 REPAIRABLE = [
