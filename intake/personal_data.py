@@ -36,6 +36,7 @@ from autoservice.personal_data import (
 )
 
 from .models import Addendum, IntakeRecord, IntakeShot, ShotSkip
+from .sealing import RECORD_FIELDS as SEALED_FIELDS
 
 RECORDS = ("intake_records", _("акты приёма-передачи"))
 SHOTS = ("intake_shots", _("кадры приёмки"))
@@ -46,23 +47,9 @@ HOLD_REASON = _(
     "Акт подписан клиентом: доказательство состояния автомобиля при споре о повреждениях "
     "(срок исковой давности, ГК РФ ст. 196)."
 )
+# The sealed data of a record (what its manifest covers), plus its dates, signatures and hold.
 RECORD_FIELDS = [
-    "number",
-    "kind",
-    "plate",
-    "vin",
-    "make",
-    "model",
-    "year",
-    "customer_name",
-    "customer_phone",
-    "customer_email",
-    "odometer_km",
-    "fuel_level",
-    "warning_lamps",
-    "belongings",
-    "complaint",
-    "damages",
+    *SEALED_FIELDS,
     "created_at",
     "sealed_at",
     "customer_signature",
