@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from PIL import Image
 
-from autoservice import images
+from autoservice import events, images
 from autoservice.models import ConsentRecord, Membership, Shop
 from autoservice.outbox import outbox_put
 from leads.models import Lead
@@ -357,7 +357,15 @@ def record_sign_and_seal(
             payload={"record_id": record.pk},
             subject_phone=record.customer_phone,
         )
-    return sealing.seal(record, by=by)
+    record = sealing.seal(record, by=by)
+    events.event_emit(
+        shop=record.shop,
+        type=events.INTAKE_SEALED,
+        subject=f"lead:{record.lead_id}" if record.lead_id else f"intake:{record.pk}",
+        lead_id=record.lead_id,
+        data={"intake_id": record.pk, "number": record.number, "lead_id": record.lead_id},
+    )
+    return record
 
 
 def addendum_add(*, record: IntakeRecord, by: Membership | None, text: str) -> Addendum:

@@ -15,6 +15,7 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from autoservice import events
 from autoservice.consent import consent_record_make
 from autoservice.models import ApiToken, ConsentRecord, ConsentText, Membership, Shop
 from autoservice.outbox import outbox_put
@@ -173,6 +174,13 @@ def _lead_insert(
             text=_("Клиент обратился снова: заявка №%(n)s") % {"n": lead.number},
             other=lead.pk,
         )
+    events.event_emit(
+        shop=shop,
+        type=events.LEAD_CREATED,
+        subject=f"lead:{lead.pk}",
+        lead_id=lead.pk,
+        data={"lead_id": lead.pk, "number": lead.number, "channel": lead.channel},
+    )
     if shop.notification_email_list:
         outbox_put(
             shop=shop,
@@ -401,6 +409,13 @@ def lead_assign(
         assignee=assignee.pk if assignee else None,
         **_token_data(via_token),
     )
+    events.event_emit(
+        shop=lead.shop,
+        type=events.LEAD_ASSIGNED,
+        subject=f"lead:{lead.pk}",
+        lead_id=lead.pk,
+        data={"lead_id": lead.pk, "number": lead.number, "assignee_id": lead.assignee_id},
+    )
     return lead
 
 
@@ -456,6 +471,19 @@ def lead_change_status(
     text += _via(via_token)
     _event(
         lead, EventKind.STATUS, actor=by, text=text, old=old, new=status, **_token_data(via_token)
+    )
+    events.event_emit(
+        shop=lead.shop,
+        type=events.LEAD_STATUS_CHANGED,
+        subject=f"lead:{lead.pk}",
+        lead_id=lead.pk,
+        data={
+            "lead_id": lead.pk,
+            "number": lead.number,
+            "old": old,
+            "new": status,
+            "lost_reason": lead.lost_reason,
+        },
     )
     return lead
 

@@ -17,6 +17,7 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
+from autoservice import events
 from autoservice.consent import consent_withdrawn
 from autoservice.models import Membership
 from autoservice.money import format_rub, quantize_rub
@@ -467,6 +468,25 @@ def chosen_lines(version: OfferVersion, choice: Mapping[str, int]) -> list[dict]
 
 
 @transaction.atomic
+def _offer_event(version: OfferVersion, kind: str) -> None:
+    offer = version.offer
+    data = {
+        "offer_id": offer.pk,
+        "version": version.number,
+        "lead_id": offer.lead_id,
+        "valid_until": version.valid_until.isoformat() if version.valid_until else None,
+    }
+    if version.accepted_total_rub is not None:
+        data["accepted_total_rub"] = str(version.accepted_total_rub)
+    events.event_emit(
+        shop=offer.shop,
+        type=kind,
+        subject=f"lead:{offer.lead_id}",
+        lead_id=offer.lead_id,
+        data=data,
+    )
+
+
 def offer_send(*, version: OfferVersion, by: Membership) -> OfferVersion:
     """Freeze the prices (they are in the version), start the validity, tell the driver."""
     if version.status != OfferStatus.DRAFT:
@@ -488,6 +508,7 @@ def offer_send(*, version: OfferVersion, by: Membership) -> OfferVersion:
         if lead.status == Status.NEW:
             lead_change_status(lead=lead, status=Status.IN_PROGRESS, by=by)
         lead_change_status(lead=lead, status=Status.OFFER_SENT, by=by)
+    _offer_event(version, events.OFFER_SENT)
     if lead.email:
         outbox_put(
             shop=lead.shop,
@@ -590,6 +611,7 @@ def offer_accept(
     lead = version.offer.lead
     if Status.OFFER_ACCEPTED in lead.allowed_statuses():
         lead_change_status(lead=lead, status=Status.OFFER_ACCEPTED, by=None)
+    _offer_event(version, events.OFFER_ACCEPTED)
     outbox_put(
         shop=lead.shop,
         kind=NOTIFY_OFFER_ACCEPTED,

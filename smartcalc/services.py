@@ -12,6 +12,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils.translation import gettext as _
 
+from autoservice import events
 from autoservice.models import Membership, Shop
 from autoservice.money import quantize_rub
 from leads.models import Lead
@@ -121,12 +122,42 @@ def estimate_save(
         data_version=result.data_version,
         total_rub=result.total_rub,
     )
+    if lead is not None:
+        _estimate_created(estimate)
     return estimate
 
 
+def _estimate_event(estimate: Estimate, version: EstimateVersion, kind: str) -> None:
+    events.event_emit(
+        shop=estimate.shop,
+        type=kind,
+        subject=f"lead:{estimate.lead_id}",
+        lead_id=estimate.lead_id,
+        data={
+            "estimate_id": estimate.pk,
+            "version": version.number,
+            "lead_id": estimate.lead_id,
+            "total_rub": str(version.total_rub),
+            "data_version": version.data_version,
+        },
+    )
+
+
+def _estimate_created(estimate: Estimate) -> None:
+    """The shop hears of an estimate once it belongs to a request (a driver's estimate
+    without a request is nobody's yet)."""
+    first = estimate.versions.order_by("number").first()
+    if first is not None:
+        _estimate_event(estimate, first, events.ESTIMATE_CREATED)
+
+
+@transaction.atomic
 def estimate_attach_lead(*, estimate: Estimate, lead: Lead) -> Estimate:
+    had_lead = estimate.lead_id is not None
     estimate.lead = lead
     estimate.save(update_fields=["lead"])
+    if not had_lead:
+        _estimate_created(estimate)
     return estimate
 
 
@@ -151,7 +182,7 @@ def estimate_revise(
         paint_type=paint_type,
     )
     number = (estimate.versions.aggregate(n=Max("number"))["n"] or 0) + 1
-    return EstimateVersion.objects.create(
+    version = EstimateVersion.objects.create(
         estimate=estimate,
         number=number,
         author=by,
@@ -163,6 +194,9 @@ def estimate_revise(
         data_version=result.data_version,
         total_rub=result.total_rub,
     )
+    if estimate.lead_id is not None:
+        _estimate_event(estimate, version, events.ESTIMATE_REVISED)
+    return version
 
 
 def damages_from_inputs(inputs: dict) -> list[engine.Damage]:
