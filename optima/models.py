@@ -27,6 +27,9 @@ class Quality(models.TextChoices):
 class SupplierKind(models.TextChoices):
     ABCP = "abcp", _("API платформы ABCP")
     ARMTEK = "armtek", _("API Армтек")
+    AUTOEURO = "autoeuro", _("API Автоевро")
+    ROSSKO = "rossko", _("API Росско (SOAP)")
+    PARTSSOFT = "partssoft", _("API магазина на Parts-Soft")
     PRICELIST = "pricelist", _("прайс-лист (CSV/XLSX)")
 
 

@@ -18,6 +18,7 @@ OFFERED = {
     *(f"{app}.{module}" for app in OTHER_APPS for module in ("services", "selectors", "models")),
     "autoservice.consent",
     "autoservice.crypto",
+    "autoservice.events",
     "autoservice.mail",
     "autoservice.money",
     "autoservice.outbound",
@@ -46,7 +47,12 @@ def _imports(path: Path) -> list[tuple[int, str, list[str]]]:
             found += [(node.lineno, alias.name, []) for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
             module = "." * node.level + (node.module or "")
-            found.append((node.lineno, module, [alias.name for alias in node.names]))
+            names = [alias.name for alias in node.names]
+            if module in {"autoservice", "leads", "smartcalc", "intake"}:
+                # `from autoservice import events`: the modules named are what is imported.
+                found += [(node.lineno, f"{module}.{name}", []) for name in names]
+            else:
+                found.append((node.lineno, module, names))
     return found
 
 
