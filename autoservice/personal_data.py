@@ -148,6 +148,11 @@ class Provider(Protocol):
 
     def active_phones(self, shop: Shop, since: dt.datetime) -> set[str]: ...
 
+    # Optional: the phones, per shop id, of people who withdrew consent in a way the app
+    # records itself (a lead taken by phone has no consent record, yet its driver can
+    # withdraw by the lead's link). Providers without it are asked nothing.
+    # def withdrawn_phones(self) -> dict[int, set[str]]: ...
+
 
 _PROVIDERS: list[Provider] = []
 
@@ -377,18 +382,34 @@ def retention_run_shop(shop: Shop, *, now: dt.datetime | None = None) -> Destruc
     return _run(scope, actor=None, actor_label=AUTO_ACTOR, subject="")
 
 
+def _withdrawn_phones() -> dict[int, set[str]]:
+    """Per shop id, every phone whose owner withdrew consent and still has data here: from
+    the consent records and from what the apps record themselves."""
+    from .models import ConsentRecord
+
+    found: dict[int, set[str]] = {}
+    rows = (
+        ConsentRecord.objects.filter(withdrawn_at__isnull=False)
+        .exclude(subject_phone="")
+        .values_list("shop_id", "subject_phone")
+    )
+    for shop_id, phone in rows:
+        found.setdefault(shop_id, set()).add(phone)
+    for provider in _PROVIDERS:
+        withdrawn = getattr(provider, "withdrawn_phones", None)
+        for shop_id, phones in (withdrawn() if withdrawn else {}).items():
+            found.setdefault(shop_id, set()).update(phones)
+    return found
+
+
 def withdrawn_consents_run_shop(
-    shop: Shop, *, now: dt.datetime | None = None
+    shop: Shop, *, now: dt.datetime | None = None, phones: Iterable[str] | None = None
 ) -> DestructionAct | None:
     """Subjects who withdrew consent: erased at the next run (152-FZ art. 21 p. 5 allows 30
     days), one act for all of them."""
-    from .models import ConsentRecord
-
-    phones = frozenset(
-        ConsentRecord.objects.filter(shop=shop, withdrawn_at__isnull=False)
-        .exclude(subject_phone="")
-        .values_list("subject_phone", flat=True)
-    )
+    if phones is None:
+        phones = _withdrawn_phones().get(shop.pk, set())
+    phones = frozenset(phones)
     if not phones:
         return None
     scope = Scope(
@@ -442,8 +463,9 @@ def retention_run(*, now: dt.datetime | None = None) -> list[DestructionAct]:
 
 def withdrawn_consents_run(*, now: dt.datetime | None = None) -> list[DestructionAct]:
     acts = []
-    for shop in Shop.objects.filter(consents__withdrawn_at__isnull=False).distinct():
-        act = withdrawn_consents_run_shop(shop, now=now)
+    withdrawn = _withdrawn_phones()
+    for shop in Shop.objects.filter(pk__in=withdrawn).order_by("pk"):
+        act = withdrawn_consents_run_shop(shop, now=now, phones=withdrawn[shop.pk])
         if act:
             acts.append(act)
     return acts

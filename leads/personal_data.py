@@ -151,6 +151,19 @@ class LeadsProvider:
             deletion.save(update_fields=["snapshot"])
         report.count(*DELETIONS, len(deletions))
 
+    def withdrawn_phones(self) -> dict[int, set[str]]:
+        """Leads frozen by a withdrawal that still hold a phone (a lead taken by phone has no
+        consent record to say so)."""
+        found: dict[int, set[str]] = {}
+        rows = (
+            Lead.objects.filter(consent_withdrawn_at__isnull=False)
+            .exclude(phone="")
+            .values_list("shop_id", "phone")
+        )
+        for shop_id, phone in rows:
+            found.setdefault(shop_id, set()).add(phone)
+        return found
+
     def active_phones(self, shop: Shop, since: dt.datetime) -> set[str]:
         return set(
             Lead.objects.filter(shop=shop)

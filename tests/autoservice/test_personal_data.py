@@ -37,7 +37,13 @@ from intake import sealing
 from intake.models import IntakeRecord
 from leads import photos as lead_photos
 from leads.models import Lead, LeadDeletion, LeadPhoto, Status
-from leads.services import LeadInput, driver_request_submit, lead_add_note, lead_change_status
+from leads.services import (
+    LeadInput,
+    driver_request_submit,
+    lead_add_note,
+    lead_change_status,
+    lead_create,
+)
 from optima import offers
 from optima.models import OfferVersion
 from smartcalc.models import Estimate
@@ -440,6 +446,29 @@ def test_withdrawn_consent_is_erased_at_the_next_run_with_one_act(shop, manager)
     assert len(acts) == 1 and acts[0].reason == DestructionReason.CONSENT_WITHDRAWN
     assert not Lead.objects.filter(phone=PHONE).exists()
     assert Lead.objects.filter(phone="+79035550000").exists()
+    assert personal_data.withdrawn_consents_run() == []
+
+
+def test_a_lead_taken_by_phone_is_erased_after_its_driver_withdraws_by_the_link(shop, manager):
+    """No consent record (the advisor took the call), so only the lead knows of the withdrawal."""
+    from leads.withdrawal import consent_withdraw, withdrawal_subject, withdrawal_token
+
+    lead, _created = lead_create(
+        shop=shop,
+        channel="phone",
+        data=LeadInput(customer_name=NAME, phone=PHONE, plate=PLATE, description="Звонок"),
+    )
+    kept, _created = lead_create(
+        shop=shop, channel="phone", data=LeadInput(customer_name="Ива", phone="+79035550000")
+    )
+    assert lead.consent_id is None
+    subject = withdrawal_subject(shop=shop, token=withdrawal_token(shop=shop, lead_id=lead.pk))
+    assert consent_withdraw(subject=subject) == 1
+    acts = personal_data.withdrawn_consents_run()
+    assert len(acts) == 1 and acts[0].reason == DestructionReason.CONSENT_WITHDRAWN
+    lead.refresh_from_db()
+    assert (lead.phone, lead.customer_name, lead.plate) == ("", "", "")
+    assert Lead.objects.get(pk=kept.pk).phone == "+79035550000"
     assert personal_data.withdrawn_consents_run() == []
 
 
