@@ -23,7 +23,7 @@ from urllib.parse import parse_qs
 
 from .catalogue import DemoOffer, DemoPart
 from .formats import MOSCOW, is_online_stock
-from .orders import DemoOrder, DemoOrderLine, _take, order_book
+from .orders import DemoOrder, DemoOrderLine, book_order, order_book
 from .parts import ON_ORDER
 
 Handler = Any
@@ -128,10 +128,16 @@ def _autoeuro(handler: Handler, name: str, path_key: str, query: dict, raw: byte
             offers = [o for o in offers if not is_online_stock(o)]
         now = datetime.now(MOSCOW).replace(second=0, microsecond=0)
         return data([autoeuro_item(o, now, part) for o in offers])
-    if not params.get("payer_key") or not params.get("delivery_key"):
-        return error(400, "Не указаны payer_key и delivery_key")
     if name == "create_order":
+        if not params.get("payer_key") or not params.get("delivery_key"):
+            return error(400, "Не указаны payer_key и delivery_key")
         return _autoeuro_create(handler, params, data, error)
+    # get_orders: either order ids or filters, each filter with its delivery point.
+    filters = params.get("filters")
+    if not params.get("orders") and not (
+        isinstance(filters, list) and filters and all(f.get("delivery_key") for f in filters)
+    ):
+        return error(400, "Укажите orders или filters с delivery_key")
     return _autoeuro_orders(handler, params, data, error)
 
 
@@ -195,7 +201,7 @@ def _autoeuro_create(handler: Handler, params: dict, data, error) -> None:
                 comment=str(item.get("comment") or ""),
             )
         )
-    order, hang = _take(handler, str(params.get("comment") or ""), "autoeuro", lines)
+    order, hang = book_order(handler, str(params.get("comment") or ""), "autoeuro", lines)
     if hang:
         handler.close_connection = True
         return handler._hold_until_client_leaves()
