@@ -33,6 +33,10 @@ class SupplierForm(forms.ModelForm):
         required=False,
         assume_scheme="https",
         validators=[outbound_url_validator],
+        help_text=_(
+            "Для Автоевро можно оставить пустым (https://api.autoeuro.ru/api/v2/json); "
+            "для Parts-Soft — адрес сайта поставщика."
+        ),
     )
     pricelist_url = forms.URLField(
         label=_("Адрес прайса для загрузки по расписанию"),
