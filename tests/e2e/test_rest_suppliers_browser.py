@@ -118,3 +118,43 @@ def test_order_page_sends_partssoft_lines_to_the_suppliers_site(
         ).to_be_visible()
         page.screenshot(path=SHOTS / "order_refused_tablet.png", full_page=True)
         assert demo.orders.create_calls == 0
+
+
+@pytest.mark.timeout(120)
+def test_advisor_search_shows_autoeuro_and_partssoft_answers(
+    desktop_page, live_server, shop, advisor, settings
+):
+    settings.OUTBOUND_ALLOWED_HOSTS = ["127.0.0.1"]
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with start_in_thread(seed=4) as autoeuro_demo, start_in_thread(seed=5) as partssoft_demo:
+        SupplierFactory(
+            shop=shop,
+            name="Автоевро",
+            kind="autoeuro",
+            base_url=f"{autoeuro_demo.url}/api/v2/json",
+            login="",
+            secret="demo",
+            options={"delivery_key": "demo-pickup-msk", "payer_key": "demo-payer"},
+        )
+        SupplierFactory(
+            shop=shop,
+            name="ЗапчастиПро",
+            kind="partssoft",
+            base_url=partssoft_demo.url,
+            login="",
+            secret="demo",
+        )
+        page = desktop_page
+        page.set_viewport_size(DESKTOP)
+        _login(page, live_server, advisor)
+        page.goto(f"{live_server.url}/staff/parts/")
+        page.fill("#id_numbers", autoeuro_demo.catalogue.oem_numbers[0])
+        page.get_by_role("button", name="Спросить всех поставщиков").click()
+        page.wait_for_url(re.compile(r"/staff/parts/\d+/$"))
+        badges = page.locator("#parts-table .supplier-states .badge")
+        for name in ("Автоевро", "ЗапчастиПро"):
+            expect(badges.filter(has_text=f"{name}: ответил")).to_be_visible(timeout=20_000)
+        rows = page.locator("#parts-table .parts-table tbody tr")
+        for name in ("Автоевро", "ЗапчастиПро"):
+            assert rows.filter(has_text=name).count() > 0, f"no offers from {name}"
+        page.screenshot(path=SHOTS / "search_results_desktop.png", full_page=True)

@@ -172,3 +172,28 @@ def test_a_search_of_the_demo_shop_gets_offers_from_autoeuro_and_partssoft(shop)
     for answer in answers.values():
         assert answer.state == "answered", answer.message
         assert answer.offers
+
+
+def test_garbled_demo_answers_end_in_an_error_state_not_a_crash():
+    with start_in_thread(seed=4, garbage_rate=1.0) as handle:
+        autoeuro = adapter_for(
+            "autoeuro",
+            supplier_id="a",
+            base_url=f"{handle.url}/api/v2/json",
+            credentials=AUTOEURO,
+            timeout_s=5,
+        )
+        partssoft = adapter_for(
+            "partssoft",
+            supplier_id="p",
+            base_url=handle.url,
+            credentials={"password": "demo"},
+            timeout_s=5,
+        )
+        results = [
+            adapter.search(number)
+            for number in handle.catalogue.oem_numbers[:4]
+            for adapter in (autoeuro, partssoft)
+        ]
+    assert {r.state for r in results} <= {"error", "no_stock"}
+    assert all(r.message and not r.offers for r in results)
