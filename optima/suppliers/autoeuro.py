@@ -114,7 +114,7 @@ class AutoeuroAdapter(SupplierAdapter):
                 "search_items",
                 {
                     "brand": brand_raw,
-                    "code": code or run.number_raw,
+                    "code": code or run.number_key,
                     "delivery_key": delivery_key,
                     "with_crosses": 1 if run.with_analogues else 0,
                     "with_offers": 1 if _on(self.credentials.get("with_offers")) else 0,
@@ -133,7 +133,7 @@ class AutoeuroAdapter(SupplierAdapter):
                     run.add(offer)
 
     def _brands(self, run: SearchRun) -> list[tuple[str, str]]:
-        rows = self._call("search_brands", {"code": run.number_raw}, run)
+        rows = self._call("search_brands", {"code": run.number_key}, run)
         exact: list[tuple[str, str]] = []
         other: list[tuple[str, str]] = []
         for row in rows:

@@ -127,3 +127,12 @@ def test_without_key_or_site_nothing_is_sent(key, url):
         ).search("W71295")
     assert result.state == "config_error"
     assert replay.seen == []
+
+
+def test_the_key_in_the_query_never_reaches_a_log_or_a_message(caplog):
+    caplog.set_level("DEBUG")
+    with Replay({}) as replay:  # every path answers 404: both API paths tried, then an error
+        result = adapter(replay).search("W71295")
+    assert result.state == "error" and "HTTP 404" in result.message
+    assert len(replay.seen) == 2 and all(s.query["api_key"] == KEY for s in replay.seen)
+    assert caplog.records and KEY not in caplog.text and KEY not in result.message
