@@ -1,4 +1,4 @@
-"""Demo data for parts search: the demo shop connected to three demo suppliers (real HTTP
+"""Demo data for parts search: the demo shop connected to five demo suppliers (real HTTP
 on loopback, started by `make run`), pricing rules, and offers in every state."""
 
 from __future__ import annotations
@@ -24,7 +24,14 @@ DEMO_SUPPLIERS = [
     # A second Armtek contract (the same demo service) whose daily request quota is spent:
     # its searches stop with a message, and the suppliers page says so.
     ("Армтек, договор Урал", "armtek", 8702, 2, "6", "150:400", "13:00", 2),
+    # The Autoeuro (REST v2) and Parts-Soft shapes, each from its own demo service.
+    ("Автоевро", "autoeuro", 8704, 4, "10", "100:300", "16:00", 1),
+    ("ЗапчастиПро (Parts-Soft)", "partssoft", 8705, 5, "9", "120:350", "13:00", 1),
 ]
+# Autoeuro: the demo account's delivery point and payer (get_deliveries, get_payers).
+AUTOEURO_OPTIONS = {"delivery_key": "demo-pickup-msk", "payer_key": "demo-payer"}
+# Where each kind's API lives on its host (Autoeuro under /api/v2/json, the others at the root).
+API_PATHS = {"autoeuro": "/api/v2/json"}
 ARMTEK_OPTIONS = {"VKORG": "4000", "KUNNR_RG": "43000001", "KUNNR_ZA": "43000101", "INCOTERMS": "0"}
 SPENT_QUOTA_SUPPLIER = "Армтек, договор Урал"
 SPENT_QUOTA_LIMIT = 300
@@ -37,6 +44,10 @@ def _options(name: str, kind: str) -> dict:
         if name == SPENT_QUOTA_SUPPLIER:
             options["daily_request_limit"] = SPENT_QUOTA_LIMIT
         return options
+    if kind == "autoeuro":
+        return dict(AUTOEURO_OPTIONS)
+    if kind == "partssoft":
+        return {}
     return {"use_online_stocks": True}
 
 
@@ -52,7 +63,7 @@ def load(*, shop: Shop, stdout) -> None:
             name=name,
             defaults={
                 "kind": kind,
-                "base_url": f"http://127.0.0.1:{port}",
+                "base_url": f"http://127.0.0.1:{port}{API_PATHS.get(kind, '')}",
                 "login": "demo",
                 "secret": "demo",
                 "options": _options(name, kind),

@@ -33,6 +33,10 @@ class SupplierForm(forms.ModelForm):
         required=False,
         assume_scheme="https",
         validators=[outbound_url_validator],
+        help_text=_(
+            "Для Автоевро можно оставить пустым (https://api.autoeuro.ru/api/v2/json); "
+            "для Parts-Soft — адрес сайта поставщика."
+        ),
     )
     pricelist_url = forms.URLField(
         label=_("Адрес прайса для загрузки по расписанию"),
@@ -77,6 +81,34 @@ class SupplierForm(forms.ModelForm):
         label=_("ABCP: поставщик разрешает пакетный поиск (search/batch)"),
         required=False,
     )
+    autoeuro_delivery_key = forms.CharField(
+        label=_("Автоевро: способ получения (delivery_key)"),
+        required=False,
+        max_length=200,
+        help_text=_(
+            "Ключ способа доставки или пункта выдачи из личного кабинета shop.autoeuro.ru "
+            "(список get_deliveries). Без него Автоевро не отвечает на поиск."
+        ),
+    )
+    autoeuro_payer_key = forms.CharField(
+        label=_("Автоевро: плательщик (payer_key)"),
+        required=False,
+        max_length=200,
+        help_text=_(
+            "Ключ плательщика из личного кабинета (список get_payers). Нужен для заказов "
+            "через API; без него детали Автоевро заказываются на сайте поставщика."
+        ),
+    )
+    partssoft_api_path = forms.ChoiceField(
+        label=_("Parts-Soft: путь к API на сайте поставщика"),
+        required=False,
+        choices=[
+            ("", _("определить самим")),
+            ("/api/v1/search", "/api/v1/search"),
+            ("/backend/price_items/api/v1/search", "/backend/price_items/api/v1/search"),
+        ],
+        help_text=_("Оставьте «определить самим», если поставщик не назвал путь."),
+    )
     daily_request_limit = forms.IntegerField(
         label=_("Лимит запросов к API в сутки"),
         required=False,
@@ -92,13 +124,35 @@ class SupplierForm(forms.ModelForm):
             "этого типа поставщика, 0 — без лимита."
         ),
     )
-    OPTION_FIELDS = ("kunnr_za", "incoterms", "use_online_stocks", "batch", "daily_request_limit")
+    OPTION_FIELDS = (
+        "kunnr_za",
+        "incoterms",
+        "use_online_stocks",
+        "batch",
+        "autoeuro_delivery_key",
+        "autoeuro_payer_key",
+        "partssoft_api_path",
+        "daily_request_limit",
+    )
     OPTION_KEYS = {
         "kunnr_za": "KUNNR_ZA",
         "incoterms": "INCOTERMS",
         "use_online_stocks": "use_online_stocks",
         "batch": "batch",
+        "autoeuro_delivery_key": "delivery_key",
+        "autoeuro_payer_key": "payer_key",
+        "partssoft_api_path": "api_path",
         "daily_request_limit": "daily_request_limit",
+    }
+    # Option fields that belong to one kind only: dropped from the options of the others.
+    OPTION_KIND = {
+        "kunnr_za": SupplierKind.ARMTEK,
+        "incoterms": SupplierKind.ARMTEK,
+        "use_online_stocks": SupplierKind.ABCP,
+        "batch": SupplierKind.ABCP,
+        "autoeuro_delivery_key": SupplierKind.AUTOEURO,
+        "autoeuro_payer_key": SupplierKind.AUTOEURO,
+        "partssoft_api_path": SupplierKind.PARTSSOFT,
     }
 
     def __init__(self, *args, **kwargs):
@@ -123,6 +177,9 @@ class SupplierForm(forms.ModelForm):
             "incoterms",
             "use_online_stocks",
             "batch",
+            "autoeuro_delivery_key",
+            "autoeuro_payer_key",
+            "partssoft_api_path",
             "daily_request_limit",
             "discount_pct",
             "cutoff_time",
@@ -154,18 +211,27 @@ class SupplierForm(forms.ModelForm):
             self.add_error(
                 "base_url", _("Для API нужен адрес, например https://id123.public.api.abcp.ru")
             )
+        if kind == SupplierKind.PARTSSOFT and not cleaned.get("base_url"):
+            self.add_error(
+                "base_url",
+                _("Для Parts-Soft нужен адрес сайта поставщика, например https://zapchasti.ru"),
+            )
+        if kind == SupplierKind.AUTOEURO:
+            self._clean_autoeuro(cleaned)
+        if kind in (SupplierKind.AUTOEURO, SupplierKind.PARTSSOFT) and not (
+            cleaned.get("secret") or self.instance.secret
+        ):
+            self.add_error(
+                "secret",
+                _("Укажите API-ключ из личного кабинета на сайте поставщика."),
+            )
         discount = cleaned.get("discount_pct")
         if discount is not None and not 0 <= discount < 100:
             self.add_error("discount_pct", _("Скидка — от 0 до 99 %."))
         options = cleaned.get("options")
         if isinstance(options, dict):
             options = dict(options)
-            only_for = {
-                "kunnr_za": SupplierKind.ARMTEK,
-                "incoterms": SupplierKind.ARMTEK,
-                "use_online_stocks": SupplierKind.ABCP,
-                "batch": SupplierKind.ABCP,
-            }
+            only_for = self.OPTION_KIND
             for name, key in self.OPTION_KEYS.items():
                 value = cleaned.get(name)
                 if only_for.get(name, kind) != kind:
@@ -178,6 +244,25 @@ class SupplierForm(forms.ModelForm):
                     options[key] = value.strip() if isinstance(value, str) else value
             cleaned["options"] = options
         return cleaned
+
+    def _clean_autoeuro(self, cleaned: dict) -> None:
+        if not (cleaned.get("autoeuro_delivery_key") or "").strip():
+            self.add_error(
+                "autoeuro_delivery_key",
+                _(
+                    "Для Автоевро укажите способ получения (delivery_key) из личного кабинета "
+                    "shop.autoeuro.ru."
+                ),
+            )
+        key = cleaned.get("secret") or ""
+        if key and (not key.isascii() or any(ch.isspace() for ch in key.strip())):
+            self.add_error(
+                "secret",
+                _(
+                    "Ключ API Автоевро состоит из латинских букв и цифр без пробелов: "
+                    "скопируйте его из письма или личного кабинета ещё раз."
+                ),
+            )
 
     def save(self, commit: bool = True) -> Supplier:
         supplier = super().save(commit=False)

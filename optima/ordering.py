@@ -131,6 +131,12 @@ class PlanGroup:
             return "gone"
         if self.supplier.kind == SupplierKind.PRICELIST:
             return "email" if self.supplier.order_email else "no_email"
+        if self.supplier.kind not in ORDER_CLIENTS:
+            return "site"  # a search-only API (Parts-Soft): the advisor orders on the site
+        if self.supplier.kind == SupplierKind.AUTOEURO and not (
+            (self.supplier.options or {}).get("payer_key")
+        ):
+            return "no_payer"
         return "test" if self.supplier.order_test_mode and _has_test(self.supplier) else "api"
 
 
@@ -221,11 +227,25 @@ def orders_confirm(
                 )
                 % {"name": group.supplier_name}
             )
-        elif group.supplier.kind != SupplierKind.PRICELIST and group.supplier.kind not in (
-            ORDER_CLIENTS
-        ):
+        elif group.how == "site" and group.supplier.kind == SupplierKind.PARTSSOFT:
+            problems.append(
+                _(
+                    "Поставщик «%(name)s» на Parts-Soft не принимает заказы через API: "
+                    "закажите на сайте поставщика."
+                )
+                % {"name": group.supplier_name}
+            )
+        elif group.how == "site":
             problems.append(
                 _("Поставщик «%(name)s» не принимает заказы через API.")
+                % {"name": group.supplier_name}
+            )
+        elif group.how == "no_payer":
+            problems.append(
+                _(
+                    "У поставщика «%(name)s» (Автоевро) не указан плательщик (payer_key): "
+                    "укажите его в настройках поставщика или закажите на сайте поставщика."
+                )
                 % {"name": group.supplier_name}
             )
     if problems:

@@ -1,4 +1,5 @@
-"""The demo parts supplier: a real HTTP service speaking ABCP and Armtek on one loopback port.
+"""The demo parts supplier: a real HTTP service speaking ABCP, Armtek, Autoeuro and Parts-Soft on
+one loopback port.
 
 The product's demo data, the tests and the benchmarks search it over HTTP exactly as they would
 search a real supplier; the adapters do not know it is a demo. Each instance generates its own
@@ -15,11 +16,14 @@ Endpoints (all on 127.0.0.1):
     POST /search/batch  search[i][number], search[i][brand] (≤ 100)     ABCP
     POST /ws_search/assortment_search?format=json   (HTTP Basic)       Armtek
     POST /ws_search/search?format=json              (HTTP Basic)       Armtek
+    POST /api/v2/json/search_brands|search_items|create_order|get_orders  (key header) Autoeuro
+    GET  /api/v1/search/get_brands_by_oem|get_offers_by_oem_and_make_name  (?api_key=)  Parts-Soft
     GET  /ws_ping/index, GET /                                         liveness, no auth
     GET  /pricelist.csv                                the catalogue as a price list, no auth
 
 The package: `parts` (the catalogue's raw material, DEMO DATA), `catalogue` (what one seed
-generates from it), `formats` (what goes over the wire), `server` (the HTTP service and
+generates from it), `formats` (what goes over the wire; `rest_kinds` for Autoeuro and
+Parts-Soft), `server` (the HTTP service and
 `start_in_thread`), `__main__` (the command line).
 """
 

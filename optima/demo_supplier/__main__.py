@@ -14,7 +14,10 @@ from .server import start_in_thread
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m optima.demo_supplier",
-        description="Демо-поставщик запчастей: ABCP и Armtek на одном порту 127.0.0.1.",
+        description=(
+            "Демо-поставщик запчастей: ABCP, Armtek, Автоевро и Parts-Soft на одном порту "
+            "127.0.0.1."
+        ),
     )
     parser.add_argument("--port", type=int, default=0, help="порт (0 — любой свободный)")
     parser.add_argument("--seed", type=int, default=1, help="зерно каталога")

@@ -149,7 +149,7 @@ def _price(handler: Handler, number: str, brand: str, key: str) -> Decimal:
     return offers[0].price if offers else Decimal("1000.00")
 
 
-def _take(
+def book_order(
     handler: Handler, client_number: str, protocol: str, lines: list[DemoOrderLine]
 ) -> tuple[DemoOrder, bool]:
     """Book the order (or find the one already booked under this number: the demo, like a
@@ -233,7 +233,7 @@ def _abcp_instant(handler: Handler, form: dict[str, str]) -> None:
         i += 1
     if not lines:
         return handler._json(200, {"status": 0, "errorMessage": "Нет позиций", "orders": []})
-    order, hang = _take(handler, form.get("clientOrderNumber", ""), "abcp", lines)
+    order, hang = book_order(handler, form.get("clientOrderNumber", ""), "abcp", lines)
     if hang:
         handler.close_connection = True
         return handler._hold_until_client_leaves()
@@ -296,7 +296,7 @@ def _armtek_create(handler: Handler, body: dict, *, test: bool) -> None:
         order = DemoOrder("", "", "armtek", time.monotonic(), now, lines)
         hang = False
     else:
-        order, hang = _take(handler, str(body.get("TEXT_ORD") or ""), "armtek", lines)
+        order, hang = book_order(handler, str(body.get("TEXT_ORD") or ""), "armtek", lines)
     if hang:
         handler.close_connection = True
         return handler._hold_until_client_leaves()

@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from . import orders as demo_orders
+from . import rest_kinds
 from .catalogue import DemoCatalogue
 from .formats import (
     GARBAGE,
@@ -166,7 +167,14 @@ class _Handler(BaseHTTPRequestHandler):
             ("POST", "/ws_search/assortment_search"): ("armtek", self._armtek_assortment),
             ("POST", "/ws_search/search"): ("armtek", self._armtek_search),
         }
-        if (method, path) in routes:
+        rest = rest_kinds.route(method, path)
+        if rest is not None:
+            protocol = rest[0]
+
+            def route(_params: dict, rest: tuple = rest) -> None:
+                rest_kinds.handle(self, rest, query, raw)
+
+        elif (method, path) in routes:
             protocol, route = routes[(method, path)]
         elif path == "/ws_ping/index" or path == "/":
             return self._json(200, self._info())
@@ -186,7 +194,8 @@ class _Handler(BaseHTTPRequestHandler):
             body = "<html><body><h1>500 Internal Server Error</h1>демо: сбой</body></html>"
             return self._send(500, body.encode(), "text/html; charset=utf-8")
         if garbage:
-            return self._send(200, GARBAGE[protocol][variant % len(GARBAGE[protocol])])
+            bodies = GARBAGE.get(protocol) or rest_kinds.GARBAGE[protocol]
+            return self._send(200, bodies[variant % len(bodies)])
         if protocol == "abcp" and method == "POST":
             route({**query, **form})
         else:

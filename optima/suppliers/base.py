@@ -386,6 +386,25 @@ def as_int(value: Any, default: int | None = None) -> int | None:
     return int(number)
 
 
+_QTY_LOWER_BOUND = re.compile(r"^(?:>|более|больше|от)\s*(\d+)$|^(\d+)\s*\+$", re.IGNORECASE)
+
+
+def stock_quantity(value: Any) -> tuple[int | None, int]:
+    """(qty, qty_min) from a stock field sent as a number or a text: 7 → (7, 7), "7" → (7, 7),
+    ">10" / "более 10" / "10+" → (None, 10); empty, negative or unreadable → (None, 0), an
+    unknown amount rather than a refused row."""
+    if value is None or isinstance(value, bool) or str(value).strip() == "":
+        return None, 0
+    text = str(value).strip()
+    exact = as_int(text.replace(" ", ""))
+    if exact is not None:
+        return (exact, exact) if exact >= 0 else (None, 0)
+    match = _QTY_LOWER_BOUND.match(text)
+    if match:
+        return None, int(match.group(1) or match.group(2))
+    return None, 0
+
+
 def _decimal(text: str) -> Decimal:
     try:
         return Decimal(text)

@@ -19,6 +19,7 @@ class Seen:
     query: dict[str, str]
     form: dict[str, str]
     headers: dict[str, str]
+    body: str = ""
 
 
 @dataclass
@@ -53,6 +54,7 @@ class Replay:
                         {k: v[-1] for k, v in parse_qs(parts.query).items()},
                         {k: v[-1] for k, v in parse_qs(body, keep_blank_values=True).items()},
                         dict(self.headers),
+                        body,
                     )
                 )
                 status, name = replay.routes.get((method, parts.path.rstrip("/")), (404, ""))
