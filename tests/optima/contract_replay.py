@@ -19,6 +19,7 @@ class Seen:
     query: dict[str, str]
     form: dict[str, str]
     headers: dict[str, str]
+    body: str = ""
 
 
 @dataclass
@@ -53,12 +54,16 @@ class Replay:
                         {k: v[-1] for k, v in parse_qs(parts.query).items()},
                         {k: v[-1] for k, v in parse_qs(body, keep_blank_values=True).items()},
                         dict(self.headers),
+                        body,
                     )
                 )
                 status, name = replay.routes.get((method, parts.path.rstrip("/")), (404, ""))
                 payload = (CONTRACTS / name).read_bytes() if name else b"not found"
                 self.send_response(status)
-                self.send_header("Content-Type", "application/json; charset=utf-8")
+                content_type = "application/json; charset=utf-8"
+                if name.endswith(".xml"):  # SOAP answers (Rossko)
+                    content_type = "text/xml; charset=utf-8"
+                self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
                 self.wfile.write(payload)
