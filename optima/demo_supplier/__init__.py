@@ -1,4 +1,5 @@
-"""The demo parts supplier: a real HTTP service speaking ABCP and Armtek on one loopback port.
+"""The demo parts supplier: a real HTTP service speaking ABCP, Armtek and Rossko (SOAP)
+on one loopback port.
 
 The product's demo data, the tests and the benchmarks search it over HTTP exactly as they would
 search a real supplier; the adapters do not know it is a demo. Each instance generates its own
@@ -15,6 +16,7 @@ Endpoints (all on 127.0.0.1):
     POST /search/batch  search[i][number], search[i][brand] (≤ 100)     ABCP
     POST /ws_search/assortment_search?format=json   (HTTP Basic)       Armtek
     POST /ws_search/search?format=json              (HTTP Basic)       Armtek
+    POST /service/v2.1/GetSearch|GetCheckoutDetails|GetCheckout|GetOrders  Rossko (SOAP)
     GET  /ws_ping/index, GET /                                         liveness, no auth
     GET  /pricelist.csv                                the catalogue as a price list, no auth
 
