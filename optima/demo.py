@@ -24,8 +24,17 @@ DEMO_SUPPLIERS = [
     # A second Armtek contract (the same demo service) whose daily request quota is spent:
     # its searches stop with a message, and the suppliers page says so.
     ("Армтек, договор Урал", "armtek", 8702, 2, "6", "150:400", "13:00", 2),
+    # Rossko speaks SOAP (its own demo instance; KEY1/KEY2 are the demo's login and password).
+    ("Росско", "rossko", 8706, 6, "10", "100:300", "16:00", 0),
 ]
 ARMTEK_OPTIONS = {"VKORG": "4000", "KUNNR_RG": "43000001", "KUNNR_ZA": "43000101", "INCOTERMS": "0"}
+ROSSKO_OPTIONS = {
+    "delivery_id": "000000001",  # pick-up at the supplier's warehouse
+    "payment_id": "1",
+    "contact_name": "Мастер-приёмщик",
+    "contact_phone": "+74951234567",
+}
+ROSSKO_PATH = "/service/v2.1"
 SPENT_QUOTA_SUPPLIER = "Армтек, договор Урал"
 SPENT_QUOTA_LIMIT = 300
 MARKUPS = [("", "0", "45"), ("", "3000", "30"), ("", "15000", "20"), ("original", "0", "25")]
@@ -37,6 +46,8 @@ def _options(name: str, kind: str) -> dict:
         if name == SPENT_QUOTA_SUPPLIER:
             options["daily_request_limit"] = SPENT_QUOTA_LIMIT
         return options
+    if kind == "rossko":
+        return dict(ROSSKO_OPTIONS)
     return {"use_online_stocks": True}
 
 
@@ -52,7 +63,7 @@ def load(*, shop: Shop, stdout) -> None:
             name=name,
             defaults={
                 "kind": kind,
-                "base_url": f"http://127.0.0.1:{port}",
+                "base_url": f"http://127.0.0.1:{port}" + (ROSSKO_PATH if kind == "rossko" else ""),
                 "login": "demo",
                 "secret": "demo",
                 "options": _options(name, kind),

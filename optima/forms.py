@@ -7,6 +7,7 @@ from autoservice.outbound import outbound_url_validator
 
 from .models import MarkupRule, PricingSettings, Supplier, SupplierDiscount, SupplierKind
 from .services import NumbersError, SupplierSecretRequired, numbers_parse
+from .suppliers.rossko import DEFAULT_BASE_URL as ROSSKO_BASE_URL
 
 
 class SearchForm(forms.Form):
@@ -92,13 +93,66 @@ class SupplierForm(forms.ModelForm):
             "этого типа поставщика, 0 — без лимита."
         ),
     )
-    OPTION_FIELDS = ("kunnr_za", "incoterms", "use_online_stocks", "batch", "daily_request_limit")
+    # Rossko: KEY1 goes in the login field, KEY2 in the secret; these are the checkout's
+    # settings. Once loaded from Rossko (GetCheckoutDetails) they become lists to choose from.
+    rossko_delivery_id = forms.CharField(
+        label=_("Росско: способ получения (delivery_id)"),
+        required=False,
+        max_length=20,
+        help_text=_(
+            "KEY1 Росско впишите в поле «Логин», KEY2 — в поле «Пароль или ключ», сохраните и "
+            "нажмите «Загрузить способы доставки»: способы и адреса появятся списком."
+        ),
+    )
+    rossko_address_id = forms.CharField(
+        label=_("Росско: адрес доставки (address_id)"),
+        required=False,
+        max_length=20,
+        help_text=_("Пусто — самовывоз со склада Росско."),
+    )
+    rossko_payment_id = forms.CharField(
+        label=_("Росско: способ оплаты заказов (payment_id)"), required=False, max_length=20
+    )
+    rossko_requisite_id = forms.CharField(
+        label=_("Росско: организация-плательщик (requisite_id)"), required=False, max_length=20
+    )
+    rossko_contact_name = forms.CharField(
+        label=_("Росско: контакт для заказов — имя"), required=False, max_length=80
+    )
+    rossko_contact_phone = forms.CharField(
+        label=_("Росско: контакт для заказов — телефон"), required=False, max_length=30
+    )
+    OPTION_FIELDS = (
+        "kunnr_za",
+        "incoterms",
+        "use_online_stocks",
+        "batch",
+        "daily_request_limit",
+        "rossko_delivery_id",
+        "rossko_address_id",
+        "rossko_payment_id",
+        "rossko_requisite_id",
+        "rossko_contact_name",
+        "rossko_contact_phone",
+    )
     OPTION_KEYS = {
         "kunnr_za": "KUNNR_ZA",
         "incoterms": "INCOTERMS",
         "use_online_stocks": "use_online_stocks",
         "batch": "batch",
         "daily_request_limit": "daily_request_limit",
+        "rossko_delivery_id": "delivery_id",
+        "rossko_address_id": "address_id",
+        "rossko_payment_id": "payment_id",
+        "rossko_requisite_id": "requisite_id",
+        "rossko_contact_name": "contact_name",
+        "rossko_contact_phone": "contact_phone",
+    }
+    ROSSKO_CHOICES = {
+        "rossko_delivery_id": "deliveries",
+        "rossko_address_id": "addresses",
+        "rossko_payment_id": "payments",
+        "rossko_requisite_id": "companies",
     }
 
     def __init__(self, *args, **kwargs):
@@ -109,6 +163,22 @@ class SupplierForm(forms.ModelForm):
                 self.initial[name] = options[key]
         if "use_online_stocks" not in options:
             self.initial["use_online_stocks"] = True
+        loaded = (
+            options.get("rossko_choices") if self.instance.kind == SupplierKind.ROSSKO else None
+        )
+        if isinstance(loaded, dict):
+            for name, key in self.ROSSKO_CHOICES.items():
+                rows = [row for row in loaded.get(key) or [] if isinstance(row, list) and row]
+                if not rows:
+                    continue
+                empty = _("самовывоз (без адреса)") if key == "addresses" else _("— не выбрано —")
+                field = self.fields[name]
+                self.fields[name] = forms.ChoiceField(
+                    label=field.label,
+                    help_text=field.help_text,
+                    required=False,
+                    choices=[("", empty)] + [(str(row[0]), str(row[1])) for row in rows],
+                )
 
     class Meta:
         model = Supplier
@@ -124,6 +194,12 @@ class SupplierForm(forms.ModelForm):
             "use_online_stocks",
             "batch",
             "daily_request_limit",
+            "rossko_delivery_id",
+            "rossko_address_id",
+            "rossko_payment_id",
+            "rossko_requisite_id",
+            "rossko_contact_name",
+            "rossko_contact_phone",
             "discount_pct",
             "cutoff_time",
             "transit_days",
@@ -154,6 +230,10 @@ class SupplierForm(forms.ModelForm):
             self.add_error(
                 "base_url", _("Для API нужен адрес, например https://id123.public.api.abcp.ru")
             )
+        if kind == SupplierKind.ROSSKO:
+            if "base_url" in cleaned and not cleaned["base_url"]:
+                cleaned["base_url"] = ROSSKO_BASE_URL
+            self._check_rossko_address(cleaned)
         discount = cleaned.get("discount_pct")
         if discount is not None and not 0 <= discount < 100:
             self.add_error("discount_pct", _("Скидка — от 0 до 99 %."))
@@ -165,6 +245,7 @@ class SupplierForm(forms.ModelForm):
                 "incoterms": SupplierKind.ARMTEK,
                 "use_online_stocks": SupplierKind.ABCP,
                 "batch": SupplierKind.ABCP,
+                **{name: SupplierKind.ROSSKO for name in self.OPTION_KEYS if name[:7] == "rossko_"},
             }
             for name, key in self.OPTION_KEYS.items():
                 value = cleaned.get(name)
@@ -178,6 +259,21 @@ class SupplierForm(forms.ModelForm):
                     options[key] = value.strip() if isinstance(value, str) else value
             cleaned["options"] = options
         return cleaned
+
+    def _check_rossko_address(self, cleaned: dict) -> None:
+        """A delivery address takes only the delivery types Rossko listed for it."""
+        loaded = (self.instance.options or {}).get("rossko_choices") or {}
+        address, delivery = cleaned.get("rossko_address_id"), cleaned.get("rossko_delivery_id")
+        for row in loaded.get("addresses") or []:
+            allowed = row[2] if len(row) > 2 else []
+            if address and str(row[0]) == address and allowed and delivery not in allowed:
+                self.add_error(
+                    "rossko_delivery_id",
+                    _(
+                        "К этому адресу Росско так не доставляет: выберите другой способ "
+                        "получения или другой адрес."
+                    ),
+                )
 
     def save(self, commit: bool = True) -> Supplier:
         supplier = super().save(commit=False)

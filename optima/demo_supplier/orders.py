@@ -137,7 +137,7 @@ def _form(raw: bytes) -> dict[str, str]:
     return {k: v[-1] for k, v in parse_qs(text, keep_blank_values=True).items()}
 
 
-def _price(handler: Handler, number: str, brand: str, key: str) -> Decimal:
+def line_price(handler: Handler, number: str, brand: str, key: str) -> Decimal:
     catalogue = handler.server.catalogue
     for offer in catalogue.all_offers:
         if offer.item_key == key or (
@@ -149,7 +149,7 @@ def _price(handler: Handler, number: str, brand: str, key: str) -> Decimal:
     return offers[0].price if offers else Decimal("1000.00")
 
 
-def _take(
+def order_take(
     handler: Handler, client_number: str, protocol: str, lines: list[DemoOrderLine]
 ) -> tuple[DemoOrder, bool]:
     """Book the order (or find the one already booked under this number: the demo, like a
@@ -226,14 +226,14 @@ def _abcp_instant(handler: Handler, form: dict[str, str]) -> None:
                 brand=get("brand"),
                 number=get("number"),
                 qty=qty,
-                price=_price(handler, get("number"), get("brand"), get("itemKey")),
+                price=line_price(handler, get("number"), get("brand"), get("itemKey")),
                 comment=get("comment"),
             )
         )
         i += 1
     if not lines:
         return handler._json(200, {"status": 0, "errorMessage": "Нет позиций", "orders": []})
-    order, hang = _take(handler, form.get("clientOrderNumber", ""), "abcp", lines)
+    order, hang = order_take(handler, form.get("clientOrderNumber", ""), "abcp", lines)
     if hang:
         handler.close_connection = True
         return handler._hold_until_client_leaves()
@@ -282,7 +282,7 @@ def _armtek_create(handler: Handler, body: dict, *, test: bool) -> None:
                 brand=str(item.get("BRAND") or ""),
                 number=str(item.get("PIN") or ""),
                 qty=max(qty, 1),
-                price=_price(
+                price=line_price(
                     handler, str(item.get("PIN")), str(item.get("BRAND")), str(item.get("KEYZAK"))
                 ),
                 comment=str(item.get("COMMENT") or ""),
@@ -296,7 +296,7 @@ def _armtek_create(handler: Handler, body: dict, *, test: bool) -> None:
         order = DemoOrder("", "", "armtek", time.monotonic(), now, lines)
         hang = False
     else:
-        order, hang = _take(handler, str(body.get("TEXT_ORD") or ""), "armtek", lines)
+        order, hang = order_take(handler, str(body.get("TEXT_ORD") or ""), "armtek", lines)
     if hang:
         handler.close_connection = True
         return handler._hold_until_client_leaves()

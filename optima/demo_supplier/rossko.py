@@ -24,7 +24,7 @@ from lxml import etree
 
 from .catalogue import DemoOffer, DemoPart
 from .formats import MOSCOW
-from .orders import DemoOrder, DemoOrderLine, _price, _take, order_book
+from .orders import DemoOrder, DemoOrderLine, line_price, order_book, order_take
 
 PREFIX = "/service/v2.1/"
 # The WSDL the adapter ships (read as a file: the demo runs without Django).
@@ -247,13 +247,13 @@ def _checkout(handler: Handler, operation: str, result: str, call: etree._Elemen
                 brand=brand,
                 number=number,
                 qty=qty,
-                price=_price(handler, number, brand, stock),
+                price=line_price(handler, number, brand, stock),
                 comment=fields.get("comment", "")[:50],
             )
         )
     if not lines:
         return _answer(handler, operation, result, _failure("Нет позиций для заказа"))
-    order, hang = _take(handler, contact.get("comment", ""), "rossko", lines)
+    order, hang = order_take(handler, contact.get("comment", ""), "rossko", lines)
     if hang:
         handler.close_connection = True
         return handler._hold_until_client_leaves()

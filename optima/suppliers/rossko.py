@@ -68,7 +68,7 @@ SETTINGS = zeep.Settings(
     forbid_external=True,
     raw_response=False,
 )
-_KEY_WORDS = re.compile(
+KEY_WORDS = re.compile(
     r"ключ|key1|key2|авториз|доступ запрещ|не найден клиент|unauthori|authenti|access denied",
     re.IGNORECASE,
 )
@@ -380,7 +380,7 @@ def _keys_rejected(answer: str) -> SupplierProblem:
 def _failure(message: str, *, fault: bool = False) -> SupplierProblem:
     """success=false or a SOAP Fault: a key problem goes to the manager, a delivery setting
     too; anything else is the supplier's error, with its words."""
-    if message and _KEY_WORDS.search(message):
+    if message and KEY_WORDS.search(message):
         return _keys_rejected(message)
     if message and _DELIVERY_WORDS.search(message) and not fault:
         return SupplierProblem(
@@ -447,7 +447,7 @@ def checkout_details(*, base_url: str, credentials: dict, timeout_s: float) -> C
             message = adapter._supplier_text(result.get("message"))
             raise (
                 _keys_rejected(message)
-                if not message or _KEY_WORDS.search(message)
+                if not message or KEY_WORDS.search(message)
                 else (_failure(message))
             )
     except SupplierProblem as problem:

@@ -45,7 +45,7 @@ from .orders import (
     SupplierOrderState,
     register_order_client,
 )
-from .rossko import _KEY_WORDS, credentials_of, items, soap_call, text
+from .rossko import KEY_WORDS, credentials_of, items, soap_call, text
 
 logger = logging.getLogger("optima.suppliers.rossko")
 
@@ -90,7 +90,7 @@ def parse_checkout(
         raise OrderUnknown("Росско прислал ответ без результата заказа (CheckoutResult)")
     message = text(result.get("message"))[:300]
     if not result["success"]:
-        if message and _KEY_WORDS.search(message):
+        if message and KEY_WORDS.search(message):
             raise OrderRejected(
                 "Росско не принял ключи KEY1/KEY2: проверьте их в настройках поставщика. "
                 f"Ответ Росско: {message}"
