@@ -112,7 +112,14 @@ class OutboundTransport(zeep.Transport):
     its deadline): zeep builds and reads the envelopes, the project's policy sends them."""
 
     def __init__(self, exchange: Exchange):
-        super().__init__()
+        # Not zeep's __init__: it opens a requests.Session per transport, which nothing here
+        # uses (every byte goes through `exchange`) and which costs more than the envelope.
+        self.cache = None
+        self.load_timeout = None
+        self.operation_timeout = None
+        self.logger = logger
+        self.session = None
+        self._close_session = False
         self._exchange = exchange
 
     def post(self, address, message, headers):

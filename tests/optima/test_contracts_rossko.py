@@ -232,3 +232,14 @@ def test_the_wsdl_is_read_from_the_repository_not_the_network():
     assert document.location == str(WSDL_PATH)
     operations = document.bindings["{https://api.rossko.ru/}RosskoBinding"]._operations
     assert set(operations) == {"GetSearch", "GetCheckoutDetails", "GetCheckout", "GetOrders"}
+
+
+def test_keys_never_reach_the_logs_nor_the_message(caplog):
+    caplog.set_level("DEBUG")
+    for file, status in (("fault.xml", 500), ("search_bad_keys.xml", 200), ("search.xml", 200)):
+        result, _ = search(file, status=status)
+        assert CREDENTIALS["login"] not in result.message
+        assert CREDENTIALS["password"] not in result.message
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert CREDENTIALS["login"] not in logged and CREDENTIALS["password"] not in logged
+    assert "k1-0f3c9a7e51" not in repr(adapter(Replay({})))
