@@ -163,6 +163,9 @@ class SupplierForm(forms.ModelForm):
                 self.initial[name] = options[key]
         if "use_online_stocks" not in options:
             self.initial["use_online_stocks"] = True
+        if "rossko_choices" in options:
+            # What Rossko listed is kept apart from the options the manager edits by hand.
+            self.initial["options"] = {k: v for k, v in options.items() if k != "rossko_choices"}
         loaded = (
             options.get("rossko_choices") if self.instance.kind == SupplierKind.ROSSKO else None
         )
@@ -257,6 +260,9 @@ class SupplierForm(forms.ModelForm):
                     options.pop(key, None)
                 else:
                     options[key] = value.strip() if isinstance(value, str) else value
+            loaded = (self.instance.options or {}).get("rossko_choices")
+            if kind == SupplierKind.ROSSKO and loaded and "rossko_choices" not in options:
+                options["rossko_choices"] = loaded
             cleaned["options"] = options
         return cleaned
 

@@ -60,11 +60,13 @@ def test_loading_delivery_settings_turns_them_into_choices_and_they_are_kept(man
     assert "Самовывоз со склада" in text and "Москва, Автозаводская, 23" in text
 
     supplier.refresh_from_db()
+    assert "rossko_choices" in supplier.options
+    assert "rossko_choices" not in text  # the options field shows only what is typed by hand
     data = {
         **ROSSKO,
         "base_url": base_url,
         "secret": "",
-        "options": json.dumps(supplier.options, ensure_ascii=False),
+        "options": "{}",
         "rossko_delivery_id": "000000002",
         "rossko_address_id": "270997",
         "rossko_payment_id": "1",
@@ -77,6 +79,7 @@ def test_loading_delivery_settings_turns_them_into_choices_and_they_are_kept(man
     credentials = services.supplier_credentials(supplier)
     assert (credentials["delivery_id"], credentials["address_id"]) == ("000000002", "270997")
     assert credentials["payment_id"] == "1" and credentials["contact_name"] == "Иван, приёмка"
+    assert supplier.options["rossko_choices"]["addresses"][0][0] == "270997"  # still there
 
 
 def test_an_address_rossko_does_not_deliver_to_that_way_is_refused_with_the_input_kept(
