@@ -12,7 +12,7 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/1
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/autoservice_bench
 # The hosts the outbound policy lets through despite being internal: the demo suppliers
 # (`make run`, `make run-full`) and, for tests and benchmarks, their servers on 127.0.0.1.
-DEMO_OUTBOUND_HOSTS := 127.0.0.1:8701,127.0.0.1:8702,127.0.0.1:8703,127.0.0.1:8704,127.0.0.1:8705
+DEMO_OUTBOUND_HOSTS := 127.0.0.1:8701,127.0.0.1:8702,127.0.0.1:8703,127.0.0.1:8704,127.0.0.1:8705,127.0.0.1:8706
 
 .PHONY: run run-full test bench soak lint fmt messages system-deps browser-deps services demo clean
 

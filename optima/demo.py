@@ -27,12 +27,21 @@ DEMO_SUPPLIERS = [
     # The Autoeuro (REST v2) and Parts-Soft shapes, each from its own demo service.
     ("Автоевро", "autoeuro", 8704, 4, "10", "100:300", "16:00", 1),
     ("ЗапчастиПро (Parts-Soft)", "partssoft", 8705, 5, "9", "120:350", "13:00", 1),
+    # Rossko speaks SOAP (its own demo instance; KEY1/KEY2 are the demo's login and password).
+    ("Росско", "rossko", 8706, 6, "10", "100:300", "16:00", 0),
 ]
 # Autoeuro: the demo account's delivery point and payer (get_deliveries, get_payers).
 AUTOEURO_OPTIONS = {"delivery_key": "demo-pickup-msk", "payer_key": "demo-payer"}
-# Where each kind's API lives on its host (Autoeuro under /api/v2/json, the others at the root).
-API_PATHS = {"autoeuro": "/api/v2/json"}
+# Where each kind's API lives on its host (Autoeuro under /api/v2/json, Rossko under
+# /service/v2.1, the others at the root).
+API_PATHS = {"autoeuro": "/api/v2/json", "rossko": "/service/v2.1"}
 ARMTEK_OPTIONS = {"VKORG": "4000", "KUNNR_RG": "43000001", "KUNNR_ZA": "43000101", "INCOTERMS": "0"}
+ROSSKO_OPTIONS = {
+    "delivery_id": "000000001",  # pick-up at the supplier's warehouse
+    "payment_id": "1",
+    "contact_name": "Мастер-приёмщик",
+    "contact_phone": "+74951234567",
+}
 SPENT_QUOTA_SUPPLIER = "Армтек, договор Урал"
 SPENT_QUOTA_LIMIT = 300
 MARKUPS = [("", "0", "45"), ("", "3000", "30"), ("", "15000", "20"), ("original", "0", "25")]
@@ -48,6 +57,8 @@ def _options(name: str, kind: str) -> dict:
         return dict(AUTOEURO_OPTIONS)
     if kind == "partssoft":
         return {}
+    if kind == "rossko":
+        return dict(ROSSKO_OPTIONS)
     return {"use_online_stocks": True}
 
 

@@ -7,6 +7,7 @@ from autoservice.outbound import outbound_url_validator
 
 from .models import MarkupRule, PricingSettings, Supplier, SupplierDiscount, SupplierKind
 from .services import NumbersError, SupplierSecretRequired, numbers_parse
+from .suppliers.rossko import DEFAULT_BASE_URL as ROSSKO_BASE_URL
 
 
 class SearchForm(forms.Form):
@@ -124,6 +125,35 @@ class SupplierForm(forms.ModelForm):
             "этого типа поставщика, 0 — без лимита."
         ),
     )
+    # Rossko: KEY1 goes in the login field, KEY2 in the secret; these are the checkout's
+    # settings. Once loaded from Rossko (GetCheckoutDetails) they become lists to choose from.
+    rossko_delivery_id = forms.CharField(
+        label=_("Росско: способ получения (delivery_id)"),
+        required=False,
+        max_length=20,
+        help_text=_(
+            "KEY1 Росско впишите в поле «Логин», KEY2 — в поле «Пароль или ключ», сохраните и "
+            "нажмите «Загрузить способы доставки»: способы и адреса появятся списком."
+        ),
+    )
+    rossko_address_id = forms.CharField(
+        label=_("Росско: адрес доставки (address_id)"),
+        required=False,
+        max_length=20,
+        help_text=_("Пусто — самовывоз со склада Росско."),
+    )
+    rossko_payment_id = forms.CharField(
+        label=_("Росско: способ оплаты заказов (payment_id)"), required=False, max_length=20
+    )
+    rossko_requisite_id = forms.CharField(
+        label=_("Росско: организация-плательщик (requisite_id)"), required=False, max_length=20
+    )
+    rossko_contact_name = forms.CharField(
+        label=_("Росско: контакт для заказов — имя"), required=False, max_length=80
+    )
+    rossko_contact_phone = forms.CharField(
+        label=_("Росско: контакт для заказов — телефон"), required=False, max_length=30
+    )
     OPTION_FIELDS = (
         "kunnr_za",
         "incoterms",
@@ -133,6 +163,12 @@ class SupplierForm(forms.ModelForm):
         "autoeuro_payer_key",
         "partssoft_api_path",
         "daily_request_limit",
+        "rossko_delivery_id",
+        "rossko_address_id",
+        "rossko_payment_id",
+        "rossko_requisite_id",
+        "rossko_contact_name",
+        "rossko_contact_phone",
     )
     OPTION_KEYS = {
         "kunnr_za": "KUNNR_ZA",
@@ -143,6 +179,18 @@ class SupplierForm(forms.ModelForm):
         "autoeuro_payer_key": "payer_key",
         "partssoft_api_path": "api_path",
         "daily_request_limit": "daily_request_limit",
+        "rossko_delivery_id": "delivery_id",
+        "rossko_address_id": "address_id",
+        "rossko_payment_id": "payment_id",
+        "rossko_requisite_id": "requisite_id",
+        "rossko_contact_name": "contact_name",
+        "rossko_contact_phone": "contact_phone",
+    }
+    ROSSKO_CHOICES = {
+        "rossko_delivery_id": "deliveries",
+        "rossko_address_id": "addresses",
+        "rossko_payment_id": "payments",
+        "rossko_requisite_id": "companies",
     }
     # Option fields that belong to one kind only: dropped from the options of the others.
     OPTION_KIND = {
@@ -153,6 +201,7 @@ class SupplierForm(forms.ModelForm):
         "autoeuro_delivery_key": SupplierKind.AUTOEURO,
         "autoeuro_payer_key": SupplierKind.AUTOEURO,
         "partssoft_api_path": SupplierKind.PARTSSOFT,
+        **{name: SupplierKind.ROSSKO for name in OPTION_KEYS if name.startswith("rossko_")},
     }
 
     def __init__(self, *args, **kwargs):
@@ -163,6 +212,25 @@ class SupplierForm(forms.ModelForm):
                 self.initial[name] = options[key]
         if "use_online_stocks" not in options:
             self.initial["use_online_stocks"] = True
+        if "rossko_choices" in options:
+            # What Rossko listed is kept apart from the options the manager edits by hand.
+            self.initial["options"] = {k: v for k, v in options.items() if k != "rossko_choices"}
+        loaded = (
+            options.get("rossko_choices") if self.instance.kind == SupplierKind.ROSSKO else None
+        )
+        if isinstance(loaded, dict):
+            for name, key in self.ROSSKO_CHOICES.items():
+                rows = [row for row in loaded.get(key) or [] if isinstance(row, list) and row]
+                if not rows:
+                    continue
+                empty = _("самовывоз (без адреса)") if key == "addresses" else _("— не выбрано —")
+                field = self.fields[name]
+                self.fields[name] = forms.ChoiceField(
+                    label=field.label,
+                    help_text=field.help_text,
+                    required=False,
+                    choices=[("", empty)] + [(str(row[0]), str(row[1])) for row in rows],
+                )
 
     class Meta:
         model = Supplier
@@ -181,6 +249,12 @@ class SupplierForm(forms.ModelForm):
             "autoeuro_payer_key",
             "partssoft_api_path",
             "daily_request_limit",
+            "rossko_delivery_id",
+            "rossko_address_id",
+            "rossko_payment_id",
+            "rossko_requisite_id",
+            "rossko_contact_name",
+            "rossko_contact_phone",
             "discount_pct",
             "cutoff_time",
             "transit_days",
@@ -225,6 +299,10 @@ class SupplierForm(forms.ModelForm):
                 "secret",
                 _("Укажите API-ключ из личного кабинета на сайте поставщика."),
             )
+        if kind == SupplierKind.ROSSKO:
+            if "base_url" in cleaned and not cleaned["base_url"]:
+                cleaned["base_url"] = ROSSKO_BASE_URL
+            self._check_rossko_address(cleaned)
         discount = cleaned.get("discount_pct")
         if discount is not None and not 0 <= discount < 100:
             self.add_error("discount_pct", _("Скидка — от 0 до 99 %."))
@@ -242,6 +320,9 @@ class SupplierForm(forms.ModelForm):
                     options.pop(key, None)
                 else:
                     options[key] = value.strip() if isinstance(value, str) else value
+            loaded = (self.instance.options or {}).get("rossko_choices")
+            if kind == SupplierKind.ROSSKO and loaded and "rossko_choices" not in options:
+                options["rossko_choices"] = loaded
             cleaned["options"] = options
         return cleaned
 
@@ -263,6 +344,21 @@ class SupplierForm(forms.ModelForm):
                     "скопируйте его из письма или личного кабинета ещё раз."
                 ),
             )
+
+    def _check_rossko_address(self, cleaned: dict) -> None:
+        """A delivery address takes only the delivery types Rossko listed for it."""
+        loaded = (self.instance.options or {}).get("rossko_choices") or {}
+        address, delivery = cleaned.get("rossko_address_id"), cleaned.get("rossko_delivery_id")
+        for row in loaded.get("addresses") or []:
+            allowed = row[2] if len(row) > 2 else []
+            if address and str(row[0]) == address and allowed and delivery not in allowed:
+                self.add_error(
+                    "rossko_delivery_id",
+                    _(
+                        "К этому адресу Росско так не доставляет: выберите другой способ "
+                        "получения или другой адрес."
+                    ),
+                )
 
     def save(self, commit: bool = True) -> Supplier:
         supplier = super().save(commit=False)

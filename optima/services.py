@@ -186,6 +186,43 @@ def supplier_credentials(supplier: Supplier) -> dict:
     return {"login": supplier.login, "password": supplier.secret, **(supplier.options or {})}
 
 
+class SupplierDetailsError(ValueError):
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+def supplier_rossko_details_load(*, supplier: Supplier) -> dict:
+    """Ask Rossko which delivery types, addresses, payment types and companies this account
+    may use (GetCheckoutDetails) and keep them in the supplier's options, where the settings
+    form offers them as choices. SupplierDetailsError with a Russian message otherwise."""
+    from .suppliers.rossko import CheckoutDetailsProblem, checkout_details
+
+    if supplier.kind != SupplierKind.ROSSKO:
+        raise SupplierDetailsError(_("Способы доставки загружаются только у поставщика Росско."))
+    try:
+        details = checkout_details(
+            base_url=supplier.base_url,
+            credentials=supplier_credentials(supplier),
+            timeout_s=float(supplier.timeout_s),
+        )
+    except CheckoutDetailsProblem as problem:
+        raise SupplierDetailsError(problem.message) from None
+    choices = {
+        "deliveries": [list(pair) for pair in details.deliveries],
+        "addresses": [[i, label, list(allowed)] for i, label, allowed in details.addresses],
+        "payments": [list(pair) for pair in details.payments],
+        "companies": [list(pair) for pair in details.companies],
+        "loaded_at": timezone.now().isoformat(),
+    }
+    with transaction.atomic():
+        locked = Supplier.objects.select_for_update().get(pk=supplier.pk, shop=supplier.shop_id)
+        locked.options = {**(locked.options or {}), "rossko_choices": choices}
+        locked.save(update_fields=["options"])
+    supplier.options = locked.options
+    return choices
+
+
 def _cache_key(supplier: Supplier, number: str) -> str:
     return f"optima:v1:{supplier.pk}:{number}"
 

@@ -210,9 +210,34 @@ def _supplier_pricelist(request: HttpRequest, supplier: Supplier | None) -> Outc
     return redirect("optima:supplier_edit", supplier_id=supplier.pk)
 
 
+def _supplier_rossko_details(request: HttpRequest, supplier: Supplier | None) -> Outcome:
+    if supplier is None:
+        messages.error(request, _("Сначала сохраните поставщика с ключами KEY1 и KEY2."))
+        return redirect("optima:supplier_create")
+    try:
+        choices = services.supplier_rossko_details_load(supplier=supplier)
+    except services.SupplierDetailsError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request,
+            _(
+                "Росско: способов получения %(d)s, адресов %(a)s, способов оплаты %(p)s. "
+                "Выберите их ниже и сохраните."
+            )
+            % {
+                "d": len(choices["deliveries"]),
+                "a": len(choices["addresses"]),
+                "p": len(choices["payments"]),
+            },
+        )
+    return redirect("optima:supplier_edit", supplier_id=supplier.pk)
+
+
 SUPPLIER_ACTIONS: dict[str, Callable[[HttpRequest, Supplier | None], Outcome]] = {
     "save": _supplier_save,
     "pricelist": _supplier_pricelist,
+    "rossko_details": _supplier_rossko_details,
 }
 
 

@@ -1,5 +1,5 @@
-"""The demo parts supplier: a real HTTP service speaking ABCP, Armtek, Autoeuro and Parts-Soft on
-one loopback port.
+"""The demo parts supplier: a real HTTP service speaking ABCP, Armtek, Autoeuro, Parts-Soft and
+Rossko (SOAP) on one loopback port.
 
 The product's demo data, the tests and the benchmarks search it over HTTP exactly as they would
 search a real supplier; the adapters do not know it is a demo. Each instance generates its own
@@ -18,6 +18,7 @@ Endpoints (all on 127.0.0.1):
     POST /ws_search/search?format=json              (HTTP Basic)       Armtek
     POST /api/v2/json/search_brands|search_items|create_order|get_orders  (key header) Autoeuro
     GET  /api/v1/search/get_brands_by_oem|get_offers_by_oem_and_make_name  (?api_key=)  Parts-Soft
+    POST /service/v2.1/GetSearch|GetCheckoutDetails|GetCheckout|GetOrders  Rossko (SOAP)
     GET  /ws_ping/index, GET /                                         liveness, no auth
     GET  /pricelist.csv                                the catalogue as a price list, no auth
 

@@ -137,7 +137,7 @@ def _form(raw: bytes) -> dict[str, str]:
     return {k: v[-1] for k, v in parse_qs(text, keep_blank_values=True).items()}
 
 
-def _price(handler: Handler, number: str, brand: str, key: str) -> Decimal:
+def line_price(handler: Handler, number: str, brand: str, key: str) -> Decimal:
     catalogue = handler.server.catalogue
     for offer in catalogue.all_offers:
         if offer.item_key == key or (
@@ -226,7 +226,7 @@ def _abcp_instant(handler: Handler, form: dict[str, str]) -> None:
                 brand=get("brand"),
                 number=get("number"),
                 qty=qty,
-                price=_price(handler, get("number"), get("brand"), get("itemKey")),
+                price=line_price(handler, get("number"), get("brand"), get("itemKey")),
                 comment=get("comment"),
             )
         )
@@ -282,7 +282,7 @@ def _armtek_create(handler: Handler, body: dict, *, test: bool) -> None:
                 brand=str(item.get("BRAND") or ""),
                 number=str(item.get("PIN") or ""),
                 qty=max(qty, 1),
-                price=_price(
+                price=line_price(
                     handler, str(item.get("PIN")), str(item.get("BRAND")), str(item.get("KEYZAK"))
                 ),
                 comment=str(item.get("COMMENT") or ""),

@@ -20,6 +20,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from . import orders as demo_orders
 from . import rest_kinds
+from . import rossko as demo_rossko
 from .catalogue import DemoCatalogue
 from .formats import (
     GARBAGE,
@@ -160,6 +161,8 @@ class _Handler(BaseHTTPRequestHandler):
             form = {k: v[-1] for k, v in parse_qs(body, keep_blank_values=True).items()}
         if (method, path) in demo_orders.ORDER_PATHS:
             return demo_orders.handle(self, method, path, query, raw)
+        if path.startswith(demo_rossko.PREFIX):
+            return demo_rossko.handle(self, method, path, query, raw)
         routes = {
             ("GET", "/search/brands"): ("abcp", self._abcp_brands),
             ("GET", "/search/articles"): ("abcp", self._abcp_articles),
@@ -394,6 +397,16 @@ class DemoSupplierHandle:
     @property
     def abcp_credentials(self) -> dict[str, str]:
         return {"login": self.config.login, "password": self.config.password}
+
+    @property
+    def rossko_credentials(self) -> dict[str, str]:
+        """KEY1 and KEY2 (the demo's login and password) and the demo account's pick-up."""
+        return {
+            "login": self.config.login,
+            "password": self.config.password,
+            "delivery_id": "000000001",
+            "payment_id": "1",
+        }
 
     @property
     def armtek_credentials(self) -> dict[str, str]:

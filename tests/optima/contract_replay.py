@@ -60,7 +60,10 @@ class Replay:
                 status, name = replay.routes.get((method, parts.path.rstrip("/")), (404, ""))
                 payload = (CONTRACTS / name).read_bytes() if name else b"not found"
                 self.send_response(status)
-                self.send_header("Content-Type", "application/json; charset=utf-8")
+                content_type = "application/json; charset=utf-8"
+                if name.endswith(".xml"):  # SOAP answers (Rossko)
+                    content_type = "text/xml; charset=utf-8"
+                self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
                 self.wfile.write(payload)
