@@ -95,16 +95,47 @@ _STAMP = {
 # --- the plan: what the advisor confirms --------------------------------------------------
 
 
+def lot_quantity(wanted: int, min_qty: int, multiple: int) -> int:
+    """What the supplier accepts for `wanted` pieces: at least its minimum (Armtek MINBM),
+    rounded up to its lot (Armtek RDPRF, ABCP packing). Nonsense rules count as none."""
+    min_qty, multiple = max(1, int(min_qty or 1)), max(1, int(multiple or 1))
+    quantity = max(1, int(wanted), min_qty)
+    return -(-quantity // multiple) * multiple
+
+
 @dataclass
 class PlanLine:
     position: int
     name: str
     option: dict
-    qty: int
+    qty: int  # what is ordered: the customer's quantity raised to the supplier's lot rules
     agreed_rub: Decimal
     today_rub: Decimal | None
     check: str  # the re-check's status: same, price_up, out_of_stock, supplier_error, ""
     check_message: str = ""
+    qty_needed: int = 1  # what the customer's offer holds
+
+    @property
+    def min_qty(self) -> int:
+        return max(1, int(self.option.get("min_qty") or 1))
+
+    @property
+    def multiple(self) -> int:
+        return max(1, int(self.option.get("multiple") or 1))
+
+    @property
+    def lot_raised(self) -> bool:
+        return self.qty != self.qty_needed
+
+    @property
+    def lot_rule(self) -> str:
+        """The supplier's rule in words: «минимум 2 шт., кратно 2»; "" when it has none."""
+        parts = []
+        if self.min_qty > 1:
+            parts.append(_("минимум %(n)s шт.") % {"n": self.min_qty})
+        if self.multiple > 1:
+            parts.append(_("кратно %(n)s") % {"n": self.multiple})
+        return ", ".join(parts)
 
     @property
     def price_change_pct(self) -> Decimal | None:
@@ -124,6 +155,10 @@ class PlanGroup:
         return sum(
             ((line.today_rub or line.agreed_rub) * line.qty for line in self.lines), Decimal(0)
         )
+
+    @property
+    def lot_raised(self) -> bool:
+        return any(line.lot_raised for line in self.lines)
 
     @property
     def how(self) -> str:
@@ -164,12 +199,14 @@ def order_plan(version: OfferVersion) -> list[PlanGroup]:
         )
         check = checks.get(index, {})
         today = check.get("list_price_rub")
+        needed = max(1, int(option.get("qty") or 1))
         group.lines.append(
             PlanLine(
                 position=index,
                 name=position.get("name") or option.get("name", ""),
                 option=option,
-                qty=max(1, int(option.get("qty") or 1)),
+                qty=lot_quantity(needed, option.get("min_qty", 1), option.get("multiple", 1)),
+                qty_needed=needed,
                 agreed_rub=Decimal(option["list_price_rub"]),
                 today_rub=Decimal(today) if today else None,
                 check=check.get("status", ""),
@@ -188,11 +225,16 @@ def client_number_for(version: OfferVersion, supplier: Supplier) -> str:
 
 @transaction.atomic
 def orders_confirm(
-    *, version: OfferVersion, by: Membership | None
+    *, version: OfferVersion, by: Membership | None, lots_accepted: bool = False
 ) -> tuple[list[SupplierOrder], bool]:
     """The advisor confirms the order: one supplier order per supplier, written with its
     client order number before anything is sent. Returns (orders, created); a second
-    confirmation (a double click, a resent form) returns the first one's orders."""
+    confirmation (a double click, a resent form) returns the first one's orders.
+
+    A line whose supplier sells only in lots (a minimum, a multiple) is ordered in the
+    quantity the supplier accepts, and only when the advisor accepted that
+    (`lots_accepted`): the shop buys the extra pieces, the customer's price stays as
+    offered."""
     version = (
         OfferVersion.objects.select_for_update()
         .select_related("offer__shop", "offer__lead")
@@ -228,6 +270,22 @@ def orders_confirm(
                 _("Поставщик «%(name)s» не принимает заказы через API.")
                 % {"name": group.supplier_name}
             )
+        if not lots_accepted:
+            for line in group.lines:
+                if line.lot_raised:
+                    problems.append(
+                        _(
+                            "«%(name)s»: поставщик продаёт партиями (%(rule)s), закажем "
+                            "%(qty)s шт. вместо %(needed)s. Отметьте «Заказать партиями», "
+                            "цена для клиента не изменится."
+                        )
+                        % {
+                            "name": line.name,
+                            "rule": line.lot_rule,
+                            "qty": line.qty,
+                            "needed": line.qty_needed,
+                        }
+                    )
     if problems:
         raise ValidationError(problems)
     orders = []
@@ -250,18 +308,35 @@ def orders_confirm(
                 number_key=line.option.get("number_key", ""),
                 name=(line.option.get("name") or line.name)[:200],
                 qty=line.qty,
+                qty_needed=line.qty_needed,
                 price_agreed_rub=line.agreed_rub,
                 order_ref=line.option.get("order_ref") or {},
             )
             for line in group.lines
         )
         orders.append(order)
+    text = _("Запчасти заказываются у поставщиков: %(names)s") % {
+        "names": ", ".join(f"«{o.supplier.name}» ({o.client_number})" for o in orders)
+    }
+    raised = [line for group in plan for line in group.lines if line.lot_raised]
+    if raised:
+        text += " " + _("Партиями поставщика: %(lines)s.") % {
+            "lines": "; ".join(
+                _("«%(name)s» %(qty)s шт. вместо %(needed)s (%(rule)s)")
+                % {
+                    "name": line.name,
+                    "qty": line.qty,
+                    "needed": line.qty_needed,
+                    "rule": line.lot_rule,
+                }
+                for line in raised
+            )
+        }
     lead_event_add(
         lead=version.offer.lead,
         kind=EventKind.NOTE,
         actor=by,
-        text=_("Запчасти заказываются у поставщиков: %(names)s")
-        % {"names": ", ".join(f"«{o.supplier.name}» ({o.client_number})" for o in orders)},
+        text=text,
         supplier_orders=[o.pk for o in orders],
     )
     ids = [o.pk for o in orders]

@@ -100,6 +100,8 @@ class SupplierOrderLine(models.Model):
     number_key = models.CharField(max_length=60)
     name = models.CharField(_("название"), max_length=200, blank=True)
     qty = models.PositiveIntegerField(_("количество"), default=1)
+    # What the customer's offer holds; `qty` is more when the supplier sells in lots.
+    qty_needed = models.PositiveIntegerField(_("нужно клиенту"), default=1)
     price_agreed_rub = models.DecimalField(_("цена при заказе, ₽"), **MONEY)
     price_confirmed_rub = models.DecimalField(
         _("цена поставщика, ₽"), null=True, blank=True, **MONEY

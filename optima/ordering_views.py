@@ -33,7 +33,11 @@ def order_confirm(request: HttpRequest, version_id: int) -> HttpResponse:
     errors: list[str] = []
     if request.method == "POST":
         try:
-            orders, created = ordering.orders_confirm(version=version, by=request.membership)
+            orders, created = ordering.orders_confirm(
+                version=version,
+                by=request.membership,
+                lots_accepted=request.POST.get("lots_accepted") == "on",
+            )
         except ValidationError as exc:
             errors = exc.messages
         else:
@@ -43,13 +47,16 @@ def order_confirm(request: HttpRequest, version_id: int) -> HttpResponse:
                 messages.info(request, _("Этот заказ уже отправлен: повторно не заказываем."))
             return redirect("optima:order_confirm", version_id=version.pk)
     orders = list(version.supplier_orders.select_related("supplier").prefetch_related("lines"))
+    plan = ordering.order_plan(version) if not orders else []
     return render(
         request,
         "optima/order_confirm.html",
         {
             "version": version,
             "lead": version.offer.lead,
-            "plan": ordering.order_plan(version) if not orders else [],
+            "plan": plan,
+            "lots": any(group.lot_raised for group in plan),
+            "lots_accepted": request.POST.get("lots_accepted") == "on",
             "orders": orders,
             "accepted": version.status == OfferStatus.ACCEPTED,
             "errors": errors,

@@ -408,3 +408,62 @@ def test_orders_list_queries_do_not_grow_with_the_orders(advisor_client, shop):
         response = advisor_client.get(url)
     assert response.content.decode().count("отказ по 1 строке") == 7
     assert len(seven) == len(one)
+
+
+# --- the supplier's order lots ----------------------------------------------------------------
+
+
+def test_lot_quantity_is_raised_to_the_minimum_and_rounded_up_to_the_lot():
+    assert ordering.lot_quantity(1, 1, 1) == 1
+    assert ordering.lot_quantity(1, 10, 5) == 10  # Armtek MINBM 10, RDPRF 5
+    assert ordering.lot_quantity(11, 10, 5) == 15
+    assert ordering.lot_quantity(3, 1, 2) == 4  # ABCP packing 2
+    assert ordering.lot_quantity(2, 0, 0) == 2  # nonsense rules count as none
+
+
+@pytest.mark.parametrize("kind", ["armtek", "abcp"])
+def test_a_part_sold_in_lots_is_ordered_in_the_suppliers_quantity_once_the_advisor_agrees(
+    advisor_client, shop, kind, django_capture_on_commit_callbacks
+):
+    with start_in_thread(seed=3, order_stage_s=60) as demo:
+        supplier = _supplier(shop, demo, kind)
+        clip = "N90796001"  # a VAG clip: the demo sells clips by 5 or 10
+        answer = services.supplier_ask(
+            supplier=supplier, number=clip, deadline=time.monotonic() + 5
+        )
+        offer = next(o for o in answer.offers if not o.is_cross and o.multiple > 1)
+        option = {**_option(supplier, offer), "min_qty": offer.min_qty, "multiple": offer.multiple}
+        version = OfferVersionFactory(
+            offer__shop=shop,
+            positions=[{"number": clip, "name": offer.name, "options": [option]}],
+            status=OfferStatus.ACCEPTED,
+            accepted_at=timezone.now(),
+            accepted_choice={"0": 0},
+        )
+        lot = offer.order_quantity(1)
+        assert lot > 1
+
+        url = reverse("optima:order_confirm", args=[version.pk])
+        page = advisor_client.get(url).content.decode()
+        assert f"кратно {offer.multiple}" in page and 'name="lots_accepted"' in page
+        refused = advisor_client.post(url)
+        assert refused.status_code == 400
+        assert "продаёт партиями" in refused.content.decode()
+        assert f"закажем {lot} шт. вместо 1" in refused.content.decode()
+        assert not SupplierOrder.objects.filter(version=version).exists()
+        assert demo.orders.create_calls == 0
+
+        with django_capture_on_commit_callbacks(execute=True):
+            assert advisor_client.post(url, {"lots_accepted": "on"}).status_code == 302
+            # A resent form does not order again, whatever it says about lots.
+            assert advisor_client.post(url).status_code == 302
+        (order,) = SupplierOrder.objects.filter(version=version)
+        (line,) = order.lines.all()
+        assert (line.qty, line.qty_needed) == (lot, 1)
+        assert demo.orders.create_calls == 1
+        (booked,) = demo.orders.orders.values()
+        assert [booked_line.qty for booked_line in booked.lines] == [lot]
+        # The customer's price is the offer's, untouched; the timeline says why more is ordered.
+        version.refresh_from_db()
+        assert version.positions[0]["options"][0]["customer_rub"] == option["customer_rub"]
+        assert any(f"{lot} шт. вместо 1" in e.text for e in _timeline(version))
