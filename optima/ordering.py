@@ -73,6 +73,7 @@ _RANK = {
     OrderStatus.SHIPPED: 5,
     OrderStatus.DELIVERED: 6,
     OrderStatus.FAILED: 7,
+    OrderStatus.CANCELLED: 8,
 }
 _LINE_RANK = {
     OrderLineStatus.PENDING: 0,
@@ -81,6 +82,7 @@ _LINE_RANK = {
     OrderLineStatus.SHIPPED: 3,
     OrderLineStatus.DELIVERED: 4,
     OrderLineStatus.REJECTED: 5,
+    OrderLineStatus.CANCELLED: 6,  # the shop's decision: no supplier answer undoes it
 }
 _STAMP = {
     OrderStatus.PLACED: "placed_at",
@@ -89,6 +91,7 @@ _STAMP = {
     OrderStatus.SHIPPED: "shipped_at",
     OrderStatus.DELIVERED: "delivered_at",
     OrderStatus.FAILED: "failed_at",
+    OrderStatus.CANCELLED: "cancelled_at",
 }
 
 
@@ -641,6 +644,8 @@ def _apply_lines(order: SupplierOrder, state: SupplierOrderState, *, initial: bo
     tolerance = pricing_settings(order.shop).order_price_tolerance_pct
     lines = list(order.lines.all())
     for line, reported in _match(lines, state):
+        if line.status == OrderLineStatus.CANCELLED:
+            continue  # cancelled by the shop: what the supplier still says of it is moot
         new_status = reported.state
         if _LINE_RANK[new_status] < _LINE_RANK[line.status] and line.status != "pending":
             new_status = line.status  # a late or stale answer never moves a line back
@@ -685,14 +690,17 @@ def _apply_lines(order: SupplierOrder, state: SupplierOrderState, *, initial: bo
 
 
 def _order_status(lines: Sequence[SupplierOrderLine]) -> str:
-    live = [line for line in lines if line.status != OrderLineStatus.REJECTED]
+    gone = (OrderLineStatus.REJECTED, OrderLineStatus.CANCELLED)
+    live = [line for line in lines if line.status not in gone]
     if not live:
+        if any(line.status == OrderLineStatus.CANCELLED for line in lines):
+            return OrderStatus.CANCELLED
         return OrderStatus.FAILED
     if all(line.status == OrderLineStatus.DELIVERED for line in live):
         return OrderStatus.DELIVERED
     if all(_LINE_RANK[line.status] >= _LINE_RANK[OrderLineStatus.SHIPPED] for line in live):
         return OrderStatus.SHIPPED
-    if len(live) < len(lines):
+    if any(line.status == OrderLineStatus.REJECTED for line in lines):
         return OrderStatus.PARTLY_REJECTED
     if all(_LINE_RANK[line.status] >= _LINE_RANK[OrderLineStatus.CONFIRMED] for line in live):
         return OrderStatus.CONFIRMED
@@ -729,6 +737,97 @@ def _set_status(order: SupplierOrder, status: str, *, note: str = "") -> None:
         supplier_order=order.pk,
         order_status=status,
     )
+
+
+# --- cancelling ---------------------------------------------------------------------------
+
+# Neither ABCP's nor Armtek's documented API (shared/reference/supplier-apis.md, the order
+# contracts in tests/optima/contracts/orders/) has a call that cancels an order or a line,
+# so a cancellation is recorded here and the advisor is told to cancel with the supplier.
+# A supplier whose API documents one gets it as `OrderClient.cancel` when it is known.
+_CANCELLABLE_LINES = (OrderLineStatus.PENDING, OrderLineStatus.ORDERED, OrderLineStatus.CONFIRMED)
+
+
+@transaction.atomic
+def order_cancel(
+    *,
+    order: SupplierOrder,
+    by: Membership | None,
+    line_ids: Sequence[int] | None = None,
+    reason: str = "",
+) -> list[SupplierOrderLine]:
+    """Cancel a supplier order, or some of its lines (`line_ids`), for the shop. Idempotent:
+    lines already cancelled are left as they are, and cancelling nothing new writes
+    nothing. Returns the lines cancelled now. Refused (ValidationError, Russian) while the
+    order is being sent (its outcome is unknown) and once it is shipped, delivered or
+    failed. The cancellation is on the lead's timeline; an order the supplier already
+    holds is marked «отмените у поставщика»."""
+    order = (
+        SupplierOrder.objects.select_for_update()
+        .select_related("supplier", "shop", "version__offer__lead")
+        .get(pk=order.pk)
+    )
+    if order.status == OrderStatus.PLACING:
+        raise ValidationError(
+            _("Заказ ещё отправляется поставщику: отменить его можно, когда поставщик ответит.")
+        )
+    if order.status in (OrderStatus.SHIPPED, OrderStatus.DELIVERED):
+        raise ValidationError(
+            _("Заказ уже отгружен: отменить его нельзя, оформите возврат у поставщика.")
+        )
+    if order.status == OrderStatus.FAILED:
+        raise ValidationError(_("Заказ не размещён: отменять нечего."))
+    lines = list(order.lines.all())
+    chosen = [
+        line
+        for line in lines
+        if (line_ids is None or line.pk in set(line_ids)) and line.status in _CANCELLABLE_LINES
+    ]
+    if line_ids is not None and any(
+        line.pk in set(line_ids) and line.status == OrderLineStatus.SHIPPED for line in lines
+    ):
+        raise ValidationError(_("Отгруженную позицию отменить нельзя: оформите возврат."))
+    if not chosen:
+        return []
+    sent = order.status != OrderStatus.DRAFT
+    for line in chosen:
+        line.status = OrderLineStatus.CANCELLED
+        line.save(update_fields=["status"])
+        # Nothing will arrive for it: it is not the supplier's delivery to count.
+        DeliveryRecord.objects.filter(
+            shop=order.shop,
+            supplier=order.supplier,
+            version=order.version,
+            brand=line.brand,
+            number=line.number,
+            arrived_on__isnull=True,
+            not_delivered=False,
+        ).delete()
+    what = "; ".join(f"{line.brand} {line.number} × {line.qty}" for line in chosen)
+    if sent:
+        text = _(
+            "Заказ %(number)s у «%(supplier)s»: отменены позиции %(what)s. Отмените их у "
+            "поставщика: через его API заказ не отменяется."
+        )
+    else:
+        text = _(
+            "Заказ %(number)s у «%(supplier)s»: отменены позиции %(what)s до отправки поставщику."
+        )
+    text = text % {"number": order.client_number, "supplier": order.supplier.name, "what": what}
+    reason = " ".join((reason or "").split())[:200]
+    if reason:
+        text += " " + _("Причина: %(reason)s") % {"reason": reason}
+    lead_event_add(
+        lead=order.version.offer.lead,
+        kind=EventKind.NOTE,
+        actor=by,
+        text=text,
+        supplier_order=order.pk,
+        cancelled_lines=[line.pk for line in chosen],
+        cancel_at_supplier=sent,
+    )
+    _set_status(order, _order_status(lines))
+    return chosen
 
 
 def _delivered(order: SupplierOrder, line: SupplierOrderLine) -> DeliveryRecord:

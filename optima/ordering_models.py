@@ -21,6 +21,7 @@ class OrderStatus(models.TextChoices):
     SHIPPED = "shipped", _("отгружен")
     DELIVERED = "delivered", _("доставлен")
     FAILED = "failed", _("не размещён")
+    CANCELLED = "cancelled", _("отменён")
 
 
 # Statuses the poller still asks the supplier about.
@@ -39,6 +40,7 @@ class OrderLineStatus(models.TextChoices):
     REJECTED = "rejected", _("отклонена")
     SHIPPED = "shipped", _("отгружена")
     DELIVERED = "delivered", _("доставлена")
+    CANCELLED = "cancelled", _("отменена")
 
 
 class SupplierOrder(models.Model):
@@ -75,6 +77,7 @@ class SupplierOrder(models.Model):
     shipped_at = models.DateTimeField(_("отгружен"), null=True, blank=True)
     delivered_at = models.DateTimeField(_("доставлен"), null=True, blank=True)
     failed_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(_("отменён"), null=True, blank=True)
     polled_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
