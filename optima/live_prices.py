@@ -23,7 +23,7 @@ from smartcalc import selectors as calc_selectors
 from smartcalc.part_prices import LivePrice, PartQuery
 
 from . import pricing, services
-from .models import KnownPrice, MarkupRule, PricingSettings, Supplier
+from .models import KnownPrice, MarkupRule, PricingSettings, Supplier, SupplierDiscount
 from .suppliers import SearchResult
 from .suppliers.offer import normalize_number
 
@@ -48,8 +48,14 @@ def supplier_part_prices(
 ) -> dict[str, LivePrice]:
     """The provider: {part: LivePrice} for the parts a fresh supplier answer prices, for a
     shop that opted in; {} otherwise. A fixed number of queries whatever the parts."""
-    rules = PricingSettings.objects.filter(shop=shop).first()
-    if rules is None or not rules.show_supplier_prices_to_drivers:
+    # Plain values, not model instances: a supplier row decrypts its secret on load, and
+    # the driver's request needs none of it.
+    rules = (
+        PricingSettings.objects.filter(shop=shop, show_supplier_prices_to_drivers=True)
+        .values("round_to_rub", "allow_below_purchase")
+        .first()
+    )
+    if rules is None:
         return {}
     keys = {q.part: normalize_number(q.oem_number) for q in queries if q.oem_number}
     if not keys:
@@ -61,25 +67,27 @@ def supplier_part_prices(
             supplier__is_active=True,
             number_key__in=set(keys.values()),
             fetched_at__gte=since,
-        )
-        .select_related("supplier")
-        .prefetch_related("supplier__discounts")
+        ).values_list("supplier_id", "number_key", "offers", "supplier__discount_pct")
     )
     if not memos:
         return {}
+    default_discounts = {supplier_id: pct for supplier_id, _n, _o, pct in memos}
+    supplier_ids = set(default_discounts)
+    discounts: dict[int, list[pricing.DiscountRule]] = {pk: [] for pk in supplier_ids}
+    for supplier_id, brand, quality, pct in SupplierDiscount.objects.filter(
+        supplier_id__in=supplier_ids
+    ).values_list("supplier_id", "brand", "quality", "discount_pct"):
+        discounts[supplier_id].append(pricing.DiscountRule(brand.upper(), quality, pct))
     markups = [
-        pricing.MarkupRule(r.quality, r.price_from_rub, r.markup_pct)
-        for r in MarkupRule.objects.filter(shop=shop)
+        pricing.MarkupRule(quality, price_from, pct)
+        for quality, price_from, pct in MarkupRule.objects.filter(shop_id=shop.pk).values_list(
+            "quality", "price_from_rub", "markup_pct"
+        )
     ]
     # number -> (best original (customer price, as of), best alternative customer price)
     best: dict[str, list] = {}
-    for memo in memos:
-        supplier = memo.supplier
-        discounts = [
-            pricing.DiscountRule(d.brand.upper(), d.quality, d.discount_pct)
-            for d in supplier.discounts.all()
-        ]
-        for offer in memo.offers:
+    for supplier_id, number_key, offers, _pct in memos:
+        for offer in offers:
             fetched = dt.datetime.fromisoformat(offer["fetched_at"])
             if fetched < since or offer.get("condition", "new") != "new" or not _available(offer):
                 continue
@@ -87,19 +95,19 @@ def supplier_part_prices(
             price = pricing.customer_price(
                 list_price_rub=list_price,
                 discount_pct=pricing.discount_for(
-                    default_pct=supplier.discount_pct,
-                    rules=discounts,
+                    default_pct=default_discounts[supplier_id],
+                    rules=discounts[supplier_id],
                     brand=offer["brand"].upper(),
                     quality=offer["quality"],
                 ),
                 markup_pct=pricing.markup_for(
                     rules=markups, quality=offer["quality"], list_price_rub=list_price
                 ),
-                round_to_rub=rules.round_to_rub,
-                allow_below_purchase=rules.allow_below_purchase,
+                round_to_rub=rules["round_to_rub"],
+                allow_below_purchase=rules["allow_below_purchase"],
             )
-            entry = best.setdefault(memo.number_key, [None, None])
-            original = not offer.get("is_cross") and offer["number_key"] == memo.number_key
+            entry = best.setdefault(number_key, [None, None])
+            original = not offer.get("is_cross") and offer["number_key"] == number_key
             if original:
                 if entry[0] is None or price.customer_rub < entry[0][0]:
                     entry[0] = (price.customer_rub, fetched)
