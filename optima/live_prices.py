@@ -37,6 +37,9 @@ REFRESH_AFTER = dt.timedelta(hours=20)
 # searches, whatever it still has to ask.
 REFRESH_QUOTA_SHARE = Decimal("0.5")
 REFRESH_MAX_NUMBERS = 500
+# The run stops asking after this long (the task's soft limit is 540 s); the numbers left
+# are the freshest ones, asked first the next day.
+REFRESH_BUDGET_S = 420.0
 
 
 def _available(offer: dict) -> bool:
@@ -154,13 +157,16 @@ def _known_brand(memo: KnownPrice | None) -> str:
     return ""
 
 
-def live_prices_refresh(*, shop_ids: Sequence[int] | None = None) -> dict[str, int]:
+def live_prices_refresh(
+    *, shop_ids: Sequence[int] | None = None, budget_s: float = REFRESH_BUDGET_S
+) -> dict[str, int]:
     """Beat, daily: ask the suppliers of every shop that shows supplier prices to drivers
     for the catalogue's OEM numbers whose last answer is older than REFRESH_AFTER, within
     each supplier's daily quota (leaving the advisors REFRESH_QUOTA_SHARE of it). An ABCP
     supplier that allows search/batch gets the numbers whose brand it told us before in
     one call per 100. Returns counts for the log."""
-    counts = {"asked": 0, "batched": 0, "skipped_quota": 0, "errors": 0}
+    counts = {"asked": 0, "batched": 0, "skipped_quota": 0, "skipped_time": 0, "errors": 0}
+    stop_at = time.monotonic() + budget_s
     settings_rows = PricingSettings.objects.filter(show_supplier_prices_to_drivers=True)
     if shop_ids is not None:
         settings_rows = settings_rows.filter(shop_id__in=shop_ids)
@@ -177,13 +183,20 @@ def live_prices_refresh(*, shop_ids: Sequence[int] | None = None) -> dict[str, i
                 for m in KnownPrice.objects.filter(supplier=supplier, number_key__in=numbers)
             }
             due = [n for n in numbers if n not in memos or memos[n].fetched_at < stale_before]
+            # Never asked first, then the oldest answers: a run cut short by its time
+            # budget leaves the freshest for tomorrow.
+            due.sort(key=lambda n: (n in memos, memos[n].fetched_at if n in memos else None))
             if due:
-                _refresh_supplier(supplier, due, memos, counts)
+                _refresh_supplier(supplier, due, memos, counts, stop_at)
     return counts
 
 
 def _refresh_supplier(
-    supplier: Supplier, due: list[str], memos: dict[str, KnownPrice], counts: dict[str, int]
+    supplier: Supplier,
+    due: list[str],
+    memos: dict[str, KnownPrice],
+    counts: dict[str, int],
+    stop_at: float,
 ) -> None:
     credentials = services.supplier_credentials(supplier)
     batched: list[tuple[str, str]] = []
@@ -208,6 +221,9 @@ def _refresh_supplier(
         done = {number for _brand, number in batched}
         due = [n for n in due if n not in done]
     for number in due:
+        if time.monotonic() >= stop_at:
+            counts["skipped_time"] += len(due) - due.index(number)
+            return
         if not _refresh_room(supplier) or not services.supplier_requests_reserve(supplier=supplier):
             counts["skipped_quota"] += len(due) - due.index(number)
             return

@@ -314,6 +314,15 @@ def test_the_daily_refresh_asks_for_the_catalogue_numbers_within_half_the_quota(
     assert again["asked"] == 0
 
 
+def test_the_daily_refresh_stops_asking_at_its_time_budget(shop):
+    _opt_in(shop)
+    supplier = SupplierFactory(shop=shop)  # its address answers nothing: never reached
+    numbers = [services.numbers_parse(n)[0] for n in calc_selectors.catalogue_oem_numbers(shop)]
+    counts = live_prices.live_prices_refresh(budget_s=0)
+    assert counts["skipped_time"] == len(numbers) and counts["asked"] == 0
+    assert not KnownPrice.objects.filter(supplier=supplier).exists()
+
+
 @pytest.mark.timeout(120)
 def test_an_abcp_supplier_that_allows_batches_is_refreshed_in_one_search_batch_call(shop, demo):
     _opt_in(shop)
@@ -355,7 +364,13 @@ def test_an_abcp_supplier_that_allows_batches_is_refreshed_in_one_search_batch_c
 
     counts = live_prices.live_prices_refresh()
 
-    assert counts == {"asked": 0, "batched": 3, "skipped_quota": 0, "errors": 0}
+    assert counts == {
+        "asked": 0,
+        "batched": 3,
+        "skipped_quota": 0,
+        "skipped_time": 0,
+        "errors": 0,
+    }
     # One search/batch call for the three numbers, counted against the daily quota.
     assert SupplierRequestCount.objects.get(supplier=supplier).requests == 1
     for memo in KnownPrice.objects.filter(supplier=supplier, number_key__in=due):
