@@ -24,6 +24,7 @@ OFFERED = {
     "autoservice.money",
     "autoservice.outbound",
     "autoservice.outbox",
+    "autoservice.params",  # every number a page reads goes through it (README "Bad input")
     "autoservice.personal_data",
     "autoservice.tenancy",
     "leads.panels",
