@@ -25,6 +25,7 @@ from smartcalc import selectors as calc_selectors
 from smartcalc import services as calc_services
 from smartcalc.models import Generation, ShopPartPrice
 from tests.factories import SupplierFactory
+from tests.optima.contract_replay import Replay
 
 D = Decimal
 BUMPER = "6RU807221A"  # the Polo sedan's front bumper in the shipped catalogue
@@ -230,8 +231,14 @@ def test_a_failing_provider_leaves_the_reference_price(shop, polo):
 
 
 def test_the_driver_sees_which_source_priced_each_part(client, shop, polo):
+    with Replay({}) as supplier_api:  # records every request that reaches the supplier
+        _driver_sees_sources(client, shop, polo, supplier_api.url)
+    assert supplier_api.seen == []  # the driver's request never asked a supplier
+
+
+def _driver_sees_sources(client, shop, polo, supplier_url):
     _opt_in(shop)
-    _answer(SupplierFactory(shop=shop), BUMPER, _bumper_offers, hours_ago=1)
+    _answer(SupplierFactory(shop=shop, base_url=supplier_url), BUMPER, _bumper_offers, hours_ago=1)
     ShopPartPrice.objects.create(
         shop=shop, vehicle_model=polo.model, part="bonnet", original_rub=D("41000")
     )
