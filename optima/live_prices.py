@@ -23,7 +23,7 @@ from smartcalc import selectors as calc_selectors
 from smartcalc.part_prices import LivePrice, PartQuery
 
 from . import pricing, services
-from .models import KnownPrice, MarkupRule, PricingSettings, Supplier, SupplierDiscount
+from .models import KnownPrice, PricingSettings, Supplier, SupplierDiscount
 from .suppliers import SearchResult
 from .suppliers.offer import normalize_number
 
@@ -53,13 +53,24 @@ def supplier_part_prices(
     shop that opted in; {} otherwise. A fixed number of queries whatever the parts."""
     # Plain values, not model instances: a supplier row decrypts its secret on load, and
     # the driver's request needs none of it.
-    rules = (
-        PricingSettings.objects.filter(shop=shop, show_supplier_prices_to_drivers=True)
-        .values("round_to_rub", "allow_below_purchase")
-        .first()
+    # The shop's rounding and its markup bands in one query (a row per band).
+    rows = list(
+        PricingSettings.objects.filter(shop=shop, show_supplier_prices_to_drivers=True).values_list(
+            "round_to_rub",
+            "allow_below_purchase",
+            "shop__markup_rules__quality",
+            "shop__markup_rules__price_from_rub",
+            "shop__markup_rules__markup_pct",
+        )
     )
-    if rules is None:
+    if not rows:
         return {}
+    round_to_rub, allow_below_purchase = rows[0][0], rows[0][1]
+    markups = [
+        pricing.MarkupRule(quality or "", price_from, pct)
+        for _r, _a, quality, price_from, pct in rows
+        if pct is not None
+    ]
     keys = {q.part: normalize_number(q.oem_number) for q in queries if q.oem_number}
     if not keys:
         return {}
@@ -81,12 +92,6 @@ def supplier_part_prices(
         supplier_id__in=supplier_ids
     ).values_list("supplier_id", "brand", "quality", "discount_pct"):
         discounts[supplier_id].append(pricing.DiscountRule(brand.upper(), quality, pct))
-    markups = [
-        pricing.MarkupRule(quality, price_from, pct)
-        for quality, price_from, pct in MarkupRule.objects.filter(shop_id=shop.pk).values_list(
-            "quality", "price_from_rub", "markup_pct"
-        )
-    ]
     # number -> (best original (customer price, as of), best alternative customer price)
     best: dict[str, list] = {}
     for supplier_id, number_key, offers, _pct in memos:
@@ -106,8 +111,8 @@ def supplier_part_prices(
                 markup_pct=pricing.markup_for(
                     rules=markups, quality=offer["quality"], list_price_rub=list_price
                 ),
-                round_to_rub=rules["round_to_rub"],
-                allow_below_purchase=rules["allow_below_purchase"],
+                round_to_rub=round_to_rub,
+                allow_below_purchase=allow_below_purchase,
             )
             entry = best.setdefault(number_key, [None, None])
             original = not offer.get("is_cross") and offer["number_key"] == number_key
