@@ -243,6 +243,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "optima.tasks.refresh_pricelists",
         "schedule": 6 * 3600.0,
     },
+    # The calculator's supplier prices (opted-in shops): at most a day old when shown.
+    "optima-refresh-live-prices": {
+        "task": "optima.tasks.refresh_live_prices",
+        "schedule": _crontab(hour=4, minute=20),
+    },
     "optima-poll-supplier-orders": {
         "task": "optima.tasks.poll_supplier_orders",
         "schedule": envint("SUPPLIER_ORDER_POLL_SECONDS", 60) * 1.0,

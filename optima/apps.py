@@ -17,3 +17,8 @@ class OptimaConfig(AppConfig):
         from .personal_data import OptimaProvider
 
         provider_register(OptimaProvider())
+        from smartcalc.part_prices import provider_register as part_price_provider_register
+
+        from .live_prices import supplier_part_prices
+
+        part_price_provider_register(supplier_part_prices)

@@ -380,6 +380,7 @@ class PricingSettingsForm(forms.ModelForm):
             "offer_valid_days",
             "order_price_tolerance_pct",
             "allow_used_parts",
+            "show_supplier_prices_to_drivers",
         ]
 
     def __init__(self, *args, **kwargs):

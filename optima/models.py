@@ -172,6 +172,15 @@ class PricingSettings(models.Model):
             "в предложение клиенту и не участвуют в выборе самого дешёвого и рекомендуемого."
         ),
     )
+    show_supplier_prices_to_drivers = models.BooleanField(
+        _("показывать водителю цены поставщиков"),
+        default=False,
+        help_text=_(
+            "В калькуляторе у деталей с номером OEM водитель видит цену из ответов ваших "
+            "поставщиков не старше суток, с вашей наценкой и датой. Нет такого ответа — "
+            "цена из вашего прайса, затем справочная."
+        ),
+    )
 
     class Meta:
         verbose_name = _("правила цен на запчасти")
@@ -289,6 +298,26 @@ class SupplierAnswer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.supplier_id} {self.number_key}: {self.state}"
+
+
+class KnownPrice(models.Model):
+    """A supplier's last answer for one number, kept for the calculator's live prices (the
+    5-minute cache of searches is too short for them): filled by every search and by the
+    daily refresh of the catalogue's OEM numbers. Each offer keeps its own `fetched_at`."""
+
+    supplier = models.ForeignKey(Supplier, on_delete=models.CASCADE, related_name="known_prices")
+    number_key = models.CharField(max_length=60)
+    fetched_at = models.DateTimeField()
+    offers = models.JSONField(default=list)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["supplier", "number_key"], name="known_price_unique")
+        ]
+        indexes = [models.Index(fields=["number_key", "fetched_at"], name="known_price_number")]
+
+    def __str__(self) -> str:
+        return f"{self.supplier_id} {self.number_key} ({self.fetched_at:%Y-%m-%d %H:%M})"
 
 
 class OfferStatus(models.TextChoices):

@@ -35,7 +35,13 @@ from smartcalc.services import CustomerPrice, customer_pricer
 from .models import CustomerOffer, OfferStatus, OfferVersion, Search, Supplier
 from .reliability import deliveries_open
 from .selectors import NumberBlock, Row, search_table
-from .services import pricing_settings, supplier_ask_counted
+from .services import (
+    pricing_settings,
+    supplier_ask_batch_counted,
+    supplier_ask_counted,
+    supplier_batch_allowed,
+)
+from .suppliers import SearchResult
 
 # An option's label is stored in the offer in Russian, the source language, because pages and
 # the driver's "take the whole set" buttons compare on it; it is shown translated (the
@@ -186,6 +192,8 @@ def _option(row: Row, tags: Sequence[str], why: str, pricer: Pricer) -> dict:
         "why": why,
         "row_key": row.key,
         "brand": row.offer["brand"],
+        # As the supplier spells it: what ABCP search/batch is asked with at the re-check.
+        "brand_raw": row.offer.get("brand_raw", row.offer["brand"]),
         "number": row.offer["number_raw"],
         "name": row.offer.get("name", ""),
         "quality": row.offer["quality"],
@@ -625,23 +633,44 @@ def offer_accept(
 
 def offer_recheck(version_id: int) -> list[dict]:
     """Ask the suppliers again for the accepted options: any change of price or stock is
-    shown to the advisor before ordering."""
+    shown to the advisor before ordering. An ABCP supplier that allows search/batch gets
+    all its options in one call (brand and number are known) instead of a search each."""
     version = OfferVersion.objects.select_related("offer__shop").get(pk=version_id)
     deadline = time.monotonic() + float(pricing_settings(version.offer.shop).search_deadline_s)
-    results = []
+    picked_options = []
+    supplier_ids = set()
     for index, position in enumerate(version.positions):
         picked = version.accepted_choice.get(str(index))
         if picked is None:
             continue
         option = position["options"][picked]
-        supplier = Supplier.objects.filter(
-            pk=option["supplier_id"], shop=version.offer.shop
-        ).first()
+        picked_options.append((index, option))
+        supplier_ids.add(option["supplier_id"])
+    suppliers = Supplier.objects.filter(pk__in=supplier_ids, shop=version.offer.shop).in_bulk()
+    answers: dict[int, SearchResult] = {}
+    by_supplier: dict[int, list[tuple[int, dict]]] = {}
+    for index, option in picked_options:
+        by_supplier.setdefault(option["supplier_id"], []).append((index, option))
+    for supplier_id, chosen in by_supplier.items():
+        supplier = suppliers.get(supplier_id)
+        if supplier is not None and len(chosen) > 1 and supplier_batch_allowed(supplier):
+            batch = supplier_ask_batch_counted(
+                supplier=supplier,
+                pairs=[
+                    (option.get("brand_raw") or option["brand"], option["number_key"])
+                    for _i, option in chosen
+                ],
+                deadline=deadline,
+            )
+            answers.update({index: r for (index, _o), r in zip(chosen, batch, strict=True)})
+    results = []
+    for index, option in picked_options:
+        supplier = suppliers.get(option["supplier_id"])
         entry = {"position": index, "brand": option["brand"], "number": option["number"]}
         if supplier is None:
             results.append({**entry, "status": "supplier_gone"})
             continue
-        answer = supplier_ask_counted(
+        answer = answers.get(index) or supplier_ask_counted(
             supplier=supplier, number=option["number_key"], deadline=deadline
         )
         same = [

@@ -73,6 +73,7 @@ _RANK = {
     OrderStatus.SHIPPED: 5,
     OrderStatus.DELIVERED: 6,
     OrderStatus.FAILED: 7,
+    OrderStatus.CANCELLED: 8,
 }
 _LINE_RANK = {
     OrderLineStatus.PENDING: 0,
@@ -81,6 +82,7 @@ _LINE_RANK = {
     OrderLineStatus.SHIPPED: 3,
     OrderLineStatus.DELIVERED: 4,
     OrderLineStatus.REJECTED: 5,
+    OrderLineStatus.CANCELLED: 6,  # the shop's decision: no supplier answer undoes it
 }
 _STAMP = {
     OrderStatus.PLACED: "placed_at",
@@ -89,10 +91,19 @@ _STAMP = {
     OrderStatus.SHIPPED: "shipped_at",
     OrderStatus.DELIVERED: "delivered_at",
     OrderStatus.FAILED: "failed_at",
+    OrderStatus.CANCELLED: "cancelled_at",
 }
 
 
 # --- the plan: what the advisor confirms --------------------------------------------------
+
+
+def lot_quantity(wanted: int, min_qty: int, multiple: int) -> int:
+    """What the supplier accepts for `wanted` pieces: at least its minimum (Armtek MINBM),
+    rounded up to its lot (Armtek RDPRF, ABCP packing). Nonsense rules count as none."""
+    min_qty, multiple = max(1, int(min_qty or 1)), max(1, int(multiple or 1))
+    quantity = max(1, int(wanted), min_qty)
+    return -(-quantity // multiple) * multiple
 
 
 @dataclass
@@ -100,11 +111,34 @@ class PlanLine:
     position: int
     name: str
     option: dict
-    qty: int
+    qty: int  # what is ordered: the customer's quantity raised to the supplier's lot rules
     agreed_rub: Decimal
     today_rub: Decimal | None
     check: str  # the re-check's status: same, price_up, out_of_stock, supplier_error, ""
     check_message: str = ""
+    qty_needed: int = 1  # what the customer's offer holds
+
+    @property
+    def min_qty(self) -> int:
+        return max(1, int(self.option.get("min_qty") or 1))
+
+    @property
+    def multiple(self) -> int:
+        return max(1, int(self.option.get("multiple") or 1))
+
+    @property
+    def lot_raised(self) -> bool:
+        return self.qty != self.qty_needed
+
+    @property
+    def lot_rule(self) -> str:
+        """The supplier's rule in words: «минимум 2 шт., кратно 2»; "" when it has none."""
+        parts = []
+        if self.min_qty > 1:
+            parts.append(_("минимум %(n)s шт.") % {"n": self.min_qty})
+        if self.multiple > 1:
+            parts.append(_("кратно %(n)s") % {"n": self.multiple})
+        return ", ".join(parts)
 
     @property
     def price_change_pct(self) -> Decimal | None:
@@ -124,6 +158,10 @@ class PlanGroup:
         return sum(
             ((line.today_rub or line.agreed_rub) * line.qty for line in self.lines), Decimal(0)
         )
+
+    @property
+    def lot_raised(self) -> bool:
+        return any(line.lot_raised for line in self.lines)
 
     @property
     def how(self) -> str:
@@ -170,12 +208,14 @@ def order_plan(version: OfferVersion) -> list[PlanGroup]:
         )
         check = checks.get(index, {})
         today = check.get("list_price_rub")
+        needed = max(1, int(option.get("qty") or 1))
         group.lines.append(
             PlanLine(
                 position=index,
                 name=position.get("name") or option.get("name", ""),
                 option=option,
-                qty=max(1, int(option.get("qty") or 1)),
+                qty=lot_quantity(needed, option.get("min_qty", 1), option.get("multiple", 1)),
+                qty_needed=needed,
                 agreed_rub=Decimal(option["list_price_rub"]),
                 today_rub=Decimal(today) if today else None,
                 check=check.get("status", ""),
@@ -194,11 +234,16 @@ def client_number_for(version: OfferVersion, supplier: Supplier) -> str:
 
 @transaction.atomic
 def orders_confirm(
-    *, version: OfferVersion, by: Membership | None
+    *, version: OfferVersion, by: Membership | None, lots_accepted: bool = False
 ) -> tuple[list[SupplierOrder], bool]:
     """The advisor confirms the order: one supplier order per supplier, written with its
     client order number before anything is sent. Returns (orders, created); a second
-    confirmation (a double click, a resent form) returns the first one's orders."""
+    confirmation (a double click, a resent form) returns the first one's orders.
+
+    A line whose supplier sells only in lots (a minimum, a multiple) is ordered in the
+    quantity the supplier accepts, and only when the advisor accepted that
+    (`lots_accepted`): the shop buys the extra pieces, the customer's price stays as
+    offered."""
     version = (
         OfferVersion.objects.select_for_update()
         .select_related("offer__shop", "offer__lead")
@@ -248,6 +293,22 @@ def orders_confirm(
                 )
                 % {"name": group.supplier_name}
             )
+        if not lots_accepted:
+            for line in group.lines:
+                if line.lot_raised:
+                    problems.append(
+                        _(
+                            "«%(name)s»: поставщик продаёт партиями (%(rule)s), закажем "
+                            "%(qty)s шт. вместо %(needed)s. Отметьте «Заказать партиями», "
+                            "цена для клиента не изменится."
+                        )
+                        % {
+                            "name": line.name,
+                            "rule": line.lot_rule,
+                            "qty": line.qty,
+                            "needed": line.qty_needed,
+                        }
+                    )
     if problems:
         raise ValidationError(problems)
     orders = []
@@ -270,18 +331,35 @@ def orders_confirm(
                 number_key=line.option.get("number_key", ""),
                 name=(line.option.get("name") or line.name)[:200],
                 qty=line.qty,
+                qty_needed=line.qty_needed,
                 price_agreed_rub=line.agreed_rub,
                 order_ref=line.option.get("order_ref") or {},
             )
             for line in group.lines
         )
         orders.append(order)
+    text = _("Запчасти заказываются у поставщиков: %(names)s") % {
+        "names": ", ".join(f"«{o.supplier.name}» ({o.client_number})" for o in orders)
+    }
+    raised = [line for group in plan for line in group.lines if line.lot_raised]
+    if raised:
+        text += " " + _("Партиями поставщика: %(lines)s.") % {
+            "lines": "; ".join(
+                _("«%(name)s» %(qty)s шт. вместо %(needed)s (%(rule)s)")
+                % {
+                    "name": line.name,
+                    "qty": line.qty,
+                    "needed": line.qty_needed,
+                    "rule": line.lot_rule,
+                }
+                for line in raised
+            )
+        }
     lead_event_add(
         lead=version.offer.lead,
         kind=EventKind.NOTE,
         actor=by,
-        text=_("Запчасти заказываются у поставщиков: %(names)s")
-        % {"names": ", ".join(f"«{o.supplier.name}» ({o.client_number})" for o in orders)},
+        text=text,
         supplier_orders=[o.pk for o in orders],
     )
     ids = [o.pk for o in orders]
@@ -586,6 +664,8 @@ def _apply_lines(order: SupplierOrder, state: SupplierOrderState, *, initial: bo
     tolerance = pricing_settings(order.shop).order_price_tolerance_pct
     lines = list(order.lines.all())
     for line, reported in _match(lines, state):
+        if line.status == OrderLineStatus.CANCELLED:
+            continue  # cancelled by the shop: what the supplier still says of it is moot
         new_status = reported.state
         if _LINE_RANK[new_status] < _LINE_RANK[line.status] and line.status != "pending":
             new_status = line.status  # a late or stale answer never moves a line back
@@ -630,14 +710,17 @@ def _apply_lines(order: SupplierOrder, state: SupplierOrderState, *, initial: bo
 
 
 def _order_status(lines: Sequence[SupplierOrderLine]) -> str:
-    live = [line for line in lines if line.status != OrderLineStatus.REJECTED]
+    gone = (OrderLineStatus.REJECTED, OrderLineStatus.CANCELLED)
+    live = [line for line in lines if line.status not in gone]
     if not live:
+        if any(line.status == OrderLineStatus.CANCELLED for line in lines):
+            return OrderStatus.CANCELLED
         return OrderStatus.FAILED
     if all(line.status == OrderLineStatus.DELIVERED for line in live):
         return OrderStatus.DELIVERED
     if all(_LINE_RANK[line.status] >= _LINE_RANK[OrderLineStatus.SHIPPED] for line in live):
         return OrderStatus.SHIPPED
-    if len(live) < len(lines):
+    if any(line.status == OrderLineStatus.REJECTED for line in lines):
         return OrderStatus.PARTLY_REJECTED
     if all(_LINE_RANK[line.status] >= _LINE_RANK[OrderLineStatus.CONFIRMED] for line in live):
         return OrderStatus.CONFIRMED
@@ -674,6 +757,97 @@ def _set_status(order: SupplierOrder, status: str, *, note: str = "") -> None:
         supplier_order=order.pk,
         order_status=status,
     )
+
+
+# --- cancelling ---------------------------------------------------------------------------
+
+# Neither ABCP's nor Armtek's documented API (shared/reference/supplier-apis.md, the order
+# contracts in tests/optima/contracts/orders/) has a call that cancels an order or a line,
+# so a cancellation is recorded here and the advisor is told to cancel with the supplier.
+# A supplier whose API documents one gets it as `OrderClient.cancel` when it is known.
+_CANCELLABLE_LINES = (OrderLineStatus.PENDING, OrderLineStatus.ORDERED, OrderLineStatus.CONFIRMED)
+
+
+@transaction.atomic
+def order_cancel(
+    *,
+    order: SupplierOrder,
+    by: Membership | None,
+    line_ids: Sequence[int] | None = None,
+    reason: str = "",
+) -> list[SupplierOrderLine]:
+    """Cancel a supplier order, or some of its lines (`line_ids`), for the shop. Idempotent:
+    lines already cancelled are left as they are, and cancelling nothing new writes
+    nothing. Returns the lines cancelled now. Refused (ValidationError, Russian) while the
+    order is being sent (its outcome is unknown) and once it is shipped, delivered or
+    failed. The cancellation is on the lead's timeline; an order the supplier already
+    holds is marked «отмените у поставщика»."""
+    order = (
+        SupplierOrder.objects.select_for_update()
+        .select_related("supplier", "shop", "version__offer__lead")
+        .get(pk=order.pk)
+    )
+    if order.status == OrderStatus.PLACING:
+        raise ValidationError(
+            _("Заказ ещё отправляется поставщику: отменить его можно, когда поставщик ответит.")
+        )
+    if order.status in (OrderStatus.SHIPPED, OrderStatus.DELIVERED):
+        raise ValidationError(
+            _("Заказ уже отгружен: отменить его нельзя, оформите возврат у поставщика.")
+        )
+    if order.status == OrderStatus.FAILED:
+        raise ValidationError(_("Заказ не размещён: отменять нечего."))
+    lines = list(order.lines.all())
+    chosen = [
+        line
+        for line in lines
+        if (line_ids is None or line.pk in set(line_ids)) and line.status in _CANCELLABLE_LINES
+    ]
+    if line_ids is not None and any(
+        line.pk in set(line_ids) and line.status == OrderLineStatus.SHIPPED for line in lines
+    ):
+        raise ValidationError(_("Отгруженную позицию отменить нельзя: оформите возврат."))
+    if not chosen:
+        return []
+    sent = order.status != OrderStatus.DRAFT
+    for line in chosen:
+        line.status = OrderLineStatus.CANCELLED
+        line.save(update_fields=["status"])
+        # Nothing will arrive for it: it is not the supplier's delivery to count.
+        DeliveryRecord.objects.filter(
+            shop=order.shop,
+            supplier=order.supplier,
+            version=order.version,
+            brand=line.brand,
+            number=line.number,
+            arrived_on__isnull=True,
+            not_delivered=False,
+        ).delete()
+    what = "; ".join(f"{line.brand} {line.number} × {line.qty}" for line in chosen)
+    if sent:
+        text = _(
+            "Заказ %(number)s у «%(supplier)s»: отменены позиции %(what)s. Отмените их у "
+            "поставщика: через его API заказ не отменяется."
+        )
+    else:
+        text = _(
+            "Заказ %(number)s у «%(supplier)s»: отменены позиции %(what)s до отправки поставщику."
+        )
+    text = text % {"number": order.client_number, "supplier": order.supplier.name, "what": what}
+    reason = " ".join((reason or "").split())[:200]
+    if reason:
+        text += " " + _("Причина: %(reason)s") % {"reason": reason}
+    lead_event_add(
+        lead=order.version.offer.lead,
+        kind=EventKind.NOTE,
+        actor=by,
+        text=text,
+        supplier_order=order.pk,
+        cancelled_lines=[line.pk for line in chosen],
+        cancel_at_supplier=sent,
+    )
+    _set_status(order, _order_status(lines))
+    return chosen
 
 
 def _delivered(order: SupplierOrder, line: SupplierOrderLine) -> DeliveryRecord:

@@ -21,6 +21,7 @@ class OrderStatus(models.TextChoices):
     SHIPPED = "shipped", _("отгружен")
     DELIVERED = "delivered", _("доставлен")
     FAILED = "failed", _("не размещён")
+    CANCELLED = "cancelled", _("отменён")
 
 
 # Statuses the poller still asks the supplier about.
@@ -39,6 +40,7 @@ class OrderLineStatus(models.TextChoices):
     REJECTED = "rejected", _("отклонена")
     SHIPPED = "shipped", _("отгружена")
     DELIVERED = "delivered", _("доставлена")
+    CANCELLED = "cancelled", _("отменена")
 
 
 class SupplierOrder(models.Model):
@@ -75,6 +77,7 @@ class SupplierOrder(models.Model):
     shipped_at = models.DateTimeField(_("отгружен"), null=True, blank=True)
     delivered_at = models.DateTimeField(_("доставлен"), null=True, blank=True)
     failed_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(_("отменён"), null=True, blank=True)
     polled_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -100,6 +103,8 @@ class SupplierOrderLine(models.Model):
     number_key = models.CharField(max_length=60)
     name = models.CharField(_("название"), max_length=200, blank=True)
     qty = models.PositiveIntegerField(_("количество"), default=1)
+    # What the customer's offer holds; `qty` is more when the supplier sells in lots.
+    qty_needed = models.PositiveIntegerField(_("нужно клиенту"), default=1)
     price_agreed_rub = models.DecimalField(_("цена при заказе, ₽"), **MONEY)
     price_confirmed_rub = models.DecimalField(
         _("цена поставщика, ₽"), null=True, blank=True, **MONEY

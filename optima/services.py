@@ -23,6 +23,7 @@ from leads.models import Lead
 
 from .models import (
     CrossReference,
+    KnownPrice,
     MarkupRule,
     PriceListRow,
     PricingSettings,
@@ -346,6 +347,50 @@ def supplier_ask_counted(*, supplier: Supplier, number: str, deadline: float) ->
     return result
 
 
+# search/batch takes at most this many (brand, number) pairs a call (ABCP API:Docs).
+BATCH_MAX_PAIRS = 100
+
+
+def supplier_batch_allowed(supplier: Supplier) -> bool:
+    """An ABCP supplier whose manager ticked «поставщик разрешает пакетный поиск»."""
+    return supplier.kind == SupplierKind.ABCP and bool((supplier.options or {}).get("batch"))
+
+
+def supplier_ask_batch_counted(
+    *,
+    supplier: Supplier,
+    pairs: Sequence[tuple[str, str]],
+    deadline: float | None = None,
+    credentials: dict | None = None,
+) -> list[SearchResult]:
+    """Offers for known (brand, number) pairs through ABCP search/batch, one call per 100
+    pairs instead of a search per number, within the daily quota (one request a call).
+    One result per pair, in order; "quota_spent" for all, without asking, when the calls
+    do not fit in today's quota."""
+    pairs = list(pairs)
+    if not pairs:
+        return []
+    calls = -(-len(pairs) // BATCH_MAX_PAIRS)
+    if not supplier_requests_reserve(supplier=supplier, requests=calls):
+        message = _quota_payload(supplier)["message"]
+        return [SearchResult(str(supplier.pk), "quota_spent", [], message, 0) for _ in pairs]
+    adapter = adapter_for(
+        supplier.kind,
+        supplier_id=str(supplier.pk),
+        base_url=supplier.base_url,
+        credentials=credentials if credentials is not None else supplier_credentials(supplier),
+        timeout_s=float(supplier.timeout_s),
+    )
+    results = adapter.search_batch(pairs, deadline=deadline)
+    supplier_requests_settle(
+        supplier=supplier,
+        reserved=calls,
+        used=sum(r.requests for r in results),
+        quota_spent=any(r.quota_spent for r in results),
+    )
+    return results
+
+
 def _quota_payload(supplier: Supplier) -> dict:
     quota = supplier_quota(supplier)
     return {
@@ -361,7 +406,8 @@ def _quota_payload(supplier: Supplier) -> dict:
     }
 
 
-def _offer_json(offer) -> dict:
+def offer_json(offer) -> dict:
+    """An adapter's offer as stored in answers (JSON: Decimal and dates as strings)."""
     data = dataclasses.asdict(offer)
     data["price_rub"] = str(offer.price_rub)
     data["fetched_at"] = offer.fetched_at.isoformat()
@@ -466,7 +512,7 @@ def search_run(search_id: int) -> Search:
                     "state": result.state,
                     "message": result.message,
                     "elapsed_ms": result.elapsed_ms,
-                    "offers": [_offer_json(o) for o in result.offers],
+                    "offers": [offer_json(o) for o in result.offers],
                     "fetched_at": timezone.now().isoformat(),
                 }
                 if result.state in ("answered", "no_stock"):
@@ -507,6 +553,21 @@ def _save(
             "offers": payload["offers"],
             "from_cache": from_cache,
             "fetched_at": dt.datetime.fromisoformat(payload["fetched_at"]),
+        },
+    )
+    if not from_cache and payload["state"] in ("answered", "no_stock"):
+        known_price_remember(supplier=supplier, number=number, payload=payload)
+
+
+def known_price_remember(*, supplier: Supplier, number: str, payload: dict) -> None:
+    """Keep the supplier's answer for `number` as its last known prices (for the calculator's
+    live prices); "no stock" is kept too: an empty answer is not a price."""
+    KnownPrice.objects.update_or_create(
+        supplier=supplier,
+        number_key=number,
+        defaults={
+            "fetched_at": dt.datetime.fromisoformat(payload["fetched_at"]),
+            "offers": payload["offers"],
         },
     )
 

@@ -40,3 +40,12 @@ def poll_supplier_orders() -> dict:
     from .ordering import orders_poll
 
     return orders_poll()
+
+
+@shared_task(ignore_result=True, time_limit=600, soft_time_limit=540)
+def refresh_live_prices() -> dict:
+    """Beat, daily: the suppliers' prices of the catalogue's OEM numbers for the shops that
+    show supplier prices to drivers, within each supplier's daily quota."""
+    from .live_prices import live_prices_refresh
+
+    return live_prices_refresh()

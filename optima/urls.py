@@ -20,6 +20,11 @@ urlpatterns = [
     ),
     path("staff/parts/orders/", ordering_views.orders_list, name="orders"),
     path("staff/parts/orders/<int:order_id>/", ordering_views.order_detail, name="order_detail"),
+    path(
+        "staff/parts/orders/<int:order_id>/cancel/",
+        ordering_views.order_cancel,
+        name="order_cancel",
+    ),
     # The driver opens the offer by its private link.
     path("s/<slug:slug>/o/<str:token>/", views.offer_public, name="offer_public"),
 ]

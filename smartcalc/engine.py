@@ -86,12 +86,26 @@ class TechData:
     hidden: Mapping[tuple[str, str], tuple[Decimal, Decimal]] = field(default_factory=dict)
 
 
+# Where a part's price comes from; the driver is told which for each part.
+SOURCE_SUPPLIER = "supplier"  # the shop's suppliers' answer (at most a day old), with markup
+SOURCE_PRICE_LIST = "price_list"  # the shop's own price list
+SOURCE_REFERENCE = "reference"  # the platform's reference price (retail, VAT included)
+
+
 @dataclass(frozen=True)
 class PartPrice:
     original_rub: Decimal | None
     alternative_rub: Decimal | None = None
     oem_number: str = ""
     approximate: bool = False  # a platform reference price, not the shop's own
+    source: str = ""  # SOURCE_*; "" = the shop's list, or the reference when approximate
+    as_of: str = ""  # ISO date of a supplier's price, in the shop's time zone
+
+    @property
+    def price_source(self) -> str:
+        if self.source:
+            return self.source
+        return SOURCE_REFERENCE if self.approximate else SOURCE_PRICE_LIST
 
 
 @dataclass(frozen=True)
@@ -109,6 +123,16 @@ class Tax:
     rates_include_vat: bool = True
     price_list_includes_vat: bool = True
     rounding: str = ROUND_PER_LINE
+    supplier_prices_include_vat: bool = True
+
+    def part_includes_vat(self, source: str) -> bool:
+        """Whether a part price from `source` already includes VAT: the platform's reference
+        prices always do; the shop's list and its suppliers as the shop's settings say."""
+        if source == SOURCE_REFERENCE:
+            return True
+        if source == SOURCE_SUPPLIER:
+            return self.supplier_prices_include_vat
+        return self.price_list_includes_vat
 
     @property
     def charges_vat(self) -> bool:
@@ -174,6 +198,8 @@ class Line:
     # it); the alternative-parts variant likewise.
     vat_base_included_rub: Decimal = ZERO_RUB
     alternative_vat_base_included_rub: Decimal = ZERO_RUB
+    price_source: str = ""  # SOURCE_* of the part price; "" for a line without a part
+    price_as_of: str = ""  # ISO date of a supplier's price
 
 
 @dataclass(frozen=True)
@@ -400,7 +426,7 @@ def _cost(
     part_rub = quantize_rub(part.original_rub) if plan.buys_part and part else ZERO_RUB
     tax = rates.tax
     excluded = (ZERO_RUB if tax.rates_include_vat else work) + (
-        ZERO_RUB if part is None or part.approximate or tax.price_list_includes_vat else part_rub
+        ZERO_RUB if part is None or tax.part_includes_vat(part.price_source) else part_rub
     )
     _inside, on_top = _vat_exact(tax, ZERO, excluded)
     return work + part_rub + quantize_rub(on_top)
@@ -557,11 +583,13 @@ def _line(
     # The item is a reference text (smartcalc.reference_texts): shown in the page's language.
     notes += [_("«%(item)s» уже учтено в другой строке.") % {"item": _(item)} for item in shared]
     part_rub, alternative, approximate, oem = ZERO_RUB, None, False, ""
+    source = as_of = ""
     if plan.buys_part:
         price = _price_for(damage.part, prices)
         part_rub = quantize_rub(price.original_rub)
         alternative = quantize_rub(price.alternative_rub) if price.alternative_rub else None
         approximate, oem = price.approximate, price.oem_number
+        source, as_of = price.price_source, price.as_of
         if approximate:
             notes.append(_("Цена детали ориентировочная: у сервиса нет своей цены на эту деталь."))
     work = labour_rub + paint_rub + material_rub
@@ -589,6 +617,8 @@ def _line(
         hidden_low_pct=low,
         hidden_high_pct=high,
         repair_category=plan.category,
+        price_source=source,
+        price_as_of=as_of,
     )
 
 
@@ -719,8 +749,11 @@ def _taxed(line: Line, tax: Tax) -> Line:
     and what is added on top, each rounded once in the line."""
     work = line.labour_rub + line.paint_rub + line.material_rub
     alternative_part = line.alternative_subtotal_rub - work
-    # The platform's reference prices are retail prices with VAT whatever the shop's setting.
-    part_included = line.price_approximate or tax.price_list_includes_vat
+    # The platform's reference prices are retail prices with VAT whatever the shop's setting;
+    # the shop's list and its suppliers' prices as the shop says.
+    part_included = tax.part_includes_vat(
+        line.price_source or (SOURCE_REFERENCE if line.price_approximate else SOURCE_PRICE_LIST)
+    )
     work_included = work if tax.rates_include_vat else ZERO_RUB
     included = work_included + (line.part_rub if part_included else ZERO_RUB)
     alternative_included = work_included + (alternative_part if part_included else ZERO_RUB)

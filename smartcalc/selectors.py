@@ -21,6 +21,7 @@ from .models import (
     EstimateVersion,
     Generation,
     ReferencePrice,
+    ShopPartPrice,
     VehicleMake,
     VehicleModel,
     Wmi,
@@ -318,3 +319,20 @@ def estimate_part_numbers(estimate: Estimate) -> list[tuple[str, str]]:
         if number and number not in (n for _name, n in found):
             found.append((line.get("part_name") or str(PARTS[line["part"]].name), number))
     return found
+
+
+def catalogue_oem_numbers(shop: Shop) -> list[str]:
+    """Every OEM number a driver's estimate at the shop can ask a price for: the current
+    reference prices' numbers and the shop's own price list's, each once, in a stable order
+    (for the daily refresh of the suppliers' prices)."""
+    numbers = set(
+        ReferencePrice.objects.filter(version__is_current=True)
+        .exclude(oem_number="")
+        .values_list("oem_number", flat=True)
+    )
+    numbers |= set(
+        ShopPartPrice.objects.filter(shop=shop)
+        .exclude(oem_number="")
+        .values_list("oem_number", flat=True)
+    )
+    return sorted(numbers)

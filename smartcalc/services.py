@@ -92,6 +92,7 @@ def _inputs(
             "tax_regime": rates.tax_regime,
             "rates_include_vat": rates.rates_include_vat,
             "price_list_includes_vat": rates.price_list_includes_vat,
+            "supplier_prices_include_vat": rates.supplier_prices_include_vat,
             "vat_rounding": rates.vat_rounding,
             "blend_policy": rates.blend_policy,
             "replace_threshold_pct": rates.replace_threshold_pct,

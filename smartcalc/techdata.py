@@ -13,7 +13,7 @@ from django.db.models import F, Q
 
 from autoservice.models import Shop
 
-from . import engine
+from . import engine, part_prices
 from .models import (
     ClassFactor,
     DataVersion,
@@ -113,7 +113,9 @@ def prices_for(
     version: DataVersion | None = None,
     generation: Generation | None = None,
 ) -> dict[str, engine.PartPrice]:
-    """The shop's price per part, else the platform reference price flagged approximate."""
+    """The price per part: the shop's suppliers' price where a provider has one (see
+    `part_prices`), else the shop's own list, else the platform reference price flagged
+    approximate. Each says its source."""
     version = version or current_version()
     prices = {
         part: engine.PartPrice(
@@ -121,6 +123,7 @@ def prices_for(
             alternative_rub=ref.alternative_rub,
             oem_number=ref.oem_number,
             approximate=True,
+            source=engine.SOURCE_REFERENCE,
         )
         for part, ref in reference_prices(model, generation, version).items()
     }
@@ -128,10 +131,30 @@ def prices_for(
         prices[own.part] = engine.PartPrice(
             original_rub=own.original_rub,
             alternative_rub=own.alternative_rub,
-            oem_number=own.oem_number,
+            # The shop's row without a number keeps the catalogue's, so its suppliers can
+            # still be asked for the part.
+            oem_number=own.oem_number or prices.get(own.part, _NO_PRICE).oem_number,
             approximate=False,
+            source=engine.SOURCE_PRICE_LIST,
+        )
+    queries = [
+        part_prices.PartQuery(part=part, oem_number=price.oem_number)
+        for part, price in prices.items()
+        if price.oem_number
+    ]
+    for part, live in part_prices.live_prices(shop, model, generation, queries).items():
+        prices[part] = engine.PartPrice(
+            original_rub=live.original_rub,
+            alternative_rub=live.alternative_rub,
+            oem_number=prices[part].oem_number,
+            approximate=False,
+            source=engine.SOURCE_SUPPLIER,
+            as_of=live.as_of.astimezone(shop.tzinfo).date().isoformat(),
         )
     return prices
+
+
+_NO_PRICE = engine.PartPrice(original_rub=None)
 
 
 def shop_rates(shop: Shop) -> ShopRates:
@@ -151,6 +174,7 @@ def tax_for(rates: ShopRates) -> engine.Tax:
         rates_include_vat=rates.rates_include_vat,
         price_list_includes_vat=rates.price_list_includes_vat,
         rounding=rates.vat_rounding,
+        supplier_prices_include_vat=rates.supplier_prices_include_vat,
     )
 
 

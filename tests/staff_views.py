@@ -221,6 +221,7 @@ def _supplier_order_kwargs(shop) -> dict:
 register("optima:order_confirm", _accepted_version_kwargs)
 register("optima:orders", get_only=True)
 register("optima:order_detail", _supplier_order_kwargs, get_only=True)
+register("optima:order_cancel", _supplier_order_kwargs, post_only=True)
 
 
 def _act_kwargs(shop) -> dict:

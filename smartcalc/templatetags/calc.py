@@ -1,3 +1,4 @@
+import datetime as dt
 from decimal import Decimal, InvalidOperation
 
 from django import template
@@ -140,3 +141,23 @@ def norm_hours(value) -> str:
         return gettext("%(hours)s нормо-часа") % {"hours": text}
     count = int(number)
     return ngettext("%(hours)s нормо-час", "%(hours)s нормо-часов", count) % {"hours": text}
+
+
+@register.filter
+def price_source(line: dict) -> str:
+    """Where the part price of an estimate line comes from, for the driver: «цена поставщика
+    на 30.11», «прайс сервиса», «справочная цена». Empty for a line without a part price
+    and for estimates saved before sources were recorded (those say «ориентировочная»)."""
+    source = line.get("price_source", "")
+    if source == "supplier":
+        as_of = line.get("price_as_of", "")
+        try:
+            day = dt.date.fromisoformat(as_of)
+        except ValueError:
+            return gettext("цена поставщика")
+        return gettext("цена поставщика на %(date)s") % {"date": day.strftime("%d.%m")}
+    if source == "price_list":
+        return gettext("прайс сервиса")
+    if source == "reference":
+        return gettext("справочная цена")
+    return ""

@@ -13,7 +13,8 @@ OPTIMA = Path(__file__).resolve().parents[2] / "optima"
 WRITES = {"save", "delete", "create", "get_or_create", "update_or_create", "bulk_create", "update"}
 OTHER_APPS = {"autoservice", "leads", "smartcalc", "photoportal", "intake"}
 # What another app offers to the rest: its services, selectors and models, and the shared
-# building blocks autoservice holds for every app (plus the lead page's panel registry).
+# building blocks autoservice holds for every app (plus the lead page's panel registry and
+# the calculator's part price providers).
 OFFERED = {
     *(f"{app}.{module}" for app in OTHER_APPS for module in ("services", "selectors", "models")),
     "autoservice.consent",
@@ -23,9 +24,11 @@ OFFERED = {
     "autoservice.money",
     "autoservice.outbound",
     "autoservice.outbox",
+    "autoservice.params",  # every number a page reads goes through it (README "Bad input")
     "autoservice.personal_data",
     "autoservice.tenancy",
     "leads.panels",
+    "smartcalc.part_prices",
 }
 # Apps that come after optima (or beside it) are never imported by it.
 NEVER = {"intake", "photoportal"}

@@ -134,3 +134,80 @@ def test_a_failed_batch_is_each_pairs_state():
     with Replay({BATCH: (403, "abcp/error_103.json")}) as replay:
         results = adapter(replay).search_batch([("Febi", "01089"), ("Kyb", "333305")])
     assert [r.state for r in results] == ["config_error", "config_error"]
+
+
+# --- search/batch through the services: one call, counted once against the quota ----------
+
+
+@pytest.mark.django_db
+def test_many_numbers_of_a_batch_supplier_cost_one_counted_search_batch_call(shop):
+    from optima import services
+    from optima.models import SupplierRequestCount
+    from tests.factories import SupplierFactory
+
+    with Replay({BATCH: (200, "abcp/batch.json")}) as replay:
+        supplier = SupplierFactory(
+            shop=shop,
+            base_url=replay.url,
+            secret=PASSWORD,
+            options={"batch": True, "daily_request_limit": 10},
+        )
+        assert services.supplier_batch_allowed(supplier)
+        results = services.supplier_ask_batch_counted(
+            supplier=supplier, pairs=[("Febi", "01089"), ("Kyb", "333305")]
+        )
+        assert [r.state for r in results] == ["answered", "no_stock"]
+        assert len(replay.calls("/search/batch")) == 1
+        assert SupplierRequestCount.objects.get(supplier=supplier).requests == 1
+
+        # Today's quota spent: nothing is asked, every pair says so.
+        services.supplier_quota_spend(supplier=supplier, used=10)
+        spent = services.supplier_ask_batch_counted(
+            supplier=supplier, pairs=[("Febi", "01089"), ("Kyb", "333305")]
+        )
+        assert [r.state for r in spent] == ["quota_spent", "quota_spent"]
+        assert len(replay.calls("/search/batch")) == 1
+
+
+@pytest.mark.django_db
+def test_the_recheck_of_an_accepted_offer_asks_a_batch_supplier_once(shop):
+    from django.utils import timezone
+
+    from optima import offers
+    from optima.models import OfferStatus
+    from optima.suppliers.offer import canonical_brand
+    from tests.factories import OfferVersionFactory, SupplierFactory
+
+    with Replay({BATCH: (200, "abcp/batch.json")}) as replay:
+        supplier = SupplierFactory(
+            shop=shop, base_url=replay.url, secret=PASSWORD, options={"batch": True}
+        )
+
+        def option(brand, number, price):
+            return {
+                "brand": canonical_brand(brand),  # as the offer builder stores it
+                "brand_raw": brand,
+                "number": number,
+                "number_key": number,
+                "supplier_id": supplier.pk,
+                "list_price_rub": price,
+            }
+
+        version = OfferVersionFactory(
+            offer__shop=shop,
+            positions=[
+                {"name": "Тормозная жидкость", "options": [option("Febi", "01089", "700.00")]},
+                {"name": "Амортизатор", "options": [option("Kyb", "333305", "5000.00")]},
+            ],
+            status=OfferStatus.ACCEPTED,
+            accepted_at=timezone.now(),
+            accepted_choice={"0": 0, "1": 0},
+        )
+        results = offers.offer_recheck(version.pk)
+        (call,) = replay.calls("/search/batch")
+        assert (
+            call.form["search[0][brand]"] == "Febi" and call.form["search[1][number]"] == "333305"
+        )
+        assert not replay.calls("/search/brands")  # no search per number
+    assert [r["status"] for r in results] == ["price_up", "out_of_stock"]
+    assert results[0]["list_price_rub"] == "771.75"

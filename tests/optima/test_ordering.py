@@ -408,3 +408,168 @@ def test_orders_list_queries_do_not_grow_with_the_orders(advisor_client, shop):
         response = advisor_client.get(url)
     assert response.content.decode().count("отказ по 1 строке") == 7
     assert len(seven) == len(one)
+
+
+# --- the supplier's order lots ----------------------------------------------------------------
+
+
+def test_lot_quantity_is_raised_to_the_minimum_and_rounded_up_to_the_lot():
+    assert ordering.lot_quantity(1, 1, 1) == 1
+    assert ordering.lot_quantity(1, 10, 5) == 10  # Armtek MINBM 10, RDPRF 5
+    assert ordering.lot_quantity(11, 10, 5) == 15
+    assert ordering.lot_quantity(3, 1, 2) == 4  # ABCP packing 2
+    assert ordering.lot_quantity(2, 0, 0) == 2  # nonsense rules count as none
+
+
+@pytest.mark.parametrize("kind", ["armtek", "abcp"])
+def test_a_part_sold_in_lots_is_ordered_in_the_suppliers_quantity_once_the_advisor_agrees(
+    advisor_client, shop, kind, django_capture_on_commit_callbacks
+):
+    with start_in_thread(seed=3, order_stage_s=60) as demo:
+        supplier = _supplier(shop, demo, kind)
+        clip = "N90796001"  # a VAG clip: the demo sells clips by 5 or 10
+        answer = services.supplier_ask(
+            supplier=supplier, number=clip, deadline=time.monotonic() + 5
+        )
+        offer = next(o for o in answer.offers if not o.is_cross and o.multiple > 1)
+        option = {**_option(supplier, offer), "min_qty": offer.min_qty, "multiple": offer.multiple}
+        version = OfferVersionFactory(
+            offer__shop=shop,
+            positions=[{"number": clip, "name": offer.name, "options": [option]}],
+            status=OfferStatus.ACCEPTED,
+            accepted_at=timezone.now(),
+            accepted_choice={"0": 0},
+        )
+        lot = offer.order_quantity(1)
+        assert lot > 1
+
+        url = reverse("optima:order_confirm", args=[version.pk])
+        page = advisor_client.get(url).content.decode()
+        assert f"кратно {offer.multiple}" in page and 'name="lots_accepted"' in page
+        refused = advisor_client.post(url)
+        assert refused.status_code == 400
+        assert "продаёт партиями" in refused.content.decode()
+        assert f"закажем {lot} шт. вместо 1" in refused.content.decode()
+        assert not SupplierOrder.objects.filter(version=version).exists()
+        assert demo.orders.create_calls == 0
+
+        with django_capture_on_commit_callbacks(execute=True):
+            assert advisor_client.post(url, {"lots_accepted": "on"}).status_code == 302
+            # A resent form does not order again, whatever it says about lots.
+            assert advisor_client.post(url).status_code == 302
+        (order,) = SupplierOrder.objects.filter(version=version)
+        (line,) = order.lines.all()
+        assert (line.qty, line.qty_needed) == (lot, 1)
+        assert demo.orders.create_calls == 1
+        (booked,) = demo.orders.orders.values()
+        assert [booked_line.qty for booked_line in booked.lines] == [lot]
+        # The customer's price is the offer's, untouched; the timeline says why more is ordered.
+        version.refresh_from_db()
+        assert version.positions[0]["options"][0]["customer_rub"] == option["customer_rub"]
+        assert any(f"{lot} шт. вместо 1" in e.text for e in _timeline(version))
+
+
+# --- cancelling -------------------------------------------------------------------------------
+
+
+def test_an_advisor_cancels_a_placed_line_then_the_order_once_each_and_is_told_to_call_the_supplier(
+    advisor_client, shop, django_capture_on_commit_callbacks
+):
+    with start_in_thread(seed=7, order_stage_s=60) as demo:
+        supplier = _supplier(shop, demo)
+        version = _accepted(shop, [(supplier, demo, 2)])
+        (order,), _ = _confirm(version, django_capture_on_commit_callbacks)
+        order.refresh_from_db()
+        assert order.status == OrderStatus.PLACED
+        first, second = order.lines.order_by("position")
+        url = reverse("optima:order_cancel", args=[order.pk])
+
+        page = advisor_client.get(reverse("optima:order_detail", args=[order.pk]))
+        assert 'name="line"' in page.content.decode()
+        response = advisor_client.post(url, {"line": [first.pk], "reason": "клиент передумал"})
+        assert response.status_code == 302
+        first.refresh_from_db()
+        order.refresh_from_db()
+        assert first.status == OrderLineStatus.CANCELLED
+        assert order.status == OrderStatus.PLACED  # the other line is still on order
+        notes = [e.text for e in _timeline(version) if "отменены позиции" in e.text]
+        assert len(notes) == 1
+        assert "Отмените их у поставщика" in notes[0] and "клиент передумал" in notes[0]
+        # Nothing will arrive for the cancelled line: the supplier's record does not wait.
+        assert not DeliveryRecord.objects.filter(
+            version=version, number=first.number, arrived_on__isnull=True
+        ).exists()
+
+        # The same cancel again (a double click) changes nothing and writes nothing.
+        advisor_client.post(url, {"line": [first.pk]})
+        assert len([e for e in _timeline(version) if "отменены позиции" in e.text]) == 1
+
+        # The supplier still reports the line as ordered: it stays cancelled here.
+        poll_supplier_orders.apply()
+        first.refresh_from_db()
+        assert first.status == OrderLineStatus.CANCELLED
+
+        # Nothing ticked: the whole order (what is left of it).
+        advisor_client.post(url)
+        order.refresh_from_db()
+        second.refresh_from_db()
+        assert second.status == OrderLineStatus.CANCELLED
+        assert order.status == OrderStatus.CANCELLED and order.cancelled_at is not None
+        assert any("отменён" in e.text for e in _timeline(version) if e.data.get("order_status"))
+        # A cancelled order is no longer asked about.
+        assert poll_supplier_orders.apply().get()["polled"] == 0
+        assert demo.orders.create_calls == 1
+
+
+def test_a_draft_order_cancelled_before_sending_is_never_placed(shop, advisor):
+    with start_in_thread(seed=8) as demo:
+        supplier = _supplier(shop, demo)
+        version = _accepted(shop, [(supplier, demo, 1)])
+        # Confirmed, but the queue never ran it (the broker was down).
+        (order,), _ = ordering.orders_confirm(version=version, by=advisor)
+        cancelled = ordering.order_cancel(order=order, by=advisor)
+        assert len(cancelled) == 1
+        order.refresh_from_db()
+        assert order.status == OrderStatus.CANCELLED
+        assert any("до отправки поставщику" in e.text for e in _timeline(version))
+        SupplierOrder.objects.filter(pk=order.pk).update(
+            created_at=timezone.now() - dt.timedelta(minutes=5)
+        )
+        ordering.orders_place([order.pk])
+        poll_supplier_orders.apply()
+        assert demo.orders.create_calls == 0
+        assert ordering.order_cancel(order=order, by=advisor) == []
+
+
+def test_an_order_being_sent_or_shipped_cannot_be_cancelled(advisor_client, shop):
+    supplier = SupplierFactory(shop=shop)
+    version = OfferVersionFactory(
+        offer__shop=shop, status=OfferStatus.ACCEPTED, accepted_choice={"0": 0}
+    )
+    order = SupplierOrder.objects.create(
+        shop=shop, supplier=supplier, version=version, client_number="AS-T-1"
+    )
+    url = reverse("optima:order_cancel", args=[order.pk])
+    for status, words in (
+        (OrderStatus.PLACING, "ещё отправляется"),
+        (OrderStatus.SHIPPED, "оформите возврат"),
+    ):
+        SupplierOrder.objects.filter(pk=order.pk).update(status=status)
+        page = advisor_client.post(url, follow=True).content.decode()
+        assert words in page
+        order.refresh_from_db()
+        assert order.status == status
+
+
+def test_another_shops_order_cannot_be_cancelled(client, shop, other_shop):
+    from tests.factories import MembershipFactory
+
+    supplier = SupplierFactory(shop=other_shop)
+    version = OfferVersionFactory(offer__shop=other_shop, status=OfferStatus.ACCEPTED)
+    order = SupplierOrder.objects.create(
+        shop=other_shop, supplier=supplier, version=version, client_number="AS-O-1"
+    )
+    client.force_login(MembershipFactory(shop=shop).user)
+    assert client.post(reverse("optima:order_cancel", args=[order.pk])).status_code == 404
+    order.refresh_from_db()
+    assert order.status == OrderStatus.DRAFT

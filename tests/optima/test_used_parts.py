@@ -63,7 +63,7 @@ def search(shop):
         supplier=supplier,
         number_key="86511H5000",
         state="answered",
-        offers=[services._offer_json(offer) for offer in lines],
+        offers=[services.offer_json(offer) for offer in lines],
     )
     return search
 
