@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
@@ -37,9 +39,10 @@ class Bitrix24Form(forms.Form):
         super().__init__(*args, **kwargs)
         self.connection = connection
         if connection.webhook_url:
+            # The portal's host is no secret (the code after /rest/<user>/ is).
             self.fields["webhook_url"].help_text = _(
-                "Адрес сохранён. Оставьте поле пустым, чтобы не менять его."
-            )
+                "Сохранён вебхук портала %(host)s. Оставьте поле пустым, чтобы не менять его."
+            ) % {"host": urlsplit(connection.webhook_url).netloc}
         if not self.is_bound:
             self.initial["enabled"] = connection.enabled
 
@@ -54,7 +57,8 @@ class Bitrix24Form(forms.Form):
 
     def clean(self) -> dict:
         data = super().clean()
-        if data.get("enabled") and not (data.get("webhook_url") or self.connection.webhook_url):
+        missing = not (data.get("webhook_url") or self.connection.webhook_url)
+        if data.get("enabled") and missing and "webhook_url" not in self.errors:
             self.add_error(
                 "webhook_url", _("Вставьте адрес входящего вебхука, чтобы включить передачу.")
             )

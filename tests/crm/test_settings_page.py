@@ -44,6 +44,13 @@ def test_enabling_without_an_address_says_what_is_missing(manager_client):
     assert "Вставьте адрес входящего вебхука" in response.content.decode()
 
 
+def test_a_bad_address_is_one_message_not_two(manager_client):
+    response = _save(manager_client, "bitrix24", {"webhook_url": "sto", "enabled": "on"})
+    text = response.content.decode()
+    assert "Это не адрес входящего вебхука" in text
+    assert "чтобы включить передачу" not in text
+
+
 def test_the_webhook_address_is_encrypted_and_never_shown_back(manager_client, shop):
     url = "https://sto.bitrix24.ru/rest/1/s3cr3tc0de0123/"
     assert _save(manager_client, "bitrix24", {"webhook_url": url}).status_code == 302
@@ -54,7 +61,8 @@ def test_the_webhook_address_is_encrypted_and_never_shown_back(manager_client, s
         (raw,) = cursor.fetchone()
     assert "s3cr3tc0de0123" not in raw
     page = manager_client.get(SETTINGS).content.decode()
-    assert "s3cr3tc0de0123" not in page and "Адрес сохранён" in page
+    assert "s3cr3tc0de0123" not in page
+    assert "Сохранён вебхук портала sto.bitrix24.ru" in page
     # An empty field keeps the saved address.
     _save(manager_client, "bitrix24", {"webhook_url": "", "enabled": "on"})
     saved.refresh_from_db()
