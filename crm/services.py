@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
+from django.db import connection as db_connection
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -198,6 +199,7 @@ def crm_push(message: OutboxMessage) -> None:
     )
     if lead is None:
         return
+    _one_at_a_time(connection.pk, lead.pk)
     link = CrmLeadLink.objects.filter(connection=connection, lead=lead).first()
     try:
         if link is None:
@@ -214,6 +216,15 @@ def crm_push(message: OutboxMessage) -> None:
     CrmConnection.objects.filter(pk=connection.pk).exclude(state=CrmState.ERROR).update(
         state=CrmState.OK, last_ok_at=timezone.now()
     )
+
+
+def _one_at_a_time(connection_id: int, lead_id: int) -> None:
+    """Deliveries for one lead to one CRM wait for each other (a transaction-scoped advisory
+    lock, released with the delivery's transaction): two events of a lead the CRM does not
+    have yet must not both create it. Staff editing the lead are never blocked by it."""
+    key = ((connection_id & 0x7FFFFFFF) << 32) | (lead_id & 0xFFFFFFFF)
+    with db_connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
 
 
 def _create_remote(message: OutboxMessage, connection: CrmConnection, lead: Lead) -> None:

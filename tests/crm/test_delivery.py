@@ -218,3 +218,42 @@ def test_amo_401_parks_until_the_check_passes(
     assert CrmLeadLink.objects.get(connection=amo.connection, lead=lead).remote_id == 9774766
     message.refresh_from_db()
     assert message.status == OutboxStatus.SENT
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_events_delivered_at_once_create_the_crm_lead_once(settings):
+    """Two workers deliver two events of a lead the CRM does not have yet, at the same time:
+    the second waits for the first, then comments on the lead the first created."""
+    from tests.concurrency import run_together
+    from tests.factories import LeadFactory, ShopFactory
+
+    shop = ShopFactory()
+    lead = LeadFactory(shop=shop)
+    with FakeCrm("bitrix24", mode="slow", slow_seconds=0.5) as fake:
+        connection = CrmConnection.objects.create(
+            shop=shop, kind="bitrix24", enabled=True, webhook_url=fake.webhook_url()
+        )
+        ids = []
+        for n, event in enumerate(["lead.assigned", "lead.status_changed"]):
+            # Written straight to the table: queued by nobody, delivered by the two workers.
+            message = OutboxMessage.objects.create(
+                shop=shop,
+                kind=PUSH,
+                dedupe_key=f"test-at-once-{n}",
+                payload={
+                    "connection_id": connection.pk,
+                    "lead_id": lead.pk,
+                    "event": event,
+                    "event_id": f"evt_{n}",
+                    "data": {"lead_id": lead.pk, "old": "new", "new": "in_progress"},
+                },
+            )
+            ids.append(message.pk)
+        results = run_together(2, lambda i: outbox_deliver_now(ids[i]))
+        assert results == ["sent", "sent"]
+        follow_ups = OutboxMessage.objects.filter(kind=PUSH).exclude(pk__in=ids)
+        for message in follow_ups:
+            outbox_deliver_now(message.pk)
+    assert len(fake.calls("/crm.lead.add")) == 1
+    assert len(fake.calls("/crm.timeline.comment.add")) == 2
+    assert CrmLeadLink.objects.filter(lead=lead).count() == 1
