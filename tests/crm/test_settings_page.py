@@ -148,3 +148,15 @@ def test_another_shops_connection_is_404(manager_client, other_shop):
 
 def test_an_unknown_crm_kind_is_404(manager_client):
     assert _save(manager_client, "salesforce", {}).status_code == 404
+
+
+def test_the_demo_shows_both_connectors_filled_in_and_switched_off(manager_client, shop):
+    from crm.demo import load
+
+    load(shop=shop)
+    load(shop=shop)  # the demo command may run again
+    connections = CrmConnection.objects.filter(shop=shop)
+    assert connections.count() == 2 and not connections.filter(enabled=True).exists()
+    text = manager_client.get(SETTINGS).content.decode()
+    assert "Сохранён вебхук портала demo-sto.bitrix24.ru" in text
+    assert 'value="https://demo-sto.amocrm.ru"' in text and "demo0webhook0code" not in text
