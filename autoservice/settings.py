@@ -153,6 +153,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "autoservice.tenancy.shop_context",
+                "crm.context_processors.crm_alerts",
             ],
         },
     },

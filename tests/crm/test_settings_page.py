@@ -160,3 +160,21 @@ def test_the_demo_shows_both_connectors_filled_in_and_switched_off(manager_clien
     text = manager_client.get(SETTINGS).content.decode()
     assert "Сохранён вебхук портала demo-sto.bitrix24.ru" in text
     assert 'value="https://demo-sto.amocrm.ru"' in text and "demo0webhook0code" not in text
+
+
+def test_a_manager_sees_a_refused_crm_on_every_staff_page(manager_client, client, advisor, shop):
+    inbox = reverse("leads:inbox")
+    connection = CrmConnection.objects.create(
+        shop=shop, kind="amocrm", enabled=True, base_url="https://sto.amocrm.ru", token="t" * 30
+    )
+    assert 'id="crm-broken"' not in manager_client.get(inbox).content.decode()
+    CrmConnection.objects.filter(pk=connection.pk).update(
+        state=CrmState.ERROR, error_message="amoCRM отклонил токен (401)"
+    )
+    text = manager_client.get(inbox).content.decode()
+    assert 'id="crm-broken"' in text and "amoCRM не принимает заявки" in text
+    assert reverse("crm:crm_settings") in text
+    client.force_login(advisor.user)  # settings are the manager's to fix
+    assert 'id="crm-broken"' not in client.get(inbox).content.decode()
+    # On the CRM page itself the card says it, with the CRM's words.
+    assert 'id="crm-broken"' not in manager_client.get(SETTINGS).content.decode()
