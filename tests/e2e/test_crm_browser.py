@@ -88,4 +88,15 @@ def test_manager_connects_both_crms(browser, live_server, shop, viewport):
     connections = {c.kind: c for c in CrmConnection.objects.filter(shop=shop)}
     assert connections["bitrix24"].state == CrmState.OK and connections["bitrix24"].enabled
     assert connections["amocrm"].state == CrmState.OK and connections["amocrm"].status_id
+
+    # Later amoCRM refuses the token: every staff page tells the manager, with a way to fix it.
+    CrmConnection.objects.filter(pk=connections["amocrm"].pk).update(
+        state=CrmState.ERROR, error_message="amoCRM отклонил токен (401)"
+    )
+    page.goto(f"{live_server.url}/staff/leads/")
+    banner = page.locator("#crm-broken")
+    assert "amoCRM не принимает заявки" in banner.inner_text()
+    _shot(page, f"crm-banner-{viewport}")
+    banner.get_by_role("link", name="Исправить подключение").click()
+    page.wait_for_url(re.compile(r"/staff/settings/crm/$"))
     context.close()
