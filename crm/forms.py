@@ -182,13 +182,16 @@ class AmoCrmForm(forms.Form):
         data = self.cleaned_data
         changed = False
         connection.enabled = data["enabled"]
+        if data["stage"]:
+            connection.pipeline_id, connection.status_id = data["stage"]
         if data["base_url"] and data["base_url"] != connection.base_url:
+            # Another account has other pipelines: until «Проверить» loads them and the
+            # manager picks a stage, amoCRM puts new leads in its main pipeline's first stage.
             connection.base_url = data["base_url"]
             connection.pipelines = []
+            connection.pipeline_id = connection.status_id = None
             changed = True
         if data["token"] and data["token"] != connection.token:
             connection.token = data["token"]
             changed = True
-        if data["stage"]:
-            connection.pipeline_id, connection.status_id = data["stage"]
         return changed

@@ -63,7 +63,7 @@ class CrmConnection(models.Model):
     def configured(self) -> bool:
         if self.kind == CrmKind.BITRIX24:
             return bool(self.webhook_url)
-        return bool(self.base_url and self.token and self.status_id)
+        return bool(self.base_url and self.token)
 
     @property
     def stage_label(self) -> str:

@@ -178,3 +178,19 @@ def test_a_manager_sees_a_refused_crm_on_every_staff_page(manager_client, client
     assert 'id="crm-broken"' not in client.get(inbox).content.decode()
     # On the CRM page itself the card says it, with the CRM's words.
     assert 'id="crm-broken"' not in manager_client.get(SETTINGS).content.decode()
+
+
+def test_another_amo_account_forgets_the_old_accounts_stage(manager_client, shop):
+    connection = CrmConnection.objects.create(
+        shop=shop,
+        kind="amocrm",
+        base_url="https://old.amocrm.ru",
+        token="t" * 30,
+        pipelines=[{"id": 1, "name": "Старая", "statuses": [{"id": 2, "name": "Новая"}]}],
+        pipeline_id=1,
+        status_id=2,
+    )
+    assert _save(manager_client, "amocrm", {"base_url": "new"}).status_code == 302
+    connection.refresh_from_db()
+    assert connection.base_url == "https://new.amocrm.ru"
+    assert (connection.pipeline_id, connection.status_id, connection.pipelines) == (None, None, [])
