@@ -311,6 +311,9 @@ class OutboxStatus(models.TextChoices):
     FAILED = "failed", _("не отправлено")
     # The person it was for withdrew consent to the processing of their data (152-FZ).
     CANCELLED = "cancelled", _("отменено: согласие отозвано")
+    # The receiver refused our credentials (a CRM's 401): kept, not retried, until the shop's
+    # manager fixes the settings and the sender releases it.
+    PARKED = "parked", _("ждёт исправления настроек")
 
 
 class OutboxMessage(models.Model):

@@ -21,8 +21,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Count, Min, Q
+from django.db import models, transaction
+from django.db.models import Count, F, Min, Q
 from django.utils import timezone
 
 from .consent import consent_withdrawn
@@ -43,6 +43,20 @@ def outbox_lease() -> dt.timedelta:
     """How long a claimed row belongs to its worker; longer than the delivery task's hard
     time limit, so that a slow but living worker is never doubled."""
     return dt.timedelta(seconds=settings.OUTBOX_LEASE_SECONDS)
+
+
+class OutboxParked(Exception):  # noqa: N818 - a state, not an error
+    """Raised by a handler when the receiver refused our credentials: the message is kept
+    (status `parked`), not retried and not counted as an attempt, until `outbox_release`.
+
+    `then` runs after the handler's transaction rolled back: the place to record, for the
+    manager, why it was parked (a write inside the handler would be rolled back with it).
+    """
+
+    def __init__(self, reason: str, *, then: Callable[[], None] | None = None):
+        super().__init__(reason)
+        self.reason = reason
+        self.then = then
 
 
 def register_handler(kind: str) -> Callable[[Handler], Handler]:
@@ -139,6 +153,17 @@ def outbox_deliver_now(message_id: int) -> str:
         with transaction.atomic():
             handler(message)
             marked = mine.update(status=OutboxStatus.SENT, sent_at=timezone.now(), lease_until=None)
+    except OutboxParked as parked:
+        mine.update(
+            status=OutboxStatus.PARKED,
+            lease_until=None,
+            attempts=F("attempts") - 1,
+            last_error=parked.reason[:2000],
+        )
+        if parked.then is not None:
+            parked.then()
+        log.info("outbox %s parked: %s", message.pk, parked.reason)
+        return "parked"
     except Exception as exc:  # the handler's error, whatever it is, is the attempt's outcome
         gave_up = message.attempts >= MAX_ATTEMPTS
         mine.update(
@@ -153,6 +178,26 @@ def outbox_deliver_now(message_id: int) -> str:
         # Our lease ran out mid-send and another worker took the row: it may send a copy.
         log.warning("outbox %s was sent after its lease ran out", message.pk)
     return "sent"
+
+
+def outbox_release(messages: models.QuerySet[OutboxMessage]) -> int:
+    """Parked messages among `messages` go back to pending and are queued again, oldest
+    first (the sender fixed what made the receiver refuse them)."""
+    ids = list(
+        messages.filter(status=OutboxStatus.PARKED).order_by("pk").values_list("pk", flat=True)
+    )
+    if not ids:
+        return 0
+    OutboxMessage.objects.filter(pk__in=ids, status=OutboxStatus.PARKED).update(
+        status=OutboxStatus.PENDING, next_attempt_at=timezone.now()
+    )
+
+    def queue() -> None:
+        for message_id in ids:
+            outbox_enqueue(message_id)
+
+    transaction.on_commit(queue)
+    return len(ids)
 
 
 def outbox_due(now: dt.datetime | None = None, limit: int = 500) -> list[int]:

@@ -117,6 +117,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "api",
+    "crm",
 ]
 
 MIDDLEWARE = [
@@ -152,6 +153,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "autoservice.tenancy.shop_context",
+                "crm.context_processors.crm_alerts",
             ],
         },
     },
@@ -288,6 +290,9 @@ OUTBOX_LEASE_SECONDS = 60
 # An undelivered notification older than this makes /healthz/ready answer 503 and shows the
 # shop's staff a banner.
 OUTBOX_ALERT_SECONDS = envint("OUTBOX_ALERT_SECONDS", 300)
+# The longest wait for one call to a shop's CRM (Bitrix24, amoCRM); a slower CRM is retried
+# through the outbox. Less than outbox_deliver's time limit.
+CRM_TIMEOUT_SECONDS = envint("CRM_TIMEOUT_SECONDS", 10)
 # /metrics asks for this bearer token when it is set.
 METRICS_TOKEN = envstr("METRICS_TOKEN", "")
 

@@ -241,3 +241,16 @@ register("autoservice:personal_data_export", post_only=True)
 register("autoservice:personal_data_erase")
 register("autoservice:destruction_act", _act_kwargs)
 register("autoservice:destruction_act_pdf", _act_kwargs, get_only=True)
+
+
+def _crm_connection_kwargs(shop: Shop) -> dict:
+    from crm.models import CrmConnection
+
+    connection, _created = CrmConnection.objects.get_or_create(shop=shop, kind="bitrix24")
+    return {"connection_id": connection.pk}
+
+
+register("crm:crm_settings", get_only=True)
+register("crm:crm_save", kwargs={"kind": "bitrix24"}, post_only=True)
+register("crm:crm_check", _crm_connection_kwargs, post_only=True)
+register("crm:crm_test", _crm_connection_kwargs, post_only=True)

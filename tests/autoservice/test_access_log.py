@@ -300,8 +300,8 @@ def test_the_log_pages_by_cursor_in_a_fixed_number_of_queries(manager_client, ma
     many, html = count()
     assert many == few
     # Session, user, membership, the staff list for the filter, the rows, the layout's name
-    # of the staff member, the notification banner.
-    assert many == 7
+    # of the staff member, the notification banner, the manager's CRM banner.
+    assert many == 8
     assert _row_ids(html) == 50
     after = re.search(r"before=(\d+)", html).group(1)
     second = manager_client.get(url, {"before": after}).content.decode()
