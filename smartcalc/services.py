@@ -266,3 +266,26 @@ def customer_pricer(shop: Shop) -> Callable[[Decimal, str], CustomerPrice]:
         return CustomerPrice(amount + on_top, on_top, on_top)
 
     return price
+
+
+def estimate_export(version: EstimateVersion) -> dict:
+    """The version for estimating systems and insurers: the line structure of
+    smartcalc/EXPORT.md, with the catalogue's OEM numbers where the line has none."""
+    from . import selectors
+    from .export import estimate_export as build
+
+    wanted = {
+        line.get("part")
+        for line in (version.result or {}).get("lines", [])
+        if line.get("part") in PARTS
+        and not (line.get("oem_number") or "").strip()
+        and Decimal(line.get("part_rub") or "0") > 0
+    }
+    numbers = selectors.reference_numbers(version.estimate.generation, wanted) if wanted else {}
+    return build(version, oem_numbers=numbers)
+
+
+def estimate_export_xlsx(version: EstimateVersion) -> bytes:
+    from .export import estimate_export_xlsx as build_xlsx
+
+    return build_xlsx(estimate_export(version))
