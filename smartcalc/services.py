@@ -17,11 +17,12 @@ from autoservice.models import Membership, Shop
 from autoservice.money import quantize_rub
 from leads.models import Lead
 
-from . import engine, techdata
+from . import engine, export, selectors, techdata
 from .models import Estimate, EstimateVersion, Generation
 from .parts import PARTS, PaintType, parts_for_body
 
 ZERO_RUB = Decimal("0.00")
+EXPORT_XLSX_CONTENT_TYPE = export.XLSX_CONTENT_TYPE
 
 
 def _plain(value: Any) -> Any:
@@ -271,9 +272,6 @@ def customer_pricer(shop: Shop) -> Callable[[Decimal, str], CustomerPrice]:
 def estimate_export(version: EstimateVersion) -> dict:
     """The version for estimating systems and insurers: the line structure of
     smartcalc/EXPORT.md, with the catalogue's OEM numbers where the line has none."""
-    from . import selectors
-    from .export import estimate_export as build
-
     wanted = {
         line.get("part")
         for line in (version.result or {}).get("lines", [])
@@ -282,10 +280,8 @@ def estimate_export(version: EstimateVersion) -> dict:
         and Decimal(line.get("part_rub") or "0") > 0
     }
     numbers = selectors.reference_numbers(version.estimate.generation, wanted) if wanted else {}
-    return build(version, oem_numbers=numbers)
+    return export.estimate_export(version, oem_numbers=numbers)
 
 
 def estimate_export_xlsx(version: EstimateVersion) -> bytes:
-    from .export import estimate_export_xlsx as build_xlsx
-
-    return build_xlsx(estimate_export(version))
+    return export.estimate_export_xlsx(estimate_export(version))

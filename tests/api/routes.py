@@ -15,6 +15,7 @@ from tests.factories import (
     IntakeRecordFactory,
     LeadFactory,
     OfferVersionFactory,
+    SupplierOrderFactory,
 )
 
 Build = Callable[[Shop], dict]
@@ -24,6 +25,11 @@ API_ROUTES: dict[str, tuple[Build | None, tuple[str, ...]]] = {
     "api:lead_status": (lambda shop: {"lead_id": LeadFactory(shop=shop).pk}, ("post",)),
     "api:lead_assignee": (lambda shop: {"lead_id": LeadFactory(shop=shop).pk}, ("post",)),
     "api:estimate": (lambda shop: {"estimate_id": EstimateFactory(shop=shop).pk}, ("get",)),
+    "api:estimate_export": (
+        lambda shop: {"estimate_id": EstimateFactory(shop=shop).pk, "number": 1},
+        ("get",),
+    ),
+    "api:order": (lambda shop: {"order_id": SupplierOrderFactory(shop=shop).pk}, ("get",)),
     "api:offer": (
         lambda shop: {"offer_id": OfferVersionFactory(offer__shop=shop).offer_id},
         ("get",),
@@ -36,6 +42,7 @@ API_ROUTES: dict[str, tuple[Build | None, tuple[str, ...]]] = {
     "api:leads": (None, ("get", "post")),
     "api:estimates": (None, ("get",)),
     "api:offers": (None, ("get",)),
+    "api:orders": (None, ("get",)),
     "api:intake_records": (None, ("get",)),
     # Public: the schema, its two viewers and the problem pages hold no shop data.
     "api:schema": (None, ()),

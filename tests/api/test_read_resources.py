@@ -6,7 +6,12 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from tests.factories import EstimateFactory, IntakeRecordFactory, OfferVersionFactory
+from tests.factories import (
+    EstimateFactory,
+    IntakeRecordFactory,
+    OfferVersionFactory,
+    SupplierOrderFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -55,6 +60,7 @@ def test_intake_records_filter_by_seal(api, shop):
         ("api:estimates", lambda shop: EstimateFactory(shop=shop)),
         ("api:offers", lambda shop: OfferVersionFactory(offer__shop=shop)),
         ("api:intake_records", lambda shop: IntakeRecordFactory(shop=shop)),
+        ("api:orders", lambda shop: SupplierOrderFactory(shop=shop)),
     ],
 )
 def test_list_queries_do_not_grow_with_the_page(api, shop, name, make):
