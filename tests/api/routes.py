@@ -14,6 +14,7 @@ from tests.factories import (
     EstimateFactory,
     IntakeRecordFactory,
     LeadFactory,
+    MembershipFactory,
     OfferVersionFactory,
     SupplierOrderFactory,
 )
@@ -50,4 +51,25 @@ API_ROUTES: dict[str, tuple[Build | None, tuple[str, ...]]] = {
     "api:redoc": (None, ()),
     "api:problem": (None, ()),
     "api:not_found": (None, ()),
+}
+
+
+# Every API write, with a body that succeeds: `test_every_write_is_audited` performs it and
+# expects the lead's timeline to name the token. A new write route must be listed here.
+WRITES: dict[str, tuple[Build, Callable[[Shop], dict], dict]] = {
+    "api:leads": (
+        lambda shop: {},
+        lambda shop: {"channel": "phone", "customer_name": "Иван", "phone": "+79123456789"},
+        {"HTTP_IDEMPOTENCY_KEY": "audit-1"},
+    ),
+    "api:lead_status": (
+        lambda shop: {"lead_id": LeadFactory(shop=shop).pk},
+        lambda shop: {"status": "in_progress"},
+        {},
+    ),
+    "api:lead_assignee": (
+        lambda shop: {"lead_id": LeadFactory(shop=shop).pk},
+        lambda shop: {"assignee": MembershipFactory(shop=shop).pk},
+        {},
+    ),
 }
