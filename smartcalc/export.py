@@ -182,8 +182,8 @@ def _position(number: int, line: dict, rates: dict, tax_on: bool, oem: str) -> d
     work_incl, part_incl = _included_sources(line, work, part)
     for op in ops:
         op["price_includes_vat"] = part_incl if op["kind"] == "part" else work_incl
-    vat_included = _dec(line.get("vat_included_rub"))
-    vat_on_top = _dec(line.get("vat_on_top_rub"))
+    vat_included = _dec(line.get("vat_included_rub"), "0.00")
+    vat_on_top = _dec(line.get("vat_on_top_rub"), "0.00")
     inside = [o for o in ops if o["price_includes_vat"]]
     outside = [o for o in ops if not o["price_includes_vat"]]
     for op, share in zip(inside, _share(vat_included, [o["amount"] for o in inside]), strict=True):
@@ -285,7 +285,7 @@ def estimate_export(version: EstimateVersion, *, oem_numbers: dict[str, str] | N
             oem = oem_numbers.get(line.get("part", ""), "")
         positions.append(_position(number, line, rates, tax_on, oem))
     total = _dec(result.get("total_rub"), str(version.total_rub))
-    vat_in_total = _dec(result.get("vat_in_total_rub"))
+    vat_in_total = _dec(result.get("vat_in_total_rub"), "0.00")
     lines_vat = sum((_dec(p["vat_rub"]) for p in positions), ZERO_RUB)
     shop = estimate.shop
     author = version.author

@@ -57,3 +57,15 @@ def test_concurrent_requests_at_the_limit_pass_exactly_the_budget(live_server, s
             assert headers["Content-Type"] == "application/problem+json"
             assert body["type"].endswith("/api/problems/rate-limited")
             assert headers["Retry-After"] in body["detail"]
+
+
+def test_an_unreachable_cache_lets_requests_through(settings):
+    """The budget protects the service and guards no data: without Redis the API serves."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:9/0",  # the discard port: nothing listens
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
+    assert window_count("h3-unreachable") is None

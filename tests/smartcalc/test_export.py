@@ -212,3 +212,49 @@ def test_anonymous_cannot_download(client, shop):
     estimate = EstimateFactory(shop=shop)
     response = client.get(reverse("smartcalc:estimate_export", args=[estimate.pk, 1, "json"]))
     assert response.status_code in (302, 403)
+
+
+def test_a_revised_version_with_found_items_adds_up(advisor):
+    shop = advisor.shop
+    ShopRates.objects.create(shop=shop, tax_regime="usn_5", rates_include_vat=False)
+    estimate = EstimateFactory(shop=shop, damages=DAMAGES[:2])
+    version = services.estimate_revise(
+        estimate=estimate,
+        by=advisor,
+        damages=DAMAGES[:2],
+        extras=[
+            engine.ExtraItem("Кронштейн бампера", D("0.4"), D("0"), D("1250.50")),
+            engine.ExtraItem("Датчик парковки", D("0.3"), D("0.5"), D("0")),
+        ],
+        note="после осмотра",
+    )
+    data = services.estimate_export(version)
+    assert data["estimate"]["version"] == 2 and data["estimate"]["note"] == "после осмотра"
+    assert data["estimate"]["author"] == advisor.display_name
+    found = [p for p in data["positions"] if p["part_code"] == "extra"]
+    assert [p["part_name"] for p in found] == ["Кронштейн бампера", "Датчик парковки"]
+    kinds = [[o["kind"] for o in p["operations"]] for p in found]
+    assert kinds == [["other", "part"], ["other", "paint", "materials"]]
+    assert _sum(p["amount_with_vat_rub"] for p in data["positions"]) == version.total_rub
+    assert D(data["totals"]["amount_with_vat_rub"]) == version.total_rub
+
+
+def test_a_version_saved_before_vat_and_rates_were_kept_still_exports():
+    """Versions stored before the engine kept VAT per line and the rates in the inputs: the
+    export shows them as they were, VAT zero, the total the version's."""
+    estimate = _estimate("", True, True, "line")
+    version = estimate.versions.get()
+    version.inputs.pop("rates")
+    for line in version.result["lines"]:
+        for key in ("vat_included_rub", "vat_on_top_rub", "total_rub", "vat_base_included_rub"):
+            line.pop(key)
+    for key in ("vat_in_total_rub", "vat_on_top_rub", "tax_regime", "vat_rounding"):
+        version.result.pop(key)
+    version.save()
+    data = services.estimate_export(version)
+    assert D(data["totals"]["amount_with_vat_rub"]) == version.total_rub
+    assert data["totals"]["vat_rub"] == "0.00"
+    assert data["rates"]["body_rate_rub"] is None
+    for position in data["positions"]:
+        assert position["amount_with_vat_rub"] == position["amount_rub"]
+        assert _sum(o["amount_rub"] for o in position["operations"]) == D(position["amount_rub"])
