@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
@@ -166,6 +167,15 @@ class EstimateVersionSerializer(serializers.Serializer):
     inputs = serializers.JSONField(help_text=_("что выбрал клиент: повреждения и размеры"))
     result = serializers.JSONField(help_text=_("строки и итоги, как их видел клиент"))
     created_at = serializers.DateTimeField()
+    export_url = serializers.SerializerMethodField(
+        help_text=_("выгрузка версии для программ расчёта и страховых (JSON, ?format=xlsx — XLSX)")
+    )
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_export_url(self, version) -> str:
+        path = reverse("api:estimate_export", args=[version.estimate_id, version.number])
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request is not None else path
 
 
 class EstimateSerializer(serializers.Serializer):

@@ -25,6 +25,10 @@ def test_estimate_shows_versions_with_lines_and_totals(api, shop):
     assert version["total_rub"] == str(estimate.versions.get().total_rub)
     assert version["data_version"]
     assert version["result"]
+    assert version["export_url"] == (
+        f"http://testserver/api/v1/estimates/{estimate.pk}/versions/1/export"
+    )
+    assert api.get(version["export_url"]).json()["estimate"]["id"] == estimate.pk
 
 
 def test_offer_shows_options_and_acceptance(api, shop):
