@@ -230,12 +230,12 @@ poll_from = timezone.now()
 old = list(Lead.objects.filter(shop=big).order_by("created_at").values_list("pk", flat=True)[:50])
 LeadEvent.objects.bulk_create(LeadEvent(lead_id=pk, kind=EventKind.NOTE, text="") for pk in old)
 filters = {
-    "updated_since (last minute, 50 old leads)": {
+    "updated_since 1 min": {
         "limit": str(PAGE),
         "updated_since": (poll_from - dt.timedelta(seconds=1)).isoformat(),
     },
     "status": {"limit": str(PAGE), "status": "in_progress"},
-    "updated_since (3 days)": {"limit": str(PAGE), "updated_since": since},
+    "updated_since 3 days": {"limit": str(PAGE), "updated_since": since},
     "channel + status": {"limit": str(PAGE), "status": "new", "channel": "phone"},
 }
 for label, params in filters.items():
@@ -250,7 +250,7 @@ counts = {
     "page 1 of 100,000": queries(first),
     "page 500 of 100,000": queries(page500),
     "page 1 of 10,000": queries(small_first),
-    "updated_since, 100,000": queries(api_call(raw_big, filters["updated_since (3 days)"])),
+    "updated_since, 100,000": queries(api_call(raw_big, filters["updated_since 3 days"])),
 }
 print("queries: " + ", ".join(f"{k}: {v}" for k, v in counts.items()), flush=True)
 same = len(set(counts.values())) == 1
