@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
@@ -13,6 +16,8 @@ from autoservice.phones import normalize_phone
 from intake.selectors import record_as_json
 from leads.models import Channel, PreferredContact, Status
 from leads.selectors import lead_photo_link
+from optima.models import OrderLineStatus, OrderStatus
+from optima.selectors import order_status_history
 
 API_CHANNELS = (Channel.PHONE, Channel.WALK_IN, Channel.MESSENGER)
 API_CHANNEL_CHOICES = [(c.value, c.label) for c in API_CHANNELS]
@@ -162,6 +167,15 @@ class EstimateVersionSerializer(serializers.Serializer):
     inputs = serializers.JSONField(help_text=_("что выбрал клиент: повреждения и размеры"))
     result = serializers.JSONField(help_text=_("строки и итоги, как их видел клиент"))
     created_at = serializers.DateTimeField()
+    export_url = serializers.SerializerMethodField(
+        help_text=_("выгрузка версии для программ расчёта и страховых (JSON, ?format=xlsx — XLSX)")
+    )
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_export_url(self, version) -> str:
+        path = reverse("api:estimate_export", args=[version.estimate_id, version.number])
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request is not None else path
 
 
 class EstimateSerializer(serializers.Serializer):
@@ -201,3 +215,196 @@ class IntakeRecordSerializer(serializers.Serializer):
 
     def to_representation(self, record) -> dict:
         return record_as_json(record)
+
+
+# --- the estimate export (smartcalc/EXPORT.md): documents the shape, never renames it -----
+
+
+class ExportShopSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    address = serializers.CharField(allow_blank=True)
+    phone = serializers.CharField(allow_blank=True)
+    region = serializers.CharField(allow_blank=True)
+
+
+class ExportEstimateSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    version = serializers.IntegerField()
+    lead_number = serializers.IntegerField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    author = serializers.CharField(allow_null=True)
+    note = serializers.CharField(allow_blank=True)
+
+
+class ExportVehicleSerializer(serializers.Serializer):
+    make = serializers.CharField()
+    model = serializers.CharField()
+    generation = serializers.CharField()
+    years = serializers.CharField()
+    body_type = serializers.CharField()
+    body_type_name = serializers.CharField()
+    paint_type = serializers.CharField(allow_blank=True)
+    paint_type_name = serializers.CharField(allow_blank=True)
+
+
+class ExportRatesSerializer(serializers.Serializer):
+    body_rate_rub = serializers.CharField(allow_null=True)
+    paint_rate_rub = serializers.CharField(allow_null=True)
+    material_unit_rub = serializers.CharField(allow_null=True)
+
+
+class ExportTaxSerializer(serializers.Serializer):
+    regime = serializers.CharField(allow_blank=True, help_text=_("osn_22, usn_5, usn_7, usn_none"))
+    regime_name = serializers.CharField()
+    vat_percent = serializers.CharField(allow_null=True)
+    vat_rounding = serializers.CharField(allow_blank=True, help_text=_("line или total"))
+    vat_rounding_name = serializers.CharField(allow_blank=True)
+    rates_include_vat = serializers.BooleanField(allow_null=True)
+    price_list_includes_vat = serializers.BooleanField(allow_null=True)
+
+
+EXPORT_KINDS = [
+    "replace",
+    "repair",
+    "polish",
+    "remove_refit",
+    "adjust",
+    "paint",
+    "spot_repair",
+    "blend",
+    "materials",
+    "part",
+    "other",
+]
+
+
+class ExportOperationSerializer(serializers.Serializer):
+    line = serializers.CharField(help_text=_("«позиция.операция», например 2.3"))
+    kind = serializers.ChoiceField(choices=EXPORT_KINDS)
+    kind_name = serializers.CharField()
+    name = serializers.CharField()
+    unit = serializers.ChoiceField(choices=["hours", "units", "pcs"])
+    quantity = serializers.CharField(allow_null=True)
+    labour_hours = serializers.CharField(allow_null=True)
+    paint_units = serializers.CharField(allow_null=True)
+    rate_rub = serializers.CharField(allow_null=True)
+    unit_price_rub = serializers.CharField(allow_null=True)
+    oem_number = serializers.CharField(allow_blank=True)
+    price_approximate = serializers.BooleanField()
+    price_includes_vat = serializers.BooleanField(allow_null=True)
+    amount_rub = serializers.CharField()
+    amount_without_vat_rub = serializers.CharField()
+    vat_rub = serializers.CharField()
+    amount_with_vat_rub = serializers.CharField()
+
+
+class ExportPositionSerializer(serializers.Serializer):
+    position = serializers.IntegerField()
+    part_code = serializers.CharField()
+    part_name = serializers.CharField()
+    oem_number = serializers.CharField(allow_blank=True)
+    operation = serializers.CharField()
+    operation_name = serializers.CharField()
+    damage_kind = serializers.CharField(allow_blank=True)
+    damage_size = serializers.CharField(allow_blank=True)
+    repair_category = serializers.CharField(allow_blank=True)
+    quantity = serializers.CharField()
+    labour_hours = serializers.CharField()
+    paint_hours = serializers.CharField()
+    paint_units = serializers.CharField()
+    part_price_rub = serializers.CharField()
+    price_approximate = serializers.BooleanField()
+    amount_rub = serializers.CharField()
+    amount_without_vat_rub = serializers.CharField()
+    vat_included_rub = serializers.CharField()
+    vat_on_top_rub = serializers.CharField()
+    vat_rub = serializers.CharField()
+    amount_with_vat_rub = serializers.CharField()
+    notes = serializers.ListField(child=serializers.CharField())
+    operations = ExportOperationSerializer(many=True)
+
+
+class ExportTotalsSerializer(serializers.Serializer):
+    labour_rub = serializers.CharField()
+    paint_rub = serializers.CharField()
+    materials_rub = serializers.CharField()
+    parts_rub = serializers.CharField()
+    amount_rub = serializers.CharField()
+    vat_on_top_rub = serializers.CharField()
+    vat_rub = serializers.CharField()
+    amount_without_vat_rub = serializers.CharField()
+    amount_with_vat_rub = serializers.CharField()
+    positions_vat_rub = serializers.CharField()
+    vat_rounding_difference_rub = serializers.CharField()
+    alternative_amount_with_vat_rub = serializers.CharField(allow_null=True)
+    hidden_damage_low_rub = serializers.CharField(allow_null=True)
+    hidden_damage_high_rub = serializers.CharField(allow_null=True)
+
+
+class EstimateExportSerializer(serializers.Serializer):
+    """A version in the export's line structure (smartcalc/EXPORT.md)."""
+
+    format = serializers.ChoiceField(choices=["sto-estimate-export"])
+    format_version = serializers.IntegerField()
+    currency = serializers.ChoiceField(choices=["RUB"])
+    shop = ExportShopSerializer()
+    estimate = ExportEstimateSerializer()
+    data_version = serializers.CharField(help_text=_("версия нормативов, по которой считали"))
+    vehicle = ExportVehicleSerializer()
+    rates = ExportRatesSerializer()
+    tax = ExportTaxSerializer()
+    positions = ExportPositionSerializer(many=True)
+    totals = ExportTotalsSerializer()
+
+
+# --- supplier orders ----------------------------------------------------------------------
+
+
+class OrderLineSerializer(serializers.Serializer):
+    position = serializers.IntegerField(help_text=_("номер позиции предложения"))
+    brand = serializers.CharField()
+    number = serializers.CharField()
+    name = serializers.CharField(allow_blank=True)
+    qty = serializers.IntegerField()
+    price_agreed_rub = serializers.DecimalField(max_digits=12, decimal_places=2)
+    price_confirmed_rub = serializers.DecimalField(max_digits=12, decimal_places=2, allow_null=True)
+    status = serializers.ChoiceField(choices=OrderLineStatus.choices)
+    reject_reason = serializers.CharField(allow_blank=True)
+
+
+class OrderStatusChangeSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=OrderStatus.choices)
+    at = serializers.DateTimeField()
+
+
+class OrderSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    client_number = serializers.CharField(help_text=_("наш номер заказа у поставщика"))
+    supplier_number = serializers.CharField(allow_blank=True)
+    supplier = serializers.CharField(source="supplier.name")
+    status = serializers.ChoiceField(choices=OrderStatus.choices)
+    test_mode = serializers.BooleanField()
+    lead = serializers.IntegerField(source="version.offer.lead_id")
+    lead_number = serializers.IntegerField(source="version.offer.lead.number")
+    offer = serializers.IntegerField(source="version.offer_id")
+    offer_version = serializers.IntegerField(source="version.number")
+    last_error = serializers.CharField(allow_blank=True)
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField(
+        source="changed_at", help_text=_("последнее изменение или опрос поставщика")
+    )
+    total_agreed_rub = serializers.SerializerMethodField()
+    lines = OrderLineSerializer(many=True, source="lines.all")
+    status_history = serializers.SerializerMethodField()
+
+    @extend_schema_field(serializers.DecimalField(max_digits=12, decimal_places=2))
+    def get_total_agreed_rub(self, order) -> str:
+        total = sum((line.price_agreed_rub * line.qty for line in order.lines.all()), Decimal(0))
+        return f"{total:.2f}"
+
+    @extend_schema_field(OrderStatusChangeSerializer(many=True))
+    def get_status_history(self, order) -> list[dict]:
+        return OrderStatusChangeSerializer(
+            [{"status": s, "at": at} for s, at in order_status_history(order)], many=True
+        ).data

@@ -14,8 +14,15 @@ urlpatterns = [
     ),
     path("api/v1/estimates/", views.EstimateList.as_view(), name="estimates"),
     path("api/v1/estimates/<int:estimate_id>/", views.EstimateDetail.as_view(), name="estimate"),
+    path(
+        "api/v1/estimates/<int:estimate_id>/versions/<int:number>/export",
+        views.EstimateExport.as_view(),
+        name="estimate_export",
+    ),
     path("api/v1/offers/", views.OfferList.as_view(), name="offers"),
     path("api/v1/offers/<int:offer_id>/", views.OfferDetail.as_view(), name="offer"),
+    path("api/v1/orders/", views.OrderList.as_view(), name="orders"),
+    path("api/v1/orders/<int:order_id>/", views.OrderDetail.as_view(), name="order"),
     path("api/v1/intake/records/", views.IntakeRecordList.as_view(), name="intake_records"),
     path(
         "api/v1/intake/records/<int:record_id>/",

@@ -15,11 +15,12 @@ from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from drf_spectacular.views import SpectacularRedocView
-from rest_framework import exceptions, generics, status
+from rest_framework import exceptions, generics, renderers, status
 from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from autoservice.access import AccessAction, personal_data_access_record
 from autoservice.http import problem_json
 from autoservice.models import Shop
 from autoservice.params import ParamError, datetime_param
@@ -27,8 +28,11 @@ from intake.selectors import records_for_api, records_updated_since
 from leads import selectors as lead_selectors
 from leads import services as lead_services
 from leads.models import Channel, Status
-from optima.selectors import offers_for_shop
-from smartcalc.selectors import estimates_for_shop
+from optima.models import OrderStatus
+from optima.selectors import offers_for_shop, orders_changed_since, orders_for_api
+from smartcalc.selectors import estimate_version_for_shop, estimates_for_shop
+from smartcalc.services import EXPORT_XLSX_CONTENT_TYPE as XLSX_CONTENT_TYPE
+from smartcalc.services import estimate_export, estimate_export_xlsx
 
 from . import serializers
 from .models import IdempotencyKey
@@ -55,6 +59,21 @@ class Cursor(CursorPagination):
 
 def _shop(request: Request) -> Shop:
     return request.user.shop
+
+
+def _access(request: Request, action: str, object_type: str, ids: list, number=None) -> None:
+    """The access log of personal data (autoservice.access): the CRM read these objects,
+    named by the token. One INSERT per answer."""
+    django_request = request._request
+    django_request.api_token = request.auth
+    django_request.shop = _shop(request)
+    personal_data_access_record(
+        request=django_request,
+        action=action,
+        object_type=object_type,
+        object_id=",".join(str(i) for i in ids)[:40],
+        lead_number=number,
+    )
 
 
 def _since(request: Request):
@@ -117,7 +136,10 @@ class LeadList(generics.ListCreateAPIView):
         ],
     )
     def get(self, request, *args, **kwargs):
-        return super().get(request, *args, **kwargs)
+        response = super().get(request, *args, **kwargs)
+        ids = [lead["id"] for lead in response.data["results"]]
+        _access(request, AccessAction.API_LEADS, "inbox", ids)
+        return response
 
     @extend_schema(
         summary=_("Новая заявка из другого канала (звонок, визит, мессенджер)"),
@@ -209,7 +231,9 @@ class LeadDetail(generics.GenericAPIView):
 
     @extend_schema(summary=_("Заявка: фото (ссылки на час), согласие, история"))
     def get(self, request, lead_id: int):
-        return Response(self.get_serializer(_lead_or_404(request, lead_id)).data)
+        lead = _lead_or_404(request, lead_id)
+        _access(request, AccessAction.API_LEADS, "lead", [lead.pk], lead.number)
+        return Response(self.get_serializer(lead).data)
 
 
 @extend_schema(tags=["leads"])
@@ -303,6 +327,64 @@ class EstimateDetail(generics.RetrieveAPIView):
         return super().get(request, *args, **kwargs)
 
 
+class XlsxRenderer(renderers.BaseRenderer):
+    """`?format=xlsx` or `Accept: <the XLSX type>`: the view hands over the workbook's bytes;
+    a refusal (a problem document) is still written as JSON."""
+
+    media_type = XLSX_CONTENT_TYPE
+    format = "xlsx"
+    charset = None
+    render_style = "binary"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        if isinstance(data, bytes):
+            return data
+        return renderers.JSONRenderer().render(data, None, renderer_context)
+
+
+@extend_schema(tags=["estimates"])
+class EstimateExport(generics.GenericAPIView):
+    scope_resource = "estimates"
+    renderer_classes = [renderers.JSONRenderer, XlsxRenderer]
+    serializer_class = serializers.EstimateExportSerializer
+
+    @extend_schema(
+        summary=_("Выгрузка версии расчёта для программ расчёта и страховых (JSON или XLSX)"),
+        description=_(
+            "Строки — операции (замена, ремонт, снятие/установка, окраска, переход, ЛКМ, "
+            "запчасть с номером OEM) с нормо-часами, ставками и суммами без НДС, НДС и с НДС; "
+            "формат описан в smartcalc/EXPORT.md. XLSX — с ?format=xlsx или заголовком Accept."
+        ),
+        parameters=[
+            OpenApiParameter(
+                "format",
+                enum=["json", "xlsx"],
+                description=_("json (по умолчанию) или xlsx"),
+            )
+        ],
+        responses={
+            (200, "application/json"): serializers.EstimateExportSerializer,
+            (200, XLSX_CONTENT_TYPE): OpenApiTypes.BINARY,
+        },
+    )
+    def get(self, request, estimate_id: int, number: int):
+        version = estimate_version_for_shop(_shop(request), estimate_id, number)
+        if version is None:
+            raise Problem(
+                "not-found",
+                _("Версии %(n)s расчёта с id %(id)s нет в вашем автосервисе.")
+                % {"n": number, "id": estimate_id},
+            )
+        name = f"smeta-{estimate_id}-v{number}"
+        if request.accepted_renderer.format == "xlsx":
+            return Response(
+                estimate_export_xlsx(version),
+                content_type=XLSX_CONTENT_TYPE,
+                headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
+            )
+        return Response(estimate_export(version))
+
+
 @extend_schema(tags=["offers"])
 class OfferList(generics.ListAPIView):
     scope_resource = "offers"
@@ -327,6 +409,62 @@ class OfferDetail(generics.RetrieveAPIView):
         return offers_for_shop(_shop(self.request))
 
     @extend_schema(summary=_("Предложение клиенту: варианты и согласие"))
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+def _positive_int(request: Request, name: str) -> int | None:
+    value = request.query_params.get(name, "")
+    if not value:
+        return None
+    if not value.isascii() or not value.isdigit() or not 0 < int(value) < 2**31:
+        detail = _("Параметр %(name)s — целое число больше нуля (id).") % {"name": name}
+        raise Problem("validation", detail, errors={name: [detail]})
+    return int(value)
+
+
+@extend_schema(tags=["orders"])
+class OrderList(generics.ListAPIView):
+    scope_resource = "orders"
+    pagination_class = Cursor
+    serializer_class = serializers.OrderSerializer
+
+    def get_queryset(self):
+        queryset = orders_for_api(_shop(self.request))
+        if status_ := _choice(self.request, "status", OrderStatus):
+            queryset = queryset.filter(status=status_)
+        if (lead_id := _positive_int(self.request, "lead")) is not None:
+            queryset = queryset.filter(version__offer__lead_id=lead_id)
+        if (since := _since(self.request)) is not None:
+            queryset = orders_changed_since(queryset, since)
+        return queryset
+
+    @extend_schema(
+        summary=_("Заказы поставщикам: строки и история статусов"),
+        parameters=[
+            OpenApiParameter("status", enum=OrderStatus.values, description=_("статус заказа")),
+            OpenApiParameter(
+                "lead",
+                {"type": "integer", "minimum": 1, "maximum": 2**31 - 1},
+                description=_("id заявки"),
+            ),
+            UPDATED_SINCE,
+        ],
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+@extend_schema(tags=["orders"])
+class OrderDetail(generics.RetrieveAPIView):
+    scope_resource = "orders"
+    serializer_class = serializers.OrderSerializer
+    lookup_url_kwarg = "order_id"
+
+    def get_queryset(self):
+        return orders_for_api(_shop(self.request))
+
+    @extend_schema(summary=_("Заказ поставщику: строки и история статусов"))
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
@@ -361,7 +499,10 @@ class IntakeRecordList(generics.ListAPIView):
         ],
     )
     def get(self, request, *args, **kwargs):
-        return super().get(request, *args, **kwargs)
+        response = super().get(request, *args, **kwargs)
+        ids = [record["id"] for record in response.data["results"]]
+        _access(request, AccessAction.API_INTAKE, "intake_list", ids)
+        return response
 
 
 @extend_schema(tags=["intake"])
@@ -375,7 +516,9 @@ class IntakeRecordDetail(generics.RetrieveAPIView):
 
     @extend_schema(summary=_("Акт приёмки или выдачи"))
     def get(self, request, *args, **kwargs):
-        return super().get(request, *args, **kwargs)
+        response = super().get(request, *args, **kwargs)
+        _access(request, AccessAction.API_INTAKE, "intake_record", [response.data["id"]])
+        return response
 
 
 @csrf_exempt  # an API client sends no CSRF token; this view changes nothing

@@ -381,6 +381,7 @@ class ApiScope(models.TextChoices):
     ESTIMATES_READ = "estimates:read", _("расчёты: чтение")
     OFFERS_READ = "offers:read", _("предложения: чтение")
     INTAKE_READ = "intake:read", _("акты приёмки: чтение")
+    ORDERS_READ = "orders:read", _("заказы поставщикам: чтение")
 
 
 class ApiToken(models.Model):

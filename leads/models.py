@@ -225,7 +225,11 @@ class LeadEvent(models.Model):
         verbose_name = _("событие заявки")
         verbose_name_plural = _("события заявок")
         ordering = ["created_at", "id"]
-        indexes = [models.Index(fields=["lead", "created_at"], name="lead_event_time_idx")]
+        indexes = [
+            models.Index(fields=["lead", "created_at"], name="lead_event_time_idx"),
+            # The API's `updated_since`: the few recent events first, then their leads.
+            models.Index(fields=["created_at", "lead"], name="lead_event_since_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.text}"[:80]

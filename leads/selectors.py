@@ -8,7 +8,8 @@ import re
 import uuid
 from dataclasses import dataclass
 
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
 from autoservice.models import Membership, Shop
@@ -170,11 +171,22 @@ API_PHOTO_LINK_SECONDS = 3600
 
 
 def leads_for_api(shop: Shop) -> QuerySet[Lead]:
-    """The shop's leads for the API's list: one query per page, however long the page."""
+    """The shop's leads for the API's list: one query per page, however long the page.
+
+    The photo count is a subquery per row, not a GROUP BY: grouped, PostgreSQL would count
+    the photos of every lead of the shop before taking the page; as a subquery it walks the
+    (shop, -created_at, -id) index and counts only the page's rows."""
+    photos = (
+        LeadPhoto.objects.filter(lead=OuterRef("pk"))
+        .order_by()
+        .values("lead")
+        .annotate(n=Count("*"))
+        .values("n")
+    )
     return (
         Lead.objects.filter(shop=shop)
         .select_related("assignee__user")
-        .annotate(photo_count=Count("photos"))
+        .annotate(photo_count=Coalesce(Subquery(photos), 0))
         .order_by("-created_at", "-id")
     )
 

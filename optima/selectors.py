@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db.models import Prefetch, QuerySet
+from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -25,6 +26,7 @@ from .models import (
     SupplierAnswer,
     SupplierRequestCount,
 )
+from .ordering_models import OrderStatus, SupplierOrder, SupplierOrderLine
 from .reliability import Reliability, reliability_for
 from .reliability import supplier_scorecard as reliability_supplier_scorecard
 from .services import pricing_settings
@@ -299,3 +301,59 @@ def offers_for_shop(shop: Shop) -> QuerySet[CustomerOffer]:
         )
         .order_by("-created_at", "-id")
     )
+
+
+# --- supplier orders for the shop's CRM (REST API) ----------------------------------------
+
+# The moments an order changes: its status stamps, and each poll of the supplier (a poll may
+# change a line's confirmed price without changing the status).
+ORDER_CHANGE_STAMPS = (
+    "created_at",
+    "placing_at",
+    "placed_at",
+    "confirmed_at",
+    "rejected_at",
+    "shipped_at",
+    "delivered_at",
+    "failed_at",
+    "polled_at",
+)
+# (status, stamp) in the order an order moves; each status is reached at most once.
+ORDER_HISTORY = (
+    (OrderStatus.DRAFT, "created_at"),
+    (OrderStatus.PLACING, "placing_at"),
+    (OrderStatus.PLACED, "placed_at"),
+    (OrderStatus.CONFIRMED, "confirmed_at"),
+    (OrderStatus.PARTLY_REJECTED, "rejected_at"),
+    (OrderStatus.SHIPPED, "shipped_at"),
+    (OrderStatus.DELIVERED, "delivered_at"),
+    (OrderStatus.FAILED, "failed_at"),
+)
+
+
+def orders_for_api(shop: Shop) -> QuerySet[SupplierOrder]:
+    """The shop's supplier orders with their lines, supplier and lead, newest first, each
+    with `changed_at` (the latest of its stamps); a fixed number of queries per page."""
+    return (
+        SupplierOrder.objects.filter(shop=shop)
+        .select_related("supplier", "version__offer__lead")
+        .prefetch_related(
+            Prefetch("lines", queryset=SupplierOrderLine.objects.order_by("position", "pk"))
+        )
+        # Coalesce: SQLite's MAX() of a NULL is NULL (PostgreSQL's GREATEST skips it).
+        .annotate(changed_at=Greatest(*(Coalesce(f, "created_at") for f in ORDER_CHANGE_STAMPS)))
+        .order_by("-created_at", "-id")
+    )
+
+
+def orders_changed_since(
+    queryset: QuerySet[SupplierOrder], since: dt.datetime
+) -> QuerySet[SupplierOrder]:
+    return queryset.filter(changed_at__gte=since)
+
+
+def order_status_history(order: SupplierOrder) -> list[tuple[str, dt.datetime]]:
+    """(status, when) of each status the order went through. Statuses only move forward
+    (ordering._set_status), so the order of ORDER_HISTORY is the order they came in."""
+    stamps = [(status, getattr(order, stamp)) for status, stamp in ORDER_HISTORY]
+    return [(status, at) for status, at in stamps if at is not None]

@@ -104,6 +104,18 @@ def estimate_for_shop(shop: Shop, estimate_id: int) -> QuerySet[Estimate]:
     )
 
 
+def estimate_version_for_shop(shop: Shop, estimate_id: int, number: int) -> EstimateVersion | None:
+    """One version of the shop's estimate, with what its export reads (the car, the shop, the
+    request, the author); None when the shop has no such estimate or version."""
+    return (
+        EstimateVersion.objects.filter(estimate__shop=shop, estimate_id=estimate_id, number=number)
+        .select_related(
+            "estimate__generation__model__make", "estimate__shop", "estimate__lead", "author__user"
+        )
+        .first()
+    )
+
+
 def estimate_latest_for_lead(lead: Lead) -> EstimateVersion | None:
     """The newest version of the estimate attached to a lead, or None when it has none: what
     other apps (the parts offer) build on."""
@@ -279,7 +291,7 @@ def operation_label(operation: str) -> str:
         return operation
 
 
-def _reference_numbers(generation: Generation, parts: set[str]) -> dict[str, str]:
+def reference_numbers(generation: Generation, parts: set[str]) -> dict[str, str]:
     """OEM numbers of the platform's reference prices for a car's parts: the current data
     first, then older loads; a row for the car's generation beats one for the whole model
     (when the catalogue has a per-generation column)."""
@@ -312,7 +324,7 @@ def estimate_part_numbers(estimate: Estimate) -> list[tuple[str, str]]:
         if Decimal(line.get("part_rub") or "0") > 0 and line.get("part") in PARTS
     ]
     generation = Generation.objects.get(pk=estimate.generation_id)
-    reference = _reference_numbers(generation, {line["part"] for line in lines})
+    reference = reference_numbers(generation, {line["part"] for line in lines})
     found: list[tuple[str, str]] = []
     for line in lines:
         number = (line.get("oem_number") or "").strip() or reference.get(line["part"], "")

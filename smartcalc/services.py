@@ -17,11 +17,12 @@ from autoservice.models import Membership, Shop
 from autoservice.money import quantize_rub
 from leads.models import Lead
 
-from . import engine, techdata
+from . import engine, export, selectors, techdata
 from .models import Estimate, EstimateVersion, Generation
 from .parts import PARTS, PaintType, parts_for_body
 
 ZERO_RUB = Decimal("0.00")
+EXPORT_XLSX_CONTENT_TYPE = export.XLSX_CONTENT_TYPE
 
 
 def _plain(value: Any) -> Any:
@@ -267,3 +268,21 @@ def customer_pricer(shop: Shop) -> Callable[[Decimal, str], CustomerPrice]:
         return CustomerPrice(amount + on_top, on_top, on_top)
 
     return price
+
+
+def estimate_export(version: EstimateVersion) -> dict:
+    """The version for estimating systems and insurers: the line structure of
+    smartcalc/EXPORT.md, with the catalogue's OEM numbers where the line has none."""
+    wanted = {
+        line.get("part")
+        for line in (version.result or {}).get("lines", [])
+        if line.get("part") in PARTS
+        and not (line.get("oem_number") or "").strip()
+        and Decimal(line.get("part_rub") or "0") > 0
+    }
+    numbers = selectors.reference_numbers(version.estimate.generation, wanted) if wanted else {}
+    return export.estimate_export(version, oem_numbers=numbers)
+
+
+def estimate_export_xlsx(version: EstimateVersion) -> bytes:
+    return export.estimate_export_xlsx(estimate_export(version))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
@@ -15,6 +15,7 @@ from autoservice.pdf import render_pdf
 from autoservice.tenancy import get_for_shop, manager_required, staff_required
 
 from . import engine, pricelist, selectors, services, techdata
+from .export import XLSX_CONTENT_TYPE
 from .forms import (
     ExtraItemFormSet,
     PriceImportForm,
@@ -170,6 +171,28 @@ def estimate_pdf(request: HttpRequest, estimate_id: int, number: int) -> HttpRes
     response["Content-Disposition"] = (
         f'inline; filename="smeta-{version.estimate.pk}-v{version.number}.pdf"'
     )
+    return response
+
+
+@staff_required
+def estimate_export(request: HttpRequest, estimate_id: int, number: int, fmt: str) -> HttpResponse:
+    """The version in the export's line structure (EXPORT.md), as JSON or XLSX, for an
+    estimating system or an insurer."""
+    if fmt not in ("json", "xlsx"):
+        raise Http404
+    version = selectors.estimate_version_for_shop(request.shop, estimate_id, number)
+    if version is None:
+        raise Http404
+    name = f"smeta-{estimate_id}-v{number}.{fmt}"
+    if fmt == "xlsx":
+        response = HttpResponse(
+            services.estimate_export_xlsx(version), content_type=XLSX_CONTENT_TYPE
+        )
+    else:
+        response = JsonResponse(
+            services.estimate_export(version), json_dumps_params={"ensure_ascii": False}
+        )
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
 
 

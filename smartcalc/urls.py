@@ -37,6 +37,11 @@ staff_urlpatterns = [
         staff_views.estimate_pdf,
         name="estimate_pdf",
     ),
+    path(
+        "staff/calc/<int:estimate_id>/v<int:number>/export.<str:fmt>",
+        staff_views.estimate_export,
+        name="estimate_export",
+    ),
     path("staff/calc/settings/", staff_views.calc_settings, name="calc_settings"),
     path("staff/calc/prices/", staff_views.price_list, name="price_list"),
     path("staff/calc/prices/export.<str:fmt>", staff_views.price_export, name="price_export"),

@@ -203,6 +203,41 @@ class OfferVersionFactory(factory.django.DjangoModelFactory):
     ]
 
 
+class SupplierOrderFactory(factory.django.DjangoModelFactory):
+    """A placed order for the accepted offer's first option, with its one line."""
+
+    class Meta:
+        model = "optima.SupplierOrder"
+        skip_postgeneration_save = True
+
+    shop = factory.SubFactory(ShopFactory)
+    supplier = factory.SubFactory(SupplierFactory, shop=factory.SelfAttribute("..shop"))
+    version = factory.SubFactory(
+        OfferVersionFactory,
+        offer__shop=factory.SelfAttribute("...shop"),
+        status="accepted",
+        accepted_choice={"0": 0},
+    )
+    client_number = factory.Sequence(lambda n: f"AS-{n:06d}")
+    supplier_number = factory.Sequence(lambda n: f"{700000 + n}")
+    status = "placed"
+    placing_at = factory.LazyFunction(timezone.now)
+    placed_at = factory.LazyFunction(timezone.now)
+
+    @factory.post_generation
+    def lines(order, create, extracted, **kwargs):
+        if create and extracted is not False:
+            order.lines.create(
+                position=0,
+                brand="HYUNDAI/KIA",
+                number="86511-4L000",
+                number_key="865114L000",
+                name="Бампер",
+                price_agreed_rub="18000.00",
+                status="ordered",
+            )
+
+
 class IntakeRecordFactory(factory.django.DjangoModelFactory):
     """An unsealed intake record on the platform's body-repair shot list."""
 

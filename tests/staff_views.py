@@ -96,6 +96,11 @@ register("smartcalc:estimate_list")
 register("smartcalc:estimate_detail", _estimate_kwargs)
 register("smartcalc:estimate_print", _version_kwargs)
 register("smartcalc:estimate_pdf", _version_kwargs)
+register(
+    "smartcalc:estimate_export",
+    lambda shop: {**_version_kwargs(shop), "fmt": "xlsx"},
+    get_only=True,
+)
 register("smartcalc:calc_settings")
 register("smartcalc:price_list")
 register("smartcalc:price_export", kwargs={"fmt": "csv"})

@@ -3,7 +3,13 @@
 import pytest
 from django.urls import get_resolver, reverse
 
-from tests.factories import EstimateFactory, IntakeRecordFactory, LeadFactory, OfferVersionFactory
+from tests.factories import (
+    EstimateFactory,
+    IntakeRecordFactory,
+    LeadFactory,
+    OfferVersionFactory,
+    SupplierOrderFactory,
+)
 
 from .conftest import bearer
 from .routes import API_ROUTES
@@ -43,10 +49,11 @@ def test_lists_show_only_the_tokens_shop(client, shop, other_shop, make_token):
     EstimateFactory(shop=other_shop)
     OfferVersionFactory(offer__shop=other_shop)
     IntakeRecordFactory(shop=other_shop)
+    SupplierOrderFactory(shop=other_shop)
     headers = bearer(make_token(shop))
     leads = client.get(reverse("api:leads"), **headers).json()["results"]
     assert [lead["id"] for lead in leads] == [mine.pk]
-    for name in ("api:estimates", "api:offers", "api:intake_records"):
+    for name in ("api:estimates", "api:offers", "api:intake_records", "api:orders"):
         assert client.get(reverse(name), **headers).json()["results"] == [], name
 
 

@@ -6,7 +6,12 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from tests.factories import EstimateFactory, IntakeRecordFactory, OfferVersionFactory
+from tests.factories import (
+    EstimateFactory,
+    IntakeRecordFactory,
+    OfferVersionFactory,
+    SupplierOrderFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -20,6 +25,10 @@ def test_estimate_shows_versions_with_lines_and_totals(api, shop):
     assert version["total_rub"] == str(estimate.versions.get().total_rub)
     assert version["data_version"]
     assert version["result"]
+    assert version["export_url"] == (
+        f"http://testserver/api/v1/estimates/{estimate.pk}/versions/1/export"
+    )
+    assert api.get(version["export_url"]).json()["estimate"]["id"] == estimate.pk
 
 
 def test_offer_shows_options_and_acceptance(api, shop):
@@ -55,6 +64,7 @@ def test_intake_records_filter_by_seal(api, shop):
         ("api:estimates", lambda shop: EstimateFactory(shop=shop)),
         ("api:offers", lambda shop: OfferVersionFactory(offer__shop=shop)),
         ("api:intake_records", lambda shop: IntakeRecordFactory(shop=shop)),
+        ("api:orders", lambda shop: SupplierOrderFactory(shop=shop)),
     ],
 )
 def test_list_queries_do_not_grow_with_the_page(api, shop, name, make):

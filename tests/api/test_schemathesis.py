@@ -23,6 +23,7 @@ from tests.factories import (
     LeadPhotoFactory,
     MembershipFactory,
     OfferVersionFactory,
+    SupplierOrderFactory,
 )
 
 pytestmark = [pytest.mark.django_db, pytest.mark.timeout(300)]
@@ -57,7 +58,10 @@ def shop_with_data(shop):
     estimate = EstimateFactory(shop=shop)
     offer = OfferVersionFactory(offer__shop=shop).offer
     record = IntakeRecordFactory(shop=shop)
+    order = SupplierOrderFactory(shop=shop)
     return {
+        "number": 1,
+        "order_id": order.pk,
         "lead_id": leads[0].pk,
         "estimate_id": estimate.pk,
         "offer_id": offer.pk,
@@ -72,7 +76,7 @@ def test_every_operation_answers_as_documented(
     schema = schemathesis.openapi.from_wsgi("/api/v1/schema/", wsgi_app)
     headers = {"Authorization": f"Bearer {make_token(shop)}"}
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 11
+    assert len(operations) == 14
 
     for operation in operations:
         names = {p.name for p in operation.path_parameters}
