@@ -361,6 +361,7 @@ def reference_numbers_for_car(make: str, model: str, year: int | None) -> dict[s
         rows = ReferencePrice.objects.filter(
             vehicle_model=vehicle_model, generation__isnull=True
         ).exclude(oem_number="")
-        rows = rows.filter(version__is_current=True)
-        return {row.part: row.oem_number for row in rows}
-    return _reference_numbers(chosen[0], set(PARTS))
+        found = {row.part: row.oem_number for row in rows.filter(version__is_current=True)}
+        return {code: found[code] for code in PARTS if code in found}
+    found = _reference_numbers(chosen[0], set(PARTS))
+    return {code: found[code] for code in PARTS if code in found}
