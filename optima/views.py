@@ -122,6 +122,7 @@ def _table_context(request: HttpRequest, search: Search) -> dict:
         "sort": sort,
         "tier": tier,
         "in_stock": in_stock,
+        "used_allowed": services.pricing_settings(request.shop).allow_used_parts,
         "query": request.GET.urlencode(),
     }
 
@@ -367,6 +368,7 @@ def _builder_context(version: OfferVersion) -> dict[str, Any]:
     picked = {(p["number"], o.get("row_key")) for p in version.positions for o in p["options"]}
     blocks = offers.offer_blocks(version.search) if version.search_id else []
     return {
+        "used_allowed": services.pricing_settings(version.offer.shop).allow_used_parts,
         "builder_lines": lines,
         "builder_blocks": [
             {
