@@ -4,13 +4,15 @@ on loopback, started by `make run`), pricing rules, and offers in every state.""
 from __future__ import annotations
 
 import datetime as dt
+import re
 import socket
 from decimal import Decimal
 
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from autoservice.models import Role, Shop
 from leads.models import Lead, Status
+from smartcalc.models import PART_CHOICES
 from smartcalc.selectors import reference_numbers_for_car
 
 from . import offers, services
@@ -88,13 +90,24 @@ def load(*, shop: Shop, stdout) -> None:
     stdout.write("Демо-поставщики и предложения клиентам созданы.")
 
 
+def _mentioned(part: str, description: str) -> bool:
+    """Whether the driver's words name the part: every word of its name, by its first three
+    letters, so that «фару» finds «фара правая» and «переднее правое крыло» the right wing."""
+    said = {word[:3] for word in re.findall(r"\w+", description.lower())}
+    with translation.override(None):  # the part's own (Russian) name, as the driver writes
+        name = str(dict(PART_CHOICES)[part])
+    return all(word[:3] in said for word in name.lower().split())
+
+
 def lead_car_numbers(lead: Lead) -> list[str]:
     """OEM numbers that belong to the lead's own car: its estimate's replaced parts, then the
-    platform's catalogue for the make, model and year the driver gave. Empty when the
-    catalogue numbers nothing of that car: a demo offer never borrows another model's part."""
+    platform's catalogue for the make, model and year the driver gave, the parts the driver
+    describes first. Empty when the catalogue numbers nothing of that car: a demo offer
+    never borrows another model's part."""
     numbers = offers.estimate_numbers(lead)
     catalogue = reference_numbers_for_car(lead.vehicle_make, lead.vehicle_model, lead.vehicle_year)
-    numbers += [n for n in catalogue.values() if n not in numbers]
+    ordered = sorted(catalogue, key=lambda part: not _mentioned(part, lead.description))
+    numbers += [catalogue[part] for part in ordered if catalogue[part] not in numbers]
     return numbers
 
 

@@ -31,6 +31,7 @@ def test_every_demo_offer_searches_only_its_own_cars_parts(shop):
         vehicle_make="Volkswagen",
         vehicle_model="Polo",
         vehicle_year=2018,
+        description="Помяли переднее правое крыло и фару, ДТП оформили по европротоколу.",
     )
     # Cars whose parts the catalogue does not number: no offer rather than a wrong part.
     solaris = LeadFactory(
@@ -58,6 +59,8 @@ def test_every_demo_offer_searches_only_its_own_cars_parts(shop):
         assert version.search.numbers and set(version.search.numbers) <= polo_numbers
         assert version.positions, "the demo offer found nothing at the demo supplier"
         assert {p["number"] for p in version.positions} <= polo_numbers
+    # The parts the driver describes: the right front wing and the right headlamp.
+    assert sorted(versions[0].search.numbers) == ["6RU821106C", "6RU941016"]
     assert not OfferVersion.objects.filter(offer__lead__in=[solaris, vesta]).exists()
 
 
