@@ -4,13 +4,16 @@ on loopback, started by `make run`), pricing rules, and offers in every state.""
 from __future__ import annotations
 
 import datetime as dt
+import re
 import socket
 from decimal import Decimal
 
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from autoservice.models import Role, Shop
 from leads.models import Lead, Status
+from smartcalc.models import PART_CHOICES
+from smartcalc.selectors import reference_numbers_for_car
 
 from . import offers, services
 from .demo_supplier import start_in_thread
@@ -109,10 +112,31 @@ def load(*, shop: Shop, stdout) -> None:
     stdout.write("Демо-поставщики и предложения клиентам созданы.")
 
 
+def _mentioned(part: str, description: str) -> bool:
+    """Whether the driver's words name the part: every word of its name, by its first three
+    letters, so that «фару» finds «фара правая» and «переднее правое крыло» the right wing."""
+    said = {word[:3] for word in re.findall(r"\w+", description.lower())}
+    with translation.override(None):  # the part's own (Russian) name, as the driver writes
+        name = str(dict(PART_CHOICES)[part])
+    return all(word[:3] in said for word in name.lower().split())
+
+
+def lead_car_numbers(lead: Lead) -> list[str]:
+    """OEM numbers that belong to the lead's own car: its estimate's replaced parts, then the
+    platform's catalogue for the make, model and year the driver gave, the parts the driver
+    describes first. Empty when the catalogue numbers nothing of that car: a demo offer
+    never borrows another model's part."""
+    numbers = offers.estimate_numbers(lead)
+    catalogue = reference_numbers_for_car(lead.vehicle_make, lead.vehicle_model, lead.vehicle_year)
+    ordered = sorted(catalogue, key=lambda part: not _mentioned(part, lead.description))
+    numbers += [catalogue[part] for part in ordered if catalogue[part] not in numbers]
+    return numbers
+
+
 def _demo_offers(shop: Shop) -> None:
     from .demo_supplier import DemoCatalogue
 
-    numbers = DemoCatalogue(1).oem_numbers
+    stocked = set(DemoCatalogue(1).stocked_numbers)
     advisor = shop.memberships.filter(role=Role.ADVISOR).first()
     plan = [
         (Status.IN_PROGRESS, OfferStatus.DRAFT),
@@ -120,13 +144,18 @@ def _demo_offers(shop: Shop) -> None:
         (Status.BOOKED, OfferStatus.ACCEPTED),
         (Status.LOST, OfferStatus.EXPIRED),
     ]
-    for index, (lead_status, offer_status) in enumerate(plan):
-        lead = Lead.objects.filter(shop=shop, status=lead_status).first()
+    for lead_status, offer_status in plan:
+        # The first lead in that state whose car the catalogue numbers (and the demo
+        # suppliers stock); a state with none such gets no demo offer.
+        lead, numbers = None, []
+        for candidate in Lead.objects.filter(shop=shop, status=lead_status).order_by("number"):
+            numbers = [n for n in lead_car_numbers(candidate) if n in stocked][:2]
+            if numbers:
+                lead = candidate
+                break
         if lead is None:
             continue
-        search = services.search_start(
-            shop=shop, by=advisor, numbers=numbers[index * 2 : index * 2 + 2], lead=lead
-        )
+        search = services.search_start(shop=shop, by=advisor, numbers=numbers, lead=lead)
         services.search_run(search.pk)
         version = offers.offer_build(lead=lead, search=search, by=advisor)
         now = timezone.now()

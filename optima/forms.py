@@ -3,6 +3,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from autoservice.decimals import CommaDecimalField, comma_decimal_formfield
 from autoservice.outbound import outbound_url_validator
 
 from .models import MarkupRule, PricingSettings, Supplier, SupplierDiscount, SupplierKind
@@ -265,6 +266,7 @@ class SupplierForm(forms.ModelForm):
             "is_active",
         ]
         widgets = {"cutoff_time": forms.TimeInput(attrs={"type": "time"}, format="%H:%M")}
+        formfield_callback = comma_decimal_formfield
 
     def clean_secret(self) -> str:
         # base_url and login come before secret, so they are cleaned by now; an address that
@@ -382,6 +384,7 @@ class PricingSettingsForm(forms.ModelForm):
             "allow_used_parts",
             "show_supplier_prices_to_drivers",
         ]
+        formfield_callback = comma_decimal_formfield
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -404,7 +407,11 @@ class PricingSettingsForm(forms.ModelForm):
 
 
 MarkupFormSet = forms.modelformset_factory(
-    MarkupRule, fields=["quality", "price_from_rub", "markup_pct"], extra=2, can_delete=True
+    MarkupRule,
+    fields=["quality", "price_from_rub", "markup_pct"],
+    extra=2,
+    can_delete=True,
+    formfield_callback=comma_decimal_formfield,
 )
 
 
@@ -417,7 +424,7 @@ class LabourLineForm(forms.Form):
     # The estimate line an edited line came from ("estimate:<n>"), so that the builder keeps
     # the edit instead of adding the line again.
     source = forms.RegexField(regex=r"^estimate:\d{1,4}$", required=False, widget=forms.HiddenInput)
-    price_rub = forms.DecimalField(
+    price_rub = CommaDecimalField(
         label=_("Цена, ₽"), min_value=0, max_digits=12, decimal_places=2, required=False
     )
 
@@ -460,4 +467,5 @@ SupplierDiscountFormSet = forms.inlineformset_factory(
     fields=["brand", "quality", "discount_pct"],
     extra=1,
     can_delete=True,
+    formfield_callback=comma_decimal_formfield,
 )

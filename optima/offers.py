@@ -27,7 +27,7 @@ from leads.services import lead_change_status, lead_event_add
 from smartcalc.selectors import (
     estimate_latest_for_lead,
     estimate_of_lead,
-    estimate_part_numbers,
+    estimate_replaced_parts,
     operation_label,
 )
 from smartcalc.services import CustomerPrice, customer_pricer
@@ -110,13 +110,23 @@ def estimate_lines(lead: Lead) -> list[dict]:
     return lines
 
 
+def estimate_parts(lead: Lead) -> tuple[list[str], list[str]]:
+    """The parts the lead's estimate replaces, for the parts search: the OEM numbers known
+    (the shop's price list, then the platform's catalogue for the car), and the names of the
+    parts no source numbers, which the advisor types in by hand."""
+    estimate = estimate_of_lead(lead)
+    if estimate is None:
+        return [], []
+    replaced = estimate_replaced_parts(estimate)
+    numbers = [number for _name, number in replaced if number]
+    unknown = [name for name, number in replaced if not number]
+    return numbers, unknown
+
+
 def estimate_numbers(lead: Lead) -> list[str]:
     """OEM numbers of the parts the lead's estimate replaces (the shop's price list, then the
     platform's catalogue for the car), to search them all at once."""
-    estimate = estimate_of_lead(lead)
-    if estimate is None:
-        return []
-    return [number for _name, number in estimate_part_numbers(estimate)]
+    return estimate_parts(lead)[0]
 
 
 def _stocked(row: Row) -> bool:

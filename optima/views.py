@@ -72,10 +72,21 @@ def _unknown_action(name: str) -> str:
 @staff_required
 @require_http_methods(["GET", "POST"])
 def parts_search(request: HttpRequest) -> HttpResponse:
-    initial = {"lead": request.GET.get("lead"), "numbers": request.GET.get("numbers", "")}
+    lead_id = request.POST.get("lead") or request.GET.get("lead")
+    lead = None
+    if lead_id and str(lead_id).isdigit():
+        lead = get_for_shop(request, Lead, pk=lead_id)
+    numbers = request.GET.get("numbers", "")
+    unknown: list[str] = []
+    if lead is not None:
+        # From a lead, the search starts with the estimate's replaced parts: the numbers
+        # known, and the parts nobody numbered named, so the advisor types those in.
+        known, unknown = offers.estimate_parts(lead)
+        if not numbers:
+            numbers = "\n".join(known)
+    initial = {"lead": lead.pk if lead else None, "numbers": numbers}
     form = SearchForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
-        lead = None
         if form.cleaned_data.get("lead"):
             lead = get_for_shop(request, Lead, pk=form.cleaned_data["lead"])
         search = services.search_start(
@@ -90,6 +101,8 @@ def parts_search(request: HttpRequest) -> HttpResponse:
         "optima/search.html",
         {
             "form": form,
+            "lead": lead,
+            "unknown_parts": unknown,
             "recent": selectors.searches_recent(request.shop),
             "has_suppliers": selectors.suppliers_active_exist(request.shop),
         },
@@ -109,6 +122,7 @@ def _table_context(request: HttpRequest, search: Search) -> dict:
         "sort": sort,
         "tier": tier,
         "in_stock": in_stock,
+        "used_allowed": services.pricing_settings(request.shop).allow_used_parts,
         "query": request.GET.urlencode(),
     }
 
@@ -379,6 +393,7 @@ def _builder_context(version: OfferVersion) -> dict[str, Any]:
     picked = {(p["number"], o.get("row_key")) for p in version.positions for o in p["options"]}
     blocks = offers.offer_blocks(version.search) if version.search_id else []
     return {
+        "used_allowed": services.pricing_settings(version.offer.shop).allow_used_parts,
         "builder_lines": lines,
         "builder_blocks": [
             {

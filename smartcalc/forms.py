@@ -6,6 +6,7 @@ from django import forms
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from autoservice.decimals import CommaDecimalField, comma_decimal_formfield
 from leads.forms import DriverContactForm
 from leads.services import LeadInput
 
@@ -62,21 +63,21 @@ def picker_rows(body_type: str, damages: list[engine.Damage]) -> list[dict]:
 
 class ExtraItemForm(forms.Form):
     name = forms.CharField(label=gettext_lazy("Работа или деталь"), max_length=200, required=False)
-    labour_hours = forms.DecimalField(
+    labour_hours = CommaDecimalField(
         label=gettext_lazy("Н/ч кузовных"),
         min_value=0,
         max_digits=6,
         decimal_places=2,
         required=False,
     )
-    paint_hours = forms.DecimalField(
+    paint_hours = CommaDecimalField(
         label=gettext_lazy("Н/ч окраски"),
         min_value=0,
         max_digits=6,
         decimal_places=2,
         required=False,
     )
-    part_rub = forms.DecimalField(
+    part_rub = CommaDecimalField(
         label=gettext_lazy("Деталь, ₽"),
         min_value=0,
         max_digits=12,
@@ -129,6 +130,7 @@ class ShopRatesForm(forms.ModelForm):
             "blend_policy",
         ]
         widgets = {"vat_rounding": forms.RadioSelect, "blend_policy": forms.RadioSelect}
+        formfield_callback = comma_decimal_formfield
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -169,6 +171,7 @@ class ShopPartPriceForm(forms.ModelForm):
     class Meta:
         model = ShopPartPrice
         fields = ["vehicle_model", "part", "oem_number", "original_rub", "alternative_rub"]
+        formfield_callback = comma_decimal_formfield
 
 
 class CalcContactForm(DriverContactForm):

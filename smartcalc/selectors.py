@@ -310,27 +310,74 @@ def reference_numbers(generation: Generation, parts: set[str]) -> dict[str, str]
     return {part: number for part, (_rank, number) in ranked.items()}
 
 
+def estimate_replaced_parts(estimate: Estimate) -> list[tuple[str, str]]:
+    """(part name, OEM number or "") of every part the estimate's latest version replaces,
+    in the estimate's order, each number once: the shop's own price list first (the number
+    it priced), then the platform's catalogue for the car. A part no source numbers (or an
+    item the advisor added by hand) comes with "", so that the advisor is told to type it."""
+    version = estimate.versions.order_by("-number").first()
+    if version is None:
+        return []
+    lines = [
+        line for line in version.result.get("lines", []) if Decimal(line.get("part_rub") or "0") > 0
+    ]
+    generation = Generation.objects.get(pk=estimate.generation_id)
+    reference = reference_numbers(
+        generation, {line["part"] for line in lines if line.get("part") in PARTS}
+    )
+    found: list[tuple[str, str]] = []
+    for line in lines:
+        code = line.get("part") or ""
+        number = (line.get("oem_number") or "").strip() or reference.get(code, "")
+        if number and number in (n for _name, n in found):
+            continue
+        name = line.get("part_name") or (str(PARTS[code].name) if code in PARTS else "")
+        if name or number:
+            found.append((name, number))
+    return found
+
+
 def estimate_part_numbers(estimate: Estimate) -> list[tuple[str, str]]:
     """(part name, OEM number) of every part the estimate's latest version replaces, in the
     estimate's order, each number once: the shop's own price list first (the number it
     priced), then the platform's catalogue for the car. Parts with no known number are left
     out."""
-    version = estimate.versions.order_by("-number").first()
-    if version is None:
-        return []
-    lines = [
-        line
-        for line in version.result.get("lines", [])
-        if Decimal(line.get("part_rub") or "0") > 0 and line.get("part") in PARTS
+    return [(name, number) for name, number in estimate_replaced_parts(estimate) if number]
+
+
+def reference_numbers_for_car(make: str, model: str, year: int | None) -> dict[str, str]:
+    """Part code → OEM number of the platform's catalogue for a car a lead names in words
+    (make, model as typed, e.g. «Polo» or «Solaris II (HCR)», year): the model whose name
+    starts the text, the generation of that year (or named in the text); empty when the car
+    is not in the catalogue or no source numbers its parts. Never another model's number."""
+    text = (model or "").strip().casefold()
+    candidates = [
+        m
+        for m in VehicleModel.objects.filter(make__name__iexact=(make or "").strip())
+        if text == m.name.casefold() or text.startswith(m.name.casefold() + " ")
     ]
-    generation = Generation.objects.get(pk=estimate.generation_id)
-    reference = reference_numbers(generation, {line["part"] for line in lines})
-    found: list[tuple[str, str]] = []
-    for line in lines:
-        number = (line.get("oem_number") or "").strip() or reference.get(line["part"], "")
-        if number and number not in (n for _name, n in found):
-            found.append((line.get("part_name") or str(PARTS[line["part"]].name), number))
-    return found
+    if not candidates:
+        return {}
+    vehicle_model = max(candidates, key=lambda m: len(m.name))
+    generations = list(vehicle_model.generations.all())
+    rest = text[len(vehicle_model.name) :].strip()
+    named = [g for g in generations if rest and rest == g.name.casefold()]
+    by_year = [
+        g
+        for g in generations
+        if year and g.year_from <= year and (g.year_to is None or year <= g.year_to)
+    ]
+    chosen = named or by_year
+    if len(chosen) != 1:
+        # Two generations of that year (a model change) or none: only numbers for the
+        # whole model are safe.
+        rows = ReferencePrice.objects.filter(
+            vehicle_model=vehicle_model, generation__isnull=True
+        ).exclude(oem_number="")
+        found = {row.part: row.oem_number for row in rows.filter(version__is_current=True)}
+        return {code: found[code] for code in PARTS if code in found}
+    found = reference_numbers(chosen[0], set(PARTS))
+    return {code: found[code] for code in PARTS if code in found}
 
 
 def catalogue_oem_numbers(shop: Shop) -> list[str]:

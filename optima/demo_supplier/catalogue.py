@@ -11,6 +11,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from .parts import (
     ANALOGUE_BRANDS,
     CATEGORY_BRANDS,
+    DEMO_CAR_PARTS,
     DEMO_PARTS,
     MAKES,
     ON_ORDER,
@@ -87,10 +88,25 @@ class DemoCatalogue:
         self.parts: list[DemoPart] = []
         self.offers_by_part: dict[int, list[DemoOffer]] = {}
         self.oem_numbers: list[str] = [entry[2] for entry in DEMO_PARTS]
+        # Every original number stocked, with the platform catalogue's real numbers of the
+        # demo leads' cars; those are drawn from a random stream of their own, so the first
+        # table keeps its parts, prices and stock.
+        self.stocked_numbers: list[str] = self.oem_numbers + [e[2] for e in DEMO_CAR_PARTS]
         spelling = {make: rng.choice(spellings) for make, (spellings, _, _) in MAKES.items()}
-        groups: dict[str, tuple[str, str, int]] = {}  # group → (category, model code, price)
         taken: set[tuple[str, str]] = set()
-        for make, model, number, category, low, high, cross, name in DEMO_PARTS:
+        self._add_table(rng, DEMO_PARTS, spelling, taken)
+        cars_rng = random.Random(f"optima-demo-catalogue-{seed}-cars")
+        self._add_table(cars_rng, DEMO_CAR_PARTS, spelling, taken)
+        self.parts_by_key: dict[str, list[DemoPart]] = {}
+        self.parts_by_group: dict[str, list[DemoPart]] = {}
+        for part in self.parts:
+            self.parts_by_key.setdefault(part.key, []).append(part)
+            self.parts_by_group.setdefault(part.group, []).append(part)
+
+    def _add_table(self, rng: random.Random, table, spelling, taken) -> None:
+        """Originals of `table` with their offers, then analogues for each cross group."""
+        groups: dict[str, tuple[str, str, int]] = {}  # group → (category, model code, price)
+        for make, model, number, category, low, high, cross, name in table:
             price = Decimal(rng.randint(low, high)).quantize(Decimal(1))
             if category != "clip":
                 price = (price / 10).to_integral_value() * 10  # originals: whole tens of roubles
@@ -118,11 +134,6 @@ class DemoCatalogue:
                 )
                 share = Decimal(str(round(rng.uniform(*TIER_PRICE[tier]), 3)))
                 self._add_offers(rng, part, Decimal(original_price) * share, category)
-        self.parts_by_key: dict[str, list[DemoPart]] = {}
-        self.parts_by_group: dict[str, list[DemoPart]] = {}
-        for part in self.parts:
-            self.parts_by_key.setdefault(part.key, []).append(part)
-            self.parts_by_group.setdefault(part.group, []).append(part)
 
     def _add_part(self, brand_abcp, brand_armtek, keys, number, name, tier, group) -> DemoPart:
         part = DemoPart(

@@ -83,6 +83,27 @@ def _parse_parts(table: str) -> tuple[tuple[str, str, str, str, int, int, str | 
 
 DEMO_PARTS = _parse_parts(_PARTS_TABLE)
 
+# Numbers of the platform's catalogue (smartcalc/data/reference_prices.csv, each row with its
+# source), stocked so that the demo offers search the parts of the lead's own car. Unlike the
+# table above these are real manufacturer numbers (the Polo headlamps, 6RU941015/16, are
+# already there); prices are demo data. A number is never in both tables.
+_CAR_PARTS_TABLE = """
+vag     VW 6RU807221A       panel  25000 40000 -            Бампер передний VW Polo седан
+vag     VW 6RU807421FGRU    panel  22000 36000 -            Бампер задний VW Polo седан
+vag     VW 6RU823031C       panel  40000 60000 -            Капот VW Polo седан
+vag     VW 6RU821105C       panel  15000 25000 -            Крыло переднее левое VW Polo седан
+vag     VW 6RU821106C       panel  15000 25000 -            Крыло переднее правое VW Polo седан
+vag     VW 6RU831055J       panel  50000 75000 -            Дверь передняя левая VW Polo седан
+vag     VW 6RU831056J       panel  50000 75000 -            Дверь передняя правая VW Polo седан
+vag     VW 6RU833055D       panel  45000 68000 -            Дверь задняя левая VW Polo седан
+vag     VW 6RU833056D       panel  45000 68000 -            Дверь задняя правая VW Polo седан
+vag     VW 6RU827025F       panel  35000 50000 -            Крышка багажника VW Polo седан
+vag     VW 6RU945095M       light  10000 18000 -            Фонарь задний левый VW Polo седан
+vag     VW 6RU945096K       light  10000 18000 -            Фонарь задний правый VW Polo седан
+"""
+
+DEMO_CAR_PARTS = _parse_parts(_CAR_PARTS_TABLE)
+
 
 # brand → (tier, ABCP spelling, Armtek spelling, number pattern). Tiers after repair-data §4:
 # "oe" = OE supplier under its own name, "eu" = European body aftermarket, "tw" = Taiwanese

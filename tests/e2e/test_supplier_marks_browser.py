@@ -90,6 +90,9 @@ def test_search_results_mark_used_clearance_partner_stock_and_a_spent_quota(
         expect(states.filter(has_text="договор Урал: лимит запросов исчерпан")).to_be_visible()
         expect(page.locator("#parts-table .supplier-problem")).to_contain_text("300 из 300")
         table = page.locator("#parts-table .parts-table")
+        # The shop does not sell second-hand parts: those lines show only when asked for.
+        expect(table.locator(".condition-used").first).to_be_hidden()
+        page.locator("[data-rows-filter] [name=f-used]").check()
         expect(table.locator(".condition-used").first).to_contain_text(re.compile(r"износ \d+ %"))
         expect(table.locator(".condition-clearance").first).to_be_visible()
         expect(table.locator(".partner-stock").first).to_be_visible()

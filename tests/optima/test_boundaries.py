@@ -19,6 +19,7 @@ OFFERED = {
     *(f"{app}.{module}" for app in OTHER_APPS for module in ("services", "selectors", "models")),
     "autoservice.consent",
     "autoservice.crypto",
+    "autoservice.decimals",
     "autoservice.events",
     "autoservice.mail",
     "autoservice.money",

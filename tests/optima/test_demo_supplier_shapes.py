@@ -114,3 +114,11 @@ def test_the_demo_shop_has_an_armtek_contract_whose_quota_is_spent(shop):
     armtek = Supplier.objects.get(shop=shop, name="Армтек")
     assert not services.supplier_quota(armtek).spent
     assert armtek.options["KUNNR_ZA"] and armtek.base_url == spent.base_url
+
+
+def test_a_number_is_stocked_once_as_an_original():
+    from optima.demo_supplier.catalogue import DemoCatalogue
+
+    catalogue = DemoCatalogue(1)
+    originals = [p.key for p in catalogue.parts if p.tier == "original"]
+    assert len(originals) == len(set(originals)) == len(catalogue.stocked_numbers)

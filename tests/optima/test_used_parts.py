@@ -3,6 +3,7 @@ offered only where the shop allows them."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -136,3 +137,23 @@ def test_what_the_supplier_asks_to_tell_is_shown_above_the_table(search, advisor
     answer.save()
     page = advisor_client.get(reverse("optima:parts_table", args=[search.pk])).content.decode()
     assert "Цены указаны без учёта доставки до пункта выдачи" in page.split("number-block")[0]
+
+
+def test_results_rows_carry_what_the_page_filters_on(search, advisor_client, shop):
+    """The filter bar (rows_filter.js) reads brand, quality, stock and condition from the
+    rows; it stays hidden without the script, and the «б/у» toggle starts as the shop's rule."""
+    url = reverse("optima:parts_results", args=[search.pk])
+    html = advisor_client.get(url).content.decode()
+    rows = re.findall(r"<tr [^>]*data-brand=[^>]*>", html)
+    assert len(rows) == 4
+    assert any('data-condition="used"' in r and 'data-brand="HYUNDAI/KIA"' in r for r in rows)
+    assert any('data-condition="clearance"' in r and 'data-brand="SAT"' in r for r in rows)
+    bar = re.search(r"<div class=\"rows-filter\"[^>]*>", html).group(0)
+    assert " hidden" in bar and 'data-target="parts-table"' in bar
+    used_toggle = re.search(r'<input[^>]*name="f-used"[^>]*>', html).group(0)
+    assert "checked" not in used_toggle
+    rules = services.pricing_settings(shop)
+    rules.allow_used_parts = True
+    rules.save()
+    html = advisor_client.get(url).content.decode()
+    assert "checked" in re.search(r'<input[^>]*name="f-used"[^>]*>', html).group(0)
