@@ -463,6 +463,10 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "LeadChannelEnum": "leads.models.Channel",
         "NewLeadChannelEnum": "api.serializers.API_CHANNEL_CHOICES",
+        "LeadStatusEnum": "leads.models.Status",
+        "OfferStatusEnum": "optima.models.OfferStatus",
+        "SupplierOrderStatusEnum": "optima.ordering_models.OrderStatus",
+        "SupplierOrderLineStatusEnum": "optima.ordering_models.OrderLineStatus",
     },
     "SCHEMA_PATH_PREFIX": "/api/v1",
 }

@@ -74,7 +74,7 @@ def _unknown_action(name: str) -> str:
 def parts_search(request: HttpRequest) -> HttpResponse:
     lead_id = request.POST.get("lead") or request.GET.get("lead")
     lead = None
-    if lead_id and str(lead_id).isdigit():
+    if lead_id and len(lead_id) <= 18 and lead_id.isascii() and lead_id.isdigit():
         lead = get_for_shop(request, Lead, pk=lead_id)
     numbers = request.GET.get("numbers", "")
     unknown: list[str] = []

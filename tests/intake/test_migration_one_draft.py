@@ -30,7 +30,16 @@ def test_doubled_drafts_are_kept_and_the_fullest_stays_the_leads():
     # Shops and leads are not rolled back with intake: their tables are as today.
     lead = LeadFactory()
     shop = lead.shop
-    template = Template.objects.filter(shop__isnull=True).first() or Template.objects.first()
+    # The test's own template (a flushed test database may hold none of the shipped ones).
+    template = Template.objects.create(shop_id=shop.pk, name="Кузов", family="migr-body")
+    for position in range(3):
+        Spec.objects.create(
+            template=template,
+            position=position,
+            code=f"shot-{position}",
+            name=f"Кадр {position}",
+            instruction="Снимите",
+        )
 
     def draft(n: int, shots: int):
         record = Record.objects.create(
