@@ -117,6 +117,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "api",
+    "webhooks",
 ]
 
 MIDDLEWARE = [
@@ -234,6 +235,11 @@ from celery.schedules import crontab as _crontab  # noqa: E402
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "autoservice.tasks.worker_heartbeat", "schedule": 30.0},
     "outbox-dispatch": {"task": "autoservice.tasks.outbox_dispatch", "schedule": 15.0},
+    # Webhook retries whose time has come, and deliveries whose worker vanished.
+    "webhooks-dispatch": {
+        "task": "webhooks.tasks.webhooks_dispatch",
+        "schedule": envint("WEBHOOK_DISPATCH_SECONDS", 5) * 1.0,
+    },
     "leads-escalate-overdue": {"task": "leads.tasks.escalate_overdue_leads", "schedule": 60.0},
     "leads-process-stuck-photos": {
         "task": "leads.tasks.process_stuck_photos",
@@ -283,6 +289,14 @@ OUTBOX_LEASE_SECONDS = 60
 # An undelivered notification older than this makes /healthz/ready answer 503 and shows the
 # shop's staff a banner.
 OUTBOX_ALERT_SECONDS = envint("OUTBOX_ALERT_SECONDS", 300)
+# Webhooks: the waits between attempts (Standard Webhooks' schedule, 37.6 h in all; ±10 %
+# jitter), the time limit of one attempt, and a worker's lease on a delivery.
+WEBHOOK_RETRY_DELAYS_SECONDS = [
+    float(s)
+    for s in envlist("WEBHOOK_RETRY_DELAYS_SECONDS", "5,300,1800,7200,18000,36000,36000,36000")
+]
+WEBHOOK_TIMEOUT_SECONDS = envint("WEBHOOK_TIMEOUT_SECONDS", 15)
+WEBHOOK_LEASE_SECONDS = 60
 # /metrics asks for this bearer token when it is set.
 METRICS_TOKEN = envstr("METRICS_TOKEN", "")
 
