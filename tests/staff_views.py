@@ -240,3 +240,16 @@ register("autoservice:personal_data_export", post_only=True)
 register("autoservice:personal_data_erase")
 register("autoservice:destruction_act", _act_kwargs)
 register("autoservice:destruction_act_pdf", _act_kwargs, get_only=True)
+
+
+def _webhook_endpoint_kwargs(shop) -> dict:
+    from webhooks.services import endpoint_create
+
+    endpoint, _secret = endpoint_create(
+        shop=shop, url="https://crm.example.ru/hooks", events=["lead.created"]
+    )
+    return {"endpoint_id": endpoint.pk}
+
+
+register("webhooks:endpoints")
+register("webhooks:endpoint", _webhook_endpoint_kwargs)
