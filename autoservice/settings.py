@@ -240,6 +240,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "webhooks.tasks.webhooks_dispatch",
         "schedule": envint("WEBHOOK_DISPATCH_SECONDS", 5) * 1.0,
     },
+    "webhooks-prune": {
+        "task": "webhooks.tasks.webhooks_prune",
+        "schedule": _crontab(hour=4, minute=10),
+    },
     "leads-escalate-overdue": {"task": "leads.tasks.escalate_overdue_leads", "schedule": 60.0},
     "leads-process-stuck-photos": {
         "task": "leads.tasks.process_stuck_photos",
@@ -297,6 +301,7 @@ WEBHOOK_RETRY_DELAYS_SECONDS = [
 ]
 WEBHOOK_TIMEOUT_SECONDS = envint("WEBHOOK_TIMEOUT_SECONDS", 15)
 WEBHOOK_LEASE_SECONDS = 60
+WEBHOOK_LOG_RETENTION_DAYS = envint("WEBHOOK_LOG_RETENTION_DAYS", 30)
 # /metrics asks for this bearer token when it is set.
 METRICS_TOKEN = envstr("METRICS_TOKEN", "")
 

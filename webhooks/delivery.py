@@ -29,6 +29,7 @@ import random
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -37,14 +38,16 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from autoservice.consent import consent_withdrawn
-from autoservice.outbound import OutboundRefused, outbound_request
+from autoservice.outbound import OutboundRefused, RefusalReason, outbound_request
 
 from . import signing
-from .models import OPEN_STATUSES, DeliveryStatus, WebhookDelivery
+from .models import OPEN_STATUSES, DeliveryStatus, WebhookDelivery, WebhookEndpoint
 
 log = logging.getLogger(__name__)
 
 EXCERPT_CHARS = 500
+# A receiver's Retry-After is honoured up to a day.
+MAX_RETRY_AFTER_S = 24 * 3600.0
 MAX_ANSWER_BYTES = 1024 * 1024
 
 
@@ -166,8 +169,31 @@ def _consent_gone(delivery: WebhookDelivery) -> bool:
     return lead.is_consent_withdrawn or consent_withdrawn(shop=delivery.shop_id, phone=lead.phone)
 
 
-def _post(delivery: WebhookDelivery) -> tuple[int | None, str, str]:
-    """One POST: (HTTP status or None, answer excerpt, error for people)."""
+@dataclass(frozen=True)
+class _Outcome:
+    status: int | None  # None: no HTTP answer (refused, timed out, connection failed)
+    excerpt: str = ""
+    error: str = ""  # for people, in the delivery log
+    retry_after_s: float | None = None  # the receiver's own Retry-After, in seconds
+
+
+def _redirect_error(status: int | str) -> str:
+    return _("Сервер перенаправляет запрос (%(status)s): укажите адрес, куда он ведёт.") % {
+        "status": status
+    }
+
+
+def _retry_after(value: str) -> float | None:
+    """Retry-After in seconds (the spec: honour it, e.g. on 429 and 503); the HTTP-date form
+    and nonsense are ignored."""
+    value = value.strip()
+    if value.isdigit():
+        return min(float(value), MAX_RETRY_AFTER_S)
+    return None
+
+
+def _post(delivery: WebhookDelivery) -> _Outcome:
+    """One signed POST of the delivery's frozen payload through the outbound policy."""
     endpoint = delivery.endpoint
     body = signing.body_bytes(delivery.payload)
     timestamp = int(time.time())
@@ -188,22 +214,18 @@ def _post(delivery: WebhookDelivery) -> tuple[int | None, str, str]:
             max_redirects=0,  # the spec: a redirect is a failure, the URL is to be updated
         )
     except OutboundRefused as refused:
-        return None, "", refused.message
+        if refused.reason == RefusalReason.REDIRECTS:
+            return _Outcome(None, error=_redirect_error("3xx"))
+        return _Outcome(None, error=refused.message)
     except TimeoutError:
-        return (
-            None,
-            "",
-            _("Сервер не ответил за %(s)s с.") % {"s": settings.WEBHOOK_TIMEOUT_SECONDS},
+        return _Outcome(
+            None, error=_("Сервер не ответил за %(s)s с.") % {"s": settings.WEBHOOK_TIMEOUT_SECONDS}
         )
     except (OSError, http.client.HTTPException) as exc:
-        return None, "", _("Не удалось соединиться: %(error)s") % {"error": exc}
+        return _Outcome(None, error=_("Не удалось соединиться: %(error)s") % {"error": exc})
     excerpt = answer.body[: EXCERPT_CHARS * 4].decode("utf-8", errors="replace")[:EXCERPT_CHARS]
-    error = ""
-    if 300 <= answer.status < 400:
-        error = _("Сервер перенаправляет запрос (%(status)s): укажите адрес, куда он ведёт.") % {
-            "status": answer.status
-        }
-    return answer.status, excerpt, error
+    error = _redirect_error(answer.status) if 300 <= answer.status < 400 else ""
+    return _Outcome(answer.status, excerpt, error, _retry_after(answer.header("retry-after")))
 
 
 def delivery_attempt(delivery_id: int) -> str:
@@ -224,12 +246,13 @@ def delivery_attempt(delivery_id: int) -> str:
         )
         _enqueue_next(delivery)
         return "cancelled"
-    status, excerpt, error = _post(delivery)
+    outcome = _post(delivery)
+    status, error = outcome.status, outcome.error
     now = timezone.now()
     recorded = {
         "lease_until": None,
         "last_status_code": status,
-        "response_excerpt": excerpt,
+        "response_excerpt": outcome.excerpt,
         "last_error": error[:500],
     }
     if status is not None and 200 <= status < 300:
@@ -239,36 +262,34 @@ def delivery_attempt(delivery_id: int) -> str:
         return "delivered"
     endpoint = delivery.endpoint
     if status == 410:
-        mine.update(status=DeliveryStatus.FAILED, **recorded)
-        from .services import endpoint_disable
-
-        endpoint_disable(
-            endpoint=endpoint,
-            reason=_("Сервер ответил 410 Gone: он больше не принимает события."),
-            notify=True,
+        _give_up(
+            mine,
+            recorded,
+            endpoint,
+            _("Сервер ответил 410 Gone: он больше не принимает события."),
         )
         return "failed"
     if delivery.attempts >= max_attempts():
-        mine.update(status=DeliveryStatus.FAILED, **recorded)
-        from .services import endpoint_disable
-
-        endpoint_disable(
-            endpoint=endpoint,
-            reason=_(
-                "Событие %(event)s не доставлено за %(n)s попыток: последняя ошибка — %(error)s"
-            )
+        _give_up(
+            mine,
+            recorded,
+            endpoint,
+            _("Событие %(event)s не доставлено за %(n)s попыток: последняя ошибка — %(error)s")
             % {
                 "event": delivery.event_id,
                 "n": delivery.attempts,
                 "error": error or _("код ответа %(status)s") % {"status": status},
             },
-            notify=True,
         )
         return "failed"
     with _bookkeeping():
         mine.update(
             status=DeliveryStatus.PENDING,
-            next_attempt_at=now + retry_delay(delivery.attempts),
+            next_attempt_at=now
+            + max(
+                retry_delay(delivery.attempts),
+                dt.timedelta(seconds=outcome.retry_after_s or 0),
+            ),
             **recorded,
         )
     log.info(
@@ -279,6 +300,16 @@ def delivery_attempt(delivery_id: int) -> str:
         error,
     )
     return "retry"
+
+
+def _give_up(mine, recorded: dict, endpoint: WebhookEndpoint, reason: str) -> None:
+    """The delivery failed for good: it, the endpoint switched off and the managers' e-mail
+    commit together."""
+    from .services import endpoint_disable
+
+    with transaction.atomic():
+        mine.update(status=DeliveryStatus.FAILED, **recorded)
+        endpoint_disable(endpoint=endpoint, reason=reason, notify=True)
 
 
 def _enqueue_next(delivery: WebhookDelivery) -> None:
@@ -318,3 +349,13 @@ def deliveries_dispatch(now: dt.datetime | None = None) -> int:
             break  # the broker is still down: the next beat tries again
         queued += 1
     return queued
+
+
+def deliveries_prune(now: dt.datetime | None = None) -> int:
+    """The log keeps finished deliveries WEBHOOK_LOG_RETENTION_DAYS; open ones stay."""
+    now = now or timezone.now()
+    cutoff = now - dt.timedelta(days=settings.WEBHOOK_LOG_RETENTION_DAYS)
+    deleted, _by_model = (
+        WebhookDelivery.objects.filter(created_at__lt=cutoff).exclude(status__in=OPEN_STATUSES)
+    ).delete()
+    return deleted

@@ -17,3 +17,10 @@ def webhooks_dispatch() -> int:
     from .delivery import deliveries_dispatch
 
     return deliveries_dispatch()
+
+
+@shared_task(ignore_result=True, time_limit=300, soft_time_limit=240)
+def webhooks_prune() -> int:
+    from .delivery import deliveries_prune
+
+    return deliveries_prune()

@@ -28,6 +28,9 @@ class Receiver:
     def __init__(self, answer: Answer | None = None):
         self.answer = answer or always(200)
         self.received: list[Received] = []
+        # Extra answer headers, and a Retry-After to send with every answer.
+        self.headers: dict[str, str] = {}
+        self.retry_after: str | None = None
         self.lock = threading.Lock()
         receiver = self
 
@@ -45,6 +48,10 @@ class Receiver:
                 status, body = receiver.answer(number, got)
                 self.send_response(status)
                 self.send_header("Content-Length", str(len(body)))
+                for name, value in receiver.headers.items():
+                    self.send_header(name, value)
+                if receiver.retry_after is not None:
+                    self.send_header("Retry-After", receiver.retry_after)
                 self.end_headers()
                 self.wfile.write(body)
 

@@ -297,3 +297,66 @@ def test_a_switched_off_endpoint_keeps_its_open_deliveries_until_switched_on(
     delivery.refresh_from_db()
     assert delivery.status == DeliveryStatus.DELIVERED
     assert _ids(receiver) == [delivery.event_id]
+
+
+def test_a_receivers_retry_after_is_honoured_when_longer_than_the_schedule(
+    shop, settings, django_capture_on_commit_callbacks
+):
+    settings.WEBHOOK_RETRY_DELAYS_SECONDS = [5, 300]
+
+    with Receiver(lambda _n, _got: (429, b"slow down")) as receiver:
+        endpoint_create(shop=shop, url=receiver.url, events=["lead.created"])
+        receiver.retry_after = "120"  # two minutes, more than the 5 s the schedule says
+        with django_capture_on_commit_callbacks(execute=True):
+            _lead(shop)
+    delivery = WebhookDelivery.objects.get()
+    wait = (delivery.next_attempt_at - delivery.last_attempt_at).total_seconds()
+    assert 119 <= wait <= 125
+    assert delivery.last_status_code == 429
+
+
+def test_a_redirect_with_a_location_is_not_followed_and_says_what_to_fix(
+    shop, django_capture_on_commit_callbacks
+):
+    with Receiver() as target, Receiver(lambda _n, _got: (308, b"")) as moved:
+        moved.headers = {"Location": target.url}
+        endpoint_create(shop=shop, url=moved.url, events=["lead.created"])
+        with django_capture_on_commit_callbacks(execute=True):
+            _lead(shop)
+        assert target.received == []
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.status == DeliveryStatus.PENDING
+    assert "перенаправляет" in delivery.last_error
+
+
+def test_old_finished_deliveries_are_pruned_open_ones_kept(shop, endpoint, settings):
+    from webhooks.delivery import deliveries_prune
+
+    settings.WEBHOOK_LOG_RETENTION_DAYS = 30
+    old = timezone.now() - dt.timedelta(days=31)
+    rows = {}
+    for status in (DeliveryStatus.DELIVERED, DeliveryStatus.FAILED, DeliveryStatus.PENDING):
+        rows[status] = WebhookDelivery.objects.create(
+            shop=shop,
+            endpoint=endpoint,
+            event_id=f"evt_old_{status}",
+            event_type="lead.created",
+            subject=f"lead:{status}",
+            payload={},
+            created_at=old,
+            status=status,
+        )
+    fresh = WebhookDelivery.objects.create(
+        shop=shop,
+        endpoint=endpoint,
+        event_id="evt_fresh",
+        event_type="lead.created",
+        subject="lead:fresh",
+        payload={},
+        status=DeliveryStatus.DELIVERED,
+    )
+    assert deliveries_prune() == 2
+    assert set(WebhookDelivery.objects.values_list("pk", flat=True)) == {
+        rows[DeliveryStatus.PENDING].pk,
+        fresh.pk,
+    }

@@ -167,3 +167,36 @@ def test_switching_off_and_on(manager_client, shop):
 
 def test_the_settings_page_links_to_the_webhooks(manager_client):
     assert LIST in manager_client.get(reverse("autoservice:shop_settings")).content.decode()
+
+
+def test_the_delivery_log_costs_the_same_queries_for_3_or_60_deliveries(
+    manager_client, shop, django_assert_max_num_queries
+):
+    endpoint, _secret = endpoint_create(
+        shop=shop, url="https://crm.example.ru/h", events=["lead.created"]
+    )
+
+    def add(count: int) -> None:
+        WebhookDelivery.objects.bulk_create(
+            WebhookDelivery(
+                shop=shop,
+                endpoint=endpoint,
+                event_id=f"evt_{endpoint.pk}_{WebhookDelivery.objects.count()}_{n}",
+                event_type="lead.created",
+                subject=f"lead:{n}",
+                payload={},
+            )
+            for n in range(count)
+        )
+
+    add(3)
+    manager_client.get(_page(endpoint))  # warm: session, shop
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as few:
+        assert manager_client.get(_page(endpoint)).status_code == 200
+    add(57)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        page = manager_client.get(_page(endpoint))
+    assert page.content.decode().count("evt_") >= 60
