@@ -360,3 +360,25 @@ def test_old_finished_deliveries_are_pruned_open_ones_kept(shop, endpoint, setti
         rows[DeliveryStatus.PENDING].pk,
         fresh.pk,
     }
+
+
+def test_a_receiver_slower_than_the_time_limit_is_a_failed_attempt(
+    shop, settings, django_capture_on_commit_callbacks
+):
+    import threading
+
+    settings.WEBHOOK_TIMEOUT_SECONDS = 1
+    release = threading.Event()
+
+    def slow(_n, _got):
+        release.wait(5)
+        return 200, b"too late"
+
+    with Receiver(slow) as receiver:
+        endpoint_create(shop=shop, url=receiver.url, events=["lead.created"])
+        with django_capture_on_commit_callbacks(execute=True):
+            _lead(shop)
+        release.set()
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.status == DeliveryStatus.PENDING and delivery.attempts == 1
+    assert "не ответил за 1 с" in delivery.last_error
