@@ -200,3 +200,24 @@ def test_the_delivery_log_costs_the_same_queries_for_3_or_60_deliveries(
     with django_assert_max_num_queries(len(few.captured_queries)):
         page = manager_client.get(_page(endpoint))
     assert page.content.decode().count("evt_") >= 60
+
+
+def test_the_platform_admin_sees_endpoints_and_deliveries_but_never_a_secret(
+    admin_client, shop, receiver, django_capture_on_commit_callbacks
+):
+    endpoint, secret = endpoint_create(shop=shop, url=receiver.url, events=["lead.created"])
+    from webhooks.services import endpoint_send_test
+
+    with django_capture_on_commit_callbacks(execute=True):
+        delivery = endpoint_send_test(endpoint=endpoint)
+    pages = [
+        reverse("admin:webhooks_webhookendpoint_changelist"),
+        reverse("admin:webhooks_webhookendpoint_change", args=[endpoint.pk]),
+        reverse("admin:webhooks_webhookdelivery_changelist"),
+        reverse("admin:webhooks_webhookdelivery_change", args=[delivery.pk]),
+    ]
+    for url in pages:
+        answer = admin_client.get(url)
+        assert answer.status_code == 200, url
+        assert secret.encode() not in answer.content
+        assert secret.removeprefix("whsec_").encode() not in answer.content
