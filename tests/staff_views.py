@@ -253,3 +253,4 @@ def _webhook_endpoint_kwargs(shop) -> dict:
 
 register("webhooks:endpoints")
 register("webhooks:endpoint", _webhook_endpoint_kwargs)
+register("webhooks:docs", get_only=True)

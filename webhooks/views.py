@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -16,6 +18,7 @@ from .forms import EndpointForm
 from .models import WebhookDelivery, WebhookEndpoint
 
 LOG_ROWS = 100
+DOCS = Path(__file__).resolve().parent / "WEBHOOKS.md"
 
 
 def _get_endpoint_for_shop(request: HttpRequest, endpoint_id: int) -> WebhookEndpoint:
@@ -46,6 +49,14 @@ def endpoint_list(request: HttpRequest) -> HttpResponse:
             "new_endpoint": new_endpoint,
         },
     )
+
+
+@manager_required
+@require_http_methods(["GET"])
+def endpoint_docs(request: HttpRequest) -> HttpResponse:
+    """The receiver's documentation (events, payloads, the verification snippet), as the
+    Markdown text the shop's developer copies from."""
+    return HttpResponse(DOCS.read_text(encoding="utf-8"), content_type="text/plain; charset=utf-8")
 
 
 @manager_required

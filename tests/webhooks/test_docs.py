@@ -30,3 +30,13 @@ def test_every_event_type_is_documented():
     text = DOC.read_text(encoding="utf-8")
     for code in [*EVENT_TYPES, "webhook.test"]:
         assert f"| `{code}` |" in text, code
+
+
+def test_the_manager_opens_the_documentation_from_the_webhooks_page(manager_client):
+    from django.urls import reverse
+
+    page = manager_client.get(reverse("webhooks:endpoints")).content.decode()
+    assert reverse("webhooks:docs") in page
+    answer = manager_client.get(reverse("webhooks:docs"))
+    assert answer["Content-Type"] == "text/plain; charset=utf-8"
+    assert doc_snippet() in answer.content.decode()
