@@ -198,7 +198,10 @@ def endpoint_send_test(*, endpoint: WebhookEndpoint) -> WebhookDelivery:
 @transaction.atomic
 def delivery_resend(*, delivery: WebhookDelivery) -> WebhookDelivery:
     """Send again (same `webhook-id`: a receiver that processed it will recognise it), with
-    a fresh set of attempts."""
+    a fresh set of attempts. An open delivery is left alone: it is on its way already, and
+    taking it from a worker mid-send would send it twice at once."""
+    if delivery.is_open:
+        return delivery
     delivery.status = DeliveryStatus.PENDING
     delivery.attempts = 0
     delivery.next_attempt_at = timezone.now()

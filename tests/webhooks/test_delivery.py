@@ -275,6 +275,14 @@ def test_a_resend_goes_again_with_the_same_webhook_id(
     assert _ids(receiver) == [delivery.event_id, delivery.event_id]
     first, second = (json.loads(got.body) for got in receiver.received)
     assert first == second  # the payload frozen when the event happened
+    # A delivery still on its way (a worker holds it) is not taken from that worker.
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(status=DeliveryStatus.SENDING)
+    delivery.refresh_from_db()
+    with django_capture_on_commit_callbacks(execute=True):
+        delivery_resend(delivery=delivery)
+    assert len(receiver.received) == 2
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.SENDING
 
 
 def test_a_switched_off_endpoint_keeps_its_open_deliveries_until_switched_on(
