@@ -295,10 +295,17 @@ OUTBOX_LEASE_SECONDS = 60
 OUTBOX_ALERT_SECONDS = envint("OUTBOX_ALERT_SECONDS", 300)
 # Webhooks: the waits between attempts (Standard Webhooks' schedule, 37.6 h in all; ±10 %
 # jitter), the time limit of one attempt, and a worker's lease on a delivery.
-WEBHOOK_RETRY_DELAYS_SECONDS = [
-    float(s)
-    for s in envlist("WEBHOOK_RETRY_DELAYS_SECONDS", "5,300,1800,7200,18000,36000,36000,36000")
-]
+try:
+    WEBHOOK_RETRY_DELAYS_SECONDS = [
+        float(s)
+        for s in envlist("WEBHOOK_RETRY_DELAYS_SECONDS", "5,300,1800,7200,18000,36000,36000,36000")
+    ]
+except ValueError:
+    raise ImproperlyConfigured(
+        "WEBHOOK_RETRY_DELAYS_SECONDS must be comma-separated seconds, e.g. 5,300,1800"
+    ) from None
+if not WEBHOOK_RETRY_DELAYS_SECONDS:
+    raise ImproperlyConfigured("WEBHOOK_RETRY_DELAYS_SECONDS needs at least one delay")
 WEBHOOK_TIMEOUT_SECONDS = envint("WEBHOOK_TIMEOUT_SECONDS", 15)
 WEBHOOK_LEASE_SECONDS = 60
 WEBHOOK_LOG_RETENTION_DAYS = envint("WEBHOOK_LOG_RETENTION_DAYS", 30)
