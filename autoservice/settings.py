@@ -118,6 +118,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "api",
     "crm",
+    "webhooks",
 ]
 
 MIDDLEWARE = [
@@ -236,6 +237,15 @@ from celery.schedules import crontab as _crontab  # noqa: E402
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "autoservice.tasks.worker_heartbeat", "schedule": 30.0},
     "outbox-dispatch": {"task": "autoservice.tasks.outbox_dispatch", "schedule": 15.0},
+    # Webhook retries whose time has come, and deliveries whose worker vanished.
+    "webhooks-dispatch": {
+        "task": "webhooks.tasks.webhooks_dispatch",
+        "schedule": envint("WEBHOOK_DISPATCH_SECONDS", 5) * 1.0,
+    },
+    "webhooks-prune": {
+        "task": "webhooks.tasks.webhooks_prune",
+        "schedule": _crontab(hour=4, minute=10),
+    },
     "leads-escalate-overdue": {"task": "leads.tasks.escalate_overdue_leads", "schedule": 60.0},
     "leads-process-stuck-photos": {
         "task": "leads.tasks.process_stuck_photos",
@@ -293,6 +303,22 @@ OUTBOX_ALERT_SECONDS = envint("OUTBOX_ALERT_SECONDS", 300)
 # The longest wait for one call to a shop's CRM (Bitrix24, amoCRM); a slower CRM is retried
 # through the outbox. Less than outbox_deliver's time limit.
 CRM_TIMEOUT_SECONDS = envint("CRM_TIMEOUT_SECONDS", 10)
+# Webhooks: the waits between attempts (Standard Webhooks' schedule, 37.6 h in all; ±10 %
+# jitter), the time limit of one attempt, and a worker's lease on a delivery.
+try:
+    WEBHOOK_RETRY_DELAYS_SECONDS = [
+        float(s)
+        for s in envlist("WEBHOOK_RETRY_DELAYS_SECONDS", "5,300,1800,7200,18000,36000,36000,36000")
+    ]
+except ValueError:
+    raise ImproperlyConfigured(
+        "WEBHOOK_RETRY_DELAYS_SECONDS must be comma-separated seconds, e.g. 5,300,1800"
+    ) from None
+if not WEBHOOK_RETRY_DELAYS_SECONDS:
+    raise ImproperlyConfigured("WEBHOOK_RETRY_DELAYS_SECONDS needs at least one delay")
+WEBHOOK_TIMEOUT_SECONDS = envint("WEBHOOK_TIMEOUT_SECONDS", 15)
+WEBHOOK_LEASE_SECONDS = 60
+WEBHOOK_LOG_RETENTION_DAYS = envint("WEBHOOK_LOG_RETENTION_DAYS", 30)
 # /metrics asks for this bearer token when it is set.
 METRICS_TOKEN = envstr("METRICS_TOKEN", "")
 

@@ -22,6 +22,7 @@ urlpatterns = [
     path("", include("intake.urls")),
     path("", include("api.urls")),
     path("", include("crm.urls")),
+    path("", include("webhooks.urls")),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(authentication_form=LoginForm),

@@ -259,3 +259,17 @@ register("crm:crm_settings", get_only=True)
 register("crm:crm_save", kwargs={"kind": "bitrix24"}, post_only=True)
 register("crm:crm_check", _crm_connection_kwargs, post_only=True)
 register("crm:crm_test", _crm_connection_kwargs, post_only=True)
+
+
+def _webhook_endpoint_kwargs(shop) -> dict:
+    from webhooks.services import endpoint_create
+
+    endpoint, _secret = endpoint_create(
+        shop=shop, url="https://crm.example.ru/hooks", events=["lead.created"]
+    )
+    return {"endpoint_id": endpoint.pk}
+
+
+register("webhooks:endpoints")
+register("webhooks:endpoint", _webhook_endpoint_kwargs)
+register("webhooks:docs", get_only=True)
