@@ -21,6 +21,7 @@ urlpatterns = [
     path("", include("optima.urls")),
     path("", include("intake.urls")),
     path("", include("api.urls")),
+    path("", include("analytics.urls")),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(authentication_form=LoginForm),

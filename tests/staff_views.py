@@ -240,3 +240,7 @@ register("autoservice:personal_data_export", post_only=True)
 register("autoservice:personal_data_erase")
 register("autoservice:destruction_act", _act_kwargs)
 register("autoservice:destruction_act_pdf", _act_kwargs, get_only=True)
+
+register("analytics:analytics")
+register("analytics:analytics_refresh", post_only=True)
+register("analytics:analytics_export", kwargs={"key": "funnel", "fmt": "csv"}, get_only=True)
