@@ -8,6 +8,7 @@ Labels are formatted the Russian way (thin spaces between thousands, a decimal c
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 
@@ -37,19 +38,42 @@ def percent_ru(value: Number, digits: int = 0) -> str:
 def _svg(width: int, height: int, title: str, body: list[str]) -> SafeString:
     return mark_safe(
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
-        f'width="100%" role="img" aria-label="{escape(title)}" {FONT} font-size="12" '
+        f'width="100%" style="max-width: {round(width * 1.25)}px" role="img" '
+        f'aria-label="{escape(title)}" {FONT} font-size="12" '
         f'class="analytics-chart"><title>{escape(title)}</title>' + "".join(body) + "</svg>"
     )
 
 
 def _nice_max(value: float) -> float:
+    """The top of an axis of four steps, each step a round number (60, 250, 1 500)."""
     if value <= 0:
         return 1.0
-    magnitude = 10 ** (len(str(int(value))) - 1)
-    for step in (1, 2, 2.5, 5, 10):
-        if value <= step * magnitude:
-            return step * magnitude
-    return 10 * magnitude
+    raw = value / 4
+    magnitude = 10 ** math.floor(math.log10(raw))
+    for factor in (1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10):
+        step = factor * magnitude
+        if step >= raw and (magnitude < 1 or float(step).is_integer()):
+            return step * 4
+    return 40 * magnitude
+
+
+def _wrapped(x: float, y: float, text: str, width_chars: int) -> str:
+    """A category label on at most two lines under its bar group."""
+    words, lines = text.split(), [""]
+    for word in words:
+        if lines[-1] and len(lines[-1]) + 1 + len(word) > width_chars:
+            if len(lines) == 2:
+                lines[-1] = lines[-1][: max(width_chars - 1, 1)] + "…"
+                break
+            lines.append(word)
+        else:
+            lines[-1] = f"{lines[-1]} {word}".strip()
+    lines = [line if len(line) <= width_chars else line[: width_chars - 1] + "…" for line in lines]
+    spans = "".join(
+        f'<tspan x="{x:.1f}" dy="{0 if i == 0 else 14}">{escape(line)}</tspan>'
+        for i, line in enumerate(lines)
+    )
+    return f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="middle" fill="#333">{spans}</text>'
 
 
 def _text(x: float, y: float, text: str, anchor: str = "middle", extra: str = "") -> str:
@@ -89,7 +113,7 @@ def bars(
     height: int = 260,
 ) -> SafeString:
     """Grouped vertical bars, one group per category."""
-    width = max(480, 40 * len(categories) * max(len(series), 1) + 90)
+    width = max(720, 40 * len(categories) * max(len(series), 1) + 90)
     left, right, top, bottom = 70, width - 10, 30, height - 48
     peak = _nice_max(max((float(v or 0) for _n, vals in series for v in vals), default=0))
     body = _legend([name for name, _v in series], width) if len(series) > 1 else []
@@ -108,8 +132,8 @@ def bars(
                 f'height="{h:.1f}" fill="{colour}"><title>{escape(category)}: '
                 f"{escape(fmt(values[c]))}</title></rect>"
             )
-        label = category if len(category) <= 14 else category[:13] + "…"
-        body.append(_text(left + group * (c + 0.5), bottom + 16, label))
+        chars = max(int(group / 7), 4)
+        body.append(_wrapped(left + group * (c + 0.5), bottom + 16, category, chars))
     body.append(f'<line x1="{left}" y1="{bottom}" x2="{right}" y2="{bottom}" stroke="#999"/>')
     return _svg(width, height, title, body)
 
@@ -155,7 +179,7 @@ def lines(
     body += _axis(top, bottom, left, right, peak, fmt)
     count = max(len(categories), 1)
     step = (right - left) / max(count - 1, 1)
-    every = max(1, count // 10)
+    every = max(1, math.ceil(count / 8))
     for index, category in enumerate(categories):
         if index % every == 0:
             body.append(_text(left + step * index, bottom + 16, category))

@@ -105,8 +105,11 @@ def _share(part, whole) -> float | None:
     return part * 100 / whole if whole else None
 
 
-def _bucket_label(bucket: dt.date, by_month: bool) -> str:
-    return date_format(bucket, "F Y" if by_month else "d.m.Y")
+def _bucket_label(bucket: dt.date, by_month: bool, short: bool = False) -> str:
+    """A week by its Monday, a month by its name; shorter on a chart's axis."""
+    if by_month:
+        return date_format(bucket, "b Y" if short else "F Y")
+    return date_format(bucket, "d.m" if short else "d.m.Y")
 
 
 def _advisor_name(row: dict) -> str:
@@ -239,6 +242,31 @@ def speed_section(data: dict) -> Section:
                 ],
             )
         )
+    periods = data["periods"]
+    by_month = data["scope"].period.by_month
+    shares = [_share(p["sla_met"], p["sla_known"]) for p in periods]
+    section.panels.append(
+        Panel(
+            "speed-periods",
+            _("Доля ответов в срок по месяцам")
+            if by_month
+            else _("Доля ответов в срок по неделям"),
+            charts.lines(
+                _("Доля ответов в срок"),
+                [_bucket_label(p["bucket"], by_month, short=True) for p in periods],
+                [(_("в срок, %"), shares)],
+                lambda v: percent_ru(v),
+            ),
+            [_("Период"), _("Заявок"), _("В срок")],
+            [
+                [Cell(p["bucket"], _bucket_label(p["bucket"], by_month)), n(p["n"]), pct(share)]
+                for p, share in zip(periods, shares, strict=True)
+            ],
+        )
+    )
+    grid_panel = next(p for p in section.panels if p.key == "response-grid")
+    section.panels.remove(grid_panel)
+    section.panels.append(grid_panel)
     return section
 
 
@@ -291,6 +319,7 @@ def funnel_section(data: dict) -> Section:
     )
     periods = data["periods"]
     labels = [_bucket_label(p["bucket"], by_month) for p in periods]
+    short = [_bucket_label(p["bucket"], by_month, short=True) for p in periods]
     section.panels.append(
         Panel(
             "funnel-periods",
@@ -299,7 +328,7 @@ def funnel_section(data: dict) -> Section:
             else _("Заявки и выполненные по неделям"),
             charts.lines(
                 _("Заявки по периодам"),
-                labels,
+                short,
                 [
                     (_("заявки"), [p["n"] for p in periods]),
                     (_("приняли предложение"), [p["stage_3"] for p in periods]),
@@ -352,13 +381,14 @@ def money_section(data: dict) -> Section:
     section = Section("money", _("Деньги"))
     periods = data["periods"]
     labels = [_bucket_label(p["bucket"], by_month) for p in periods]
+    short = [_bucket_label(p["bucket"], by_month, short=True) for p in periods]
     section.panels.append(
         Panel(
             "offer-value",
             _("Предложения: отправлено и принято, ₽"),
             charts.lines(
                 _("Сумма предложений"),
-                labels,
+                short,
                 [
                     (_("отправлено"), [p["sent_rub"] or 0 for p in periods]),
                     (_("принято"), [p["accepted_rub"] or 0 for p in periods]),
@@ -575,7 +605,7 @@ def suppliers_section(data: dict) -> Section:
             _("Поставки в срок и правда о наличии по месяцам"),
             charts.lines(
                 _("Доля поставок в срок, %"),
-                [_bucket_label(m, True) for m in months],
+                [_bucket_label(m, True, short=True) for m in months],
                 [
                     (s, [by[(m, s)]["on_time_pct"] if (m, s) in by else None for m in months])
                     for s in suppliers
