@@ -102,13 +102,16 @@ def load(*, shop: Shop, stdout) -> None:
     if not advisors:
         return
     with transaction.atomic():
-        count = _history(shop, advisors, suppliers, now)
+        count = history_generate(shop, advisors, suppliers, now)
     _estimates(shop, advisors, now)
     facts_rebuild(shop=shop)
     stdout.write(f"История для аналитики: {count} заявок за {DAYS} дней.")
 
 
-def _history(shop: Shop, advisors, suppliers, now: dt.datetime) -> int:  # noqa: C901
+def history_generate(  # noqa: C901
+    shop: Shop, advisors, suppliers, now: dt.datetime, *, days: int = DAYS, scale: float = 1.0
+) -> int:
+    """Leads of `days` days (about 9 a day times `scale`) with their timelines and offers."""
     rnd = random.Random(SEED)
     tz = shop.tzinfo
     token = ApiToken.objects.filter(shop=shop, name="1С:Автосервис (демо)").first()
@@ -117,10 +120,10 @@ def _history(shop: Shop, advisors, suppliers, now: dt.datetime) -> int:  # noqa:
     number = (Lead.objects.filter(shop=shop).aggregate(n=Max("number"))["n"] or 0) + 1
     pace = {m.pk: 1.0 + 0.7 * index for index, m in enumerate(advisors)}
     leads, plans = [], []
-    first_day = now.astimezone(tz).date() - dt.timedelta(days=DAYS)
-    for offset in range(DAYS - 2):
+    first_day = now.astimezone(tz).date() - dt.timedelta(days=days)
+    for offset in range(days - 2):
         day = first_day + dt.timedelta(days=offset)
-        growth = 0.8 + 0.4 * offset / DAYS  # the shop grows over the half year
+        growth = (0.8 + 0.4 * offset / days) * scale  # the shop grows over the period
         base = 11 if day.weekday() < 5 else (6 if day.weekday() == 5 else 3)
         for _n in range(max(1, int(rnd.gauss(base * growth, 2)))):
             hour = rnd.choices(range(24), weights=HOUR_WEIGHTS)[0]
@@ -150,7 +153,7 @@ def _history(shop: Shop, advisors, suppliers, now: dt.datetime) -> int:  # noqa:
             )
             plans.append((channel, advisor))
             number += 1
-    Lead.objects.bulk_create(leads)
+    Lead.objects.bulk_create(leads, batch_size=2000)
     events: list[LeadEvent] = []
     offers: list[tuple[Lead, dt.datetime, bool]] = []
     for lead, (channel, advisor) in zip(leads, plans, strict=True):
@@ -244,7 +247,8 @@ def _option(rnd, tags, part, low, high, supplier, factor, quality, base):
 def _offers(shop: Shop, suppliers, offers, rnd: random.Random, now: dt.datetime) -> None:
     versions, deliveries, answers = [], [], []
     made = CustomerOffer.objects.bulk_create(
-        [CustomerOffer(shop=shop, lead=lead, created_at=sent) for lead, sent, _a in offers]
+        [CustomerOffer(shop=shop, lead=lead, created_at=sent) for lead, sent, _a in offers],
+        batch_size=2000,
     )
     searches = Search.objects.bulk_create(
         [
@@ -257,7 +261,8 @@ def _offers(shop: Shop, suppliers, offers, rnd: random.Random, now: dt.datetime)
                 finished_at=sent - dt.timedelta(minutes=20),
             )
             for lead, sent, _a in offers
-        ]
+        ],
+        batch_size=2000,
     )
     for offer, search, (lead, sent, accepted) in zip(made, searches, offers, strict=True):
         positions, choice = [], {}

@@ -23,8 +23,10 @@ from django.db.models import (
     Count,
     F,
     FloatField,
+    Max,
     Q,
     QuerySet,
+    Subquery,
     Sum,
 )
 from django.db.models.functions import TruncMonth, TruncWeek
@@ -183,6 +185,10 @@ def speed_and_funnel(scope: Scope) -> dict:
         sent_rub=Sum("offer_sent_rub"),
         accepted=Count("offer_accepted_rub"),
         accepted_rub=Sum("offer_accepted_rub"),
+        # When the rollups were last brought up to date, in the same round trip.
+        refreshed_at=Max(
+            Subquery(RefreshState.objects.filter(shop=scope.shop).values("refreshed_at")[:1])
+        ),
     )
     if not _pg():
         values = list(facts.values_list("response_s", "after_hours"))
@@ -280,23 +286,39 @@ def _advisor_percentiles() -> dict:
 
 
 def money(scope: Scope) -> dict:
-    picks = _picks(scope)
-    kinds = picks.aggregate(
-        n=Count("pk"),
-        **{kind: Count("pk", filter=Q(kind=kind)) for kind in PickKind.values},
-        rec_offered=Count("pk", filter=Q(recommended_offered=True)),
-        rec_taken=Count("pk", filter=Q(recommended_offered=True, recommended_picked=True)),
-    )
-    kinds["recommended_share"] = _share(kinds["rec_taken"], kinds["rec_offered"])
-    margins = list(
-        picks.values("supplier_name", "quality")
+    """Picks by kind and the margin by supplier and tier, from one grouped query."""
+    rows = list(
+        _picks(scope)
+        .values("supplier_name", "quality", "kind", "recommended_offered", "recommended_picked")
         .annotate(n=Count("pk"), sale_rub=Sum("sale_rub"), purchase_rub=Sum("purchase_rub"))
-        .order_by("supplier_name", "quality")
     )
-    for row in margins:
+    kinds = {kind: 0 for kind in PickKind.values} | {"n": 0, "rec_offered": 0, "rec_taken": 0}
+    margins: dict[tuple[str, str], dict] = {}
+    for row in rows:
+        kinds["n"] += row["n"]
+        kinds[row["kind"]] += row["n"]
+        if row["recommended_offered"]:
+            kinds["rec_offered"] += row["n"]
+            kinds["rec_taken"] += row["n"] if row["recommended_picked"] else 0
+        entry = margins.setdefault(
+            (row["supplier_name"], row["quality"]),
+            {
+                "supplier_name": row["supplier_name"],
+                "quality": row["quality"],
+                "n": 0,
+                "sale_rub": ZERO,
+                "purchase_rub": ZERO,
+            },
+        )
+        entry["n"] += row["n"]
+        entry["sale_rub"] += row["sale_rub"]
+        entry["purchase_rub"] += row["purchase_rub"]
+    kinds["recommended_share"] = _share(kinds["rec_taken"], kinds["rec_offered"])
+    result = [margins[key] for key in sorted(margins)]
+    for row in result:
         row["margin_rub"] = row["sale_rub"] - row["purchase_rub"]
         row["margin_pct"] = _share(row["margin_rub"], row["sale_rub"])
-    return {"kinds": kinds, "margins": margins}
+    return {"kinds": kinds, "margins": result}
 
 
 def _calibration(rows: Iterable[dict], key: str) -> list[dict]:
@@ -400,5 +422,6 @@ def dashboard(scope: Scope) -> dict:
     if scope.advisor is None:
         data["estimates"] = estimate_honesty(scope)
         data["suppliers"] = suppliers(scope)
-    data["refreshed_at"] = refreshed_at(scope.shop)
+    # An empty period has no row to carry it: then it is asked for on its own.
+    data["refreshed_at"] = data["totals"]["refreshed_at"] or refreshed_at(scope.shop)
     return data
