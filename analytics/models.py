@@ -139,7 +139,8 @@ class EstimateCheck(models.Model):
 
 class SupplierDay(models.Model):
     """A supplier's answers of one day (shop's time zone): how fast, how often it failed,
-    and where its price stood against the other suppliers asked for the same number."""
+    where its price stood against the other suppliers asked for the same number, and how
+    the parts ordered that day arrived."""
 
     shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+")
     supplier = models.ForeignKey(Supplier, on_delete=models.CASCADE, related_name="+")
@@ -153,6 +154,11 @@ class SupplierDay(models.Model):
     compared = models.PositiveIntegerField(default=0)
     cheapest = models.PositiveIntegerField(default=0)
     above_cheapest_pct_sum = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    # Deliveries ordered that day and marked since: on time, and whether "in stock" was true.
+    marked = models.PositiveIntegerField(default=0)
+    on_time = models.PositiveIntegerField(default=0)
+    stock_claims = models.PositiveIntegerField(default=0)
+    stock_true = models.PositiveIntegerField(default=0)
 
     class Meta:
         verbose_name = _("поставщик за день")

@@ -22,7 +22,7 @@ from django.utils import timezone
 from autoservice.models import Shop
 from intake.models import IntakeRecord, RecordKind
 from leads.models import EventKind, Lead, LeadEvent, Status
-from optima.models import OfferVersion, SupplierAnswer
+from optima.models import DeliveryRecord, OfferVersion, SupplierAnswer
 from smartcalc.models import Estimate, EstimateVersion
 
 from .models import (
@@ -362,6 +362,23 @@ def _supplier_days(shop: Shop, days: Iterable[dt.date]) -> None:
             ]
             if same:
                 prices[(answer["search_id"], answer["number_key"])][supplier_id] = min(same)
+        for row in (
+            DeliveryRecord.objects.filter(
+                shop=shop, created_at__gte=start, created_at__lt=start + dt.timedelta(days=1)
+            )
+            .filter(Q(arrived_on__isnull=False) | Q(not_delivered=True))
+            .values("supplier_id", "promised_on", "arrived_on", "claimed_in_stock", "was_in_stock")
+        ):
+            entry = stats.setdefault(
+                row["supplier_id"], SupplierDay(shop=shop, supplier_id=row["supplier_id"], day=day)
+            )
+            entry.marked += 1
+            entry.on_time += int(
+                bool(row["arrived_on"]) and row["arrived_on"] <= row["promised_on"]
+            )
+            if row["claimed_in_stock"] and row["was_in_stock"] is not None:
+                entry.stock_claims += 1
+                entry.stock_true += int(row["was_in_stock"])
         for by_supplier in prices.values():
             if len(by_supplier) < 2:
                 continue
@@ -402,11 +419,17 @@ def _refresh(
 
 
 def _answer_days(shop: Shop, since: dt.datetime | None) -> set[dt.date]:
+    """Days (shop's time zone) with supplier answers, or deliveries ordered or marked,
+    since `since` (every such day when None)."""
     answers = SupplierAnswer.objects.filter(search__shop=shop, from_cache=False)
+    deliveries = DeliveryRecord.objects.filter(shop=shop)
     if since is not None:
         answers = answers.filter(fetched_at__gte=since)
+        deliveries = deliveries.filter(Q(created_at__gte=since) | Q(marked_at__gte=since))
     tz = shop.tzinfo
-    return {moment.astimezone(tz).date() for moment in answers.values_list("fetched_at", flat=True)}
+    moments = list(answers.values_list("fetched_at", flat=True))
+    moments += list(deliveries.values_list("created_at", flat=True))
+    return {moment.astimezone(tz).date() for moment in moments}
 
 
 def facts_rebuild(*, shop: Shop, now: dt.datetime | None = None) -> int:

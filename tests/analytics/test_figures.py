@@ -447,3 +447,22 @@ def test_bad_period_is_a_russian_400_and_unknown_panel_a_404(client, history):
     assert "Начало периода позже конца" in response.content.decode()
     url = reverse("analytics:analytics_export", args=["nothing", "csv"])
     assert client.get(url).status_code == 404
+
+
+def test_one_scan_on_postgresql_gives_the_portable_queries_figures(history):
+    """The page's single GROUPING SETS scan and the per-block queries that the embedded
+    SQLite default runs agree on every figure of the history."""
+    from analytics.selectors import Period, Scope, speed_and_funnel
+
+    today = timezone.now().astimezone(MSK).date()
+    for advisor in (None, history["anna"]):
+        scope = Scope(shop=history["shop"], period=Period(_monday(), today), advisor=advisor)
+        one = speed_and_funnel(scope, grouping_sets=True)
+        many = speed_and_funnel(scope, grouping_sets=False)
+        keys = [k for k in many["totals"] if k != "refreshed_at"]
+        assert {k: one["totals"][k] for k in keys} == {k: many["totals"][k] for k in keys}
+        assert one["grid"] == many["grid"]
+        for name in ("advisors", "sources"):
+            strip = [{k: r[k] for k in many[name][0] if k in r} for r in one[name]]
+            assert strip == many[name]
+        assert one["periods"] == many["periods"] and one["lost_reasons"] == many["lost_reasons"]

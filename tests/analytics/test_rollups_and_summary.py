@@ -117,3 +117,22 @@ def test_weekly_summary_is_scheduled_by_beat():
     schedule = settings.CELERY_BEAT_SCHEDULE
     assert schedule["analytics-weekly-summary"]["task"] == "analytics.tasks.weekly_summary"
     assert schedule["analytics-refresh"]["task"] == "analytics.tasks.refresh_facts"
+
+
+@pytest.mark.parametrize(
+    "values", [[5], [1, 2], [120, 240, 600, 1860, 48900], [7, 3, 3, 90, 1, 0, 45, 12, 8]]
+)
+@pytest.mark.parametrize("p", [0.5, 0.9])
+def test_embedded_default_percentile_is_postgresqls_percentile_cont(db, values, p):
+    """On SQLite (`make run`) the page computes medians in Python: the same figures."""
+    from django.db import connection
+
+    from analytics.selectors import percentile
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT percentile_cont(%s) WITHIN GROUP (ORDER BY x) FROM unnest(%s::int[]) x",
+            [p, values],
+        )
+        expected = cursor.fetchone()[0]
+    assert percentile(values, p) == pytest.approx(expected)
