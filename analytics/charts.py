@@ -171,7 +171,7 @@ def lines(
 ) -> SafeString:
     """Lines over time; a missing value (None) breaks its line."""
     width = 720
-    left, right, top, bottom = 70, width - 20, 30, height - 48
+    left, right, top, bottom = 70, width - 40, 30, height - 48
     peak = _nice_max(
         max((float(v) for _n, vals in series for v in vals if v is not None), default=0)
     )

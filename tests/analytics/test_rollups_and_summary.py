@@ -136,3 +136,13 @@ def test_embedded_default_percentile_is_postgresqls_percentile_cont(db, values, 
         )
         expected = cursor.fetchone()[0]
     assert percentile(values, p) == pytest.approx(expected)
+
+
+def test_platform_admin_reads_the_rollups_but_cannot_edit_them(client, db, admin_user):
+    shop = ShopFactory()
+    LeadFactory(shop=shop)
+    facts_rebuild(shop=shop)
+    client.force_login(admin_user)
+    for model in ("leadfact", "offerpick", "estimatecheck", "supplierday", "refreshstate"):
+        assert client.get(reverse(f"admin:analytics_{model}_changelist")).status_code == 200
+        assert client.get(reverse(f"admin:analytics_{model}_add")).status_code == 403
