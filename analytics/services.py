@@ -203,8 +203,10 @@ def _lead_facts(shop: Shop, ids: list[int], now: dt.datetime) -> None:
     with transaction.atomic():
         LeadFact.objects.filter(lead_id__in=ids).delete()
         OfferPick.objects.filter(shop=shop, lead_id__in=ids).delete()
-        LeadFact.objects.bulk_create(facts)
-        OfferPick.objects.bulk_create(picks)
+        # A manual refresh and beat's may overlap: the rows the other run just wrote are as
+        # fresh as ours, so a conflict keeps theirs instead of failing.
+        LeadFact.objects.bulk_create(facts, ignore_conflicts=True)
+        OfferPick.objects.bulk_create(picks, ignore_conflicts=True)
 
 
 def _picks(shop: Shop, version: Mapping, assignee_id: int | None, suppliers: set[int]) -> list:
@@ -320,7 +322,7 @@ def _estimate_checks(shop: Shop, estimate_ids: list[int]) -> None:
             )
     with transaction.atomic():
         EstimateCheck.objects.filter(shop=shop, estimate_id__in=estimate_ids).delete()
-        EstimateCheck.objects.bulk_create(checks)
+        EstimateCheck.objects.bulk_create(checks, ignore_conflicts=True)
 
 
 # --- suppliers ----------------------------------------------------------------------------
@@ -390,7 +392,7 @@ def _supplier_days(shop: Shop, days: Iterable[dt.date]) -> None:
                 entry.above_cheapest_pct_sum += _pct(price - best, best)
         with transaction.atomic():
             SupplierDay.objects.filter(shop=shop, day=day).delete()
-            SupplierDay.objects.bulk_create(stats.values())
+            SupplierDay.objects.bulk_create(stats.values(), ignore_conflicts=True)
 
 
 # --- the runs -----------------------------------------------------------------------------

@@ -146,3 +146,14 @@ def test_platform_admin_reads_the_rollups_but_cannot_edit_them(client, db, admin
     for model in ("leadfact", "offerpick", "estimatecheck", "supplierday", "refreshstate"):
         assert client.get(reverse(f"admin:analytics_{model}_changelist")).status_code == 200
         assert client.get(reverse(f"admin:analytics_{model}_add")).status_code == 403
+
+
+def test_rebuilding_twice_changes_nothing(db):
+    shop = ShopFactory()
+    advisor = MembershipFactory(shop=shop)
+    lead = _lead(shop, timezone.now() - dt.timedelta(hours=2))
+    lead_services.lead_change_status(lead=lead, status=Status.IN_PROGRESS, by=advisor)
+    facts_rebuild(shop=shop)
+    first = list(LeadFact.objects.values("lead_id", "stage", "response_s", "in_sla"))
+    facts_rebuild(shop=shop)
+    assert list(LeadFact.objects.values("lead_id", "stage", "response_s", "in_sla")) == first
