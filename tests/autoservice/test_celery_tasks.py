@@ -15,7 +15,15 @@ from django.conf import settings
 from autoservice.celery import app as celery_app
 from tests.realstack import wait_for
 
-PROJECT = ("autoservice.", "leads.", "photoportal.", "smartcalc.", "optima.", "intake.")
+PROJECT = (
+    "autoservice.",
+    "leads.",
+    "photoportal.",
+    "smartcalc.",
+    "optima.",
+    "intake.",
+    "analytics.",
+)
 
 
 def _project_tasks() -> dict:
