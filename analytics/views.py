@@ -9,6 +9,7 @@ import io
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -135,4 +136,4 @@ def analytics_refresh(request: HttpRequest) -> HttpResponse:
     """The manager does not wait for the next scheduled run."""
     count = services.facts_refresh(shop=request.shop)
     messages.success(request, _("Аналитика обновлена: пересчитано заявок — %(n)s.") % {"n": count})
-    return redirect(f"{request.path.rsplit('refresh/', 1)[0]}?{request.GET.urlencode()}")
+    return redirect(f"{reverse('analytics:analytics')}?{request.GET.urlencode()}")

@@ -157,3 +157,19 @@ def test_rebuilding_twice_changes_nothing(db):
     first = list(LeadFact.objects.values("lead_id", "stage", "response_s", "in_sla"))
     facts_rebuild(shop=shop)
     assert list(LeadFact.objects.values("lead_id", "stage", "response_s", "in_sla")) == first
+
+
+def test_manager_refreshes_now_and_keeps_the_period_advisor_may_not(client, db):
+    shop = ShopFactory()
+    manager = MembershipFactory(shop=shop, role=Role.MANAGER)
+    advisor = MembershipFactory(shop=shop)
+    lead = _lead(shop, timezone.now() - dt.timedelta(hours=1))
+    url = reverse("analytics:analytics_refresh") + "?days=30"
+    client.force_login(advisor.user)
+    assert client.post(url).status_code == 403
+    assert not LeadFact.objects.filter(lead=lead).exists()
+    client.force_login(manager.user)
+    response = client.post(url)
+    assert response.status_code == 302
+    assert response["Location"] == reverse("analytics:analytics") + "?days=30"
+    assert LeadFact.objects.filter(lead=lead).exists()
