@@ -575,6 +575,31 @@ def suppliers_section(data: dict) -> Section:
     )
     section.panels.append(
         Panel(
+            "supplier-speed",
+            _("Среднее время ответа поставщика, мс"),
+            charts.hbars(
+                _("Среднее время ответа, мс"),
+                names,
+                [r["avg_ms"] or 0 for r in days],
+                colour=charts.PALETTE[4],
+            ),
+            [_("Поставщик"), _("Ответил"), _("Средний ответ, мс")],
+            [
+                [
+                    text(r["name"]),
+                    n(r["answered"]),
+                    Cell(
+                        round(r["avg_ms"]) if r["avg_ms"] is not None else None,
+                        number_ru(r["avg_ms"]),
+                    ),
+                ]
+                for r in days
+            ],
+            note=_("Ответы из кэша не считаются: они не спрашивали поставщика."),
+        )
+    )
+    section.panels.append(
+        Panel(
             "supplier-prices",
             _("Цена против других поставщиков по тому же номеру"),
             charts.hbars(

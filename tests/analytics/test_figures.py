@@ -392,6 +392,8 @@ def test_supplier_panels(client, history):
     answers = {r[0]: r[1:] for r in _rows(_panel(response, "supplier-answers"))}
     assert answers["Альфа"] == ["2", "300", _pct("0,0"), _pct("50,0")]
     assert answers["Бета"] == ["2", "500", _pct("50,0"), _pct("0,0")]
+    speed = {r[0]: r[1:] for r in _rows(_panel(response, "supplier-speed"))}
+    assert speed == {"Альфа": ["1", "300"], "Бета": ["1", "500"]}
     prices = {r[0]: r[1:] for r in _rows(_panel(response, "supplier-prices"))}
     assert prices["Альфа"] == ["1", _pct("100,0"), _pct("0,0")]
     assert prices["Бета"] == ["1", _pct("0,0"), _pct("20,0")]
