@@ -547,7 +547,7 @@ def suppliers_section(data: dict) -> Section:
     section.panels.append(
         Panel(
             "supplier-answers",
-            _("Ответы поставщиков: скорость и сбои"),
+            _("Ответы поставщиков: таймауты и ошибки"),
             charts.bars(
                 _("Сбои поставщиков, %"),
                 names,
