@@ -89,7 +89,7 @@ def _legend(series_names: Sequence[str], width: int) -> list[str]:
         colour = PALETTE[index % len(PALETTE)]
         body.append(f'<rect x="{x:.1f}" y="6" width="12" height="12" fill="{colour}"/>')
         body.append(_text(x + 16, 16, name, "start"))
-        x += 28 + 7 * len(name)
+        x += 30 + 7.5 * len(name)
         if x > width - 80:
             break
     return body
@@ -153,7 +153,7 @@ def hbars(
     for index, (label, value) in enumerate(zip(labels, values, strict=True)):
         y = 10 + row * index
         w = (width - left - 90) * float(value or 0) / peak
-        short = label if len(label) <= 38 else label[:37] + "…"
+        short = label if len(label) <= 34 else label[:33] + "…"
         body.append(_text(left - 8, y + 15, short, "end"))
         body.append(
             f'<rect x="{left}" y="{y + 3}" width="{w:.1f}" height="{row - 8}" fill="{colour}"/>'
@@ -212,14 +212,14 @@ def funnel(title: str, steps: Sequence[tuple[str, int]]) -> SafeString:
     peak = max((value for _label, value in steps), default=0) or 1
     body, previous = [], None
     for index, (label, value) in enumerate(steps):
-        w = max((width - 320) * value / peak, 2)
-        x = 230 + (width - 320 - w) / 2
+        w = max((width - 370) * value / peak, 2)
+        x = 275 + (width - 370 - w) / 2
         y = 6 + row * index
         colour = PALETTE[0] if index < len(steps) - 1 else PALETTE[2]
         body.append(
             f'<rect x="{x:.1f}" y="{y}" width="{w:.1f}" height="{row - 8}" fill="{colour}" rx="3"/>'
         )
-        body.append(_text(222, y + 20, label, "end"))
+        body.append(_text(266, y + 20, label if len(label) <= 36 else label[:35] + "…", "end"))
         share = f" · {percent_ru(value * 100 / previous)}" if previous else ""
         body.append(_text(width - 82, y + 20, f"{number_ru(value)}{share}", "start"))
         previous = value or None
