@@ -119,6 +119,7 @@ INSTALLED_APPS = [
     "api",
     "crm",
     "webhooks",
+    "analytics",
 ]
 
 MIDDLEWARE = [
@@ -287,6 +288,13 @@ CELERY_BEAT_SCHEDULE = {
     "intake-seal-digest": {
         "task": "intake.tasks.seal_digest_daily",
         "schedule": _crontab(hour=7, minute=0),
+    },
+    # The analytics rollups follow what changed since their previous run.
+    "analytics-refresh": {"task": "analytics.tasks.refresh_facts", "schedule": 10 * 60.0},
+    # Monday morning: the managers' weekly summary with its small chart.
+    "analytics-weekly-summary": {
+        "task": "analytics.tasks.weekly_summary",
+        "schedule": _crontab(hour=8, minute=0, day_of_week=1),
     },
 }
 WORKER_HEARTBEAT_MAX_AGE_SECONDS = 120

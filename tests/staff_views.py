@@ -273,3 +273,8 @@ def _webhook_endpoint_kwargs(shop) -> dict:
 register("webhooks:endpoints")
 register("webhooks:endpoint", _webhook_endpoint_kwargs)
 register("webhooks:docs", get_only=True)
+
+
+register("analytics:analytics")
+register("analytics:analytics_refresh", post_only=True)
+register("analytics:analytics_export", kwargs={"key": "funnel", "fmt": "csv"}, get_only=True)
