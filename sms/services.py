@@ -39,6 +39,7 @@ from autoservice import events
 from autoservice.consent import consent_withdrawn
 from autoservice.models import OutboxMessage, OutboxStatus, Shop
 from autoservice.outbox import OutboxParked, outbox_put, outbox_release, register_handler
+from autoservice.phones import format_phone
 from leads.models import EventKind, Lead, Status
 from leads.services import lead_event_add
 from optima.models import CustomerOffer
@@ -404,4 +405,4 @@ def sms_send_test(*, conf: SmsSettings, phone: str) -> tuple[bool, str]:
         return False, exc.message
     _accepted(sms, conf, got)
     sms_settings_saved(conf)
-    return True, _("Тестовое SMS на %(phone)s принято шлюзом.") % {"phone": phone}
+    return True, _("Тестовое SMS на %(phone)s принято шлюзом.") % {"phone": format_phone(phone)}

@@ -88,7 +88,7 @@ def test_the_test_sms_goes_out_and_a_bad_number_is_kept(shop, smsru, manager_cli
     assert smsru.sends() == []
 
     response = manager_client.post(reverse("sms:test"), {"phone": "8 (916) 123-45-67"}, follow=True)
-    assert "Тестовое SMS на +79161234567 принято шлюзом." in response.content.decode()
+    assert "Тестовое SMS на +7 916 123-45-67 принято шлюзом." in response.content.decode()
     (sent,) = smsru.sends()
     assert sent.form["to"] == "79161234567" and "тестовое SMS" in sent.form["msg"]
 
