@@ -69,6 +69,7 @@ PENDING, DELIVERED, UNDELIVERED, NOT_FOUND = "pending", "delivered", "undelivere
 class Delivery:
     state: str
     text: str = ""
+    cost: Decimal | None = None  # what the gateway charged, when its report says
 
 
 def _decimal(value: Any) -> Decimal | None:
@@ -78,30 +79,20 @@ def _decimal(value: Any) -> Decimal | None:
         return None
 
 
-def _exchange(name: str, url: str, params: dict[str, str], *, post: bool) -> Any:
-    """One call; the answer's JSON. Secrets travel in the form body (POST) so that they
-    never appear in a proxy's request log."""
+def _exchange(name: str, url: str, params: dict[str, str]) -> Any:
+    """One POST of a form; the answer's JSON. Both gateways take POST as well as GET; the
+    secrets travel in the body so that they never appear in a proxy's request log."""
     timeout = settings.SMS_TIMEOUT_SECONDS
-    body = urlencode(params).encode()
     try:
-        if post:
-            answer = outbound_request(
-                "POST",
-                url,
-                headers={"Content-Type": "application/x-www-form-urlencoded"},
-                body=body,
-                timeout_s=timeout,
-                max_bytes=MAX_ANSWER_BYTES,
-                max_redirects=0,
-            )
-        else:
-            answer = outbound_request(
-                "GET",
-                f"{url}?{body.decode()}",
-                timeout_s=timeout,
-                max_bytes=MAX_ANSWER_BYTES,
-                max_redirects=0,
-            )
+        answer = outbound_request(
+            "POST",
+            url,
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+            body=urlencode(params).encode(),
+            timeout_s=timeout,
+            max_bytes=MAX_ANSWER_BYTES,
+            max_redirects=0,
+        )
     except OutboundRefused as refused:
         raise SmsSettingsError(
             _("%(gw)s: адрес не принят — %(why)s") % {"gw": name, "why": refused.message}
@@ -188,7 +179,7 @@ class SmsRu:
         params = {"api_id": self.api_id, "to": to, "msg": text, "json": "1"}
         if sender:
             params["from"] = sender
-        data = _exchange(SMSRU, f"{self.base}/sms/send", params, post=True)
+        data = _exchange(SMSRU, f"{self.base}/sms/send", params)
         if not isinstance(data, dict):
             raise SmsTemporaryError(_("SMS.ru ответил непонятно; повторим позже."))
         if data.get("status") != "OK":
@@ -200,7 +191,7 @@ class SmsRu:
 
     def status(self, *, gateway_id: str, phone: str) -> Delivery:
         params = {"api_id": self.api_id, "sms_id": gateway_id, "json": "1"}
-        data = _exchange(SMSRU, f"{self.base}/sms/status", params, post=True)
+        data = _exchange(SMSRU, f"{self.base}/sms/status", params)
         if not isinstance(data, dict) or data.get("status") != "OK":
             raise _smsru_error(int((data or {}).get("status_code") or 0), "")
         one = (data.get("sms") or {}).get(gateway_id) or {}
@@ -208,11 +199,12 @@ class SmsRu:
         text = str(one.get("status_text", ""))
         if one.get("status") != "OK" or code == -1:
             return Delivery(NOT_FOUND, text)
+        cost = _decimal(one.get("cost"))
         if code in _SMSRU_DELIVERED:
-            return Delivery(DELIVERED, text)
+            return Delivery(DELIVERED, text, cost)
         if code in _SMSRU_UNDELIVERED:
-            return Delivery(UNDELIVERED, text)
-        return Delivery(PENDING, text)
+            return Delivery(UNDELIVERED, text, cost)
+        return Delivery(PENDING, text, cost)
 
     def lookup(self, *, our_id: int, phone: str) -> Accepted | None:
         raise NotImplementedError("SMS.ru cannot look a message up by the sender's id")
@@ -271,7 +263,7 @@ class Smsc:
         params["cost"] = "3"  # the answer then carries the cost and the balance
         if sender:
             params["sender"] = sender
-        data = _exchange(SMSC, f"{self.base}/sys/send.php", params, post=True)
+        data = _exchange(SMSC, f"{self.base}/sys/send.php", params)
         if not isinstance(data, dict):
             raise SmsTemporaryError(_("SMSC ответил непонятно; повторим позже."))
         if "error_code" in data:
@@ -284,7 +276,7 @@ class Smsc:
 
     def _status(self, *, gateway_id: str, phone: str) -> dict:
         params = {**self._auth(), "phone": phone.lstrip("+"), "id": gateway_id}
-        data = _exchange(SMSC, f"{self.base}/sys/status.php", params, post=True)
+        data = _exchange(SMSC, f"{self.base}/sys/status.php", params)
         if not isinstance(data, dict):
             raise SmsTemporaryError(_("SMSC ответил непонятно; повторим позже."))
         if "error_code" in data:

@@ -198,7 +198,7 @@ def _timeline(sms: SmsMessage, kind: str, text: str) -> None:
             lead_event_add(lead=lead, kind=kind, text=text, sms_id=sms.pk)
 
 
-def _sent_today(conf: SmsSettings) -> int:
+def sms_sent_today(conf: SmsSettings) -> int:
     local = conf.shop.local_now()
     midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
     return SmsMessage.objects.filter(shop_id=conf.shop_id, sent_at__gte=midnight).count()
@@ -286,7 +286,7 @@ def sms_deliver(message: OutboxMessage) -> None:
             _accepted(sms, conf, found, found=True)
             cache.delete(marker)
             return
-    if _sent_today(conf) >= conf.daily_limit:
+    if sms_sent_today(conf) >= conf.daily_limit:
         _fail(
             sms,
             SmsStatus.OVER_LIMIT,
@@ -345,6 +345,9 @@ def sms_status_poll(now: dt.datetime | None = None, limit: int = 200) -> int:
         with transaction.atomic():
             sms.checked_at = timezone.now()
             fields = ["checked_at"]
+            if report.cost is not None:
+                sms.cost = report.cost
+                fields.append("cost")
             if report.state == DELIVERED:
                 sms.status, sms.delivered_at = SmsStatus.DELIVERED, sms.checked_at
                 fields += ["status", "delivered_at"]
@@ -382,7 +385,7 @@ def sms_settings_saved(conf: SmsSettings) -> int:
 def sms_send_test(*, conf: SmsSettings, phone: str) -> tuple[bool, str]:
     """Send one test SMS right now (not through the outbox: the manager waits for the
     answer). It counts in the daily limit and its cost like any other."""
-    if _sent_today(conf) >= conf.daily_limit:
+    if sms_sent_today(conf) >= conf.daily_limit:
         return False, _("Дневной лимит SMS исчерпан (%(n)s в сутки).") % {"n": conf.daily_limit}
     text = _("%(shop)s: тестовое SMS из Цифровой стойки автосервиса.") % {
         "shop": _shop_line(conf.shop)

@@ -21,7 +21,7 @@ def _page(request, form=None, test_form=None, status=200) -> HttpResponse:
         "form": form or SmsSettingsForm(instance=conf),
         "test_form": test_form or TestSmsForm(),
         "recent": SmsMessage.objects.filter(shop=request.shop).select_related("lead")[:20],
-        "sent_today": services._sent_today(conf) if conf.pk else 0,
+        "sent_today": services.sms_sent_today(conf) if conf.pk else 0,
     }
     return render(request, "sms/settings.html", context, status=status)
 

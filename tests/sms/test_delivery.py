@@ -219,6 +219,7 @@ def test_delivery_reports_reach_the_timeline(
     assert services.sms_status_poll() == 1
     sms.refresh_from_db()
     assert sms.status == status
+    assert str(sms.cost) == "0.50"  # the gateway's report says what it charged
     (asked,) = [s for s in smsru.seen if s.path == "/sms/status"]
     assert asked.form["sms_id"] == sms.gateway_id and asked.form["json"] == "1"
     texts = list(LeadEvent.objects.filter(lead=lead).values_list("text", flat=True))
