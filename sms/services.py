@@ -213,7 +213,7 @@ def _accepted(sms: SmsMessage, conf: SmsSettings, got: Accepted, *, found: bool 
     sms.status_text = ""
     sms.save(update_fields=["gateway", "gateway_id", "status", "sent_at", "cost", "status_text"])
     text = _("SMS на %(phone)s принято %(gw)s: «%(text)s»") % {
-        "phone": sms.phone,
+        "phone": format_phone(sms.phone),
         "gw": conf.get_gateway_display(),
         "text": sms.text,
     }
@@ -231,7 +231,8 @@ def _fail(sms: SmsMessage, status: str, reason: str) -> None:
     _timeline(
         sms,
         EventKind.NOTIFY_FAILED,
-        _("SMS на %(phone)s не отправлено: %(why)s") % {"phone": sms.phone, "why": reason},
+        _("SMS на %(phone)s не отправлено: %(why)s")
+        % {"phone": format_phone(sms.phone), "why": reason},
     )
 
 
@@ -352,7 +353,9 @@ def sms_status_poll(now: dt.datetime | None = None, limit: int = 200) -> int:
                 sms.status, sms.delivered_at = SmsStatus.DELIVERED, sms.checked_at
                 fields += ["status", "delivered_at"]
                 _timeline(
-                    sms, EventKind.NOTIFIED, _("SMS на %(phone)s доставлено") % {"phone": sms.phone}
+                    sms,
+                    EventKind.NOTIFIED,
+                    _("SMS на %(phone)s доставлено") % {"phone": format_phone(sms.phone)},
                 )
             elif report.state == UNDELIVERED:
                 sms.status, sms.status_text = SmsStatus.UNDELIVERED, report.text[:300]
@@ -361,7 +364,10 @@ def sms_status_poll(now: dt.datetime | None = None, limit: int = 200) -> int:
                     sms,
                     EventKind.NOTIFY_FAILED,
                     _("SMS на %(phone)s не доставлено: %(why)s")
-                    % {"phone": sms.phone, "why": report.text or _("оператор не доставил")},
+                    % {
+                        "phone": format_phone(sms.phone),
+                        "why": report.text or _("оператор не доставил"),
+                    },
                 )
             elif report.state == NOT_FOUND:
                 pass  # the gateway has not registered it yet: asked again next time

@@ -261,3 +261,15 @@ def test_no_campaign_sms_without_marketing_consent(shop, smsru, django_capture_o
             marketing=True,
         )
     assert [s.form["to"] for s in smsru.sends()] == ["79161234567"]
+
+
+def test_the_lead_page_shows_the_sms_and_its_delivery(
+    shop, smsru, advisor_client, django_capture_on_commit_callbacks
+):
+    lead = LeadFactory(shop=shop, phone=PHONE)
+    _send(django_capture_on_commit_callbacks, shop, lead=lead)
+    services.sms_status_poll()
+    page = advisor_client.get(reverse("leads:lead_detail", kwargs={"lead_id": lead.pk}))
+    text = page.content.decode()
+    assert "SMS на +7 916 123-45-67 принято SMS.ru: «Ваш автомобиль готов»" in text
+    assert "SMS на +7 916 123-45-67 доставлено" in text
