@@ -236,9 +236,12 @@ def _smsc_error(code: int, text: str) -> SmsError:
         )
     said = text or _("без пояснения")
     if code in _SMSC_TEMPORARY:
+        # 9: the same request again within a minute: an earlier one may have gone through,
+        # so the retry asks status.php first (the in-flight mark stays).
         return SmsTemporaryError(
             _("SMSC временно не принимает запросы (код %(code)s: %(text)s); повторим позже.")
-            % {"code": code, "text": said}
+            % {"code": code, "text": said},
+            uncertain=code == 9,
         )
     return SmsRefusedError(
         _("SMSC не принял сообщение (код %(code)s: %(text)s).") % {"code": code, "text": said}
