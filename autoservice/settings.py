@@ -120,6 +120,7 @@ INSTALLED_APPS = [
     "crm",
     "webhooks",
     "analytics",
+    "sms",
 ]
 
 MIDDLEWARE = [
@@ -247,6 +248,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "webhooks.tasks.webhooks_prune",
         "schedule": _crontab(hour=4, minute=10),
     },
+    # SMS delivery reports from the gateway, shown on the lead's timeline.
+    "sms-status-poll": {"task": "sms.tasks.sms_status_poll", "schedule": 60.0},
     "leads-escalate-overdue": {"task": "leads.tasks.escalate_overdue_leads", "schedule": 60.0},
     "leads-process-stuck-photos": {
         "task": "leads.tasks.process_stuck_photos",
@@ -311,6 +314,10 @@ OUTBOX_ALERT_SECONDS = envint("OUTBOX_ALERT_SECONDS", 300)
 # The longest wait for one call to a shop's CRM (Bitrix24, amoCRM); a slower CRM is retried
 # through the outbox. Less than outbox_deliver's time limit.
 CRM_TIMEOUT_SECONDS = envint("CRM_TIMEOUT_SECONDS", 10)
+# The SMS gateways (sms app); the addresses change only for tests and staging.
+SMS_TIMEOUT_SECONDS = envint("SMS_TIMEOUT_SECONDS", 10)
+SMSRU_BASE_URL = envstr("SMSRU_BASE_URL", "https://sms.ru")
+SMSC_BASE_URL = envstr("SMSC_BASE_URL", "https://smsc.ru")
 # Webhooks: the waits between attempts (Standard Webhooks' schedule, 37.6 h in all; ±10 %
 # jitter), the time limit of one attempt, and a worker's lease on a delivery.
 try:

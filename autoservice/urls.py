@@ -24,6 +24,7 @@ urlpatterns = [
     path("", include("crm.urls")),
     path("", include("webhooks.urls")),
     path("", include("analytics.urls")),
+    path("", include("sms.urls")),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(authentication_form=LoginForm),

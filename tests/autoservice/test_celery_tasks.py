@@ -24,6 +24,7 @@ PROJECT = (
     "intake.",
     "webhooks.",
     "analytics.",
+    "sms.",
 )
 
 
