@@ -116,6 +116,44 @@ DEMO_LEADS = [
         30,
         2,
     ),
+    # Three more Polo sedans: the catalogue numbers that car's parts, so the demo offers in
+    # their states (draft, accepted, expired) are built from the lead's own car.
+    (
+        "Елена Фролова",
+        "+79161234509",
+        "Volkswagen",
+        "Polo",
+        2019,
+        "В612ТК777",
+        "Царапина на задней правой двери и скол на капоте, фара целая.",
+        Status.IN_PROGRESS,
+        8,
+        2,
+    ),
+    (
+        "Полина Сергеева",
+        "+79261234510",
+        "Volkswagen",
+        "Polo",
+        2017,
+        "Н404АМ750",
+        "Задели на парковке: треснул передний бампер, помято левое крыло.",
+        Status.BOOKED,
+        70,
+        3,
+    ),
+    (
+        "Артём Кузнецов",
+        "+79031234511",
+        "Volkswagen",
+        "Polo",
+        2015,
+        "С808РУ199",
+        "Разбит задний фонарь, трещина на заднем бампере.",
+        Status.LOST,
+        140,
+        2,
+    ),
 ]
 
 
