@@ -32,10 +32,12 @@ class Stage(models.IntegerChoices):
 
 
 class Source(models.TextChoices):
-    """Where a request came from: the lead's channel, or the shop's CRM through the API."""
+    """Where a request came from: the lead's channel, the shop's own website (a driver's form
+    sent from a frame there), or the shop's CRM through the API."""
 
     PHOTO = "photo", _("фото")
     CALCULATOR = "calculator", _("калькулятор")
+    EMBEDDED = "embedded", _("форма на сайте сервиса")
     API = "api", _("API (CRM)")
     PHONE = "phone", _("звонок")
     WALK_IN = "walk_in", _("визит")

@@ -111,13 +111,17 @@ def _lead_facts(shop: Shop, ids: list[int], now: dt.datetime) -> None:
     )
     reached: dict[int, set[str]] = defaultdict(set)
     via_api: set[int] = set()
+    embedded: set[int] = set()
     for lead_id, kind, data in LeadEvent.objects.filter(
         lead_id__in=ids, kind__in=(EventKind.STATUS, EventKind.CREATED)
     ).values_list("lead_id", "kind", "data"):
         if kind == EventKind.STATUS and isinstance(data, dict) and data.get("new"):
             reached[lead_id].add(data["new"])
-        elif kind == EventKind.CREATED and isinstance(data, dict) and data.get("api_token"):
-            via_api.add(lead_id)
+        elif kind == EventKind.CREATED and isinstance(data, dict):
+            if data.get("api_token"):
+                via_api.add(lead_id)
+            elif data.get("embedded"):
+                embedded.add(lead_id)
     sent: dict[int, Decimal] = defaultdict(lambda: ZERO)
     accepted: dict[int, Decimal] = defaultdict(lambda: ZERO)
     offered: set[int] = set()
@@ -186,7 +190,13 @@ def _lead_facts(shop: Shop, ids: list[int], now: dt.datetime) -> None:
                 local_date=local.date(),
                 local_hour=local.hour,
                 local_weekday=local.weekday(),
-                source=Source.API if lead_id in via_api else row["channel"],
+                source=(
+                    Source.API
+                    if lead_id in via_api
+                    else Source.EMBEDDED
+                    if lead_id in embedded
+                    else row["channel"]
+                ),
                 after_hours=not shop.is_open_at(created),
                 response_s=response_s,
                 in_sla=in_sla,

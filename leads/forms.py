@@ -373,6 +373,8 @@ class DriverRequestPage:
                 ip=client_ip(self.request),
                 user_agent=self.request.META.get("HTTP_USER_AGENT", ""),
                 attach=attach,
+                # The browser says the page was in a frame: the shop's own website.
+                embedded=self.request.headers.get("Sec-Fetch-Dest") == "iframe",
             )
         except DriverRequestLimited as limited:
             self.errors.append(limited.message)

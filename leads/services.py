@@ -130,6 +130,7 @@ def _lead_insert(
     upload_token: str | None,
     now: dt.datetime,
     via_token: ApiToken | None = None,
+    embedded: bool = False,
 ) -> Lead:
     """The lead, its photos, its timeline and the shop's notification; the caller holds the
     shop lock and the transaction."""
@@ -157,9 +158,11 @@ def _lead_insert(
         EventKind.CREATED,
         text=_("Заявка через канал «%(channel)s», фото: %(photos)s")
         % {"channel": Channel(channel).label, "photos": photos}
+        + (_(" (с сайта автосервиса)") if embedded else "")
         + _via(via_token),
         photos=photos,
         **_token_data(via_token),
+        **({"embedded": True} if embedded else {}),
     )
     if earlier is not None:
         _event(
@@ -316,6 +319,7 @@ def driver_request_submit(
     user_agent: str,
     attach: Attach | None = None,
     now: dt.datetime | None = None,
+    embedded: bool = False,
 ) -> DriverRequest:
     """A driver sends a request (the photo form, the calculator): the consent record, the
     lead, the photos waiting under the form's upload token, the timeline, the shop's
@@ -326,7 +330,8 @@ def driver_request_submit(
     or eight requests at once make one lead, and every one of them gets it back
     (`created=False`, `attach` not called). Raises DriverRequestLimited when the address or
     the phone sent too many requests to this shop in the last hour; a form already sent is
-    never refused.
+    never refused. `embedded`: the form was sent from the shop's own website (the page in a
+    frame there); the timeline says so and the analytics count it as its own source.
     """
     if channel not in DRIVER_CHANNELS:
         raise ValueError(f"not a driver's channel: {channel}")
@@ -356,6 +361,7 @@ def driver_request_submit(
                     submission_key=submission_key,
                     upload_token=upload_token,
                     now=now,
+                    embedded=embedded,
                 )
                 attached = attach(lead) if attach is not None else None
         except IntegrityError:

@@ -286,3 +286,26 @@ def test_thank_you_page_of_another_shop_is_404(client, shop, other_shop):
         ).status_code
         == 404
     )
+
+
+def test_a_request_sent_from_the_shops_website_is_marked_as_such(client, shop):
+    """The form in a frame on the shop's own site (the browser says Sec-Fetch-Dest: iframe):
+    the timeline says so, and the analytics count it as the embedded form, not as «фото»."""
+    from analytics.models import LeadFact, Source
+    from analytics.services import facts_refresh
+
+    url = reverse("photoportal:photo_form", args=[shop.slug])
+    framed = _fields(_token(client, shop))
+    framed["photos"] = [_file("front.jpg", jpeg_bytes())]
+    client.post(url, framed, HTTP_SEC_FETCH_DEST="iframe")
+    plain = _fields(_token(client, shop), phone="8 (912) 345-67-00")
+    plain["photos"] = [_file("side.jpg", jpeg_bytes())]
+    client.post(url, plain, HTTP_SEC_FETCH_DEST="document")
+    framed_lead, plain_lead = Lead.objects.filter(shop=shop).order_by("number")
+    created = framed_lead.events.get(kind="created")
+    assert created.data.get("embedded") is True
+    assert "с сайта автосервиса" in created.text
+    assert "embedded" not in plain_lead.events.get(kind="created").data
+    facts_refresh(shop=shop)
+    sources = dict(LeadFact.objects.filter(shop=shop).values_list("lead_id", "source"))
+    assert sources == {framed_lead.pk: Source.EMBEDDED, plain_lead.pk: "photo"}
