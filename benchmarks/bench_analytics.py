@@ -36,9 +36,16 @@ shop, _ = Shop.objects.get_or_create(
 )
 manager = Membership.objects.filter(shop=shop, role=Role.MANAGER).first()
 if manager is None:
-    manager = Membership.objects.create(user=UserFactory(), shop=shop, role=Role.MANAGER)
-    for _n in range(4):
-        Membership.objects.create(user=UserFactory(), shop=shop, role=Role.ADVISOR)
+    # Named after the shop: other benchmarks make staff in the same database too.
+    manager = Membership.objects.create(
+        user=UserFactory(username="analytics-manager@bench.local"), shop=shop, role=Role.MANAGER
+    )
+    for n in range(4):
+        Membership.objects.create(
+            user=UserFactory(username=f"analytics-advisor{n}@bench.local"),
+            shop=shop,
+            role=Role.ADVISOR,
+        )
     for name in ("Бенч-АБЦП", "Бенч-Армтек", "Бенч-прайс"):
         Supplier.objects.create(shop=shop, name=name, kind="pricelist")
 if not Lead.objects.filter(shop=shop).exists():

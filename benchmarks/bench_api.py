@@ -52,8 +52,11 @@ def make_shop(slug: str, total: int) -> Shop:
     now = timezone.now()
     statuses = [s.value for s in Status]
     members = [
-        Membership.objects.create(user=UserFactory(), shop=shop, role=Role.ADVISOR)
-        for _ in range(5)
+        # Named after the shop: other benchmarks make staff in the same database too.
+        Membership.objects.create(
+            user=UserFactory(username=f"api-{slug}-{n}@bench.local"), shop=shop, role=Role.ADVISOR
+        )
+        for n in range(5)
     ]
     batch: list[Lead] = []
 

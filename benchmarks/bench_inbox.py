@@ -71,7 +71,9 @@ if have < TOTAL:
 
 advisor = Membership.objects.filter(shop=shop, role=Role.ADVISOR).first()
 if advisor is None:
-    advisor = Membership.objects.create(user=UserFactory(), shop=shop, role=Role.ADVISOR)
+    advisor = Membership.objects.create(
+        user=UserFactory(username="inbox-advisor@bench.local"), shop=shop, role=Role.ADVISOR
+    )
 client = Client()
 client.force_login(advisor.user)
 
