@@ -104,7 +104,12 @@ def _backoff(attempts: int) -> dt.timedelta:
 
 
 def _claimable(now: dt.datetime) -> Q:
-    return Q(status=OutboxStatus.PENDING) | Q(status=OutboxStatus.SENDING, lease_until__lt=now)
+    # A receiver that asked us to wait (`not_before`, e.g. a 429 with retry_after) is not
+    # called again before then, by the dispatcher or by a late copy of the task.
+    waited = Q(not_before__isnull=True) | Q(not_before__lte=now)
+    return (Q(status=OutboxStatus.PENDING) & waited) | Q(
+        status=OutboxStatus.SENDING, lease_until__lt=now
+    )
 
 
 def outbox_claim(message_id: int) -> OutboxMessage | None:
@@ -166,10 +171,16 @@ def outbox_deliver_now(message_id: int) -> str:
         return "parked"
     except Exception as exc:  # the handler's error, whatever it is, is the attempt's outcome
         gave_up = message.attempts >= MAX_ATTEMPTS
+        now = timezone.now()
+        # A handler's error may carry the receiver's own wait (`retry_after_seconds`, a
+        # 429's Retry-After): the row is not sent again before it is over.
+        wait = getattr(exc, "retry_after_seconds", None)
+        not_before = now + dt.timedelta(seconds=wait) if wait else None
         mine.update(
             status=OutboxStatus.FAILED if gave_up else OutboxStatus.PENDING,
             lease_until=None,
-            next_attempt_at=timezone.now() + _backoff(message.attempts),
+            next_attempt_at=not_before or now + _backoff(message.attempts),
+            not_before=not_before,
             last_error=f"{exc.__class__.__name__}: {exc}"[:2000],
         )
         log.warning("outbox %s attempt %s failed: %s", message.pk, message.attempts, exc)

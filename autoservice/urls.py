@@ -23,6 +23,7 @@ urlpatterns = [
     path("", include("api.urls")),
     path("", include("crm.urls")),
     path("", include("webhooks.urls")),
+    path("", include("messengers.urls")),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(authentication_form=LoginForm),

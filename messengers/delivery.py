@@ -1,0 +1,140 @@
+"""The outbox handler: one message to one linked chat, then a line on the lead's timeline.
+
+Outcomes (the outbox records them): sent → the timeline says so, in the same transaction as
+the `sent` mark; 429 → retried no earlier than the messenger's `retry_after`; 403 (the person
+blocked the bot) → the link is marked broken, shown on their profile, and the row parked, not
+retried; a slow, refusing or failing messenger → retried with the outbox's backoff.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import PurePath
+
+from django.conf import settings
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from autoservice.models import OutboxMessage
+from autoservice.money import format_rub
+from autoservice.outbox import OutboxParked, register_handler
+from leads.models import EventKind, Lead, PhotoState
+from leads.services import lead_event_add
+from smartcalc.selectors import estimate_latest_for_lead
+
+from .clients import MessengerBlocked, TelegramClient, client_for
+from .models import ChatLink, LinkState, Messenger, MessengerBot
+from .services import ABOUT_ESCALATION, ABOUT_NEW_LEAD, ABOUT_OFFER_ACCEPTED, SEND
+
+log = logging.getLogger(__name__)
+
+# Telegram caps a photo caption at 1024 characters and a message at 4096.
+CAPTION_CHARS = 1024
+TEXT_CHARS = 4000
+# Telegram takes uploaded photos up to 10 MB; the web rendition is far below.
+PHOTO_MAX_BYTES = 10 * 1024 * 1024
+
+
+def _car(lead: Lead) -> str:
+    car = " ".join(p for p in (lead.vehicle_make, lead.vehicle_model) if p)
+    if lead.vehicle_year:
+        car = f"{car} {lead.vehicle_year}".strip()
+    if lead.plate:
+        car = f"{car}, {lead.plate}".strip(", ")
+    return car or _("автомобиль не указан")
+
+
+def _summary(lead: Lead) -> str:
+    version = estimate_latest_for_lead(lead)
+    if version is not None:
+        return _("Предварительная смета: %(total)s") % {"total": format_rub(version.total_rub)}
+    description = (lead.description or "").strip()
+    if len(description) > 300:
+        description = description[:299] + "…"
+    return description or _("Описание не заполнено")
+
+
+def message_text(lead: Lead, payload: dict) -> str:
+    about = payload.get("about")
+    url = settings.SITE_URL + reverse("leads:lead_detail", kwargs={"lead_id": lead.pk})
+    if about == ABOUT_ESCALATION:
+        head = _("Заявка №%(n)s без ответа дольше срока (%(sla)s мин.)") % {
+            "n": lead.number,
+            "sla": lead.shop.sla_minutes,
+        }
+    elif about == ABOUT_OFFER_ACCEPTED:
+        head = _("Клиент принял предложение по заявке №%(n)s") % {"n": lead.number}
+        if payload.get("total_rub"):
+            head += "\n" + _("Сумма: %(total)s") % {"total": format_rub(payload["total_rub"])}
+    else:
+        head = _("Новая заявка №%(n)s") % {"n": lead.number}
+    return "\n".join([head, _car(lead), _summary(lead), url])[:TEXT_CHARS]
+
+
+def _first_photo(lead: Lead) -> tuple[bytes, str] | None:
+    """The web rendition of the first ready photo (no metadata), never the original."""
+    photo = lead.photos.filter(state=PhotoState.READY).exclude(web="").order_by("position", "pk")
+    photo = photo.first()
+    if photo is None:
+        return None
+    try:
+        with photo.web.open("rb") as handle:
+            data = handle.read(PHOTO_MAX_BYTES + 1)
+    except OSError:
+        log.warning("lead %s photo %s: web rendition missing", lead.pk, photo.pk)
+        return None
+    if len(data) > PHOTO_MAX_BYTES:
+        return None
+    return data, PurePath(photo.web.name).name
+
+
+def _mark_broken(link: ChatLink, lead: Lead, reason: str):
+    def then() -> None:
+        ChatLink.objects.filter(pk=link.pk).update(
+            state=LinkState.BROKEN, broken_reason=reason[:300], broken_at=timezone.now()
+        )
+        lead_event_add(
+            lead=lead,
+            kind=EventKind.NOTIFY_FAILED,
+            text=_("уведомление в %(messenger)s не доставлено: %(name)s заблокировал(а) бота")
+            % {"messenger": Messenger(link.kind).label, "name": link.membership.display_name},
+            messenger=link.kind,
+        )
+
+    return then
+
+
+@register_handler(SEND)
+def send_to_chat(message: OutboxMessage) -> None:
+    payload = message.payload
+    link = (
+        ChatLink.objects.select_related("membership__user")
+        .filter(pk=payload["link_id"], membership__shop=message.shop_id)
+        .first()
+    )
+    if link is None or link.state != LinkState.ACTIVE:
+        return  # unlinked or blocked since: nobody to tell
+    bot = MessengerBot.objects.filter(shop=message.shop_id, kind=link.kind).first()
+    if bot is None or not bot.ready:
+        return  # the shop switched the bot off
+    lead = Lead.objects.select_related("shop").get(pk=payload["lead_id"], shop=message.shop_id)
+    text = message_text(lead, payload)
+    client = client_for(bot.kind, bot.token)
+    photo = _first_photo(lead) if payload.get("about") == ABOUT_NEW_LEAD else None
+    try:
+        if photo is not None and isinstance(client, TelegramClient) and len(text) <= CAPTION_CHARS:
+            client.send_photo(link.chat_id, photo[0], text, photo[1])
+        else:
+            client.send_message(link.chat_id, text)
+    except MessengerBlocked as blocked:
+        raise OutboxParked(str(blocked), then=_mark_broken(link, lead, str(blocked))) from None
+    messenger = Messenger(link.kind).label
+    lead_event_add(
+        lead=lead,
+        kind=EventKind.NOTIFIED,
+        text=_("уведомление в %(messenger)s отправлено: %(name)s")
+        % {"messenger": messenger, "name": link.membership.display_name},
+        outbox=message.pk,
+        messenger=link.kind,
+    )
