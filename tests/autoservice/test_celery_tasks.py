@@ -23,6 +23,7 @@ PROJECT = (
     "optima.",
     "intake.",
     "webhooks.",
+    "messengers.",
 )
 
 
