@@ -273,3 +273,8 @@ def _webhook_endpoint_kwargs(shop) -> dict:
 register("webhooks:endpoints")
 register("webhooks:endpoint", _webhook_endpoint_kwargs)
 register("webhooks:docs", get_only=True)
+
+register("messengers:settings", get_only=True)
+register("messengers:bot_action", kwargs={"kind": "telegram"}, post_only=True)
+register("messengers:profile", get_only=True)
+register("messengers:profile_action", kwargs={"kind": "telegram"}, post_only=True)
