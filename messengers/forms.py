@@ -58,6 +58,8 @@ class BotForm(forms.Form):
 
     def clean(self) -> dict:
         data = super().clean()
+        if "token" in self.errors:
+            return data  # one message about the token is enough
         if data.get("enabled") and not (data.get("token") or self.bot.token):
             self.add_error("token", _("Чтобы включить уведомления, укажите токен бота."))
         return data
