@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import HTTP
@@ -30,6 +31,7 @@ class Seen:
     headers: dict[str, str]
     raw: bytes
     body: Any = None  # JSON, or {name: value or (filename, bytes)} for multipart
+    at: float = field(default_factory=time.monotonic)  # when it arrived
 
     @property
     def name(self) -> str:
