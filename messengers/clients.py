@@ -109,8 +109,10 @@ class TelegramClient:
             raise MessengerRateLimited(
                 f"Telegram 429: {description}", int(retry) if retry is not None else None
             )
-        if code == 403:
-            raise MessengerBlocked(f"Telegram 403: {description}")
+        if code == 403 or (code == 400 and "chat not found" in description):
+            # Blocked, deactivated, or a chat that does not exist (any more): retrying the
+            # same chat will not help.
+            raise MessengerBlocked(f"Telegram {code}: {description}")
         if code in (401, 404):
             raise MessengerTokenRefused(f"Telegram {code}: {description}")
         raise MessengerError(f"Telegram {code}: {description}")

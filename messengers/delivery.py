@@ -8,6 +8,7 @@ retried; a slow, refusing or failing messenger → retried with the outbox's bac
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from pathlib import PurePath
 
@@ -34,6 +35,18 @@ CAPTION_CHARS = 1024
 TEXT_CHARS = 4000
 # Telegram takes uploaded photos up to 10 MB; the web rendition is far below.
 PHOTO_MAX_BYTES = 10 * 1024 * 1024
+# A photo sent with the form is still being made into its web rendition when the lead is
+# committed (a fraction of a second, see benchmarks/bench_photo_pipeline.py): the message
+# waits for it a little, in steps, then goes without the photo rather than late.
+PHOTO_WAIT = dt.timedelta(seconds=4)
+PHOTO_WAIT_STEP_S = 1
+
+
+class PhotoNotReady(Exception):  # noqa: N818 - a state, not an error
+    """The first photo's rendition is being made: try again in a second (the outbox waits
+    `retry_after_seconds` before the row can be taken again)."""
+
+    retry_after_seconds = PHOTO_WAIT_STEP_S
 
 
 def _car(lead: Lead) -> str:
@@ -73,9 +86,12 @@ def message_text(lead: Lead, payload: dict) -> str:
 
 
 def _first_photo(lead: Lead) -> tuple[bytes, str] | None:
-    """The web rendition of the first ready photo (no metadata), never the original."""
-    photo = lead.photos.filter(state=PhotoState.READY).exclude(web="").order_by("position", "pk")
-    photo = photo.first()
+    """The web rendition of the first photo (no metadata), never the original."""
+    photo = lead.photos.exclude(state=PhotoState.FAILED).order_by("position", "pk").first()
+    if photo is not None and (photo.state != PhotoState.READY or not photo.web):
+        if timezone.now() - lead.created_at < PHOTO_WAIT:
+            raise PhotoNotReady(_("первое фото ещё обрабатывается"))
+        photo = None  # waited enough: the message goes without it
     if photo is None:
         return None
     try:
@@ -118,7 +134,10 @@ def send_to_chat(message: OutboxMessage) -> None:
     bot = MessengerBot.objects.filter(shop=message.shop_id, kind=link.kind).first()
     if bot is None or not bot.ready:
         return  # the shop switched the bot off
-    lead = Lead.objects.select_related("shop").get(pk=payload["lead_id"], shop=message.shop_id)
+    lead = Lead.objects.select_related("shop").filter(pk=payload["lead_id"], shop=message.shop_id)
+    lead = lead.first()
+    if lead is None:
+        return  # the lead was destroyed (retention, withdrawn consent) before it was told
     text = message_text(lead, payload)
     client = client_for(bot.kind, bot.token)
     photo = _first_photo(lead) if payload.get("about") == ABOUT_NEW_LEAD else None

@@ -40,7 +40,8 @@ class Seen:
 
 @dataclass
 class FakeBot:
-    """kind: "telegram" or "max"; mode: "ok", "slow", "fail", "limit", "401", "blocked".
+    """kind: "telegram" or "max"; mode: "ok", "slow", "fail", "limit", "401", "blocked",
+    "no_chat" (Telegram's 400 "chat not found").
     `modes` (a list) overrides `mode` for the next requests, one each, then `mode` again."""
 
     kind: str
@@ -136,6 +137,8 @@ class FakeBot:
                 return 429, self._file("error_429.json")
             if mode == "blocked" and match.group(2) in ("sendMessage", "sendPhoto"):
                 return 403, self._file("error_403_blocked.json")
+            if mode == "no_chat" and match.group(2) in ("sendMessage", "sendPhoto"):
+                return 400, self._file("error_400_chat_not_found.json")
             files = {
                 "getMe": "getMe.json",
                 "sendMessage": "sendMessage.json",

@@ -65,6 +65,7 @@ def test_telegram_get_me_and_updates_are_read(tg):
     [
         ("limit", MessengerRateLimited, "Too Many Requests: retry after 5"),
         ("blocked", MessengerBlocked, "Forbidden: bot was blocked by the user"),
+        ("no_chat", MessengerBlocked, "Bad Request: chat not found"),
         ("401", MessengerTokenRefused, "Unauthorized"),
         ("fail", MessengerError, "Internal Server Error"),
     ],

@@ -210,3 +210,49 @@ def test_an_accepted_offer_goes_to_the_managers(
     assert call.body["chat_id"] == "777000111"
     assert "Клиент принял предложение" in call.body["text"]
     assert "48\u202f250\u00a0₽" in call.body["text"]
+
+
+def test_the_message_waits_a_moment_for_the_first_photos_rendition(shop, telegram, linked_advisor):
+    lead = LeadFactory(shop=shop, created_at=timezone.now())
+    photo = LeadPhotoFactory(lead=lead, state="processing")
+    notify_new_lead(shop=shop, lead_id=lead.pk)
+    (row,) = _rows()
+
+    assert outbox_deliver_now(row.pk) == "failed"
+    row.refresh_from_db()
+    assert row.status == OutboxStatus.PENDING and row.not_before > timezone.now()
+    assert not telegram.seen
+
+    photo.state = "ready"
+    photo.save(update_fields=["state"])
+    OutboxMessage.objects.filter(pk=row.pk).update(not_before=timezone.now())
+    assert outbox_deliver_now(row.pk) == "sent"
+    (call,) = telegram.calls("sendPhoto")
+    assert call.body["photo"][0].endswith(".web.jpg")
+
+
+def test_a_photo_still_not_ready_after_the_wait_is_left_out(shop, telegram, linked_advisor):
+    lead = LeadFactory(shop=shop, created_at=timezone.now() - dt.timedelta(seconds=30))
+    LeadPhotoFactory(lead=lead, state="processing")
+    notify_new_lead(shop=shop, lead_id=lead.pk)
+    (row,) = _rows()
+    assert outbox_deliver_now(row.pk) == "sent"
+    assert telegram.calls("sendMessage") and not telegram.calls("sendPhoto")
+
+
+def test_a_chat_that_no_longer_exists_breaks_the_link(shop, telegram, linked_advisor):
+    telegram.mode = "no_chat"
+    notify_new_lead(shop=shop, lead_id=LeadFactory(shop=shop).pk)
+    (row,) = _rows()
+    assert outbox_deliver_now(row.pk) == "parked"
+    link = ChatLink.objects.get(membership=linked_advisor, kind="telegram")
+    assert link.state == LinkState.BROKEN and "chat not found" in link.broken_reason
+
+
+def test_a_lead_destroyed_before_delivery_is_not_told(shop, telegram, linked_advisor):
+    lead = LeadFactory(shop=shop)
+    notify_new_lead(shop=shop, lead_id=lead.pk)
+    (row,) = _rows()
+    Lead.objects.filter(pk=lead.pk).delete()
+    assert outbox_deliver_now(row.pk) == "sent"
+    assert not telegram.seen
