@@ -59,13 +59,18 @@ def _car(lead: Lead) -> str:
 
 
 def _summary(lead: Lead) -> str:
-    version = estimate_latest_for_lead(lead)
-    if version is not None:
-        return _("Предварительная смета: %(total)s") % {"total": format_rub(version.total_rub)}
+    """What happened, in the driver's words (cut short), and the estimate's total if the
+    driver made one in the calculator."""
     description = (lead.description or "").strip()
     if len(description) > 300:
         description = description[:299] + "…"
-    return description or _("Описание не заполнено")
+    lines = [description] if description else []
+    version = estimate_latest_for_lead(lead)
+    if version is not None:
+        lines.append(
+            _("Предварительная смета: %(total)s") % {"total": format_rub(version.total_rub)}
+        )
+    return "\n".join(lines) or _("Описание не заполнено")
 
 
 def message_text(lead: Lead, payload: dict) -> str:

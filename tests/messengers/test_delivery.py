@@ -256,3 +256,21 @@ def test_a_lead_destroyed_before_delivery_is_not_told(shop, telegram, linked_adv
     Lead.objects.filter(pk=lead.pk).delete()
     assert outbox_deliver_now(row.pk) == "sent"
     assert not telegram.seen
+
+
+def test_a_lead_with_an_estimate_shows_its_total_under_the_description(
+    shop, telegram, linked_advisor
+):
+    from autoservice.money import format_rub
+    from smartcalc import services as calc_services
+    from smartcalc.selectors import estimate_latest_for_lead
+    from tests.factories import EstimateFactory
+
+    lead = LeadFactory(shop=shop, description="Помят бампер")
+    calc_services.estimate_attach_lead(estimate=EstimateFactory(shop=shop), lead=lead)
+    total = estimate_latest_for_lead(lead).total_rub
+    notify_new_lead(shop=shop, lead_id=lead.pk)
+    (row,) = _rows()
+    assert outbox_deliver_now(row.pk) == "sent"
+    (call,) = telegram.calls("sendMessage")
+    assert f"Помят бампер\nПредварительная смета: {format_rub(total)}" in call.body["text"]
