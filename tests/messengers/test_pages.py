@@ -92,3 +92,23 @@ def test_each_shop_sees_only_its_own_bots(manager_client, other_shop):
     )
     page = manager_client.get(reverse("messengers:settings")).content.decode()
     assert "@other" not in page and "Токен сохранён" not in page
+
+
+def test_the_admin_lists_bots_and_links_without_their_secrets(admin_client, shop, advisor):
+    from messengers.models import ChatLink, LinkCode
+    from messengers.services import link_code_create
+
+    bot = MessengerBot.objects.create(shop=shop, kind="telegram", token=TELEGRAM_TOKEN)
+    ChatLink.objects.create(membership=advisor, kind="telegram", chat_id="1297094036")
+    code = link_code_create(membership=advisor, kind="telegram")
+    pages = [
+        reverse("admin:messengers_messengerbot_changelist"),
+        reverse("admin:messengers_messengerbot_change", args=[bot.pk]),
+        reverse("admin:messengers_chatlink_changelist"),
+        reverse("admin:messengers_linkcode_change", args=[LinkCode.objects.get().pk]),
+    ]
+    for url in pages:
+        response = admin_client.get(url)
+        assert response.status_code == 200, url
+        page = response.content.decode()
+        assert TELEGRAM_TOKEN not in page and code.code not in page, url
