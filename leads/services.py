@@ -39,6 +39,7 @@ from .photos import (  # noqa: F401  (the photo actions other apps call, through
     photo_delete_files,
     photo_max_bytes,
     photo_max_decoded_bytes,
+    photo_signed_url,
     photo_upload_quota_take,
     photo_upload_store,
     photo_uploads_store_many,

@@ -20,8 +20,8 @@ from django.utils.translation import gettext as _
 from autoservice.models import OutboxMessage
 from autoservice.money import format_rub
 from autoservice.outbox import OutboxParked, register_handler
-from leads.models import EventKind, Lead, PhotoState
-from leads.services import lead_event_add
+from leads.models import EventKind, Lead, LeadPhoto, PhotoState
+from leads.services import lead_event_add, photo_signed_url
 from smartcalc.selectors import estimate_latest_for_lead
 
 from .clients import MessengerBlocked, TelegramClient, client_for
@@ -40,6 +40,8 @@ PHOTO_MAX_BYTES = 10 * 1024 * 1024
 # waits for it a little, in steps, then goes without the photo rather than late.
 PHOTO_WAIT = dt.timedelta(seconds=4)
 PHOTO_WAIT_STEP_S = 1
+# MAX downloads the photo when the message is sent; the link need not live longer.
+PHOTO_LINK_SECONDS = 3600
 
 
 class PhotoNotReady(Exception):  # noqa: N818 - a state, not an error
@@ -90,20 +92,23 @@ def message_text(lead: Lead, payload: dict) -> str:
     return "\n".join([head, _car(lead), _summary(lead), url])[:TEXT_CHARS]
 
 
-def _first_photo(lead: Lead) -> tuple[bytes, str] | None:
-    """The web rendition of the first photo (no metadata), never the original."""
+def _first_photo(lead: Lead) -> LeadPhoto | None:
+    """The first photo whose web rendition (no metadata) is made; never the original."""
     photo = lead.photos.exclude(state=PhotoState.FAILED).order_by("position", "pk").first()
     if photo is not None and (photo.state != PhotoState.READY or not photo.web):
         if timezone.now() - lead.created_at < PHOTO_WAIT:
             raise PhotoNotReady(_("первое фото ещё обрабатывается"))
-        photo = None  # waited enough: the message goes without it
-    if photo is None:
-        return None
+        return None  # waited enough: the message goes without it
+    return photo
+
+
+def _photo_bytes(photo: LeadPhoto) -> tuple[bytes, str] | None:
+    """The web rendition's bytes, for Telegram's upload."""
     try:
         with photo.web.open("rb") as handle:
             data = handle.read(PHOTO_MAX_BYTES + 1)
     except OSError:
-        log.warning("lead %s photo %s: web rendition missing", lead.pk, photo.pk)
+        log.warning("lead photo %s: web rendition missing", photo.pk)
         return None
     if len(data) > PHOTO_MAX_BYTES:
         return None
@@ -147,10 +152,20 @@ def send_to_chat(message: OutboxMessage) -> None:
     client = client_for(bot.kind, bot.token)
     photo = _first_photo(lead) if payload.get("about") == ABOUT_NEW_LEAD else None
     try:
-        if photo is not None and isinstance(client, TelegramClient) and len(text) <= CAPTION_CHARS:
-            client.send_photo(link.chat_id, photo[0], text, photo[1])
+        if isinstance(client, TelegramClient):
+            upload = _photo_bytes(photo) if photo is not None else None
+            if upload is not None and len(text) <= CAPTION_CHARS:
+                client.send_photo(link.chat_id, upload[0], text, upload[1])
+            else:
+                client.send_message(link.chat_id, text)
         else:
-            client.send_message(link.chat_id, text)
+            # MAX fetches an image by its URL (an image attachment's `payload.url`): a
+            # short-lived signed link to the web rendition.
+            attachments = None
+            if photo is not None:
+                url = photo_signed_url(photo, "web", max_age_s=PHOTO_LINK_SECONDS)
+                attachments = [{"type": "image", "payload": {"url": url}}]
+            client.send_message(link.chat_id, text, attachments)
     except MessengerBlocked as blocked:
         raise OutboxParked(str(blocked), then=_mark_broken(link, lead, str(blocked))) from None
     messenger = Messenger(link.kind).label

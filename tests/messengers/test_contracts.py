@@ -90,6 +90,13 @@ def test_max_send_message_uses_the_token_header_and_user_id(mx):
     assert result["message"]["body"]["mid"].startswith("mid.")
 
 
+def test_max_image_goes_as_an_attachment_by_url(mx):
+    image = {"type": "image", "payload": {"url": "https://sto.example.ru/p/abc/"}}
+    MaxClient(MAX_TOKEN, mx.base).send_message("4005123", "Новая заявка", [image])
+    (call,) = mx.calls("messages")
+    assert call.body == {"text": "Новая заявка", "attachments": [image]}
+
+
 def test_max_me_and_updates_are_read(mx):
     client = MaxClient(MAX_TOKEN, mx.base)
     assert client.get_me()["username"] == "id7701234567_bot"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
@@ -274,3 +275,24 @@ def test_a_lead_with_an_estimate_shows_its_total_under_the_description(
     assert outbox_deliver_now(row.pk) == "sent"
     (call,) = telegram.calls("sendMessage")
     assert f"Помят бампер\nПредварительная смета: {format_rub(total)}" in call.body["text"]
+
+
+def test_max_gets_the_first_photo_as_a_short_lived_link_to_its_web_rendition(
+    shop, max_bot, linked_advisor, client
+):
+    lead = LeadFactory(shop=shop)
+    first = LeadPhotoFactory(lead=lead, position=0)
+    ChatLink.objects.filter(kind="telegram").delete()
+    notify_new_lead(shop=shop, lead_id=lead.pk)
+    (row,) = _rows()
+    assert outbox_deliver_now(row.pk) == "sent"
+
+    (call,) = max_bot.calls("messages")
+    (attachment,) = call.body["attachments"]
+    assert attachment["type"] == "image"
+    url = attachment["payload"]["url"]
+    assert first.web.name not in url and first.original.name not in url  # a signed link
+    response = client.get(url.removeprefix(settings.SITE_URL))
+    assert response.status_code == 200
+    with first.web.open("rb") as web:
+        assert b"".join(response.streaming_content) == web.read()
