@@ -341,6 +341,8 @@ class OutboxMessage(models.Model):
     )
     attempts = models.PositiveIntegerField(_("попыток"), default=0)
     next_attempt_at = models.DateTimeField(_("следующая попытка"), default=timezone.now)
+    # Set when the receiver asked us to wait (a 429 with retry_after): no claim before it.
+    not_before = models.DateTimeField(_("не раньше"), null=True, blank=True)
     last_error = models.TextField(_("последняя ошибка"), blank=True)
     lease_until = models.DateTimeField(_("занято до"), null=True, blank=True)
     lease_token = models.CharField(_("кем занято"), max_length=32, blank=True)

@@ -37,6 +37,9 @@ MAX_ATTEMPTS = 12
 # leaves it alone so that a healthy broker does not get it twice.
 DISPATCH_GRACE = dt.timedelta(seconds=20)
 UNDELIVERED = (OutboxStatus.PENDING, OutboxStatus.SENDING)
+# A receiver's wait up to this long is honoured by a delayed task; a longer one by the
+# dispatcher (a worker holds a delayed task in memory until it is due).
+SHORT_WAIT_SECONDS = 120
 
 
 def outbox_lease() -> dt.timedelta:
@@ -87,12 +90,15 @@ def outbox_put(
     return message
 
 
-def outbox_enqueue(message_id: int) -> bool:
+def outbox_enqueue(message_id: int, *, countdown: float | None = None) -> bool:
     """Hand a message to Celery; a broker outage is logged, the dispatcher retries later."""
     from .tasks import outbox_deliver
 
     try:
-        outbox_deliver.delay(message_id)
+        if countdown is None:
+            outbox_deliver.delay(message_id)
+        else:
+            outbox_deliver.apply_async((message_id,), countdown=countdown)
     except Exception as exc:  # any broker error: the row stays pending, nothing is lost
         log.warning("outbox %s not queued (%s); the dispatcher will retry", message_id, exc)
         return False
@@ -104,7 +110,12 @@ def _backoff(attempts: int) -> dt.timedelta:
 
 
 def _claimable(now: dt.datetime) -> Q:
-    return Q(status=OutboxStatus.PENDING) | Q(status=OutboxStatus.SENDING, lease_until__lt=now)
+    # A receiver that asked us to wait (`not_before`, e.g. a 429 with retry_after) is not
+    # called again before then, by the dispatcher or by a late copy of the task.
+    waited = Q(not_before__isnull=True) | Q(not_before__lte=now)
+    return (Q(status=OutboxStatus.PENDING) & waited) | Q(
+        status=OutboxStatus.SENDING, lease_until__lt=now
+    )
 
 
 def outbox_claim(message_id: int) -> OutboxMessage | None:
@@ -166,13 +177,23 @@ def outbox_deliver_now(message_id: int) -> str:
         return "parked"
     except Exception as exc:  # the handler's error, whatever it is, is the attempt's outcome
         gave_up = message.attempts >= MAX_ATTEMPTS
+        now = timezone.now()
+        # A handler's error may carry the receiver's own wait (`retry_after_seconds`, a
+        # 429's Retry-After): the row is not sent again before it is over.
+        wait = getattr(exc, "retry_after_seconds", None)
+        not_before = now + dt.timedelta(seconds=wait) if wait else None
         mine.update(
             status=OutboxStatus.FAILED if gave_up else OutboxStatus.PENDING,
             lease_until=None,
-            next_attempt_at=timezone.now() + _backoff(message.attempts),
+            next_attempt_at=not_before or now + _backoff(message.attempts),
+            not_before=not_before,
             last_error=f"{exc.__class__.__name__}: {exc}"[:2000],
         )
         log.warning("outbox %s attempt %s failed: %s", message.pk, message.attempts, exc)
+        if not_before is not None and not gave_up and wait <= SHORT_WAIT_SECONDS:
+            # A short wait is queued to end on time (the dispatcher would come much later);
+            # a copy that fires early finds the row not claimable and leaves it.
+            outbox_enqueue(message.pk, countdown=wait + 0.5)
         return "failed"
     if not marked:
         # Our lease ran out mid-send and another worker took the row: it may send a copy.

@@ -121,6 +121,7 @@ INSTALLED_APPS = [
     "webhooks",
     "analytics",
     "sms",
+    "messengers",
 ]
 
 MIDDLEWARE = [
@@ -250,6 +251,8 @@ CELERY_BEAT_SCHEDULE = {
     },
     # SMS delivery reports from the gateway, shown on the lead's timeline.
     "sms-status-poll": {"task": "sms.tasks.sms_status_poll", "schedule": 60.0},
+    # Link codes staff send to the shop's Telegram / MAX bots.
+    "messengers-poll": {"task": "messengers.tasks.messengers_poll", "schedule": 10.0},
     "leads-escalate-overdue": {"task": "leads.tasks.escalate_overdue_leads", "schedule": 60.0},
     "leads-process-stuck-photos": {
         "task": "leads.tasks.process_stuck_photos",
@@ -308,6 +311,9 @@ LOGIN_LOG_RETENTION_DAYS = envint("LOGIN_LOG_RETENTION_DAYS", 183)
 # A claimed outbox row belongs to its worker this long (more than outbox_deliver's 40 s hard
 # limit); after it, the dispatcher gives the row to another worker.
 OUTBOX_LEASE_SECONDS = 60
+# The messengers' bot APIs (tests point them at local fakes).
+TELEGRAM_API_BASE = (envstr("TELEGRAM_API_BASE", "https://api.telegram.org") or "").rstrip("/")
+MAX_API_BASE = (envstr("MAX_API_BASE", "https://platform-api.max.ru") or "").rstrip("/")
 # An undelivered notification older than this makes /healthz/ready answer 503 and shows the
 # shop's staff a banner.
 OUTBOX_ALERT_SECONDS = envint("OUTBOX_ALERT_SECONDS", 300)

@@ -25,6 +25,7 @@ urlpatterns = [
     path("", include("webhooks.urls")),
     path("", include("analytics.urls")),
     path("", include("sms.urls")),
+    path("", include("messengers.urls")),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(authentication_form=LoginForm),

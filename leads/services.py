@@ -39,6 +39,7 @@ from .photos import (  # noqa: F401  (the photo actions other apps call, through
     photo_delete_files,
     photo_max_bytes,
     photo_max_decoded_bytes,
+    photo_signed_url,
     photo_upload_quota_take,
     photo_upload_store,
     photo_uploads_store_many,
@@ -519,6 +520,11 @@ def lead_add_note(*, lead: Lead, by: Membership, text: str) -> LeadEvent:
     return _event(lead, EventKind.NOTE, actor=by, text=text)
 
 
+# Apps above leads (the messenger bots) hear an escalation inside its transaction, to write
+# their own outbox rows; a listener only writes, never calls out.
+ESCALATION_LISTENERS: list[Callable[[Lead], None]] = []
+
+
 def leads_escalate_overdue(*, now: dt.datetime | None = None, limit: int = 500) -> int:
     """Leads past their response deadline go to the shop's managers, once each."""
     now = now or timezone.now()
@@ -559,5 +565,7 @@ def leads_escalate_overdue(*, now: dt.datetime | None = None, limit: int = 500) 
                     dedupe_key=f"lead-escalated:{lead.pk}",
                     payload={"lead_id": lead.pk, "to": emails},
                 )
+            for listener in ESCALATION_LISTENERS:
+                listener(lead)
             escalated += 1
     return escalated

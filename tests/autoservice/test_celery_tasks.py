@@ -25,6 +25,7 @@ PROJECT = (
     "webhooks.",
     "analytics.",
     "sms.",
+    "messengers.",
 )
 
 
