@@ -109,6 +109,7 @@ INSTALLED_APPS = [
     "axes",
     "autoservice",
     "leads",
+    "booking",
     "photoportal",
     "smartcalc",
     "optima",
@@ -247,6 +248,8 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": _crontab(hour=4, minute=10),
     },
     "leads-escalate-overdue": {"task": "leads.tasks.escalate_overdue_leads", "schedule": 60.0},
+    # Reminder e-mails for visits starting within a day.
+    "booking-remind": {"task": "booking.remind", "schedule": 600.0},
     "leads-process-stuck-photos": {
         "task": "leads.tasks.process_stuck_photos",
         "schedule": 60.0,
