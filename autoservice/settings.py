@@ -249,7 +249,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     "leads-escalate-overdue": {"task": "leads.tasks.escalate_overdue_leads", "schedule": 60.0},
     # Reminder e-mails for visits starting within a day.
-    "booking-remind": {"task": "booking.remind", "schedule": 600.0},
+    "booking-remind": {"task": "booking.tasks.remind_bookings", "schedule": 600.0},
     "leads-process-stuck-photos": {
         "task": "leads.tasks.process_stuck_photos",
         "schedule": 60.0,

@@ -1,9 +1,9 @@
 from celery import shared_task
 
-from .services import bookings_remind
 
+@shared_task(ignore_result=True, time_limit=120, soft_time_limit=100)
+def remind_bookings() -> int:
+    """Celery beat: the reminder e-mails for visits starting within a day."""
+    from .services import bookings_remind
 
-@shared_task(name="booking.remind")
-def booking_remind() -> int:
-    """Celery beat: the reminder e-mails for tomorrow's visits."""
     return bookings_remind()
