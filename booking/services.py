@@ -21,6 +21,7 @@ from .selectors import booking_for_lead, booking_settings_for, bookings_between,
 
 REMIND_BOOKING = "booking.reminder_email"
 REMIND_AHEAD = dt.timedelta(hours=24)
+BOOKING_YEAR = dt.timedelta(days=366)
 
 
 class SlotTaken(ValidationError):
@@ -32,6 +33,14 @@ class SlotTaken(ValidationError):
 
 def _local(moment: dt.datetime, shop) -> str:
     return date_format(moment.astimezone(shop.tzinfo), "j E, l, H:i")
+
+
+def _check_range(start: dt.datetime, now: dt.datetime) -> None:
+    """Nobody books a year ahead (and a date near the calendar's end cannot overflow)."""
+    if start <= now:
+        raise ValidationError(_("Это время уже прошло — выберите другое."), code="past")
+    if start - now > BOOKING_YEAR:
+        raise ValidationError(_("Так далеко вперёд запись ещё не открыта."), code="horizon")
 
 
 def _check_time(
@@ -139,6 +148,7 @@ def booking_create(
             _("По этой заявке уже есть запись: перенесите её или отмените."), code="exists"
         )
     capacity = booking_settings_for(shop)
+    _check_range(start, now)
     end = start + dt.timedelta(minutes=capacity.minutes_for(kind))
     _check_time(shop, capacity, start, end, now, by=by)
     _serialise_writers(capacity)
@@ -174,6 +184,7 @@ def booking_move(
     shop = booking.shop
     capacity = booking_settings_for(shop)
     old_start, old_post = booking.starts_at, booking.post
+    _check_range(start, now)
     end = start + (booking.ends_at - booking.starts_at)
     _check_time(shop, capacity, start, end, now, by=by)
     _serialise_writers(capacity)

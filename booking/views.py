@@ -26,10 +26,12 @@ def _public_shop(slug: str) -> Shop:
 
 
 def _day(value: str | None) -> dt.date | None:
+    """A day from the address, or None when it is not one (or beyond any booking)."""
     try:
-        return dt.date.fromisoformat(value) if value else None
+        day = dt.date.fromisoformat(value) if value else None
     except ValueError:
         return None
+    return day if day and 2000 <= day.year <= 2999 else None
 
 
 def _start(value: str, shop: Shop) -> dt.datetime | None:
@@ -221,8 +223,9 @@ def staff_book(request: HttpRequest) -> HttpResponse:
     shop = request.shop
     capacity = selectors.booking_settings_for(shop)
     initial = {"day": timezone.localdate() + dt.timedelta(days=1), "time": dt.time(10, 0)}
-    if request.GET.get("lead", "").isdigit():
-        initial["lead"] = get_for_shop(request, Lead, pk=int(request.GET["lead"])).pk
+    lead_id = request.GET.get("lead", "")
+    if lead_id.isascii() and lead_id.isdigit():
+        initial["lead"] = get_for_shop(request, Lead, pk=int(lead_id)).pk
     form = StaffBookingForm(request.POST or None, shop=shop, posts=capacity.posts, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:

@@ -144,6 +144,8 @@ def test_the_advisor_books_on_the_phones_behalf_and_moves_by_form(advisor_client
     day = next_monday()
     board = advisor_client.get(reverse("booking:board"), {"day": day.isoformat()})
     assert board.status_code == 200
+    # A day at the calendar's end is not a day anyone books: the board shows today.
+    assert advisor_client.get(reverse("booking:board"), {"day": "9999-12-31"}).status_code == 200
     form = {"lead": lead.pk, "kind": "repair", "day": day.isoformat(), "time": "10:15", "post": ""}
     made = advisor_client.post(reverse("booking:staff_book"), form)
     booking = Booking.objects.get(lead=lead)
