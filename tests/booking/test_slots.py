@@ -163,3 +163,16 @@ def test_a_moved_visit_cannot_land_on_a_taken_time(shop, capacity):
         booking_move(booking=first, start=at(day, "12:00"))
     first.refresh_from_db()
     assert first.starts_at == at(day, "10:00")
+
+
+def test_the_status_page_says_the_car_is_in_once_it_was_taken_in(shop, capacity):
+    from tests.factories import IntakeRecordFactory
+
+    lead = LeadFactory(shop=shop)
+    booking_create(lead=lead, start=at(next_monday(), "10:00"), kind="inspection")
+    lead.refresh_from_db()
+    IntakeRecordFactory(shop=shop, lead=lead)
+    states = {s["key"]: s["state"] for s in lead_progress(lead)}
+    assert states["booked"] == "done"
+    assert states["car_in"] == "current"
+    assert states["ready"] == "ahead"
