@@ -42,9 +42,11 @@ def bookings_between(shop: Shop, start: dt.datetime, end: dt.datetime) -> QueryS
     )
 
 
-def day_bounds(shop: Shop, day: dt.date) -> tuple[dt.datetime, dt.datetime] | None:
+def day_bounds(
+    shop: Shop, day: dt.date, capacity: BookingSettings | None = None
+) -> tuple[dt.datetime, dt.datetime] | None:
     """The shop's opening and closing moments on `day`, or None when it is closed."""
-    capacity = booking_settings_for(shop)
+    capacity = capacity or booking_settings_for(shop)
     if day in capacity.holiday_dates:
         return None
     span = shop.hours_for(WEEKDAYS[day.weekday()])
@@ -74,7 +76,7 @@ def free_slots(
     `moving` is a booking being moved: its own time does not count as taken."""
     capacity = capacity or booking_settings_for(shop)
     now = now or timezone.now()
-    bounds = day_bounds(shop, day)
+    bounds = day_bounds(shop, day, capacity)
     if bounds is None:
         return []
     opens, closes = bounds

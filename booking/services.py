@@ -62,7 +62,7 @@ def _check_time(
             )
         if start > now + dt.timedelta(days=capacity.horizon_days + 1):
             raise ValidationError(_("Так далеко вперёд запись ещё не открыта."), code="horizon")
-    bounds = day_bounds(shop, start.astimezone(shop.tzinfo).date())
+    bounds = day_bounds(shop, start.astimezone(shop.tzinfo).date(), capacity)
     if bounds is None:
         raise ValidationError(_("В этот день сервис не работает — выберите другой."), code="closed")
     if start < bounds[0] or end > bounds[1]:

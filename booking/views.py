@@ -197,7 +197,7 @@ def board(request: HttpRequest) -> HttpResponse:
         columns.append(
             {
                 "date": date,
-                "closed": selectors.day_bounds(shop, date) is None,
+                "closed": selectors.day_bounds(shop, date, capacity) is None,
                 "posts": [(p, [b for b in local if b.post == p]) for p in posts],
             }
         )

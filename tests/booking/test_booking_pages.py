@@ -193,3 +193,22 @@ def test_the_manager_sets_posts_and_holidays(manager_client, shop):
 
 def test_an_advisor_cannot_change_capacity(advisor_client):
     assert advisor_client.get(reverse("booking:capacity")).status_code == 403
+
+
+def test_the_lead_page_shows_the_visit_and_offers_booking(advisor_client, shop, lead):
+    page = advisor_client.get(reverse("leads:lead_detail", args=[lead.pk])).content.decode()
+    assert f"{reverse('booking:staff_book')}?lead={lead.pk}" in page
+    form = advisor_client.get(reverse("booking:staff_book"), {"lead": lead.pk}).content.decode()
+    assert f'<option value="{lead.pk}" selected>' in form
+
+    booking = booking_create(lead=lead, start=at(next_monday(), "10:00"), kind="inspection")
+    page = advisor_client.get(reverse("leads:lead_detail", args=[lead.pk])).content.decode()
+    assert reverse("booking:staff_booking", args=[booking.pk]) in page
+
+
+def test_the_driver_picks_among_days_with_one_query_per_day(
+    client, shop, lead, django_assert_max_num_queries
+):
+    url = reverse("booking:book", args=[shop.slug, lead.public_token])
+    with django_assert_max_num_queries(40):  # 15 days ahead: a bookings query per day
+        assert client.get(url).status_code == 200
