@@ -60,8 +60,12 @@ class CapacityForm(forms.ModelForm):
 
 
 class VisitTimeForm(forms.Form):
-    day = forms.DateField(label=_("День"), widget=forms.DateInput(attrs={"type": "date"}))
-    time = forms.TimeField(label=_("Время"), widget=forms.TimeInput(attrs={"type": "time"}))
+    day = forms.DateField(
+        label=_("День"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+    time = forms.TimeField(
+        label=_("Время"), widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
+    )
     post = forms.TypedChoiceField(label=_("Пост"), coerce=int, required=False, empty_value=None)
 
     def __init__(self, *args, posts: int, **kwargs):

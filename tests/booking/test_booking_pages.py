@@ -155,6 +155,10 @@ def test_the_advisor_books_on_the_phones_behalf_and_moves_by_form(advisor_client
     page = advisor_client.get(reverse("booking:board"), {"day": day.isoformat(), "view": "week"})
     assert lead.customer_name in page.content.decode()
 
+    page = advisor_client.get(reverse("booking:staff_booking", args=[booking.pk])).content.decode()
+    # The browser's date and time inputs take ISO values only: a local "07.12.2026" is blank.
+    assert f'value="{day.isoformat()}"' in page
+    assert 'value="10:15"' in page
     bad = advisor_client.post(
         reverse("booking:staff_booking", args=[booking.pk]),
         {"day": day.isoformat(), "time": "19:30", "post": "1"},

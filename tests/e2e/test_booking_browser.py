@@ -82,6 +82,9 @@ def test_driver_books_moves_and_cancels_on_a_phone(live_server, phone_page, desk
     desktop_page.set_viewport_size({"width": 820, "height": 1180})
     desktop_page.goto(f"{live_server.url}/staff/bookings/?day={day.isoformat()}")
     desktop_page.screenshot(path=f"{SHOTS}/board-tablet.png", full_page=True)
+    desktop_page.locator(".booking-card").last.click()
+    desktop_page.wait_for_url(re.compile(r"/staff/bookings/\d+/$"))
+    desktop_page.screenshot(path=f"{SHOTS}/visit-staff-tablet.png", full_page=True)
 
     page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="Отменить запись").click()
