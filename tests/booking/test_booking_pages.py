@@ -216,3 +216,28 @@ def test_the_driver_picks_among_days_with_one_query_per_day(
     url = reverse("booking:book", args=[shop.slug, lead.public_token])
     with django_assert_max_num_queries(40):  # 15 days ahead: a bookings query per day
         assert client.get(url).status_code == 200
+
+
+def test_the_accepted_offer_leads_to_booking_the_repair(client, shop):
+    from decimal import Decimal
+
+    from optima import offers
+    from optima.models import OfferStatus
+    from tests.factories import OfferVersionFactory
+
+    version = OfferVersionFactory(offer__shop=shop, status=OfferStatus.SENT)
+    version.valid_until = dt.date(2099, 1, 1)
+    version.save()
+    offers.offer_accept(
+        version=version,
+        choice={"0": 0},
+        confirmed_total_rub=Decimal("36000.00"),
+        ip=None,
+        user_agent="",
+    )
+    page = client.get(reverse("optima:offer_public", args=[shop.slug, version.offer.token]))
+    lead = version.offer.lead
+    book_url = reverse("booking:book", args=[shop.slug, lead.public_token]) + "?kind=repair"
+    assert book_url in page.content.decode()
+    picker = client.get(book_url).content.decode()
+    assert 'btn-primary" href="?kind=repair"' in picker
