@@ -14,6 +14,8 @@ from leads.models import Lead, Status
 
 from .models import Booking, BookingSettings, BookingStatus
 
+LONGEST_VISIT = dt.timedelta(days=1)
+
 
 @dataclass(frozen=True)
 class Slot:
@@ -34,12 +36,7 @@ def active_bookings(shop: Shop) -> QuerySet[Booking]:
 
 
 def bookings_between(shop: Shop, start: dt.datetime, end: dt.datetime) -> QuerySet[Booking]:
-    return (
-        active_bookings(shop)
-        .filter(starts_at__lt=end, ends_at__gt=start)
-        .select_related("lead")
-        .order_by("starts_at", "post")
-    )
+    return _overlapping(shop, start, end).select_related("lead").order_by("starts_at", "post")
 
 
 def day_bounds(
@@ -58,8 +55,20 @@ def day_bounds(
     )
 
 
-def _busy(bookings: list[Booking], start: dt.datetime, end: dt.datetime, skip: int | None):
-    return {b.post for b in bookings if b.pk != skip and b.starts_at < end and b.ends_at > start}
+def _overlapping(shop: Shop, start: dt.datetime, end: dt.datetime) -> QuerySet[Booking]:
+    """Active visits overlapping [start, end). No visit is longer than a day (a job is at
+    most 8 hours), so the start's lower bound lets the (shop, starts_at) index skip the
+    shop's whole history instead of filtering it."""
+    return active_bookings(shop).filter(
+        starts_at__lt=end, starts_at__gt=start - LONGEST_VISIT, ends_at__gt=start
+    )
+
+
+def _times(shop: Shop, start: dt.datetime, end: dt.datetime) -> list:
+    """Active visits overlapping [start, end): only their post and times, in one query."""
+    return list(
+        _overlapping(shop, start, end).values_list("pk", "post", "starts_at", "ends_at", named=True)
+    )
 
 
 def free_slots(
@@ -70,6 +79,7 @@ def free_slots(
     now: dt.datetime | None = None,
     moving: Booking | None = None,
     capacity: BookingSettings | None = None,
+    taken: list | None = None,
 ) -> list[Slot]:
     """Starts on the day at the job's length apart, from opening until the job would end
     after closing; a slot is free when at least one post has nothing overlapping it.
@@ -82,17 +92,28 @@ def free_slots(
     opens, closes = bounds
     length = dt.timedelta(minutes=capacity.minutes_for(kind))
     earliest = now + dt.timedelta(minutes=capacity.notice_minutes)
-    bookings = list(bookings_between(shop, opens, closes))
+    bookings = _times(shop, opens, closes) if taken is None else taken
+    count = (closes - opens) // length
+    # The posts taken in each slot: a visit marks the slots it overlaps, so the day costs
+    # one pass over its visits, not one per slot.
+    busy: list[set[int]] = [set() for _ in range(count)]
+    skip = moving.pk if moving else None
+    for b in bookings:
+        if b.pk == skip or b.ends_at <= opens or b.starts_at >= closes:
+            continue
+        first = max(0, (b.starts_at - opens) // length)
+        last = min(count, -(-(b.ends_at - opens) // length))  # ceiling
+        for index in range(first, last):
+            busy[index].add(b.post)
+    posts = range(1, capacity.posts + 1)
     slots = []
-    start = opens
-    while start + length <= closes:
-        end = start + length
-        if start >= earliest:
-            busy = _busy(bookings, start, end, moving.pk if moving else None)
-            free = tuple(p for p in range(1, capacity.posts + 1) if p not in busy)
-            if free:
-                slots.append(Slot(start, end, free))
-        start = end
+    for index in range(count):
+        start = opens + index * length
+        if start < earliest or len(busy[index]) >= capacity.posts:
+            continue
+        free = tuple(p for p in posts if p not in busy[index])
+        if free:
+            slots.append(Slot(start, start + length, free))
     return slots
 
 
@@ -104,10 +125,25 @@ def bookable_days(
     capacity = booking_settings_for(shop)
     now = now or timezone.now()
     today = now.astimezone(shop.tzinfo).date()
+    last = today + dt.timedelta(days=capacity.horizon_days + 1)
+    taken_by_day: dict[dt.date, list] = {}
+    window = (
+        dt.datetime.combine(today, dt.time.min, tzinfo=shop.tzinfo),
+        dt.datetime.combine(last, dt.time.min, tzinfo=shop.tzinfo),
+    )
+    for row in _times(shop, *window):  # one query for the whole horizon
+        day = row.starts_at.astimezone(shop.tzinfo).date()
+        while day <= row.ends_at.astimezone(shop.tzinfo).date():
+            taken_by_day.setdefault(day, []).append(row)
+            day += dt.timedelta(days=1)
     days = []
     for offset in range(capacity.horizon_days + 1):
         day = today + dt.timedelta(days=offset)
-        count = len(free_slots(shop, kind=kind, day=day, now=now, moving=moving, capacity=capacity))
+        taken = taken_by_day.get(day, [])
+        slots = free_slots(
+            shop, kind=kind, day=day, now=now, moving=moving, capacity=capacity, taken=taken
+        )
+        count = len(slots)
         if count:
             days.append((day, count))
     return days

@@ -176,3 +176,12 @@ def test_the_status_page_says_the_car_is_in_once_it_was_taken_in(shop, capacity)
     assert states["booked"] == "done"
     assert states["car_in"] == "current"
     assert states["ready"] == "ahead"
+
+
+def test_a_visit_off_the_grid_takes_every_slot_it_overlaps(shop, capacity, advisor):
+    day = next_monday()
+    # The advisor may book any time within the hours: 10:15 for an hour.
+    booking_create(lead=LeadFactory(shop=shop), start=at(day, "10:15"), kind="repair", by=advisor)
+    starts = _starts(free_slots(shop, kind="inspection", day=day))
+    assert "09:30" in starts and "11:30" in starts
+    assert not {"10:00", "10:30", "11:00"} & set(starts)
