@@ -124,6 +124,12 @@ class Booking(models.Model):
             models.CheckConstraint(
                 condition=models.Q(ends_at__gt=models.F("starts_at")), name="booking_ends_after"
             ),
+            # One upcoming visit per request: a double tap on two times books one of them.
+            models.UniqueConstraint(
+                fields=["lead"],
+                condition=models.Q(status="booked"),
+                name="booking_one_active_per_lead",
+            ),
         ]
         indexes = [
             models.Index(fields=["shop", "starts_at"], name="booking_day_idx"),

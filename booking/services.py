@@ -141,6 +141,8 @@ def booking_create(
     the advisor booking on the phone's behalf (who may also pick the post).
     Raises SlotTaken when no post is free at that time, ValidationError for a bad time."""
     now = now or timezone.now()
+    # Two taps of one driver (two times, two tabs) book one after the other, not both.
+    lead = Lead.objects.select_for_update().select_related("shop").get(pk=lead.pk)
     shop = lead.shop
     _bookable_lead(lead)
     if booking_for_lead(lead) is not None:

@@ -27,13 +27,12 @@ def test_twenty_drivers_for_the_last_free_slot_make_one_booking():
     day = next_monday()
     last = at(day, "12:00")
     # Every other time of the day is taken already.
-    filler = LeadFactory(shop=shop)
     start = at(day, "09:00")
     while start < at(day, "20:00"):
         if start != last:
             Booking.objects.create(
                 shop=shop,
-                lead=filler,
+                lead=LeadFactory(shop=shop),
                 post=1,
                 starts_at=start,
                 ends_at=start + dt.timedelta(minutes=30),
@@ -61,3 +60,24 @@ def test_twenty_drivers_for_the_last_free_slot_make_one_booking():
     )
     # A refused driver's page still offers the rest of the week, and loses nothing.
     assert "Записаться" in refusals[0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_driver_tapping_two_times_at_once_gets_one_visit():
+    shop = ShopFactory()
+    BookingSettings.objects.create(shop=shop, posts=3)
+    day = next_monday()
+    lead = LeadFactory(shop=shop)
+    url = reverse("booking:book", args=[shop.slug, lead.public_token])
+    times = [at(day, "10:00"), at(day, "14:00"), at(day, "16:00"), at(day, "17:30")]
+
+    def book(index: int):
+        data = {"kind": "inspection", "day": day.isoformat(), "start": times[index].isoformat()}
+        return Client().post(url, data)
+
+    responses = run_together(len(times), book)
+
+    assert Booking.objects.filter(lead=lead, status=BookingStatus.BOOKED).count() == 1
+    assert sorted(r.status_code for r in responses).count(302) == 1
+    refused = [r.content.decode() for r in responses if r.status_code != 302]
+    assert all("уже есть запись" in page for page in refused)

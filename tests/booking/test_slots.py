@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from booking.models import Booking, BookingSettings, BookingStatus
@@ -84,29 +85,36 @@ def test_the_last_post_taken_refuses_clearly(shop, capacity):
 
 def test_the_database_refuses_overlapping_visits_on_one_post(shop, capacity):
     day = next_monday()
-    lead = LeadFactory(shop=shop)
-    Booking.objects.create(
-        shop=shop, lead=lead, post=1, starts_at=at(day, "10:00"), ends_at=at(day, "11:00")
-    )
-    with pytest.raises(IntegrityError), transaction.atomic():
-        Booking.objects.create(
-            shop=shop, lead=lead, post=1, starts_at=at(day, "10:30"), ends_at=at(day, "11:30")
+
+    def visit(post, start, end, **extra):
+        return Booking.objects.create(
+            shop=shop,
+            lead=LeadFactory(shop=shop),
+            post=post,
+            starts_at=at(day, start),
+            ends_at=at(day, end),
+            **extra,
         )
+
+    visit(1, "10:00", "11:00")
+    with pytest.raises(IntegrityError, match="booking_no_overlap"), transaction.atomic():
+        visit(1, "10:30", "11:30")
     # Another post, a cancelled visit or touching ends are not overlaps.
-    Booking.objects.create(
-        shop=shop, lead=lead, post=2, starts_at=at(day, "10:30"), ends_at=at(day, "11:30")
-    )
-    Booking.objects.create(
-        shop=shop, lead=lead, post=1, starts_at=at(day, "11:00"), ends_at=at(day, "11:30")
-    )
-    Booking.objects.create(
-        shop=shop,
-        lead=lead,
-        post=1,
-        starts_at=at(day, "10:00"),
-        ends_at=at(day, "10:30"),
-        status=BookingStatus.CANCELLED,
-    )
+    visit(2, "10:30", "11:30")
+    visit(1, "11:00", "11:30")
+    visit(1, "10:00", "10:30", status=BookingStatus.CANCELLED)
+
+
+def test_one_request_has_one_upcoming_visit(shop, capacity):
+    day = next_monday()
+    lead = LeadFactory(shop=shop)
+    booking_create(lead=lead, start=at(day, "10:00"), kind="inspection")
+    with pytest.raises(ValidationError, match="уже есть запись"):
+        booking_create(lead=lead, start=at(day, "15:00"), kind="inspection")
+    with pytest.raises(IntegrityError, match="booking_one_active_per_lead"), transaction.atomic():
+        Booking.objects.create(
+            shop=shop, lead=lead, post=1, starts_at=at(day, "16:00"), ends_at=at(day, "16:30")
+        )
 
 
 def test_times_outside_the_day_are_refused(shop, capacity):
