@@ -109,6 +109,7 @@ INSTALLED_APPS = [
     "axes",
     "autoservice",
     "leads",
+    "booking",
     "photoportal",
     "smartcalc",
     "optima",
@@ -254,6 +255,8 @@ CELERY_BEAT_SCHEDULE = {
     # Link codes staff send to the shop's Telegram / MAX bots.
     "messengers-poll": {"task": "messengers.tasks.messengers_poll", "schedule": 10.0},
     "leads-escalate-overdue": {"task": "leads.tasks.escalate_overdue_leads", "schedule": 60.0},
+    # Reminder e-mails for visits starting within a day.
+    "booking-remind": {"task": "booking.tasks.remind_bookings", "schedule": 600.0},
     "leads-process-stuck-photos": {
         "task": "leads.tasks.process_stuck_photos",
         "schedule": 60.0,

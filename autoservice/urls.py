@@ -17,6 +17,7 @@ urlpatterns = [
     path("healthz/ready", health.healthz_ready, name="healthz_ready"),
     path("metrics", health.metrics, name="metrics"),
     path("", include("leads.urls")),
+    path("", include("booking.urls")),
     path("", include("smartcalc.urls")),
     path("", include("optima.urls")),
     path("", include("intake.urls")),

@@ -17,3 +17,9 @@ class IntakeConfig(AppConfig):
         from .personal_data import IntakeProvider
 
         provider_register(IntakeProvider())
+        # The driver's status page shows «машина в сервисе» once the car is taken in.
+        from booking.selectors import car_in_check_register
+
+        from .models import IntakeRecord
+
+        car_in_check_register(lambda lead: IntakeRecord.objects.filter(lead=lead).exists())

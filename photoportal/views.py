@@ -17,6 +17,7 @@ from autoservice.embedding import shop_frame_policy
 from autoservice.http import json_error
 from autoservice.models import Shop
 from autoservice.params import streams_uploads
+from booking.selectors import booking_for_lead, lead_progress
 from leads.forms import DriverRequestPage, form_token_read
 from leads.models import Channel, Lead, LeadPhoto
 from leads.services import (
@@ -165,5 +166,7 @@ def photo_sent(request: HttpRequest, slug: str, token: str) -> HttpResponse:
             "lead": lead,
             "photo_count": lead.photos.count(),
             "withdraw_url": withdrawal_path_for_lead(lead),
+            "progress": lead_progress(lead),
+            "booking": booking_for_lead(lead),
         },
     )

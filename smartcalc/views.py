@@ -16,6 +16,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from autoservice.embedding import shop_frame_policy
 from autoservice.models import Shop
 from autoservice.params import id_param, streams_uploads
+from booking.selectors import booking_for_lead, lead_progress
 from leads.forms import DriverRequestPage
 from leads.models import Channel, Lead
 from leads.services import withdrawal_path_for_lead
@@ -274,6 +275,8 @@ def calc_result(request: HttpRequest, slug: str, token: str) -> HttpResponse:
             "version": first,
             "lead": estimate.lead,
             "withdraw_url": withdrawal_path_for_lead(estimate.lead) if estimate.lead else "",
+            "progress": lead_progress(estimate.lead) if estimate.lead else [],
+            "booking": booking_for_lead(estimate.lead) if estimate.lead else None,
         },
     )
 

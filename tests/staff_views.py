@@ -282,3 +282,27 @@ register("messengers:settings", get_only=True)
 register("messengers:bot_action", kwargs={"kind": "telegram"}, post_only=True)
 register("messengers:profile", get_only=True)
 register("messengers:profile_action", kwargs={"kind": "telegram"}, post_only=True)
+
+
+def _booking_kwargs(shop) -> dict:
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from booking.models import Booking
+
+    start = timezone.now() + dt.timedelta(days=3)
+    booking = Booking.objects.create(
+        shop=shop,
+        lead=LeadFactory(shop=shop),
+        post=1,
+        starts_at=start,
+        ends_at=start + dt.timedelta(minutes=30),
+    )
+    return {"booking_id": booking.pk}
+
+
+register("booking:board")
+register("booking:staff_book")
+register("booking:staff_booking", _booking_kwargs)
+register("booking:capacity")

@@ -18,6 +18,7 @@ from tests.realstack import wait_for
 PROJECT = (
     "autoservice.",
     "leads.",
+    "booking.",
     "photoportal.",
     "smartcalc.",
     "optima.",

@@ -122,6 +122,14 @@ def _withdraw_kwargs(shop: Shop) -> dict:
     return {"slug": shop.slug, "token": withdrawal_token(shop=shop, lead_id=lead.pk)}
 
 
+def _booking_kwargs(shop: Shop) -> dict:
+    from booking.models import Booking
+    from tests.staff_views import _booking_kwargs as staff_booking_kwargs
+
+    booking = Booking.objects.get(pk=staff_booking_kwargs(shop)["booking_id"])
+    return {"slug": shop.slug, "token": booking.token}
+
+
 PUBLIC: dict[str, Callable[[Shop], dict]] = {
     "leads:photo_signed": _photo_signed_kwargs,
     "leads:consent_withdraw": _withdraw_kwargs,
@@ -150,6 +158,11 @@ PUBLIC: dict[str, Callable[[Shop], dict]] = {
         "token": LeadFactory(shop=shop).public_token,
     },
     "api:problem": lambda shop: {"slug": "validation"},
+    "booking:book": lambda shop: {"slug": shop.slug, "token": LeadFactory(shop=shop).public_token},
+    "booking:visit": _booking_kwargs,
+    "booking:visit_ics": _booking_kwargs,
+    "booking:visit_move": _booking_kwargs,
+    "booking:visit_cancel": _booking_kwargs,
 }
 # The REST API's object routes, built as for their cross-shop tests.
 PUBLIC |= {name: build for name, (build, _methods) in API_ROUTES.items() if build}
