@@ -47,9 +47,10 @@ def sms_test(request: HttpRequest) -> HttpResponse:
     conf = services.sms_settings(request.shop)
     test_form = TestSmsForm(request.POST)
     if not conf.pk or not conf.configured:
-        test_form.is_valid()
-        test_form.add_error(None, _("Сначала сохраните настройки шлюза."))
-        return _page(request, test_form=test_form, status=400)
+        # Nothing typed is lost: the test form is only a phone, asked again once the gateway
+        # is saved.
+        messages.warning(request, _("Сначала сохраните настройки шлюза."))
+        return redirect("sms:settings")
     if not test_form.is_valid():
         return _page(request, test_form=test_form, status=400)
     ok, said = services.sms_send_test(conf=conf, phone=test_form.cleaned_data["phone"])
