@@ -236,6 +236,56 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "interval_step": 0.2,
     "interval_max": 0.5,
 }
+# Queues by kind, so that a slow kind never holds up another: a driver's new-lead e-mail is
+# not stuck behind a hundred photos or a supplier that hangs. Every project task is named
+# here (tests/autoservice/test_celery_tasks.py fails on one that is not); the Procfile starts
+# one worker per queue. Time limits stay per task; every notification task ends within 60 s,
+# so a hung CRM or gateway frees its slot quickly. Eager mode (make run) ignores queues.
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_QUEUE_NAMES = ("notifications", "photos", "suppliers", "exports", "default")
+_TASK_QUEUES = {
+    "notifications": (
+        "autoservice.tasks.outbox_deliver",
+        # The re-dispatchers of notifications wait in line with them, not behind exports.
+        "autoservice.tasks.outbox_dispatch",
+        "webhooks.tasks.webhook_deliver",
+        "webhooks.tasks.webhooks_dispatch",
+    ),
+    "photos": (
+        "leads.tasks.process_photo",
+        "leads.tasks.process_stuck_photos",
+    ),
+    "suppliers": (
+        "optima.tasks.run_search",
+        "optima.tasks.recheck_offer",
+        "optima.tasks.place_supplier_orders",
+        "optima.tasks.poll_supplier_orders",
+        "optima.tasks.refresh_live_prices",
+        "optima.tasks.refresh_pricelists",
+    ),
+    "exports": (
+        "analytics.tasks.refresh_facts",
+        "analytics.tasks.weekly_summary",
+        "autoservice.tasks.personal_data_retention",
+        "autoservice.tasks.personal_data_withdrawn_consents",
+        "autoservice.tasks.access_log_prune",
+        "leads.tasks.purge_abandoned_uploads",
+        "intake.tasks.seal_digest_daily",
+    ),
+    # Housekeeping: polls and scans that put their messages in the outbox. The heartbeat is
+    # here, on a worker no long export can occupy.
+    "default": (
+        "autoservice.tasks.worker_heartbeat",
+        "leads.tasks.escalate_overdue_leads",
+        "booking.tasks.remind_bookings",
+        "sms.tasks.sms_status_poll",
+        "messengers.tasks.messengers_poll",
+        "webhooks.tasks.webhooks_prune",
+    ),
+}
+CELERY_TASK_ROUTES = {
+    name: {"queue": queue} for queue, names in _TASK_QUEUES.items() for name in names
+}
 from celery.schedules import crontab as _crontab  # noqa: E402
 
 CELERY_BEAT_SCHEDULE = {

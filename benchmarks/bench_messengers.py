@@ -91,7 +91,7 @@ def main() -> None:
             }
             processes.start(
                 "worker",
-                ["bash", "-c", f"exec {procfile_commands()['worker']}"],
+                ["bash", "-c", f"exec {procfile_commands()['worker_notify']}"],
                 env=env,
                 cwd=str(Path(__file__).resolve().parent.parent),
             )

@@ -77,9 +77,9 @@ def main() -> None:
         started = time.monotonic()
         for moment in kill_times:
             time.sleep(max(0.0, started + moment - time.monotonic()))
-            stack.kill("worker")
+            stack.kill("worker_notify")
             time.sleep(0.5)
-            stack.start("worker")
+            stack.start("worker_notify")
         last_kill = time.monotonic()
         burst.join()
         statuses = [status for _second, status in burst.statuses]

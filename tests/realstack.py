@@ -259,6 +259,8 @@ def start_worker(processes, broker, mail_dir, tmp_path) -> Callable[[], Worker]:
         }
         args = [str(Path(sys.executable).with_name("celery")), "-A", "autoservice", "worker"]
         args += ["--pool", "solo", "--loglevel", "INFO", "--hostname", "outbox-test@%h"]
+        # One worker for every queue: these tests need a worker, not the production split.
+        args += ["--queues", ",".join(django_settings.CELERY_QUEUE_NAMES)]
         args += ["--without-heartbeat", "--without-gossip", "--without-mingle"]
         processes.start("worker", args, env=env, cwd=django_settings.BASE_DIR)
         return Worker(processes)
@@ -325,7 +327,7 @@ class SmtpSink:
 
 
 class Stack:
-    """gunicorn, the Celery worker and Celery beat from the Procfile, with a redis-server and
+    """gunicorn, the Celery workers and Celery beat from the Procfile, with a redis-server and
     an SMTP sink of the test's own, against the test database."""
 
     def __init__(self, processes: Processes, redis_server: RedisServer, smtp: SmtpSink):
@@ -370,16 +372,22 @@ class Stack:
         """kill -9 of the process and its children (the worker's pool), as a crash would."""
         self.processes.kill(self.running.pop(name))
 
+    @property
+    def workers(self) -> list[str]:
+        """The Procfile's Celery workers, one per queue group (worker_notify, ...)."""
+        return [name for name in self.commands if name.startswith("worker")]
+
     def start_all(self) -> None:
-        for name in ("web", "worker", "beat"):
+        for name in ("web", *self.workers, "beat"):
             self.start(name)
         wait_for(self.web_answers, seconds=30, what="gunicorn answers", context=self.logs)
-        wait_for(
-            lambda: "ready." in self.processes.log("worker"),
-            seconds=30,
-            what="the worker is ready",
-            context=self.logs,
-        )
+        for name in self.workers:
+            wait_for(
+                lambda name=name: "ready." in self.processes.log(name),
+                seconds=60,
+                what=f"{name} is ready",
+                context=self.logs,
+            )
 
     @classmethod
     def launch(cls, processes: Processes) -> Stack:
@@ -404,7 +412,7 @@ class Stack:
     def logs(self) -> str:
         return "\n".join(
             f"--- {name} log ---\n{self.processes.log(name)[-4000:]}"
-            for name in ("web", "worker", "beat", "redis", "smtp")
+            for name in ("web", *self.workers, "beat", "redis", "smtp")
         )
 
 

@@ -52,6 +52,51 @@ def test_broker_returns_unacknowledged_work_after_the_longest_task_and_within_mi
     assert celery_app.conf.task_acks_late and celery_app.conf.task_reject_on_worker_lost
 
 
+def test_every_task_has_an_explicit_queue_of_its_kind():
+    """A new task must be given a queue on purpose: none lands on default unnoticed."""
+    routes = settings.CELERY_TASK_ROUTES
+    tasks = _project_tasks()
+    unrouted = sorted(set(tasks) - set(routes))
+    assert not unrouted, f"add these tasks to CELERY_TASK_ROUTES in settings.py: {unrouted}"
+    assert not set(routes) - set(tasks), "a route names a task that does not exist"
+    queues = {route["queue"] for route in routes.values()}
+    assert queues == set(settings.CELERY_QUEUE_NAMES)
+    assert celery_app.conf.task_default_queue == "default"
+    for name in tasks:  # what Celery itself decides when the task is sent
+        assert celery_app.amqp.router.route({}, name)["queue"].name == routes[name]["queue"]
+    kinds = {
+        "autoservice.tasks.outbox_deliver": "notifications",
+        "webhooks.tasks.webhook_deliver": "notifications",
+        "leads.tasks.process_photo": "photos",
+        "optima.tasks.run_search": "suppliers",
+        "optima.tasks.place_supplier_orders": "suppliers",
+        "analytics.tasks.refresh_facts": "exports",
+        "autoservice.tasks.personal_data_retention": "exports",
+        "autoservice.tasks.worker_heartbeat": "default",
+    }
+    for name, queue in kinds.items():
+        assert routes[name]["queue"] == queue, name
+
+
+def test_notification_tasks_give_their_worker_back_within_a_minute():
+    """The notification queue's limit: a hung CRM or SMS gateway holds a slot at most 60 s,
+    so a few of them cannot stop the shop's e-mails for long."""
+    tasks = _project_tasks()
+    for name, route in settings.CELERY_TASK_ROUTES.items():
+        if route["queue"] == "notifications":
+            assert tasks[name].time_limit <= 60, name
+
+
+def test_the_procfile_starts_a_worker_for_every_queue():
+    from tests.realstack import procfile_commands
+
+    served = []
+    for name, command in procfile_commands().items():
+        if name.startswith("worker"):
+            served += re.search(r"--queues (\S+)", command).group(1).split(",")
+    assert sorted(served) == sorted(settings.CELERY_QUEUE_NAMES)
+
+
 def test_every_scheduled_task_exists():
     tasks = _project_tasks()
     for name, entry in settings.CELERY_BEAT_SCHEDULE.items():

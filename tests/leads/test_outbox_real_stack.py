@@ -45,9 +45,9 @@ def test_every_lead_is_notified_after_a_worker_kill_and_a_redis_outage(
         time.sleep(max(0.0, started + second - time.monotonic()))
 
     at(5)
-    stack.kill("worker")  # a crash in the middle of the burst, tasks in flight
+    stack.kill("worker_notify")  # a crash in the middle of the burst, tasks in flight
     at(8)
-    stack.start("worker")
+    stack.start("worker_notify")
     at(12)
     beat_before_outage = processes.log("beat")
     redis_server.stop()
@@ -77,7 +77,7 @@ def test_every_lead_is_notified_after_a_worker_kill_and_a_redis_outage(
     took = time.monotonic() - recovered
     counted = copies()
     duplicates = sum(count - 1 for count in counted.values())
-    restarts = processes.log("worker").count("keep-running:")
+    restarts = processes.log("worker_notify").count("keep-running:")
     print(
         f"\n{len(leads)} leads, {len(statuses)} form posts (all 302), every lead notified "
         f"{took:.1f} s after Redis came back; {duplicates} duplicate e-mail(s); the worker "
@@ -90,5 +90,5 @@ def test_every_lead_is_notified_after_a_worker_kill_and_a_redis_outage(
     # Beat sent its schedule without a single error while the broker was up.
     assert "ERROR" not in beat_before_outage, beat_before_outage
     # After the outage beat recovered by itself: the dispatcher ran on the new Redis.
-    worker_log = processes.log("worker")
+    worker_log = processes.log("worker_notify")
     assert re.search(r"Task autoservice\.tasks\.outbox_dispatch\[[^\]]+\] succeeded", worker_log)
