@@ -168,7 +168,10 @@ def backup_create(*, to: Path) -> BackupResult:
     to = Path(to)
     if to.exists() and any(to.iterdir()):
         raise BackupError(f"Папка {to} не пуста: укажите новую папку для копии.")
-    (to / "files").mkdir(parents=True, exist_ok=True)
+    # Drivers' photos and personal data: readable by the backup's owner only.
+    to.mkdir(mode=0o700, parents=True, exist_ok=True)
+    to.chmod(0o700)
+    (to / "files").mkdir(exist_ok=True)
     seal_log = Path(settings.INTAKE_SEAL_LOG)
     connection.ensure_connection()
     with transaction.atomic():
@@ -259,6 +262,17 @@ def read_backup(path: Path) -> dict:
     return meta
 
 
+def dump_check(path: Path, meta: dict) -> None:
+    """The dump is the one the backup wrote: a damaged or swapped dump is refused before
+    anything is created."""
+    expected = meta.get("db_dump_sha256")
+    if not expected or _file_sha256(Path(path) / "db.dump") != expected:
+        raise BackupError(
+            f"db.dump в {path} не совпадает с записанным в backup.json (SHA-256): "
+            "копия повреждена или подменена."
+        )
+
+
 def read_manifest(path: Path) -> list[dict]:
     try:
         return json.loads((Path(path) / "manifest.json").read_text(encoding="utf-8"))
@@ -312,6 +326,7 @@ def restore_targets_check(*, media_root: Path, seal_log: Path) -> None:
 def backup_restore(*, source: Path, database_url: str, media_root: Path, seal_log: Path) -> dict:
     """Restore a backup into an empty database, an empty media folder and a new seal log."""
     meta = read_backup(source)
+    dump_check(source, meta)
     manifest = read_manifest(source)
     conf = _database_conf(database_url)
     media_root, seal_log = Path(media_root), Path(seal_log)

@@ -9,6 +9,7 @@ The test commits its data (pg_dump reads it from another connection), hence tran
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import json
 import os
@@ -93,6 +94,7 @@ def test_backup_restores_into_a_new_database_and_folder_and_verifies(
     target = tmp_path / "backup"
     call_command("backup", to=str(target), stdout=StringIO())
 
+    assert target.stat().st_mode & 0o777 == 0o700
     meta = json.loads((target / "backup.json").read_text())
     manifest = {
         entry["path"]: entry for entry in json.loads((target / "manifest.json").read_text())
@@ -236,8 +238,11 @@ def test_restore_refuses_a_folder_that_is_not_a_backup(tmp_path, db):
 def test_drill_into_existing_folder_or_database_refuses_and_removes_nothing(tmp_path, db):
     source = tmp_path / "backup"
     source.mkdir()
-    (source / "backup.json").write_text(json.dumps({"format": backup.FORMAT_VERSION}))
-    (source / "db.dump").write_bytes(b"")
+    (source / "db.dump").write_bytes(b"PGDMP")
+    dump_sha256 = hashlib.sha256(b"PGDMP").hexdigest()
+    (source / "backup.json").write_text(
+        json.dumps({"format": backup.FORMAT_VERSION, "db_dump_sha256": dump_sha256})
+    )
     media = tmp_path / "media"
     media.mkdir()
     (media / "photo.jpg").write_bytes(b"a shop's photo")
@@ -264,3 +269,26 @@ def test_drill_into_existing_folder_or_database_refuses_and_removes_nothing(tmp_
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
         assert cursor.fetchone() == (1,)
+
+
+def test_restore_refuses_a_dump_that_is_not_the_one_backed_up(tmp_path, db):
+    source = tmp_path / "backup"
+    source.mkdir()
+    (source / "db.dump").write_bytes(b"PGDMP swapped")
+    (source / "backup.json").write_text(
+        json.dumps({"format": backup.FORMAT_VERSION, "db_dump_sha256": "0" * 64})
+    )
+    name = f"{connection.settings_dict['NAME']}_drill_never"
+
+    with pytest.raises(CommandError, match="db.dump .* не совпадает с записанным в backup.json"):
+        call_command(
+            "restore",
+            source=str(source),
+            database_url=_url(name),
+            media_root=str(tmp_path / "media"),
+            drill=True,
+        )
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_database WHERE datname = %s", [name])
+        assert cursor.fetchone()[0] == 0

@@ -51,7 +51,7 @@ class Command(BaseCommand):
         seal_log = Path(options["seal_log"] or media_root.parent / "intake-seal-log.txt")
         drill = options["drill"]
         try:
-            backup.read_backup(source)
+            backup.dump_check(source, backup.read_backup(source))
             # Checked before the drill creates anything it would clean up afterwards.
             backup.restore_targets_check(media_root=media_root, seal_log=seal_log)
             if drill or options["create_database"]:
