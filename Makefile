@@ -14,7 +14,8 @@ BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/autoservice_bench
 # (`make run`, `make run-full`) and, for tests and benchmarks, their servers on 127.0.0.1.
 DEMO_OUTBOUND_HOSTS := 127.0.0.1:8701,127.0.0.1:8702,127.0.0.1:8703,127.0.0.1:8704,127.0.0.1:8705,127.0.0.1:8706
 
-.PHONY: run run-full test bench soak lint fmt messages system-deps browser-deps services demo clean
+.PHONY: run run-full test bench soak lint fmt messages system-deps browser-deps services demo clean \
+	backup restore-drill
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -74,6 +75,23 @@ bench: $(VENV)/.installed services messages
 soak: $(VENV)/.installed services messages
 	DEBUG=true DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) \
 	$(BIN)/python benchmarks/soak_stack.py
+
+# Backups (autoservice/backup.py), with the production environment (DATABASE_URL, MEDIA_ROOT,
+# INTAKE_SEAL_LOG): `make backup` writes BACKUP_DIR (var/backups/<UTC time>). `make
+# restore-drill` restores BACKUP=<dir> (or a backup it takes now) into a new database
+# (DRILL_DATABASE_URL, created and dropped again) and folder, and verifies it.
+BACKUP_DIR ?= var/backups/$(shell date -u +%Y%m%dT%H%M%SZ)
+DRILL_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/autoservice_restore_drill
+
+backup: $(VENV)/.installed
+	$(BIN)/python manage.py backup --to $(BACKUP_DIR)
+
+restore-drill: $(VENV)/.installed
+	set -e; dir="$(BACKUP)"; \
+	if [ -z "$$dir" ]; then dir="$(BACKUP_DIR)"; $(BIN)/python manage.py backup --to "$$dir"; fi; \
+	rm -rf var/drill; \
+	$(BIN)/python manage.py restore --from "$$dir" --database-url $(DRILL_DATABASE_URL) \
+		--media-root var/drill/media --seal-log var/drill/intake-seal-log.txt --drill
 
 clean:
 	rm -rf var .pytest_cache
