@@ -7,7 +7,10 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
 import re
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -285,3 +288,46 @@ def test_request_id_travels_in_the_task_headers_to_a_real_worker(shop, start_wor
     assert line["request_id"] == "driver-req-0002"
     assert (line["shop"], line["lead"]) == (shop.pk, photo.lead_id)
     assert line["logger"] == "leads.photos"
+
+
+def test_metrics_page_is_valid_prometheus_text(client, db):
+    from prometheus_client.parser import text_string_to_metric_families
+
+    client.get("/healthz/live")
+    families = {
+        family.name: family
+        for family in text_string_to_metric_families(client.get("/metrics").content.decode())
+    }
+    assert families["autoservice_outbox_undelivered"].type == "gauge"
+    assert families["autoservice_supplier_answer_seconds"].type == "histogram"
+    assert families["autoservice_http_requests"].type == "counter"
+
+
+@pytest.mark.timeout(120)
+def test_multiprocess_mode_adds_up_the_figures_of_every_process(tmp_path):
+    """Gunicorn and Celery workers are separate processes: with PROMETHEUS_MULTIPROC_DIR
+    each writes its figures there and any web worker's /metrics shows their sum."""
+    env = {
+        **os.environ,
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path),
+        "DJANGO_SETTINGS_MODULE": "autoservice.settings",
+    }
+    observe = (
+        "import django; django.setup(); from autoservice import metrics; "
+        "metrics.supplier_answer_seconds.labels(kind='abcp', outcome='ok').observe(0.3)"
+    )
+    for _worker in range(2):
+        subprocess.run([sys.executable, "-c", observe], env=env, check=True, timeout=60)
+    scrape = (
+        "import django; django.setup(); from autoservice import metrics; "
+        "print(metrics.exposition().decode())"
+    )
+    text = subprocess.run(
+        [sys.executable, "-c", scrape], env=env, check=True, timeout=60, capture_output=True
+    ).stdout.decode()
+    counts = [
+        line
+        for line in text.splitlines()
+        if line.startswith('autoservice_supplier_answer_seconds_count{kind="abcp",outcome="ok"}')
+    ]
+    assert counts and float(counts[0].rsplit(" ", 1)[1]) == 2.0
