@@ -7,7 +7,9 @@
   does not answer, when (on the full stack) the broker is down or no worker heartbeat has
   arrived lately, or when an undelivered notification is older than OUTBOX_ALERT_SECONDS.
   Monitoring alerts on it.
-- `/metrics`: the same figures in the Prometheus text format.
+- `/metrics`: the same figures in the Prometheus text format, the depth of each Celery
+  queue, and the histograms and counters of autoservice/metrics.py (supplier answers, photo
+  processing, first response to a lead, requests by view).
 
 On the embedded default (no Redis, tasks inline) the broker and the worker are "inline" and
 not required.
@@ -22,6 +24,8 @@ from django.core.cache import cache
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
+
+from .metrics import exposition
 
 HEARTBEAT_KEY = "worker-heartbeat"
 
@@ -148,4 +152,55 @@ def metrics(request: HttpRequest) -> HttpResponse:
         "Seconds since a worker ran the heartbeat beat schedules.",
         worker.get("heartbeat_age_seconds"),
     )
-    return HttpResponse("\n".join(lines) + "\n", content_type="text/plain; version=0.0.4")
+    depths = queue_depths()
+    if depths:
+        lines += [
+            "# HELP autoservice_celery_queue_length Tasks waiting in a Celery queue.",
+            "# TYPE autoservice_celery_queue_length gauge",
+        ]
+    for queue, depth in depths.items():
+        lines.append(f'autoservice_celery_queue_length{{queue="{queue}"}} {depth}')
+    text = "\n".join(lines) + "\n"
+    return HttpResponse(
+        text.encode() + exposition(), content_type="text/plain; version=0.0.4; charset=utf-8"
+    )
+
+
+# kombu's Redis transport keeps a queue's messages of priority p>0 under "<queue>\x06\x16<p>".
+_PRIORITY_SEP = "\x06\x16"
+_PRIORITY_STEPS = (3, 6, 9)
+
+
+def _queue_names() -> list[str]:
+    from .celery import app
+
+    names = {app.conf.task_default_queue}
+    names.update(queue.name for queue in app.conf.task_queues or ())
+    return sorted(names)
+
+
+def queue_depths() -> dict[str, int]:
+    """Messages waiting in each Celery queue (Redis LLEN); nothing without a Redis broker."""
+    broker_url = settings.CELERY_BROKER_URL or ""
+    if settings.CELERY_TASK_ALWAYS_EAGER or not broker_url.startswith(("redis://", "rediss://")):
+        return {}
+    import redis
+
+    client = redis.Redis.from_url(broker_url, socket_connect_timeout=1, socket_timeout=1)
+    depths: dict[str, int] = {}
+    try:
+        with client.pipeline(transaction=False) as pipe:
+            names = _queue_names()
+            for name in names:
+                pipe.llen(name)
+                for step in _PRIORITY_STEPS:
+                    pipe.llen(f"{name}{_PRIORITY_SEP}{step}")
+            counts = pipe.execute()
+    except redis.RedisError:
+        return {}  # the broker being down is autoservice_ready 0 already
+    finally:
+        client.close()
+    per_queue = 1 + len(_PRIORITY_STEPS)
+    for index, name in enumerate(names):
+        depths[name] = sum(counts[index * per_queue : (index + 1) * per_queue])
+    return depths

@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext as _
 
+from .logcontext import log_bind
 from .models import Membership, Shop
 
 M = TypeVar("M", bound=models.Model)
@@ -70,6 +71,7 @@ def staff_required(view: View) -> View:
         if membership is None:
             raise PermissionDenied(_("Вы не сотрудник ни одного работающего автосервиса."))
         request.membership = membership  # type: ignore[attr-defined]
+        log_bind(shop=membership.shop_id)
         request.shop = membership.shop  # type: ignore[attr-defined]
         timezone.activate(membership.shop.tzinfo)
         try:

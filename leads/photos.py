@@ -27,6 +27,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from autoservice import images
+from autoservice.logcontext import log_bound
+from autoservice.metrics import photo_processing_seconds
 from autoservice.models import Shop
 
 from .models import LeadPhoto, PhotoState
@@ -319,14 +321,21 @@ def photo_process(photo_id: int) -> LeadPhoto | None:
         return None
     base = photo.original.name.rsplit(".", 1)[0]
     web_name, thumb_name = f"{base}.web.jpg", f"{base}.thumb.jpg"
-    try:
-        images.make_renditions(
-            _local(photo.original.name), web_dest=_local(web_name), thumb_dest=_local(thumb_name)
-        )
-    except (OSError, images.ImageRejected) as exc:
-        log.error("photo %s rendition failed: %s", photo_id, exc)
-        LeadPhoto.objects.filter(pk=photo_id).update(state=PhotoState.FAILED)
-        return photo
+    started = time.perf_counter()
+    with log_bound(shop=photo.shop_id, lead=photo.lead_id):
+        try:
+            images.make_renditions(
+                _local(photo.original.name),
+                web_dest=_local(web_name),
+                thumb_dest=_local(thumb_name),
+            )
+        except (OSError, images.ImageRejected) as exc:
+            photo_processing_seconds.labels(outcome="failed").observe(time.perf_counter() - started)
+            log.error("photo %s rendition failed: %s", photo_id, exc)
+            LeadPhoto.objects.filter(pk=photo_id).update(state=PhotoState.FAILED)
+            return photo
+        photo_processing_seconds.labels(outcome="ready").observe(time.perf_counter() - started)
+        log.info("photo %s renditions made", photo_id)
     LeadPhoto.objects.filter(pk=photo_id).update(
         web=web_name, thumb=thumb_name, state=PhotoState.READY
     )

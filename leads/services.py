@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from autoservice import events
 from autoservice.consent import consent_record_make
+from autoservice.metrics import lead_first_response_seconds
 from autoservice.models import ApiToken, ConsentRecord, ConsentText, Membership, Shop
 from autoservice.outbox import outbox_put
 from autoservice.services import shop_managers
@@ -379,6 +380,9 @@ def _respond(lead: Lead, now: dt.datetime) -> list[str]:
     """The first answer to the driver stops the response clock."""
     if lead.first_response_at is None:
         lead.first_response_at = now
+        waited = max((now - lead.created_at).total_seconds(), 0.0)
+        # Counted once the answer is saved: a rolled-back change did not answer anyone.
+        transaction.on_commit(lambda: lead_first_response_seconds.observe(waited))
         return ["first_response_at"]
     return []
 

@@ -210,6 +210,9 @@ def redis_server(processes) -> RedisServer:
 @pytest.fixture
 def broker(redis_server, settings):
     """This process publishes to (and caches in) the test's own Redis, as in production."""
+    # Read before the settings change: Celery loads its configuration from the settings on
+    # first use, and a first use here would save (and later restore) the test's broker.
+    saved = {key: celery_app.conf[key] for key in ("broker_url", "task_always_eager")}
     settings.REDIS_URL = redis_server.url
     settings.CELERY_BROKER_URL = redis_server.url
     settings.CELERY_TASK_ALWAYS_EAGER = False
@@ -225,7 +228,6 @@ def broker(redis_server, settings):
             "LOCATION": redis_server.url,
         }
     settings.CACHES = caches
-    saved = {key: celery_app.conf[key] for key in ("broker_url", "task_always_eager")}
     celery_app.conf.broker_url = redis_server.url
     celery_app.conf.task_always_eager = False
     reset_broker_pools()

@@ -28,6 +28,7 @@ from enum import StrEnum
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from autoservice.metrics import supplier_answer_seconds, supplier_outcome
 from autoservice.outbound import OutboundRefused, RefusalReason, outbound_request
 
 from .offer import Offer, normalize_number
@@ -177,6 +178,9 @@ class SupplierAdapter(ABC):
                 state, message = self._final_state(run)
         if run.notes:
             message += ". " + self._notes_label() + "; ".join(run.notes)
+        supplier_answer_seconds.labels(kind=self.kind, outcome=supplier_outcome(state)).observe(
+            time.monotonic() - started
+        )
         return SearchResult(
             supplier=self.supplier_id,
             state=state,
