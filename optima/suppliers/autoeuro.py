@@ -121,16 +121,12 @@ class AutoeuroAdapter(SupplierAdapter):
                 },
                 run,
             )
-            for row in rows:
-                run.rows_seen += 1
-                offer = self._offer(row, requested, run)
-                if offer is None:
-                    run.skipped_rows += 1
-                    continue
-                identity = (offer.order_ref.get("offer_key"), offer.brand, offer.number_key)
-                if identity not in seen:
-                    seen.add(identity)
-                    run.add(offer)
+            run.take(
+                rows,
+                lambda row, requested=requested: self._offer(row, requested, run),
+                seen,
+                order_key="offer_key",
+            )
 
     def _brands(self, run: SearchRun) -> list[tuple[str, str]]:
         rows = self._call("search_brands", {"code": run.number_key}, run)

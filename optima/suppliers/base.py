@@ -21,6 +21,7 @@ import ssl
 import time
 import traceback
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -115,6 +116,28 @@ class SearchRun:
 
     def add(self, offer: Offer) -> None:
         self.offers.append(offer)
+
+    def take(
+        self,
+        rows: Iterable,
+        read: Callable[[object], Offer | None],
+        seen: set[tuple],
+        *,
+        order_key: str,
+    ) -> None:
+        """Read the answer's rows into offers: a row `read` cannot use is counted as skipped,
+        and an offer already taken (the same `order_key` in its order reference, brand and
+        number: the supplier repeats rows across brand lookups) is taken once."""
+        for row in rows:
+            self.rows_seen += 1
+            offer = read(row)
+            if offer is None:
+                self.skipped_rows += 1
+                continue
+            identity = (offer.order_ref.get(order_key), offer.brand, offer.number_key)
+            if identity not in seen:
+                seen.add(identity)
+                self.add(offer)
 
 
 @dataclass(frozen=True)

@@ -77,16 +77,12 @@ class PartsSoftAdapter(SupplierAdapter):
                 },
                 run,
             )
-            for row in rows:
-                run.rows_seen += 1
-                offer = self._offer(row, requested, run)
-                if offer is None:
-                    run.skipped_rows += 1
-                    continue
-                identity = (offer.order_ref.get("hash_key"), offer.brand, offer.number_key)
-                if identity not in seen:
-                    seen.add(identity)
-                    run.add(offer)
+            run.take(
+                rows,
+                lambda row, requested=requested: self._offer(row, requested, run),
+                seen,
+                order_key="hash_key",
+            )
 
     def _brands(self, run: SearchRun) -> list[tuple[str, str]]:
         rows = self._call("get_brands_by_oem", {"oem": run.number_key}, run)
