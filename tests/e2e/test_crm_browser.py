@@ -3,14 +3,14 @@ what was typed kept, a test lead shows the CRM's answer, a refused token shows t
 
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
 
 import pytest
 
 from crm.models import CrmConnection, CrmState
 from tests.crm.fake_crm import FakeCrm
+from tests.e2e.helpers import shot as _shot
+from tests.e2e.helpers import staff_login
 from tests.factories import MembershipFactory
 
 pytestmark = [
@@ -25,24 +25,13 @@ VIEWPORTS = {
 TOKEN = "amo-long-lived-token-0123456789"
 
 
-def _shot(page, name: str) -> None:
-    # SHOTS_DIR=/tmp/shots-… keeps the screenshots for a person to look at.
-    if folder := os.environ.get("SHOTS_DIR"):
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=f"{folder}/{name}.png", full_page=True)
-
-
 @pytest.mark.timeout(180)
 @pytest.mark.parametrize("viewport", list(VIEWPORTS))
 def test_manager_connects_both_crms(browser, live_server, shop, viewport):
     manager = MembershipFactory(shop=shop, role="manager")
     context = browser.new_context(viewport=VIEWPORTS[viewport], locale="ru-RU")
     page = context.new_page()
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("#id_username", manager.user.username)
-    page.fill("#id_password", "correct-horse-42")
-    page.click("button[type=submit]")
-    page.wait_for_url(re.compile(r"/staff/"))
+    staff_login(page, live_server, manager)
     page.goto(f"{live_server.url}/staff/settings/")
     page.get_by_role("link", name="Подключение CRM").click()
     page.wait_for_url(re.compile(r"/staff/settings/crm/$"))

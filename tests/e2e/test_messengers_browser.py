@@ -4,15 +4,15 @@ one-time code from «Мои уведомления» and later sees that they bl
 
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
 
 import pytest
 from django.utils import timezone
 
 from messengers.models import ChatLink, LinkCode, LinkState
 from messengers.services import bots_poll
+from tests.e2e.helpers import VIEWPORTS, staff_login
+from tests.e2e.helpers import shot as _shot
 from tests.factories import MembershipFactory
 from tests.messengers.fake_bots import TELEGRAM_TOKEN, FakeBot
 
@@ -21,28 +21,11 @@ pytestmark = [
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
 
-VIEWPORTS = {
-    "phone": {"width": 390, "height": 844},
-    "tablet": {"width": 820, "height": 1180},
-    "desktop": {"width": 1440, "height": 900},
-}
-
-
-def _shot(page, name: str) -> None:
-    # SHOTS_DIR=/tmp/shots-… keeps the screenshots for a person to look at.
-    if folder := os.environ.get("SHOTS_DIR"):
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=f"{folder}/{name}.png", full_page=True)
-
 
 def _login(browser, live_server, member, viewport):
     context = browser.new_context(viewport=VIEWPORTS[viewport], locale="ru-RU")
     page = context.new_page()
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("#id_username", member.user.username)
-    page.fill("#id_password", "correct-horse-42")
-    page.click("button[type=submit]")
-    page.wait_for_url(re.compile(r"/staff/"))
+    staff_login(page, live_server, member)
     return context, page
 
 

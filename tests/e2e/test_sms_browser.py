@@ -4,13 +4,13 @@ Russian, and after a top-up the test SMS is accepted."""
 
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
 
 import pytest
 
 from sms.models import SmsSettings
+from tests.e2e.helpers import VIEWPORTS, staff_login
+from tests.e2e.helpers import shot as _shot
 from tests.factories import MembershipFactory
 from tests.sms.fake_gateway import FakeGateway
 
@@ -19,19 +19,7 @@ pytestmark = [
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
 
-VIEWPORTS = {
-    "phone": {"width": 390, "height": 844},
-    "tablet": {"width": 820, "height": 1180},
-    "desktop": {"width": 1440, "height": 900},
-}
 KEY = "F2D79B58-A5A2-2F9E-91C8-73D12CE2E102"
-
-
-def _shot(page, name: str) -> None:
-    # SHOTS_DIR=/tmp/shots-… keeps the screenshots for a person to look at.
-    if folder := os.environ.get("SHOTS_DIR"):
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=f"{folder}/{name}.png", full_page=True)
 
 
 @pytest.mark.timeout(180)
@@ -40,11 +28,7 @@ def test_manager_sets_up_sms(browser, live_server, shop, settings, viewport):
     manager = MembershipFactory(shop=shop, role="manager")
     context = browser.new_context(viewport=VIEWPORTS[viewport], locale="ru-RU")
     page = context.new_page()
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("#id_username", manager.user.username)
-    page.fill("#id_password", "correct-horse-42")
-    page.click("button[type=submit]")
-    page.wait_for_url(re.compile(r"/staff/"))
+    staff_login(page, live_server, manager)
     page.goto(f"{live_server.url}/staff/settings/")
     page.get_by_role("link", name="SMS клиентам").click()
     page.wait_for_url(re.compile(r"/staff/settings/sms/$"))

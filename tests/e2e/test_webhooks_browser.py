@@ -3,12 +3,12 @@ a test event to a real receiver on loopback and reads the delivery log."""
 
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
 
 import pytest
 
+from tests.e2e.helpers import VIEWPORTS, staff_login
+from tests.e2e.helpers import shot as _shot
 from tests.factories import MembershipFactory
 from tests.webhooks.docs import doc_verify
 from tests.webhooks.receiver import Receiver
@@ -19,19 +19,6 @@ pytestmark = [
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
 
-VIEWPORTS = {
-    "phone": {"width": 390, "height": 844},
-    "tablet": {"width": 820, "height": 1180},
-    "desktop": {"width": 1440, "height": 900},
-}
-
-
-def _shot(page, name: str) -> None:
-    # SHOTS_DIR=/tmp/shots-… keeps the screenshots for a person to look at.
-    if folder := os.environ.get("SHOTS_DIR"):
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=f"{folder}/{name}.png", full_page=True)
-
 
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize("viewport", list(VIEWPORTS))
@@ -39,11 +26,7 @@ def test_manager_adds_an_endpoint_and_sends_a_test_event(browser, live_server, s
     manager = MembershipFactory(shop=shop, role="manager")
     context = browser.new_context(viewport=VIEWPORTS[viewport], locale="ru-RU")
     page = context.new_page()
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("#id_username", manager.user.username)
-    page.fill("#id_password", "correct-horse-42")
-    page.click("button[type=submit]")
-    page.wait_for_url(re.compile(r"/staff/"))
+    staff_login(page, live_server, manager)
     page.goto(f"{live_server.url}/staff/settings/")
     page.get_by_role("link", name="Вебхуки").click()
     page.wait_for_url(re.compile(r"/staff/settings/webhooks/$"))
