@@ -174,7 +174,7 @@ _PRIORITY_STEPS = (3, 6, 9)
 def _queue_names() -> list[str]:
     from .celery import app
 
-    names = {app.conf.task_default_queue}
+    names = {app.conf.task_default_queue, *getattr(settings, "CELERY_QUEUE_NAMES", ())}
     names.update(queue.name for queue in app.conf.task_queues or ())
     return sorted(names)
 

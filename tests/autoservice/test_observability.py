@@ -168,10 +168,16 @@ def test_outbox_gauge_follows_the_backlog_at_each_scrape(client, shop):
 def test_queue_depth_is_the_length_of_the_celery_queue_in_redis(client, db, broker):
     from autoservice.celery import app
 
-    assert _scrape(client)['autoservice_celery_queue_length{queue="celery"}'] == "0"
-    for _ in range(3):  # no worker runs: the tasks wait in Redis
+    figures = _scrape(client)
+    # Every queue of the routing is reported, empty ones too.
+    for queue in ("notifications", "photos", "suppliers", "exports", "default"):
+        assert figures[f'autoservice_celery_queue_length{{queue="{queue}"}}'] == "0"
+    for _ in range(3):  # no worker runs: the tasks wait in Redis, in their routed queue
         app.send_task("autoservice.tasks.worker_heartbeat")
-    assert _scrape(client)['autoservice_celery_queue_length{queue="celery"}'] == "3"
+    app.send_task("autoservice.tasks.outbox_deliver", args=[0])
+    figures = _scrape(client)
+    assert figures['autoservice_celery_queue_length{queue="default"}'] == "3"
+    assert figures['autoservice_celery_queue_length{queue="notifications"}'] == "1"
 
 
 def test_requests_are_counted_by_view_name_never_by_path(client, db):

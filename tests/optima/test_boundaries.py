@@ -21,6 +21,7 @@ OFFERED = {
     "autoservice.crypto",
     "autoservice.decimals",
     "autoservice.events",
+    "autoservice.metrics",
     "autoservice.mail",
     "autoservice.money",
     "autoservice.outbound",
