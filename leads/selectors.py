@@ -62,7 +62,9 @@ def _search(queryset: QuerySet[Lead], q: str) -> QuerySet[Lead]:
         return queryset
     condition = Q(customer_name__icontains=q)
     digits = re.sub(r"\D", "", q)
-    if len(digits) >= 3:
+    # Only what reads as a phone is looked for among phones: a plate fragment such as
+    # «а123вс» must not list every driver whose number contains 123.
+    if len(digits) >= 3 and re.fullmatch(r"[\d\s()+\-.]+", q):
         if len(digits) == 11 and digits[0] in "78":
             digits = digits[1:]
         condition |= Q(phone__contains=digits)

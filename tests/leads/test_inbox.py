@@ -66,6 +66,16 @@ def test_filters_and_search(advisor_client, shop, advisor):
     assert _rows(advisor_client.get(url, {"q": "a123bc"}).content.decode()) == [str(mine.pk)]
 
 
+def test_a_plate_fragment_does_not_match_phone_digits(advisor_client, shop):
+    plate = LeadFactory(shop=shop, plate="А123ВС77", phone="+79035550000")
+    phone = LeadFactory(shop=shop, plate="К777КК77", phone="+79161231234")
+    url = reverse("leads:inbox")
+    assert _rows(advisor_client.get(url, {"q": "а123вс"}).content.decode()) == [str(plate.pk)]
+    # Digits alone still search the phones (and the plates).
+    found = _rows(advisor_client.get(url, {"q": "916 123"}).content.decode())
+    assert found == [str(phone.pk)]
+
+
 def test_period_filter_uses_the_shops_day(advisor_client, shop):
     today = LeadFactory(shop=shop)
     LeadFactory(shop=shop, created_at=timezone.now() - dt.timedelta(days=3))
