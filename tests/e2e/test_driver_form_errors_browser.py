@@ -37,8 +37,9 @@ def test_failed_photo_form_scrolls_to_the_error_summary_listing_the_errors(phone
     assert "Заявка не отправлена" in text
     assert "Телефон: Проверьте номер" in text
     assert "Без согласия" in text
+    # The page's script moves the focus to the summary once it has loaded: wait for it.
+    page.wait_for_function("document.activeElement?.id === 'error-summary'", timeout=10_000)
     assert _in_view(page, "#error-summary")
-    assert page.evaluate("document.activeElement.id") == "error-summary"
     # The summary sits at the top of the form, above its first field.
     assert page.evaluate(
         """() => document.getElementById("error-summary").compareDocumentPosition(
