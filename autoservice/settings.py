@@ -108,6 +108,7 @@ INSTALLED_APPS = [
     "bootstrap",
     "axes",
     "autoservice",
+    "customers",
     "leads",
     "booking",
     "photoportal",
@@ -123,6 +124,7 @@ INSTALLED_APPS = [
     "analytics",
     "sms",
     "messengers",
+    "campaigns",
 ]
 
 MIDDLEWARE = [

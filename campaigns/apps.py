@@ -1,0 +1,11 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class CampaignsConfig(AppConfig):
+    """Messages that bring drivers back: reminders by date or mileage and one-off campaigns,
+    only with marketing consent and with an unsubscribe link in each."""
+
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "campaigns"
+    verbose_name = _("Возврат клиентов")
