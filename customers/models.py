@@ -196,3 +196,64 @@ class CustomerEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.customer_id}"
+
+
+class DuplicateReason(models.TextChoices):
+    VIN = "vin", _("тот же VIN")
+    PLATE = "plate", _("тот же госномер")
+    NAME_CAR = "name_car", _("то же имя и та же машина")
+    PHONE = "phone", _("тот же номер в другом формате")
+
+
+class DuplicateStatus(models.TextChoices):
+    OPEN = "open", _("ждёт решения")
+    MERGED = "merged", _("объединены")
+    DISMISSED = "dismissed", _("не дубль")
+
+
+class DuplicateProposal(models.Model):
+    """Two customers that look like one person. Never merged silently: staff decide.
+    The pair is stored lower id first, so one pair has at most one open proposal."""
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+")
+    customer_a = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="+", verbose_name=_("клиент")
+    )
+    customer_b = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="+", verbose_name=_("возможный дубль")
+    )
+    reason = models.CharField(_("почему"), max_length=10, choices=DuplicateReason.choices)
+    detail = models.CharField(_("что совпало"), max_length=200, blank=True)
+    status = models.CharField(
+        _("решение"), max_length=10, choices=DuplicateStatus.choices, default=DuplicateStatus.OPEN
+    )
+    decided_by = models.ForeignKey(
+        Membership,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("кто решил"),
+    )
+    decided_at = models.DateTimeField(_("когда решено"), null=True, blank=True)
+    created_at = models.DateTimeField(_("предложено"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("возможный дубль клиента")
+        verbose_name_plural = _("возможные дубли клиентов")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer_a", "customer_b"],
+                condition=models.Q(status="open"),
+                name="duplicate_open_once",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(customer_a__lt=models.F("customer_b")),
+                name="duplicate_pair_ordered",
+            ),
+        ]
+        indexes = [models.Index(fields=["shop", "status"], name="duplicate_status_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.customer_a_id} ~ {self.customer_b_id} ({self.get_reason_display()})"

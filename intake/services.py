@@ -23,6 +23,7 @@ from PIL import Image
 from autoservice import events, images
 from autoservice.models import ConsentRecord, Membership, Shop
 from autoservice.outbox import outbox_put
+from customers.services import car_update
 from leads.models import Lead
 
 from . import quality, sealing
@@ -124,6 +125,16 @@ def record_create(
             return draft
     Shop.objects.select_for_update().filter(pk=shop.pk).first()
     number = (IntakeRecord.objects.filter(shop=shop).aggregate(n=Max("number"))["n"] or 0) + 1
+    if lead is not None and lead.car_id is not None:
+        # What the advisor reads off the car at intake (VIN, plate) completes the customer's car.
+        car_update(
+            car=lead.car,
+            vin=data.vin,
+            plate=data.plate,
+            make=data.make,
+            model=data.model,
+            year=data.year,
+        )
     return IntakeRecord.objects.create(
         shop=shop,
         number=number,
@@ -287,6 +298,8 @@ def record_update_details(*, record: IntakeRecord, **fields) -> IntakeRecord:
     for name, value in fields.items():
         setattr(record, name, value)
     record.save(update_fields=list(fields))
+    if fields.get("odometer_km") is not None and record.lead_id and record.lead.car_id:
+        car_update(car=record.lead.car, mileage_km=fields["odometer_km"])
     return record
 
 

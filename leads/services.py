@@ -21,6 +21,12 @@ from autoservice.metrics import lead_first_response_seconds
 from autoservice.models import ApiToken, ConsentRecord, ConsentText, Membership, Shop
 from autoservice.outbox import outbox_put
 from autoservice.services import shop_managers
+from customers.models import Customer
+from customers.services import (
+    customer_manager_adopt,
+    customer_manager_for_request,
+    customer_match_request,
+)
 
 from .models import (
     TRANSITIONS,
@@ -142,12 +148,35 @@ def _lead_insert(
         .order_by("-created_at")
         .first()
     )
+    # The person and the car behind the request; a known customer's request goes to their
+    # personal manager first (the SLA escalation still reaches everyone if they are silent).
+    match = customer_match_request(
+        shop=shop,
+        phone=data.phone,
+        name=data.customer_name,
+        email=data.email,
+        consent=consent,
+        make=data.vehicle_make,
+        model=data.vehicle_model,
+        year=data.vehicle_year,
+        plate=data.plate,
+        channel=channel,
+        now=now,
+    )
+    manager = (
+        customer_manager_for_request(match.customer)
+        if match is not None and not match.customer_created
+        else None
+    )
     lead = Lead.objects.create(
         shop=shop,
         number=number,
         submission_key=submission_key,
         channel=channel,
         consent=consent,
+        customer=match.customer if match else None,
+        car=match.car if match else None,
+        assignee=manager,
         repeat_of=earlier,
         created_at=now,
         status_changed_at=now,
@@ -186,6 +215,15 @@ def _lead_insert(
         lead_id=lead.pk,
         data={"lead_id": lead.pk, "number": lead.number, "channel": lead.channel},
     )
+    if manager is not None:
+        _event(
+            lead,
+            EventKind.ASSIGNED,
+            text=_("Направлена персональному менеджеру: %(name)s") % {"name": manager.display_name},
+            assignee=manager.pk,
+            personal_manager=True,
+        )
+        _assigned_emit(lead)
     if shop.notification_email_list:
         outbox_put(
             shop=shop,
@@ -420,6 +458,13 @@ def lead_assign(
         assignee=assignee.pk if assignee else None,
         **_token_data(via_token),
     )
+    _assigned_emit(lead)
+    if assignee is not None:
+        _manager_adopt(lead, assignee)
+    return lead
+
+
+def _assigned_emit(lead: Lead) -> None:
     events.event_emit(
         shop=lead.shop,
         type=events.LEAD_ASSIGNED,
@@ -427,7 +472,15 @@ def lead_assign(
         lead_id=lead.pk,
         data={"lead_id": lead.pk, "number": lead.number, "assignee_id": lead.assignee_id},
     )
-    return lead
+
+
+def _manager_adopt(lead: Lead, member: Membership | None) -> None:
+    """The advisor who takes a customer's request (assigned, or answering it first) becomes
+    the customer's personal manager, if they have none."""
+    if member is None or lead.customer_id is None:
+        return
+    customer = Customer.objects.select_related("shop").get(pk=lead.customer_id)
+    customer_manager_adopt(customer=customer, member=member)
 
 
 @transaction.atomic
@@ -476,6 +529,8 @@ def lead_change_status(
         lead.assignee = by
         fields.append("assignee")
     lead.save(update_fields=fields)
+    if by is not None and by.shop_id == lead.shop_id:
+        _manager_adopt(lead, lead.assignee or by)
     text = f"{Status(old).label} → {Status(status).label}"
     if reason:
         text += f": {reason}"
@@ -511,6 +566,7 @@ def lead_mark_contacted(*, lead: Lead, by: Membership, note: str = "") -> Lead:
     if fields:
         lead.save(update_fields=fields)
     _event(lead, EventKind.CONTACTED, actor=by, text=note.strip())
+    _manager_adopt(lead, lead.assignee or by)
     if lead.status == Status.NEW:
         lead_change_status(lead=lead, status=Status.IN_PROGRESS, by=by, now=now)
     return lead
