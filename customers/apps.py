@@ -6,3 +6,10 @@ class CustomersConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "customers"
     verbose_name = _("Клиенты")
+
+    def ready(self) -> None:
+        from autoservice.personal_data import provider_register
+
+        from .personal_data import CustomersProvider
+
+        provider_register(CustomersProvider())

@@ -33,6 +33,9 @@ from autoservice.models import (
     OutboxMessage,
     PersonalDataPolicy,
 )
+from customers.models import Car, Customer, CustomerEvent, CustomerPhone
+from customers.services import car_update as customer_car_update
+from customers.services import customer_manager_adopt
 from intake import sealing
 from intake.models import IntakeRecord
 from leads import photos as lead_photos
@@ -99,6 +102,9 @@ def _footprint(shop, manager, *, hold_passed: bool = True) -> dict:
     """Everything a shop can hold about one driver."""
     lead = _driver_request(shop)
     lead_add_note(lead=lead, by=manager, text=f"Перезвонить {NAME}, {PHONE}")
+    # The customer base: the person, the phone, the car with its plate and VIN, a timeline.
+    customer_car_update(car=lead.car, vin=VIN, mileage_km=120300)
+    customer_manager_adopt(customer=lead.customer, member=manager)
     estimate = EstimateFactory(shop=shop)
     estimate.lead = lead
     estimate.save()
@@ -253,6 +259,12 @@ def test_erasure_leaves_no_trace_in_the_database_or_the_files(shop, manager):
     counts = {row["category"]: row["count"] for row in act.categories}
     assert counts["leads"] == 1 and counts["lead_photos"] == 2 and counts["intake_records"] == 1
     assert counts["consents"] == 1 and counts["outbox"] >= 2 and counts["offers"] == 1
+    assert counts["customers"] == 1 and counts["customer_phones"] == 1
+    assert counts["customer_cars"] == 1 and counts["customer_events"] >= 3
+    assert not Customer.objects.filter(shop=shop).exists()
+    assert not CustomerPhone.objects.filter(shop=shop).exists()
+    assert not Car.objects.filter(shop=shop).exists()
+    assert not CustomerEvent.objects.filter(customer__shop=shop).exists()
     assert act.files_count == len(files)
     assert act.reason == DestructionReason.SUBJECT_REQUEST
     assert str(manager.user.pk) in act.performed_by_label
