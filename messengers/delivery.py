@@ -87,6 +87,8 @@ def message_text(lead: Lead, payload: dict) -> str:
         head = _("Клиент принял предложение по заявке №%(n)s") % {"n": lead.number}
         if payload.get("total_rub"):
             head += "\n" + _("Сумма: %(total)s") % {"total": format_rub(payload["total_rub"])}
+    elif payload.get("personal"):
+        head = _("Новая заявка №%(n)s от вашего клиента") % {"n": lead.number}
     else:
         head = _("Новая заявка №%(n)s") % {"n": lead.number}
     return "\n".join([head, _car(lead), _summary(lead), url])[:TEXT_CHARS]

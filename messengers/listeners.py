@@ -2,7 +2,7 @@
 
 from autoservice import events
 from autoservice.events import ShopEvent, event_listen
-from leads.models import Lead
+from leads.models import EventKind, Lead
 from leads.services import ESCALATION_LISTENERS
 
 from . import services
@@ -11,7 +11,15 @@ from . import services
 @event_listen("messengers")
 def notify_staff(event: ShopEvent) -> None:
     if event.type == events.LEAD_CREATED:
-        services.notify_new_lead(shop=event.shop, lead_id=event.data["lead_id"])
+        assignee = (
+            Lead.objects.filter(pk=event.data["lead_id"]).values_list("assignee_id", flat=True)
+        ).first()
+        if assignee is not None:  # a known customer: their personal manager first
+            services.notify_personal_manager(
+                shop=event.shop, lead_id=event.data["lead_id"], member_id=assignee
+            )
+        else:
+            services.notify_new_lead(shop=event.shop, lead_id=event.data["lead_id"])
     elif event.type == events.OFFER_ACCEPTED:
         services.notify_offer_accepted(
             shop=event.shop,
@@ -24,6 +32,9 @@ def notify_staff(event: ShopEvent) -> None:
 
 def notify_managers_of_escalation(lead: Lead) -> None:
     services.notify_escalation(shop=lead.shop, lead_id=lead.pk)
+    routed = lead.events.filter(kind=EventKind.ASSIGNED, data__personal_manager=True)
+    if lead.assignee_id is not None and routed.exists():
+        services.notify_on_duty_after_escalation(shop=lead.shop, lead_id=lead.pk)
 
 
 if notify_managers_of_escalation not in ESCALATION_LISTENERS:

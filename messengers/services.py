@@ -208,6 +208,30 @@ def notify_new_lead(*, shop: Shop, lead_id: int) -> int:
     return len(links)
 
 
+def notify_personal_manager(*, shop: Shop, lead_id: int, member_id: int) -> int:
+    """A known customer's new request goes to their personal manager first, on duty or not
+    (the customer is theirs); if the manager is silent past the SLA, the escalation brings
+    everyone on duty in (see notify_on_duty_after_escalation)."""
+    links = [link for link in _live_links(shop) if link.membership_id == member_id]
+    for link in links:
+        _put(
+            shop=shop,
+            link=link,
+            about=ABOUT_NEW_LEAD,
+            key=str(lead_id),
+            lead_id=lead_id,
+            personal=True,
+        )
+    return len(links)
+
+
+def notify_on_duty_after_escalation(*, shop: Shop, lead_id: int) -> int:
+    """A request that went to one advisor only (the customer's personal manager) and waited
+    past the SLA reaches everyone on duty, as any new request does. The same dedupe key as
+    the first message: the manager is not told twice."""
+    return notify_new_lead(shop=shop, lead_id=lead_id)
+
+
 def _manager_links(shop: Shop) -> list[ChatLink]:
     return [link for link in _live_links(shop) if link.membership.role == Role.MANAGER]
 

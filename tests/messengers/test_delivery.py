@@ -296,3 +296,31 @@ def test_max_gets_the_first_photo_as_a_short_lived_link_to_its_web_rendition(
     assert response.status_code == 200
     with first.web.open("rb") as web:
         assert b"".join(response.streaming_content) == web.read()
+
+
+def test_a_known_customers_request_goes_to_their_manager_then_on_duty_after_the_sla(
+    shop, telegram, linked_advisor, linked_manager, django_capture_on_commit_callbacks
+):
+    """The personal manager (the advisor who answered the customer first) is told alone; the
+    SLA escalation then reaches everyone on duty, the manager not twice."""
+    from leads.services import lead_mark_contacted
+
+    first = _new_lead(shop, django_capture_on_commit_callbacks)
+    lead_mark_contacted(lead=first, by=linked_advisor)
+    before = len(telegram.calls("sendMessage"))
+
+    again = _new_lead(shop, django_capture_on_commit_callbacks)
+
+    assert again.assignee == linked_advisor
+    calls = telegram.calls("sendMessage")[before:]
+    assert [c.body["chat_id"] for c in calls] == [TELEGRAM_CHAT]
+    assert f"Новая заявка №{again.number} от вашего клиента" in calls[0].body["text"]
+
+    Lead.objects.filter(pk=again.pk).update(sla_due_at=timezone.now() - dt.timedelta(minutes=5))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert leads_escalate_overdue() == 1
+    calls = telegram.calls("sendMessage")[before:]
+    to = [c.body["chat_id"] for c in calls]
+    # The manager of the shop: the escalation and, being on duty, the request itself.
+    assert sorted(to) == sorted([TELEGRAM_CHAT, "777000111", "777000111"])
+    assert sum("без ответа дольше срока" in c.body["text"] for c in calls) == 1
