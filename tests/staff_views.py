@@ -67,6 +67,10 @@ register("autoservice:shop_settings")
 register("autoservice:team")
 register("autoservice:member_create")
 register("autoservice:member_edit", lambda shop: {"member_id": MembershipFactory(shop=shop).pk})
+register(
+    "customer_reassign:member_customers",
+    lambda shop: {"member_id": MembershipFactory(shop=shop).pk},
+)
 register("autoservice:api_tokens")
 register("autoservice:access_log")
 register("leads:inbox")
