@@ -202,14 +202,64 @@ def _photo_bytes(seed: int, index: int) -> bytes:
     return buffer.getvalue()
 
 
+# A regular: three requests over 60 days from one phone, two cars, a personal manager.
+REGULAR = ("Сергей Орлов", "+79857770011")
+REGULAR_REQUESTS = [
+    # channel, make, model, year, plate, description, status, days ago
+    ("photo", "Toyota", "Camry", 2019, "Т404КМ750", "Царапина на заднем бампере", Status.WON, 60),
+    ("calculator", "Kia", "Sportage", 2021, "К505ОР777", "Вмятина на двери жены", Status.WON, 34),
+    ("walk_in", "Toyota", "Camry", 2019, "Т404КМ750", "Скол на капоте после трассы", Status.NEW, 1),
+]
+
+
+def _regular_customer(shop: Shop, advisor: Membership | None, stdout) -> None:
+    """The customer card's example: the first request's advisor becomes the manager, the
+    later ones go straight to them."""
+    name, phone = REGULAR
+    if advisor is None or Lead.objects.filter(shop=shop, phone=phone).exists():
+        return
+    text = consent_text_current(shop)
+    now = timezone.now()
+    for channel, make, model, year, plate, description, status, days_ago in REGULAR_REQUESTS:
+        created = now - dt.timedelta(days=days_ago)
+        with transaction.atomic():
+            consent = ConsentRecord.objects.create(
+                shop=shop,
+                text=text,
+                subject_name=name,
+                subject_phone=phone,
+                accepted_at=created,
+                ip_address="95.24.18.9",
+                user_agent="Mozilla/5.0 (Linux; Android 14) Chrome/131.0 Mobile Safari/537.36",
+            )
+            lead, _created = services.lead_create(
+                shop=shop,
+                channel=channel,
+                data=services.LeadInput(
+                    customer_name=name,
+                    phone=phone,
+                    vehicle_make=make,
+                    vehicle_model=model,
+                    vehicle_year=year,
+                    plate=plate,
+                    description=description,
+                ),
+                consent=consent if channel != "walk_in" else None,
+                now=created,
+            )
+            _advance(lead, status, advisor, created)
+    stdout.write(f"Постоянный клиент: {name}, три заявки за 60 дней, два автомобиля.")
+
+
 def load(*, shop: Shop, stdout) -> None:
     if not shop.notification_emails:
         shop.notification_emails = "service@demo.local"
         shop.save(update_fields=["notification_emails"])
+    advisors = list(shop.memberships.filter(role=Role.ADVISOR).select_related("user"))
+    _regular_customer(shop, advisors[0] if advisors else None, stdout)
     if Lead.objects.filter(shop=shop, phone__in=[row[1] for row in DEMO_LEADS]).exists():
         stdout.write("Демо-заявки уже есть.")
         return
-    advisors = list(shop.memberships.filter(role=Role.ADVISOR).select_related("user"))
     manager = shop.memberships.filter(role=Role.MANAGER).first()
     text = consent_text_current(shop)
     now = timezone.now()
