@@ -55,6 +55,10 @@ class LeadSerializer(serializers.Serializer):
     plate = serializers.CharField()
     description = serializers.CharField()
     assignee = PersonSerializer(allow_null=True)
+    customer_id = serializers.IntegerField(
+        allow_null=True, help_text=_("клиент автосервиса: все заявки с одного телефона")
+    )
+    car_id = serializers.IntegerField(allow_null=True, help_text=_("автомобиль клиента"))
     photo_count = serializers.IntegerField()
     created_at = serializers.DateTimeField()
     status_changed_at = serializers.DateTimeField()

@@ -174,6 +174,12 @@ def test_create_with_key_makes_one_lead_and_repeats_answer_200(api, shop):
     created = LeadEvent.objects.get(lead_id=body["id"], kind=EventKind.CREATED)
     assert created.data["api_token_name"] == "amoCRM"
     assert "amoCRM" in created.text
+    # The customer and car the request was matched to; a second call is the same customer.
+    lead = Lead.objects.get(pk=body["id"])
+    assert (body["customer_id"], body["car_id"]) == (lead.customer_id, lead.car_id)
+    assert body["customer_id"] is not None and body["car_id"] is not None
+    other = _post(api, url, {**NEW_LEAD, "phone": "+7 912 345 67 89"}, HTTP_IDEMPOTENCY_KEY="k2")
+    assert other.json()["customer_id"] == body["customer_id"]
 
 
 def test_same_key_with_another_body_is_409(api, shop):
