@@ -8,7 +8,7 @@ them); a second run only fills what is still missing."""
 import re
 
 from django.core.exceptions import ValidationError
-from django.db import migrations
+from django.db import connections, migrations
 
 from autoservice.phones import normalize_phone
 from autoservice.plates import normalize_plate
@@ -59,12 +59,16 @@ def _car_key(cars, make, model, year, plate):
 
 
 def backfill(apps, schema_editor):
+    backfill_leads(apps, schema_editor.connection.alias)
+
+
+def backfill_leads(apps, db, shop_ids=None):
+    """`shop_ids`: only these shops (the benchmark); the migration does every shop."""
     Lead = apps.get_model("leads", "Lead")
     Customer = apps.get_model("customers", "Customer")
     CustomerPhone = apps.get_model("customers", "CustomerPhone")
     CustomerEvent = apps.get_model("customers", "CustomerEvent")
     Car = apps.get_model("customers", "Car")
-    db = schema_editor.connection.alias
 
     known = {
         (shop_id, phone): customer_id
@@ -73,9 +77,11 @@ def backfill(apps, schema_editor):
         )
     }
     people = {}  # (shop, phone) -> {"leads": [(lead_id, car index)], "cars": [...], ...}
+    leads = Lead.objects.using(db)
+    if shop_ids is not None:
+        leads = leads.filter(shop_id__in=shop_ids)
     rows = (
-        Lead.objects.using(db)
-        .filter(customer__isnull=True)
+        leads.filter(customer__isnull=True)
         .exclude(phone="")
         .order_by("created_at", "id")
         .values_list(
@@ -202,8 +208,32 @@ def backfill(apps, schema_editor):
     for key, person in people.items():
         for lead_id, index in person["leads"]:
             car_id = car_ids[key][index] if index is not None else None
-            links.append(Lead(pk=lead_id, customer_id=known[key], car_id=car_id))
-    Lead.objects.using(db).bulk_update(links, ["customer", "car"], batch_size=BATCH)
+            links.append((lead_id, known[key], car_id))
+    _link(Lead, db, links)
+
+
+def _link(Lead, db, links):
+    """lead.customer and lead.car for every (lead, customer, car). On PostgreSQL one UPDATE
+    joined to a VALUES list per batch: Django's bulk_update writes a CASE with a branch per
+    row, which PostgreSQL walks for every row (quadratic in the batch)."""
+    connection = connections[db]
+    if connection.vendor != "postgresql":
+        Lead.objects.using(db).bulk_update(
+            [Lead(pk=pk, customer_id=c, car_id=car) for pk, c, car in links],
+            ["customer", "car"],
+            batch_size=BATCH,
+        )
+        return
+    table = connection.ops.quote_name(Lead._meta.db_table)
+    with connection.cursor() as cursor:
+        for start in range(0, len(links), BATCH * 5):
+            chunk = links[start : start + BATCH * 5]
+            values = ",".join(["(%s::bigint, %s::bigint, %s::bigint)"] * len(chunk))
+            cursor.execute(
+                f"UPDATE {table} AS lead SET customer_id = v.customer, car_id = v.car "
+                f"FROM (VALUES {values}) AS v(id, customer, car) WHERE lead.id = v.id",
+                [value for row in chunk for value in row],
+            )
 
 
 class Migration(migrations.Migration):
