@@ -30,6 +30,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from autoservice.models import OutboxMessage
@@ -47,7 +48,7 @@ from .clients import (
     client_for,
 )
 from .models import ChatLink, LinkState, Messenger, MessengerBot
-from .services import ABOUT_ESCALATION, ABOUT_NEW_LEAD, ABOUT_OFFER_ACCEPTED, SEND
+from .services import ABOUT_BOOKING, ABOUT_ESCALATION, ABOUT_NEW_LEAD, ABOUT_OFFER_ACCEPTED, SEND
 
 log = logging.getLogger(__name__)
 
@@ -98,9 +99,40 @@ def _summary(lead: Lead) -> str:
     return "\n".join(lines) or _("Описание не заполнено")
 
 
+def _when(lead: Lead, iso: str | None) -> str:
+    if not iso:
+        return ""
+    moment = dt.datetime.fromisoformat(iso).astimezone(lead.shop.tzinfo)
+    return date_format(moment, "j E, D, H:i")
+
+
+def _booking_head(lead: Lead, payload: dict) -> str:
+    words = {
+        "n": lead.number,
+        "when": _when(lead, payload.get("starts_at")),
+        "old": _when(lead, payload.get("old_starts_at")),
+        "post": payload.get("post"),
+        "who": _("клиент по ссылке") if payload.get("by") == "driver" else _("сотрудник"),
+    }
+    action = payload.get("action")
+    if action == "moved":
+        return _(
+            "Визит по заявке №%(n)s перенесён: %(old)s → %(when)s, пост %(post)s (%(who)s)"
+        ) % (words)
+    if action == "cancelled":
+        return _("Запись по заявке №%(n)s на %(when)s отменена (%(who)s)") % words
+    return _("Запись по заявке №%(n)s: %(when)s, пост %(post)s (%(who)s)") % words
+
+
 def message_text(lead: Lead, payload: dict) -> str:
     about = payload.get("about")
     url = settings.SITE_URL + reverse("leads:lead_detail", kwargs={"lead_id": lead.pk})
+    if about == ABOUT_BOOKING:
+        board = settings.SITE_URL + reverse("booking:board")
+        if payload.get("starts_at"):
+            day = dt.datetime.fromisoformat(payload["starts_at"]).astimezone(lead.shop.tzinfo)
+            board += f"?day={day.date().isoformat()}"
+        return "\n".join([_booking_head(lead, payload), _car(lead), url, board])[:TEXT_CHARS]
     if about == ABOUT_ESCALATION:
         head = _("Заявка №%(n)s без ответа дольше срока (%(sla)s мин.)") % {
             "n": lead.number,
