@@ -1,7 +1,7 @@
 """Shop events: what happened to a lead, an estimate, an offer or an intake record, told to
 whoever listens (the shop's webhooks, its CRM).
 
-The apps that make a change (leads, smartcalc, optima, intake) call `event_emit` inside the
+The apps that make a change (leads, booking, smartcalc, optima, intake) call `event_emit` inside the
 transaction that makes it. Listeners are registered by the apps above them (in their
 AppConfig.ready) and run right there, in the same transaction: each writes its outgoing
 messages to the outbox. So an event is never told for a change that rolled back, and never
@@ -34,6 +34,11 @@ ESTIMATE_REVISED = "estimate.revised"
 OFFER_SENT = "offer.sent"
 OFFER_ACCEPTED = "offer.accepted"
 INTAKE_SEALED = "intake.sealed"
+BOOKING_CREATED = "booking.created"
+BOOKING_MOVED = "booking.moved"
+BOOKING_CANCELLED = "booking.cancelled"
+# Beat found a visit starting within a day (once per start time): the SMS reminder hears it.
+BOOKING_REMINDER_DUE = "booking.reminder_due"
 
 # Every event a shop can subscribe to, with the name its manager sees.
 EVENT_TYPES: dict[str, str] = {
@@ -45,6 +50,10 @@ EVENT_TYPES: dict[str, str] = {
     OFFER_SENT: _("Предложение отправлено клиенту"),
     OFFER_ACCEPTED: _("Клиент принял предложение"),
     INTAKE_SEALED: _("Акт приёмки подписан"),
+    BOOKING_CREATED: _("Клиент записан на визит"),
+    BOOKING_MOVED: _("Визит перенесён"),
+    BOOKING_CANCELLED: _("Запись на визит отменена"),
+    BOOKING_REMINDER_DUE: _("Пора напомнить о визите"),
 }
 
 

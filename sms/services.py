@@ -33,6 +33,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from autoservice import events
@@ -40,6 +41,7 @@ from autoservice.consent import consent_withdrawn
 from autoservice.models import OutboxMessage, OutboxStatus, Shop
 from autoservice.outbox import OutboxParked, outbox_put, outbox_release, register_handler
 from autoservice.phones import format_phone
+from booking.models import Booking, BookingStatus
 from leads.models import EventKind, Lead, Status
 from leads.services import lead_event_add
 from optima.models import CustomerOffer
@@ -151,16 +153,79 @@ def _status_text(shop: Shop, status: str) -> tuple[str, str] | None:
     return None
 
 
+BOOKING_EVENTS = (
+    events.BOOKING_CREATED,
+    events.BOOKING_MOVED,
+    events.BOOKING_CANCELLED,
+    events.BOOKING_REMINDER_DUE,
+)
+
+
+def _when(shop: Shop, iso: str) -> str:
+    moment = dt.datetime.fromisoformat(iso).astimezone(shop.tzinfo)
+    return date_format(moment, "j E, D, H:i")
+
+
+def _booking_text(event: events.ShopEvent, booking: Booking) -> tuple[str, str]:
+    """Transactional (the visit the driver asked for), so the processing consent is enough:
+    no advertising consent is asked for these. Each carries the visit's own link, where the
+    driver moves or cancels it."""
+    shop = event.shop
+    words = {
+        "shop": _shop_line(shop),
+        "when": _when(shop, event.data["starts_at"]),
+        "link": settings.SITE_URL + reverse("booking:visit", args=[shop.slug, booking.token]),
+    }
+    if event.type == events.BOOKING_CREATED:
+        text = _("%(shop)s: вы записаны на %(when)s.") % words
+        if shop.address:
+            text += " " + _("Адрес: %(a)s.") % {"a": shop.address}
+        text += " " + _("Перенести или отменить: %(link)s") % words
+        return Purpose.BOOKED, text
+    if event.type == events.BOOKING_MOVED:
+        return Purpose.BOOKED, _("%(shop)s: визит перенесён на %(when)s. Запись: %(link)s") % words
+    if event.type == events.BOOKING_CANCELLED:
+        text = _("%(shop)s: запись на %(when)s отменена.") % words
+        if shop.phone:
+            text += " " + _("Тел. %(p)s") % {"p": shop.phone}
+        return Purpose.BOOKED, text
+    return Purpose.REMINDER, _(
+        "%(shop)s: напоминаем о визите %(when)s. Перенести или отменить: %(link)s"
+    ) % words
+
+
+def _booking_sms(event: events.ShopEvent, lead: Lead) -> None:
+    booking = Booking.objects.filter(pk=event.data.get("booking_id"), shop=event.shop).first()
+    if booking is None:
+        return
+    purpose, text = _booking_text(event, booking)
+    sms_send(
+        shop=event.shop,
+        phone=lead.phone,
+        text=text,
+        purpose=purpose,
+        # The event's id: each move is its own SMS; a reminder is one per start time
+        # because beat emits it once per start time.
+        dedupe_key=f"lead:{lead.pk}:booking:{event.id}",
+        lead=lead,
+    )
+
+
 @events.event_listen("sms")
 def sms_on_shop_event(event: events.ShopEvent) -> None:
     """Writes SMS rows for the driver; never calls out."""
-    if event.type not in (events.OFFER_SENT, events.LEAD_STATUS_CHANGED) or not event.lead_id:
+    if event.type not in (events.OFFER_SENT, events.LEAD_STATUS_CHANGED, *BOOKING_EVENTS):
+        return
+    if not event.lead_id:
         return
     conf = SmsSettings.objects.filter(shop=event.shop, enabled=True).first()
     if conf is None:
         return
     lead = Lead.objects.filter(pk=event.lead_id, shop=event.shop).first()
     if lead is None or not lead.phone or lead.is_consent_withdrawn:
+        return
+    if event.type in BOOKING_EVENTS:
+        _booking_sms(event, lead)
         return
     if event.type == events.OFFER_SENT:
         offer = CustomerOffer.objects.filter(pk=event.data.get("offer_id"), shop=event.shop).first()
@@ -172,6 +237,11 @@ def sms_on_shop_event(event: events.ShopEvent) -> None:
         said = _status_text(event.shop, event.data.get("new", ""))
         if said is None:
             return
+        if (
+            said[0] == Purpose.BOOKED
+            and Booking.objects.filter(lead=lead, status=BookingStatus.BOOKED).exists()
+        ):
+            return  # booked through the booking: its own SMS has the time and the link
         purpose, text = said
         key = f"status:{event.id}"
     sms_send(

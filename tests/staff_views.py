@@ -307,4 +307,5 @@ def _booking_kwargs(shop) -> dict:
 register("booking:board")
 register("booking:staff_book")
 register("booking:staff_booking", _booking_kwargs)
+register("booking:board_move", _booking_kwargs, post_only=True)
 register("booking:capacity")
