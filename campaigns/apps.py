@@ -9,3 +9,7 @@ class CampaignsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "campaigns"
     verbose_name = _("Возврат клиентов")
+
+    def ready(self) -> None:
+        # The shop-event listener (SMS states of its messages) and the e-mail outbox handler.
+        from . import services  # noqa: F401
