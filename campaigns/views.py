@@ -5,17 +5,25 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from autoservice.tenancy import for_shop, get_for_shop, manager_required
 
 from . import services
 from .forms import CampaignForm, ReminderRuleForm
-from .models import DEFAULT_TEXTS, Campaign, CampaignMessage, CampaignStatus, ReminderRule
+from .models import (
+    DEFAULT_TEXTS,
+    Campaign,
+    CampaignMessage,
+    CampaignResponse,
+    CampaignStatus,
+    ReminderRule,
+)
 from .selectors import campaign_figures
 
 
 @manager_required
+@require_GET
 def campaign_list(request: HttpRequest) -> HttpResponse:
     shop = request.shop
     campaigns = list(for_shop(Campaign, shop).order_by("-created_at", "-pk")[:50])
@@ -73,6 +81,7 @@ def campaign_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
 
 
 @manager_required
+@require_GET
 def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
     campaign = get_for_shop(request, Campaign, pk=pk)
     context: dict = {"campaign": campaign}
@@ -113,14 +122,18 @@ def _message_or_404(token: str) -> CampaignMessage:
 @require_http_methods(["GET", "POST"])
 def landing(request: HttpRequest, token: str) -> HttpResponse:
     message = _message_or_404(token)
-    context: dict = {"shop": message.shop, "message": message}
+    context: dict = {
+        "shop": message.shop,
+        "message": message,
+        "car": message.customer.cars.order_by("-pk").first(),
+    }
     if request.method == "POST":
         context["lead"] = services.message_respond(message=message)
     else:
         services.message_clicked(message)
-        response = getattr(message, "response", None) if hasattr(message, "response") else None
-        if response is not None:
-            context["lead"] = response.lead
+        answered = CampaignResponse.objects.filter(message=message).select_related("lead").first()
+        if answered is not None:
+            context["lead"] = answered.lead
     return render(request, "campaigns/landing.html", context)
 
 

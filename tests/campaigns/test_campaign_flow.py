@@ -176,3 +176,22 @@ def test_rules_page_creates_and_edits_a_rule(shop, manager_client):
     assert 'value="Шины"' in response.content.decode()
     listing = manager_client.get(reverse("campaigns:list"))
     assert listing.status_code == 200
+
+
+def test_a_customer_with_an_e_mail_also_gets_a_letter_with_both_links(
+    shop, manager_client, smsru, mailoutbox, django_capture_on_commit_callbacks
+):
+    kia = _audience(shop)
+    kia.email = "ivan@example.ru"
+    kia.save()
+    _build(manager_client)
+    campaign = Campaign.objects.get(shop=shop)
+    with django_capture_on_commit_callbacks(execute=True):
+        manager_client.post(reverse("campaigns:campaign_send", args=[campaign.pk]))
+    message = CampaignMessage.objects.get()
+    (letter,) = mailoutbox
+    assert letter.to == ["ivan@example.ru"]
+    assert "бесплатную диагностику" in letter.subject
+    assert f"/m/{message.token}/" in letter.body and f"/m/{message.token}/stop/" in letter.body
+    message.refresh_from_db()
+    assert message.email_sent_at is not None
