@@ -50,8 +50,8 @@ DEFAULT_TEXTS = {
 
 
 class ReminderRule(models.Model):
-    """A reminder the shop defines. Which fields matter depends on the kind; the form asks
-    only for those."""
+    """A reminder the shop defines. Which fields matter depends on the kind; the page shows
+    only those (campaigns/static/campaigns/rule-form.js)."""
 
     shop = models.ForeignKey(
         Shop, on_delete=models.CASCADE, related_name="reminder_rules", verbose_name=_("автосервис")

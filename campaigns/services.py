@@ -197,9 +197,18 @@ def campaigns_on_shop_event(event: events.ShopEvent) -> None:
     """The SMS of a message changed state: recorded for the figures. Only writes."""
     if event.type != events.CAMPAIGN_SMS_STATUS:
         return
-    status = _SMS_STATUS.get(event.data.get("status", ""))
+    said = event.data.get("status", "")
+    status = _SMS_STATUS.get(said)
     if status is None:
         return
+    if said == "over_limit":
+        # The shop's daily SMS limit: a reminder is forgotten so that the next morning's run
+        # (still within the due window) writes it again; a campaign's message stays refused.
+        gone, _rows = CampaignMessage.objects.filter(
+            shop=event.shop, pk=int(event.data["key"]), rule__isnull=False, email_sent_at=None
+        ).delete()
+        if gone:
+            return
     CampaignMessage.objects.filter(shop=event.shop, pk=int(event.data["key"])).exclude(
         status=MessageStatus.DELIVERED
     ).update(status=status)

@@ -144,3 +144,26 @@ def test_two_beats_at_once_send_a_due_reminder_once(shop, smsru):
     assert CampaignMessage.objects.count() == 1
     assert SmsMessage.objects.count() == 1
     assert len(smsru.sends()) == 1
+
+
+def test_a_reminder_over_the_daily_sms_limit_goes_the_next_morning(
+    shop, smsru, django_capture_on_commit_callbacks
+):
+    smsru.conf.daily_limit = 1
+    smsru.conf.save()
+    _rule(shop)
+    for n in (1, 2):
+        customer = make_customer(shop, phone=f"+7916111000{n}")
+        _won_visit(customer, dt.date(2025, 6, 13))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.reminders_send(shop=shop, today=TODAY) == 2
+    assert len(smsru.sends()) == 1  # the limit held
+    assert CampaignMessage.objects.count() == 1  # the refused one is forgotten
+    assert SmsMessage.objects.filter(status="over_limit").count() == 1
+
+    smsru.conf.daily_limit = 10  # as a new day's allowance
+    smsru.conf.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.reminders_send(shop=shop, today=TODAY + dt.timedelta(days=1)) == 1
+    assert len(smsru.sends()) == 2
+    assert {s.form["to"] for s in smsru.sends()} == {"79161110001", "79161110002"}

@@ -88,5 +88,22 @@ def test_campaign_from_filter_to_a_counted_request(browser, live_server, shop, s
         row = page.locator("#campaign-figures tr", has_text="Весенняя диагностика")
         assert row.locator("td").nth(4).inner_text() == "1"
         _shot(page, "campaign-analytics-desktop")
+        for name in ("phone", "tablet"):
+            page.set_viewport_size(VIEWPORTS[name])
+            page.goto(f"{live_server.url}/staff/campaigns/")
+            _shot(page, f"campaign-list-{name}")
+            page.goto(f"{live_server.url}/staff/campaigns/rules/new/?kind=mileage")
+            assert "40 км в день" in page.inner_text("main")
+            # Only the chosen kind's settings are shown.
+            assert page.get_by_label("Каждые, км").is_visible()
+            assert not page.get_by_label("Весной (ДД.ММ)").is_visible()
+            _shot(page, f"campaign-rule-{name}")
+
+        # The request form's own, unticked advertising consent, on the driver's phone.
+        driver_page.goto(f"{live_server.url}/s/{shop.slug}/photo/")
+        box = driver_page.get_by_label("Согласен получать рекламные сообщения", exact=False)
+        assert not box.is_checked()
+        box.scroll_into_view_if_needed()
+        _shot(driver_page, "photo-form-marketing-consent-phone")
         for context in (desk, phone, wide):
             context.close()
