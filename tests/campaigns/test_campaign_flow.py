@@ -195,3 +195,24 @@ def test_a_customer_with_an_e_mail_also_gets_a_letter_with_both_links(
     assert f"/m/{message.token}/" in letter.body and f"/m/{message.token}/stop/" in letter.body
     message.refresh_from_db()
     assert message.email_sent_at is not None
+
+
+def test_erasing_a_person_deletes_their_messages_and_kills_the_links(
+    client, shop, manager_client, smsru, django_capture_on_commit_callbacks
+):
+    from autoservice import personal_data
+
+    _audience(shop)
+    _build(manager_client)
+    campaign = Campaign.objects.get(shop=shop)
+    with django_capture_on_commit_callbacks(execute=True):
+        manager_client.post(reverse("campaigns:campaign_send", args=[campaign.pk]))
+    message = CampaignMessage.objects.get()
+    subject = {"shop": shop, "phones": frozenset({"+79161110001"}), "emails": frozenset()}
+    found = {f.category: f for f in personal_data.subject_find(**subject)}
+    assert found["campaign_messages"].items[0]["text"] == message.text
+    act = personal_data.subject_erase(**subject)
+    counts = {row["category"]: row["count"] for row in act.categories}
+    assert counts["campaign_messages"] == 1
+    assert not CampaignMessage.objects.exists()
+    assert client.get(reverse("campaigns:landing", args=[message.token])).status_code == 404
