@@ -84,7 +84,7 @@ def reachable_customers(shop: Shop) -> QuerySet[Customer]:
         marketing_consent_at__isnull=False,
         marketing_withdrawn_at__isnull=True,
         merged_into__isnull=True,
-    )
+    ).select_related("shop")
 
 
 def _primary_phone(customer: Customer) -> str:

@@ -216,3 +216,19 @@ def test_erasing_a_person_deletes_their_messages_and_kills_the_links(
     assert counts["campaign_messages"] == 1
     assert not CampaignMessage.objects.exists()
     assert client.get(reverse("campaigns:landing", args=[message.token])).status_code == 404
+
+
+def test_the_list_costs_the_same_queries_for_one_campaign_or_many(shop, manager_client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as seen:
+            assert manager_client.get(reverse("campaigns:list")).status_code == 200
+        return len(seen)
+
+    Campaign.objects.create(shop=shop, name="Одна", text="{ссылка}")
+    one = queries()
+    for n in range(5):
+        Campaign.objects.create(shop=shop, name=f"Ещё {n}", text="{ссылка}")
+    assert queries() == one

@@ -104,3 +104,24 @@ def test_a_withdrawal_on_the_customer_beats_an_older_consent_by_phone(shop):
             dedupe_key="t-1",
             marketing=True,
         )
+
+
+def test_the_calculator_request_records_the_advertising_consent_too(client, shop):
+    from smartcalc.models import Generation
+    from tests.smartcalc.test_calc_views import DAMAGES, _contact, _url
+
+    solaris = Generation.objects.select_related("model").get(
+        model__make__name="Hyundai", model__name="Solaris", popular=True
+    )
+    step = client.post(_url("smartcalc:calc_send", shop, solaris), DAMAGES).content.decode()
+    box = re.search(r'<input[^>]*name="marketing_consent"[^>]*>', step)
+    assert box and "checked" not in box.group(0)
+    customer = make_customer(shop, phone="+79161112233", consent=False)
+    contact = _contact(client, shop, solaris, marketing_consent="on")
+    response = client.post(
+        _url("smartcalc:calc_send", shop, solaris), contact, REMOTE_ADDR="10.9.8.7"
+    )
+    assert response.status_code == 302
+    customer.refresh_from_db()
+    assert customer.has_marketing_consent
+    assert "калькулятор" in customer.marketing_consent_source
