@@ -26,6 +26,7 @@ urlpatterns = [
     path("", include("webhooks.urls")),
     path("", include("analytics.urls")),
     path("", include("sms.urls")),
+    path("", include("campaigns.urls")),
     path("", include("messengers.urls")),
     path(
         "accounts/login/",
