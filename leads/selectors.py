@@ -74,11 +74,9 @@ def _search(queryset: QuerySet[Lead], q: str) -> QuerySet[Lead]:
     return queryset.filter(condition)
 
 
-def lead_list(
-    *, shop: Shop, filters: InboxFilters, cursor: str = "", limit: int = PAGE_SIZE
-) -> tuple[list[Lead], str]:
-    """One page of the inbox, newest first, and the cursor of the next page ('' at the end)."""
-    queryset = (
+def _inbox_rows(shop: Shop) -> QuerySet[Lead]:
+    """The shop's leads with what an inbox row shows, in a fixed number of queries."""
+    return (
         Lead.objects.filter(shop=shop)
         .select_related("assignee__user")
         .prefetch_related(
@@ -87,8 +85,19 @@ def lead_list(
                 queryset=LeadPhoto.objects.only("id", "lead_id", "thumb", "state", "position"),
             )
         )
-        .order_by("-created_at", "-id")
     )
+
+
+def inbox_row(shop: Shop, lead_id: int) -> QuerySet[Lead]:
+    """One inbox row (the live inbox refreshes a row when its lead changes)."""
+    return _inbox_rows(shop).filter(pk=lead_id)
+
+
+def lead_list(
+    *, shop: Shop, filters: InboxFilters, cursor: str = "", limit: int = PAGE_SIZE
+) -> tuple[list[Lead], str]:
+    """One page of the inbox, newest first, and the cursor of the next page ('' at the end)."""
+    queryset = _inbox_rows(shop).order_by("-created_at", "-id")
     if filters.status:
         queryset = queryset.filter(status=filters.status)
     if filters.channel:

@@ -76,6 +76,30 @@ def inbox_poll(request: HttpRequest) -> HttpResponse:
 
 
 @staff_required
+@never_cache
+@require_http_methods(["GET"])
+def lead_row(request: HttpRequest, lead_id: int) -> HttpResponse:
+    """One inbox row as it is now: the live inbox swaps it in when the lead changes."""
+    lead = get_for_shop(request, selectors.inbox_row(request.shop, lead_id), pk=lead_id)
+    personal_data_access_record(
+        request=request, action=AccessAction.LEADS_LISTED, object_type="inbox"
+    )
+    return render(request, "leads/_rows.html", {"leads": [lead]})
+
+
+@staff_required
+@never_cache
+@require_http_methods(["GET"])
+def lead_live(request: HttpRequest, lead_id: int) -> HttpResponse:
+    """The lead page's status and timeline as they are now (the open page swaps them in
+    when the lead changes). No contacts in it: the page's own view recorded the viewing."""
+    lead = get_for_shop(request, selectors.lead_detail(request.shop, lead_id), pk=lead_id)
+    return render(
+        request, "leads/_lead_live.html", {"lead": lead, "events": list(lead.events.all())}
+    )
+
+
+@staff_required
 @require_http_methods(["GET", "POST"])
 def lead_detail(request: HttpRequest, lead_id: int) -> HttpResponse:
     lead = get_for_shop(request, selectors.lead_detail(request.shop, lead_id), pk=lead_id)
