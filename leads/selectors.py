@@ -37,7 +37,11 @@ class InboxFilters:
 
 
 def _encode_cursor(lead: Lead) -> str:
-    raw = f"{lead.created_at.isoformat()}|{lead.pk}".encode()
+    return _cursor(lead.created_at, lead.pk)
+
+
+def _cursor(when: dt.datetime, pk: int) -> str:
+    raw = f"{when.isoformat()}|{pk}".encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
@@ -129,8 +133,12 @@ def leads_newer_than(*, shop: Shop, filters: InboxFilters, newest: str) -> list[
     return [lead for lead in leads if (lead.created_at, lead.pk) > (when, pk)]
 
 
-def newest_cursor(leads: list[Lead]) -> str:
-    return _encode_cursor(leads[0]) if leads else ""
+def newest_cursor(leads: list[Lead], *, listed_at: dt.datetime | None = None) -> str:
+    """The cursor after which a lead is new to the page. An empty page counts from the
+    moment it was listed: without it the first lead would never reach an empty inbox."""
+    if leads:
+        return _encode_cursor(leads[0])
+    return _cursor(listed_at, 1) if listed_at else ""
 
 
 def unread_count(shop: Shop) -> int:

@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
@@ -31,6 +32,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
     staff = list(selectors.lead_staff(request.shop))
     form, filters = _filters(request, staff)
     cursor = request.GET.get("cursor", "")
+    listed_at = timezone.now()
     leads, next_cursor = selectors.lead_list(shop=request.shop, filters=filters, cursor=cursor)
     query = request.GET.copy()
     query.pop("cursor", None)
@@ -39,7 +41,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
         "form": form,
         "next_cursor": next_cursor,
         "is_first_page": not cursor,
-        "newest": selectors.newest_cursor(leads) if not cursor else "",
+        "newest": selectors.newest_cursor(leads, listed_at=listed_at) if not cursor else "",
         "filter_query": query.urlencode(),
         "unread": selectors.unread_count(request.shop),
     }
