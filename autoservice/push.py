@@ -131,9 +131,16 @@ class Hub:
         """A client of this process for short commands (the per-user connection count)."""
         if self._counter is None or self._counter_url != settings.REDIS_URL:
             self._counter_url = settings.REDIS_URL
-            self._counter = aredis.Redis.from_url(
-                self._counter_url, socket_connect_timeout=2, socket_timeout=2
+            # A bounded pool: a burst of connecting pages waits its turn instead of opening
+            # a Redis connection each.
+            pool = aredis.BlockingConnectionPool.from_url(
+                self._counter_url,
+                max_connections=4,
+                timeout=5,
+                socket_connect_timeout=2,
+                socket_timeout=2,
             )
+            self._counter = aredis.Redis(connection_pool=pool)
         return self._counter
 
     def _lock_for_loop(self) -> asyncio.Lock:

@@ -15,8 +15,10 @@ import time
 from collections.abc import AsyncIterator
 
 import redis
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.handlers.asgi import ASGIRequest
+from django.db import connection
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
@@ -30,13 +32,21 @@ log = logging.getLogger(__name__)
 RETRY_MS = 2000
 
 
-async def _membership(user_id: int) -> Membership | None:
-    """The user's membership while they are active staff of an active shop, else None."""
-    return await (
-        Membership.objects.select_related("shop")
-        .filter(user_id=user_id, user__is_active=True, shop__is_active=True)
-        .afirst()
-    )
+@sync_to_async
+def _membership(user_id: int) -> Membership | None:
+    """The user's membership while they are active staff of an active shop, else None.
+
+    Then the database connection is closed: under ASGI each request's sync code has a thread
+    (and so a connection) of its own, and an open stream would otherwise hold one for hours:
+    200 open inboxes would be 200 PostgreSQL connections."""
+    try:
+        return (
+            Membership.objects.select_related("shop")
+            .filter(user_id=user_id, user__is_active=True, shop__is_active=True)
+            .first()
+        )
+    finally:
+        connection.close()
 
 
 @never_cache
