@@ -15,6 +15,7 @@ import time
 import pytest
 import redis
 from django.db import transaction
+from django.urls import reverse
 
 from autoservice import push
 from leads import services
@@ -90,6 +91,18 @@ def test_lead_is_saved_when_redis_is_down(db, settings, django_capture_on_commit
     assert push.push_publish(shop_id=shop.pk, payload={"id": "evt_x"}) is False
 
 
+def test_pages_offer_a_stream_only_with_redis(advisor_client, settings):
+    settings.REDIS_URL = None  # the embedded default (`make run`): the inbox only polls
+    page = advisor_client.get(reverse("leads:inbox")).content.decode()
+    assert "data-push-url" not in page and 'id="inbox-poller"' in page
+    settings.REDIS_URL = "redis://127.0.0.1:6379/15"
+    page = advisor_client.get(reverse("leads:inbox")).content.decode()
+    assert 'data-push-url="/events/shop/"' in page
+    settings.EVENTS_URL_PREFIX = ""  # switched off by the operator
+    page = advisor_client.get(reverse("leads:inbox")).content.decode()
+    assert "data-push-url" not in page
+
+
 def test_stream_under_wsgi_answers_204_so_the_page_polls(advisor_client, settings):
     settings.REDIS_URL = "redis://127.0.0.1:6379/15"
     response = advisor_client.get("/events/shop/")
@@ -99,9 +112,10 @@ def test_stream_under_wsgi_answers_204_so_the_page_polls(advisor_client, setting
 # --- the events process -------------------------------------------------------------
 
 
-def test_stream_tells_own_shop_ids_only_and_other_shops_nothing(push_events, client):
+def test_stream_tells_own_shop_ids_only_and_other_shops_nothing(push_events, push_redis, client):
     shop, other = ShopFactory(), ShopFactory()
-    mine = SseClient(push_events.port, _session(client, MembershipFactory(shop=shop)))
+    advisor = MembershipFactory(shop=shop)
+    mine = SseClient(push_events.port, _session(client, advisor))
     theirs = SseClient(push_events.port, _session(client, MembershipFactory(shop=other)))
     try:
         assert mine.status == theirs.status == 200, push_events.log()
@@ -127,6 +141,11 @@ def test_stream_tells_own_shop_ids_only_and_other_shops_nothing(push_events, cli
             what="a heartbeat on the other shop's stream",
         )
         assert theirs.events() == []
+        # Redis goes away: the streams end (the pages reconnect and refetch, or poll), and a
+        # new stream is refused until it is back.
+        push_redis.stop()
+        assert mine.ended.wait(5) and theirs.ended.wait(5), push_events.log()
+        assert SseClient(push_events.port, _session(client, advisor)).status == 503
     finally:
         mine.close()
         theirs.close()
