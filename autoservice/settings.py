@@ -151,6 +151,7 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "autoservice.urls"
 WSGI_APPLICATION = "autoservice.wsgi.application"
+ASGI_APPLICATION = "autoservice.asgi.application"
 
 TEMPLATES = [
     {
@@ -200,6 +201,15 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# Live push to open staff pages (autoservice/push.py): Server-Sent Events served by the
+# `events` process (uvicorn) under this URL prefix, fanned out through Redis. Empty, or no
+# Redis, and the pages poll every 10 s as before.
+EVENTS_URL_PREFIX = os.environ.get("EVENTS_URL_PREFIX", "/events/")
+EVENTS_HEARTBEAT_SECONDS = envint("EVENTS_HEARTBEAT_SECONDS", 15)
+EVENTS_MAX_PER_USER = envint("EVENTS_MAX_PER_USER", 8)
+if EVENTS_HEARTBEAT_SECONDS < 1 or EVENTS_MAX_PER_USER < 1:
+    raise ImproperlyConfigured("EVENTS_HEARTBEAT_SECONDS and EVENTS_MAX_PER_USER must be ≥ 1")
 
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = None

@@ -72,6 +72,8 @@ register("autoservice:access_log")
 register("leads:inbox")
 register("leads:inbox_poll")
 register("leads:lead_detail", lambda shop: {"lead_id": LeadFactory(shop=shop).pk})
+register("leads:lead_row", lambda shop: {"lead_id": LeadFactory(shop=shop).pk}, get_only=True)
+register("leads:lead_live", lambda shop: {"lead_id": LeadFactory(shop=shop).pk}, get_only=True)
 register(
     "leads:lead_photo",
     lambda shop: _photo_kwargs(LeadPhotoFactory(lead=LeadFactory(shop=shop))),
