@@ -1,4 +1,4 @@
-"""The customers backfill (leads/migrations/0007) on 100,000 leads of one shop: 60,000
+"""The customers backfill (leads/migrations/0008) on 100,000 leads of one shop: 60,000
 drivers, a third with a plate, some coming back with a second car. Baseline, in the same
 run: one plain UPDATE that touches every one of those leads (the least any backfill that
 links each lead must write). The run is rolled back, so it measures the same thing every
@@ -27,7 +27,7 @@ TOTAL = 100_000
 PEOPLE = 60_000
 BUDGET_S = 120.0
 BUDGET_RATIO = 4.0
-migration = importlib.import_module("leads.migrations.0007_backfill_customers")
+migration = importlib.import_module("leads.migrations.0008_backfill_customers")
 
 shop, _ = Shop.objects.get_or_create(slug="bench-customers", defaults={"name": "Бенчмарк: клиенты"})
 have = Lead.objects.filter(shop=shop).count()

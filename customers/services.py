@@ -504,6 +504,25 @@ def duplicate_dismiss(*, proposal: DuplicateProposal, by: Membership) -> Duplica
     return proposal
 
 
+def _repoint(model, field: str, old, new) -> tuple[int, int]:
+    """Rows of `model` that name `old` in `field` now name `new`. A row the other side
+    already has its twin of (a unique rule of the app above, e.g. one campaign message per
+    customer) stays where it is, counted as left: nothing is deleted. Returns (moved, left)."""
+    rows = model._base_manager.filter(**{field: old})
+    try:
+        with transaction.atomic():
+            return rows.update(**{field: new}), 0
+    except IntegrityError:
+        moved = left = 0
+        for pk in list(rows.values_list("pk", flat=True)):
+            try:
+                with transaction.atomic():
+                    moved += model._base_manager.filter(pk=pk).update(**{field: new})
+            except IntegrityError:
+                left += 1
+        return moved, left
+
+
 def _merge_cars(*, keep: Customer, drop: Customer) -> tuple[int, int]:
     """Cars move to `keep`; a car `keep` already has (same VIN or plate) absorbs the other:
     its requests point to the kept car, empty fields are filled. Returns (moved, joined)."""
@@ -527,9 +546,7 @@ def _merge_cars(*, keep: Customer, drop: Customer) -> tuple[int, int]:
             continue
         for rel in Car._meta.related_objects:
             if rel.one_to_many:
-                rel.related_model._base_manager.filter(**{rel.field.name: car}).update(
-                    **{rel.field.name: twin}
-                )
+                _repoint(rel.related_model, rel.field.name, car, twin)
         changed = [
             f
             for f in ("make", "model", "generation", "year", "vin", "plate")
@@ -584,10 +601,10 @@ def customers_merge(*, shop: Shop, keep: Customer, drop: Customer, by: Membershi
     handled = {CustomerPhone, Car, CustomerEvent, DuplicateProposal, Customer}
     for rel in Customer._meta.related_objects:
         if rel.one_to_many and rel.related_model not in handled:
-            moved = rel.related_model._base_manager.filter(**{rel.field.name: drop}).update(
-                **{rel.field.name: keep}
-            )
+            moved, left = _repoint(rel.related_model, rel.field.name, drop, keep)
             counts[rel.related_model._meta.label_lower] = moved
+            if left:
+                counts[rel.related_model._meta.label_lower + ":left"] = left
     Customer.objects.filter(merged_into=drop).update(merged_into=keep)
 
     fields = ["last_seen_at", "created_at"]

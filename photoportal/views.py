@@ -74,7 +74,11 @@ def photo_form(request: HttpRequest, slug: str) -> HttpResponse:
         if not page.photos() and not page.photo_errors:
             page.photo_errors.append(_("Добавьте хотя бы одно фото повреждений."))
         if form.is_valid() and page.is_valid:
-            done = page.submit(channel=Channel.PHOTO, contact=form.lead_input())
+            done = page.submit(
+                channel=Channel.PHOTO,
+                contact=form.lead_input(),
+                marketing_consent=form.cleaned_data["marketing_consent"],
+            )
             if done is not None:
                 return redirect(
                     "photoportal:photo_sent", slug=shop.slug, token=done.lead.public_token

@@ -17,7 +17,7 @@ from tests.factories import LeadFactory, MembershipFactory, ShopFactory
 
 pytestmark = pytest.mark.django_db
 
-migration = importlib.import_module("leads.migrations.0007_backfill_customers")
+migration = importlib.import_module("leads.migrations.0008_backfill_customers")
 
 
 def _backfill():

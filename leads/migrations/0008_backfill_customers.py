@@ -238,7 +238,7 @@ def _link(Lead, db, links):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("leads", "0006_lead_car_lead_customer"),
+        ("leads", "0007_alter_lead_channel"),
         ("customers", "0002_duplicateproposal"),
     ]
 
