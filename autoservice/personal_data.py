@@ -294,7 +294,9 @@ def _run(scope: Scope, *, actor, actor_label: str, subject: str) -> DestructionA
     with translation.override("ru"), transaction.atomic():
         _collect(scope)
         report = ErasureReport()
-        for provider in _PROVIDERS:
+        # A provider whose rows the others hang on (the customer, deleted with cascades)
+        # says `erase_after_others`: the others count and erase their own rows first.
+        for provider in sorted(_PROVIDERS, key=lambda p: getattr(p, "erase_after_others", False)):
             provider.erase(scope, report)
         if not report.destroyed and not report.new_holds:
             return None

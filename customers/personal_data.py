@@ -44,6 +44,9 @@ def _with_merged(shop: Shop, ids: set[int]) -> set[int]:
 
 class CustomersProvider:
     name = "customers"
+    # Rows of the apps above hang on the customer (campaign messages cascade with it): they
+    # count and erase their own first.
+    erase_after_others = True
 
     def collect(self, scope: Scope) -> None:
         if scope.is_retention:
