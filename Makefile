@@ -27,7 +27,7 @@ system-deps:
 	@bash .ci/system-packages gettext
 
 browser-deps:
-	@bash .ci/system-packages gettext chromium
+	@bash .ci/system-packages gettext chromium nginx
 
 services:
 	@bash .ci/services
