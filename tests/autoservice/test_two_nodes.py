@@ -1,10 +1,10 @@
 """Two web nodes behind nginx (deploy/nginx/), as production runs them: gunicorn twice from the
-Procfile's `web` line on two ports, each with a VAR_DIR of its own, one PostgreSQL and one
-Redis, the media folder shared (as object storage is), nginx on loopback with a port that
-balances both nodes and a port pinned to each. A driver sends a request with photos through
-node A, an advisor signs in on A; then node A is killed and node B shows the lead and its
-photos to the same session, the upload limit counted on A still holds on B, and a login
-locked out on A stays locked on B."""
+Procfile's `web` line, started as the systemd units start it (bin/procfile-run), on two ports,
+each with a VAR_DIR of its own, one PostgreSQL and one Redis, the media folder shared (as
+object storage is), nginx on loopback with a port that balances both nodes and a port pinned
+to each. A driver sends a request with photos through node A, an advisor signs in on A; then
+node A is killed and node B shows the lead and its photos to the same session, the upload
+limit counted on A still holds on B, and a login locked out on A stays locked on B."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from PIL import Image
 from leads.models import Lead, LeadPhoto
 from tests.factories import MembershipFactory, ShopFactory
 from tests.nginxstack import multipart, nginx_args, render_loopback, wait_port
-from tests.realstack import free_port, processes_database_url, procfile_commands, wait_for
+from tests.realstack import free_port, processes_database_url, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -98,7 +98,6 @@ def test_a_lead_sent_and_a_login_made_on_node_a_are_served_by_node_b_after_a_die
     media.mkdir()
     node_a, node_b = free_port(), free_port()
     front, pinned_a, pinned_b = free_port(), free_port(), free_port()
-    commands = procfile_commands()
 
     def env(name: str, port: int) -> dict[str, str]:
         var = tmp_path / name  # each node's own disk: nothing on it is shared
@@ -120,14 +119,14 @@ def test_a_lead_sent_and_a_login_made_on_node_a_are_served_by_node_b_after_a_die
 
     cwd = django_settings.BASE_DIR
     web_a = processes.start(
-        "web-a", ["bash", "-c", f"exec {commands['web']}"], env=env("a", node_a), cwd=cwd
+        "web-a", [str(cwd / "bin" / "procfile-run"), "web"], env=env("a", node_a), cwd=cwd
     )
     processes.start(
-        "web-b", ["bash", "-c", f"exec {commands['web']}"], env=env("b", node_b), cwd=cwd
+        "web-b", [str(cwd / "bin" / "procfile-run"), "web"], env=env("b", node_b), cwd=cwd
     )
     processes.start(
         "photos",
-        ["bash", "-c", f"exec {commands['worker_photos']}"],
+        [str(cwd / "bin" / "procfile-run"), "worker_photos"],
         env=env("worker", 0),
         cwd=cwd,
     )
