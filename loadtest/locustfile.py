@@ -194,6 +194,15 @@ class Advisor(HttpUser):
         with self.client.get("/staff/leads/", name="staff: inbox", catch_response=True) as r:
             expect(r, 200)
 
+    @task(6)
+    def inbox_poll(self):
+        # The open inbox asks for new leads every 10 s (leads/templates/leads/inbox.html):
+        # the most frequent staff request.
+        with self.client.get(
+            "/staff/leads/poll/", name="staff: inbox poll (every 10 s)", catch_response=True
+        ) as r:
+            expect(r, 200)
+
     @task(4)
     def lead(self):
         pk = random.choice(T["lead_pks"])
