@@ -75,10 +75,9 @@ def production_env() -> dict[str, str]:
             "INTAKE_SEAL_LOG": str(WORK / "intake-seal-log.txt"),
             "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
             "OUTBOUND_ALLOWED_HOSTS": ",".join(f"127.0.0.1:{p}" for p in SUPPLIER_PORTS),
-            "PROXY_COUNT": "1",
-            # Every simulated driver comes from 127.0.0.1: the per-address hourly photo limit
-            # would stop the load test, not a driver.
-            "PHOTO_UPLOADS_PER_HOUR_PER_ADDRESS": "10000000",
+            # As behind a load balancer in front of nginx: the photo sender gives each driver
+            # an address of its own (X-Forwarded-For), so per-address limits see many drivers.
+            "PROXY_COUNT": "2",
             "LOADTEST_CEILING_VIEW": "true",
             "LOG_LEVEL": "WARNING",
             "PYTHONPATH": str(ROOT),
@@ -116,7 +115,12 @@ def prepare_database(env: dict[str, str]) -> dict:
 
     devnull = open(os.devnull, "w")
     call_command("migrate", verbosity=0, stdout=devnull)
-    call_command("collectstatic", interactive=False, verbosity=0, stdout=devnull)
+    # Hashing and compressing every static file takes minutes on a busy machine: only when a
+    # source file is newer than the last run's manifest.
+    manifest = WORK / "var" / "static" / "staticfiles.json"
+    sources = [p for d in ROOT.glob("*/static") for p in d.rglob("*") if p.is_file()]
+    if not manifest.exists() or max(p.stat().st_mtime for p in sources) > manifest.stat().st_mtime:
+        call_command("collectstatic", interactive=False, verbosity=0, stdout=devnull)
     call_command("demo", verbosity=0, stdout=devnull)
 
     from autoservice.models import Membership, Shop
@@ -150,7 +154,9 @@ def prepare_database(env: dict[str, str]) -> dict:
         "shop_pk": shop.pk,
         "lead_pks": list(Lead.objects.filter(shop=shop).values_list("pk", flat=True)[:50]),
         "offer_tokens": list(
-            CustomerOffer.objects.filter(shop=shop).values_list("token", flat=True)[:20]
+            CustomerOffer.objects.filter(shop=shop, versions__status__in=["sent", "accepted"])
+            .distinct()
+            .values_list("token", flat=True)[:20]
         ),
         "calc_estimate_path": f"/s/{shop.slug}/calc/{generation.pk}/{body}/estimate/",
         "calc_parts": [p.code for p in parts_for_body(body)][:8],
@@ -162,7 +168,6 @@ def prepare_database(env: dict[str, str]) -> dict:
 
 
 def start_stack(processes, env: dict[str, str]) -> dict[str, object]:
-    from optima.demo import DEMO_SUPPLIERS
     from tests.nginxstack import nginx_args, render_loopback, wait_port
     from tests.realstack import procfile_commands, wait_for
 
@@ -180,12 +185,11 @@ def start_stack(processes, env: dict[str, str]) -> dict[str, object]:
         running[name] = processes.start(
             name, ["bash", "-c", f"exec {commands[name]}"], env=env, cwd=ROOT
         )
-    for (_n, _kind, _port, seed, _disc, latency, _cut, _tr), port in zip(
-        DEMO_SUPPLIERS, SUPPLIER_PORTS, strict=True
-    ):
-        args = [sys.executable, "-m", "optima.demo_supplier", "--port", str(port)]
-        args += ["--seed", str(seed), "--latency-ms", latency]
-        processes.start(f"supplier-{port}", args, env=env, cwd=ROOT)
+    # The Procfile's demo suppliers (supplier1..6, ports 8701..8706) on this run's ports.
+    for name in (n for n in commands if n.startswith("supplier")):
+        port = SUPPLIER_PORTS[int(re.search(r"--port (\d+)", commands[name]).group(1)) - 8701]
+        command = re.sub(r"--port \d+", f"--port {port}", commands[name])
+        processes.start(name, ["bash", "-c", f"exec {command}"], env=env, cwd=ROOT)
     conf = render_loopback(
         WORK / "nginx",
         port=NGINX_PORT,
