@@ -48,6 +48,11 @@ handler400 = "autoservice.views.bad_request"
 admin.site.site_header = "Цифровая стойка автосервиса"
 admin.site.site_title = "Администрирование платформы"
 
+if settings.LOADTEST_CEILING_VIEW:
+    from .ceiling import shop_name_by_pk
+
+    urlpatterns.append(path("loadtest/ceiling/<int:pk>/", shop_name_by_pk))
+
 if settings.DEBUG:
     # Lets a developer see the branded error pages with DEBUG on.
     from django.views.defaults import page_not_found
