@@ -34,6 +34,12 @@ ESTIMATE_REVISED = "estimate.revised"
 OFFER_SENT = "offer.sent"
 OFFER_ACCEPTED = "offer.accepted"
 INTAKE_SEALED = "intake.sealed"
+# Internal events: told to the apps above (the SMS app sends the one-time code) but never
+# offered to a shop's webhooks or CRM, since they carry a secret meant for the driver only.
+# `customer.code_requested`: data {"customer_id", "phone", "code_sealed"} — the one-time code
+# encrypted with the platform key (autoservice.crypto); the customers app keeps only its hash.
+CUSTOMER_CODE_REQUESTED = "customer.code_requested"
+INTERNAL_EVENT_TYPES: frozenset[str] = frozenset({CUSTOMER_CODE_REQUESTED})
 
 # Every event a shop can subscribe to, with the name its manager sees.
 EVENT_TYPES: dict[str, str] = {
@@ -87,7 +93,7 @@ def event_emit(
 ) -> ShopEvent:
     """Tell every listener, in the caller's transaction. A listener's error rolls the change
     back with it: an event that cannot be recorded must not be silently dropped."""
-    if type not in EVENT_TYPES:
+    if type not in EVENT_TYPES and type not in INTERNAL_EVENT_TYPES:
         raise ValueError(f"unknown shop event {type!r}")
     event = ShopEvent(type=type, shop=shop, subject=subject, data=data, lead_id=lead_id)
     for listener in list(_LISTENERS.values()):

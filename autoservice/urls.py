@@ -16,6 +16,7 @@ urlpatterns = [
     path("healthz/live", health.healthz_live, name="healthz_live"),
     path("healthz/ready", health.healthz_ready, name="healthz_ready"),
     path("metrics", health.metrics, name="metrics"),
+    path("", include("customers.urls")),
     path("", include("leads.urls")),
     path("", include("booking.urls")),
     path("", include("smartcalc.urls")),

@@ -16,3 +16,5 @@ class SmartcalcConfig(AppConfig):
         from .personal_data import SmartcalcProvider
 
         provider_register(SmartcalcProvider())
+        # Sections of the customer card and of the driver's own page.
+        from . import customer_panels  # noqa: F401

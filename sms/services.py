@@ -40,6 +40,7 @@ from autoservice.consent import consent_withdrawn
 from autoservice.models import OutboxMessage, OutboxStatus, Shop
 from autoservice.outbox import OutboxParked, outbox_put, outbox_release, register_handler
 from autoservice.phones import format_phone
+from customers.links import driver_page_url
 from leads.models import EventKind, Lead, Status
 from leads.services import lead_event_add
 from optima.models import CustomerOffer
@@ -127,13 +128,19 @@ def _shop_line(shop: Shop) -> str:
     return shop.name.strip()
 
 
+def _page_line(lead: Lead) -> str:
+    """The driver's own page, when the request names its customer."""
+    page = driver_page_url(lead.customer) if lead.customer_id else ""
+    return " " + _("Ваша страница: %(link)s") % {"link": page} if page else ""
+
+
 def _offer_text(shop: Shop, lead: Lead, offer: CustomerOffer) -> str:
     link = settings.SITE_URL + reverse("optima:offer_public", args=[shop.slug, offer.token])
     return _("%(shop)s: предложение по ремонту по заявке №%(n)s: %(link)s") % {
         "shop": _shop_line(shop),
         "n": lead.number,
         "link": link,
-    }
+    } + _page_line(lead)
 
 
 def _status_text(shop: Shop, status: str) -> tuple[str, str] | None:
@@ -159,7 +166,7 @@ def sms_on_shop_event(event: events.ShopEvent) -> None:
     conf = SmsSettings.objects.filter(shop=event.shop, enabled=True).first()
     if conf is None:
         return
-    lead = Lead.objects.filter(pk=event.lead_id, shop=event.shop).first()
+    lead = Lead.objects.filter(pk=event.lead_id, shop=event.shop).select_related("customer").first()
     if lead is None or not lead.phone or lead.is_consent_withdrawn:
         return
     if event.type == events.OFFER_SENT:
@@ -173,6 +180,7 @@ def sms_on_shop_event(event: events.ShopEvent) -> None:
         if said is None:
             return
         purpose, text = said
+        text += _page_line(lead)
         key = f"status:{event.id}"
     sms_send(
         shop=event.shop,

@@ -308,3 +308,14 @@ register("booking:board")
 register("booking:staff_book")
 register("booking:staff_booking", _booking_kwargs)
 register("booking:capacity")
+
+
+def _customer_kwargs(shop: Shop) -> dict:
+    from tests.customers.card_helpers import make_customer
+
+    return {"customer_id": make_customer(shop, phones=(), cars=()).pk}
+
+
+register("customers:customer_list")
+register("customers:search")
+register("customers:customer_detail", _customer_kwargs)
