@@ -92,9 +92,14 @@ class CodeForm(forms.Form):
                 self.cleaned_data["phone_signed"], salt=PHONE_SALT, max_age=15 * 60
             )
         except signing.BadSignature:
-            raise forms.ValidationError(
-                _("Форма устарела: запросите код ещё раз."), code="stale"
-            ) from None
+            return ""
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if not data.get("phone_signed"):
+            # Shown above the form (the field itself is hidden).
+            raise forms.ValidationError(_("Форма устарела: запросите код ещё раз."), code="stale")
+        return data
 
     def clean_code(self) -> str:
         code = "".join(ch for ch in self.cleaned_data["code"] if ch.isdigit())
