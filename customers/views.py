@@ -108,12 +108,19 @@ def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
         object_id=customer.pk,
     )
     phones = list(customer.phones.all())
+    # Consent withdrawn (152-FZ art. 9 p. 2): the contacts are the manager's alone, as on
+    # the lead page, until the data is destroyed.
+    withdrawn = (customer.consent is not None and customer.consent.withdrawn_at is not None) or any(
+        consent_withdrawn(shop=request.shop, phone=p.phone) for p in phones[:1]
+    )
     return render(
         request,
         "customers/card.html",
         {
             "customer": customer,
             "phones": phones,
+            "consent_withdrawn": withdrawn,
+            "contacts_hidden": withdrawn and not member.is_manager,
             "cars": list(customer.cars.all()),
             "events": card.customer_events(customer),
             "forms": forms,

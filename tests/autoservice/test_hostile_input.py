@@ -130,6 +130,15 @@ def _booking_kwargs(shop: Shop) -> dict:
     return {"slug": shop.slug, "token": booking.token}
 
 
+_CUSTOMER_PHONES = iter(range(10**7))
+
+
+def _customer(shop: Shop):
+    from tests.customers.card_helpers import make_customer
+
+    return make_customer(shop, phones=(f"+7916{next(_CUSTOMER_PHONES):07d}",), cars=())
+
+
 PUBLIC: dict[str, Callable[[Shop], dict]] = {
     "leads:photo_signed": _photo_signed_kwargs,
     "leads:consent_withdraw": _withdraw_kwargs,
@@ -160,6 +169,8 @@ PUBLIC: dict[str, Callable[[Shop], dict]] = {
     "api:problem": lambda shop: {"slug": "validation"},
     "booking:book": lambda shop: {"slug": shop.slug, "token": LeadFactory(shop=shop).public_token},
     "booking:visit": _booking_kwargs,
+    "customers:driver_page": lambda shop: {"token": _customer(shop).page_token},
+    "customers:link_request": lambda shop: {"slug": shop.slug},
     "booking:visit_ics": _booking_kwargs,
     "booking:visit_move": _booking_kwargs,
     "booking:visit_cancel": _booking_kwargs,

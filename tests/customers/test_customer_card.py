@@ -314,3 +314,25 @@ def test_list_shows_the_shops_customers_only(advisor_client, shop, other_shop):
     assert "+7 916 123-45-67" in html and str(mine.cars.get()) in html
     entry = PersonalDataAccess.objects.get(action=AccessAction.CUSTOMERS_LISTED)
     assert entry.object_type == "customer_list"
+
+
+def test_withdrawn_consent_hides_contacts_from_advisors_not_the_manager(
+    advisor_client, manager, shop, client
+):
+    customer = make_customer(shop, email="olga@example.ru")
+    record = consent_record_make(
+        shop=shop,
+        text=consent_text_current(shop),
+        name=customer.name,
+        phone="+79161234567",
+        ip=None,
+        user_agent="",
+    )
+    record.withdrawn_at = timezone.now()
+    record.save()
+    html = _card(advisor_client, customer).content.decode()
+    assert "Контакты скрыты" in html
+    assert "+7 916 123-45-67" not in html and "olga@example.ru" not in html
+    client.force_login(manager.user)
+    html = _card(client, customer).content.decode()
+    assert "+7 916 123-45-67" in html and "отозвал согласие" in html
