@@ -14,6 +14,8 @@ from django.conf import settings
 from django.core import signing
 from django.urls import reverse
 
+from autoservice.phones import format_phone
+
 from .models import Car, Customer
 
 PREFILL_SALT = "customers.prefill"
@@ -52,9 +54,12 @@ class Prefill:
 
     def initial(self) -> dict:
         """Initial values of the driver's contact form."""
-        data = {"customer_name": self.customer.name, "phone": self.phone}
+        data = {"customer_name": self.customer.name, "phone": format_phone(self.phone)}
         if self.customer.email:
             data["email"] = self.customer.email
+        # The form offers call / WhatsApp / Telegram: the customer's channel when it is one.
+        if self.customer.preferred_channel in ("call", "whatsapp", "telegram"):
+            data["preferred_contact"] = self.customer.preferred_channel
         if self.car is not None:
             data.update(
                 vehicle_make=self.car.make,

@@ -135,11 +135,17 @@ def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
 # --- the driver's own page -----------------------------------------------------------------
 
 
-def _private(response: HttpResponse) -> HttpResponse:
+def _private(response: HttpResponse, *, referrer: str = "no-referrer") -> HttpResponse:
     """The page is its link: never indexed, never leaked to another site as a referrer."""
     response["X-Robots-Tag"] = "noindex, nofollow"
-    response["Referrer-Policy"] = "no-referrer"
+    response["Referrer-Policy"] = referrer
     return response
+
+
+def _form_page(response: HttpResponse) -> HttpResponse:
+    # A page with a form posts to itself: under "no-referrer" the browser sends
+    # `Origin: null` and the CSRF check refuses it, so the referrer stays on this site only.
+    return _private(response, referrer="same-origin")
 
 
 def _driver_customer(token: str) -> Customer:
@@ -206,7 +212,7 @@ def link_request(request: HttpRequest, slug: str) -> HttpResponse:
             phone_form.add_error(None, exc.message)
         else:
             code_form = CodeForm(initial={"phone_signed": CodeForm.sign_phone(phone)})
-            return _private(
+            return _form_page(
                 render(
                     request,
                     "customers/link_request.html",
@@ -224,7 +230,7 @@ def link_request(request: HttpRequest, slug: str) -> HttpResponse:
             code_form.add_error("code", exc.message)
         else:
             return _private(redirect(driver_page_path(customer)))
-    return _private(
+    return _form_page(
         render(
             request,
             "customers/link_request.html",

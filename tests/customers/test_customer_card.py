@@ -336,3 +336,27 @@ def test_withdrawn_consent_hides_contacts_from_advisors_not_the_manager(
     client.force_login(manager.user)
     html = _card(client, customer).content.decode()
     assert "+7 916 123-45-67" in html and "отозвал согласие" in html
+
+
+def test_card_costs_the_same_queries_for_two_or_six_requests(advisor_client, shop):
+    customer = make_customer(shop)
+
+    def add_history(n):
+        for _ in range(n):
+            lead = lead_of(customer)
+            LeadPhotoFactory(lead=lead)
+            OfferVersionFactory(
+                offer__shop=shop,
+                offer__lead=lead,
+                status="accepted",
+                accepted_choice={"0": 0},
+                accepted_total_rub=Decimal("24000"),
+            )
+            IntakeRecordFactory(shop=shop, lead=lead)
+
+    url = reverse("customers:customer_detail", args=[customer.pk])
+    add_history(2)
+    few = _queries(advisor_client, url, "")
+    add_history(4)
+    many = _queries(advisor_client, url, "")
+    assert few == many

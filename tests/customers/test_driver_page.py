@@ -7,6 +7,7 @@ a signed, expiring key. Not indexed, no referrer; an unknown, withdrawn or erase
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 from io import BytesIO
 
@@ -159,10 +160,14 @@ def _photo_form(client, shop, token):
 
 
 def test_photo_form_is_filled_in_from_the_key(client, shop):
-    customer = make_customer(shop, cars=TWO_CARS, email="olga@example.ru")
+    customer = make_customer(
+        shop, cars=TWO_CARS, email="olga@example.ru", preferred_channel="whatsapp"
+    )
     car = customer.cars.get(model="Vesta")
     html = _photo_form(client, shop, prefill_token(customer, car)).content.decode()
-    for value in ("Ольга Смирнова", "+79161234567", "olga@example.ru", "Lada", "Vesta", "2021"):
+    (whatsapp,) = re.findall(r'<input[^>]*value="whatsapp"[^>]*>', html)
+    assert "checked" in whatsapp
+    for value in ("Ольга Смирнова", "+7 916 123-45-67", "olga@example.ru", "Lada", "Vesta", "2021"):
         assert f'value="{value}"' in html
     assert 'value="М777ОР199"' in html
 
@@ -184,7 +189,7 @@ def test_photo_form_ignores_a_bad_key(client, shop, other_shop, case, settings):
     response = _photo_form(client, shop, token)
     assert response.status_code == 200
     html = response.content.decode()
-    assert 'value="Ольга Смирнова"' not in html and 'value="+79161234567"' not in html
+    assert 'value="Ольга Смирнова"' not in html and 'value="+7 916 123-45-67"' not in html
 
 
 def test_a_request_sent_from_the_prefilled_form_lands_on_the_same_customer(client, shop):

@@ -131,6 +131,10 @@ def test_a_wrong_phone_is_explained_and_kept(client, shop):
     assert response.status_code == 400
     html = response.content.decode()
     assert "Проверьте номер" in html and 'value="12-34"' in html
+    # Not indexed; the referrer stays on this site (a form under "no-referrer" posts
+    # `Origin: null`, which the CSRF check refuses).
+    assert response["X-Robots-Tag"] == "noindex, nofollow"
+    assert response["Referrer-Policy"] == "same-origin"
 
 
 def test_a_tampered_phone_field_is_refused(client, shop, smsru, django_capture_on_commit_callbacks):

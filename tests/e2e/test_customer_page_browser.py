@@ -40,18 +40,22 @@ def customer(shop):
 
 
 @pytest.mark.timeout(180)
-def test_driver_opens_the_page_from_the_sms_and_sends_new_photos(
+def test_driver_opens_the_page_from_the_sms_sends_new_photos_and_gets_the_link_again(
     phone_page, live_server, shop, customer, settings, tmp_path
 ):
-    page = phone_page
-    lead = lead_of(customer, status=Status.OFFER_SENT)
     with FakeGateway("smsru") as fake:
         settings.SMSRU_BASE_URL = fake.base
         SmsSettings.objects.create(
             shop=shop, gateway="smsru", api_key="F2D79B58-A5A2", sender="AvtoServis", enabled=True
         )
-        lead_change_status(lead=lead, status=Status.BOOKED, by=customer.manager)
-        (sms,) = fake.sends()
+        _from_the_sms_link_to_a_new_request(phone_page, live_server, shop, customer, fake, tmp_path)
+        _the_link_again_by_phone(phone_page, live_server, shop, customer, fake)
+
+
+def _from_the_sms_link_to_a_new_request(page, live_server, shop, customer, fake, tmp_path):
+    lead = lead_of(customer, status=Status.OFFER_SENT)
+    lead_change_status(lead=lead, status=Status.BOOKED, by=customer.manager)
+    (sms,) = fake.sends()
     link = re.search(r"https?://\S+/c/\S+/", sms.form["msg"]).group(0)
     page.goto(live_server.url + urlsplit(link).path)
 
@@ -71,7 +75,7 @@ def test_driver_opens_the_page_from_the_sms_and_sends_new_photos(
     page.wait_for_function("window.photoUploader !== undefined")
     assert "79161234567" not in page.url
     assert page.input_value("#id_customer_name") == "Ольга Смирнова"
-    assert page.input_value("#id_phone") == "+79161234567"
+    assert page.input_value("#id_phone") == "+7 916 123-45-67"
     assert page.input_value("#id_email") == "olga@example.ru"
     _shot(page, "photo-form-prefilled-phone")
 
@@ -88,6 +92,28 @@ def test_driver_opens_the_page_from_the_sms_and_sends_new_photos(
     new = Lead.objects.exclude(pk=lead.pk).get()
     assert new.customer_id == customer.pk
     assert new.photos.count() == 1
+
+
+def _the_link_again_by_phone(page, live_server, shop, customer, fake):
+    """The shop's page leads a returning driver to «Получить ссылку»; the code from the SMS
+    opens their page."""
+    page.goto(f"{live_server.url}/s/{shop.slug}/")
+    page.get_by_role("link", name=re.compile("Откройте свою страницу")).click()
+    page.wait_for_url(re.compile(r"/my/$"))
+    page.fill("#id_phone", "12-34")
+    page.get_by_role("button", name="Получить код").click()
+    assert "Проверьте номер" in page.inner_text("main")
+    assert page.input_value("#id_phone") == "12-34"
+    _shot(page, "link-request-phone")
+    page.fill("#id_phone", "8 916 123-45-67")
+    page.get_by_role("button", name="Получить код").click()
+    page.get_by_label("Код из SMS").wait_for()
+    code = re.search(r"\b(\d{6})\b", fake.sends()[-1].form["msg"]).group(1)
+    page.get_by_label("Код из SMS").fill(code)
+    _shot(page, "link-code-phone")
+    page.get_by_role("button", name="Открыть мою страницу").click()
+    page.wait_for_url(re.compile(rf"/c/{customer.page_token}/$"))
+    assert page.locator(".manager-name").inner_text() == "Игорь Петров"
 
 
 @pytest.mark.timeout(120)
