@@ -24,6 +24,8 @@ class Channel(models.TextChoices):
     PHONE = "phone", _("звонок")
     WALK_IN = "walk_in", _("визит")
     MESSENGER = "messenger", _("мессенджер")
+    # The driver tapped the offer in a reminder or a campaign message (campaigns app).
+    CAMPAIGN = "campaign", _("рассылка")
 
 
 class Status(models.TextChoices):

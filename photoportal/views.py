@@ -83,6 +83,7 @@ def photo_form(request: HttpRequest, slug: str) -> HttpResponse:
             done = page.submit(
                 channel=Channel.PHOTO,
                 contact=form.lead_input(),
+                marketing_consent=form.cleaned_data["marketing_consent"],
                 attach=_customer_attach(prefill),
             )
             if done is not None:
