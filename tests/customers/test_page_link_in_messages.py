@@ -79,3 +79,14 @@ def test_intake_act_email_carries_the_page_link(advisor, django_capture_on_commi
         record = _sealed(advisor.shop, advisor, customer_email="i@example.ru", lead=lead)
     (letter,) = mail.outbox
     assert record.public_token in letter.body and _page(customer) in letter.body
+
+
+def test_visit_sms_carries_the_page_link(shop, smsru, django_capture_on_commit_callbacks):
+    BookingSettings.objects.create(shop=shop, posts=1)
+    customer = make_customer(shop)
+    lead = lead_of(customer)
+    with django_capture_on_commit_callbacks(execute=True):
+        booking = booking_create(lead=lead, start=at(next_monday(), "10:00"), kind="inspection")
+    (sms,) = smsru.sends()
+    assert reverse("booking:visit", args=[shop.slug, booking.token]) in sms.form["msg"]
+    assert _page(customer) in sms.form["msg"]
