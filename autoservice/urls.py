@@ -18,6 +18,7 @@ urlpatterns = [
     path("metrics", health.metrics, name="metrics"),
     # The events process (uvicorn) serves this; nginx routes /events/ to it unbuffered.
     path("events/shop/", push_views.shop_stream, name="push_stream"),
+    path("", include("customers.urls")),
     path("", include("leads.urls")),
     path("", include("booking.urls")),
     path("", include("smartcalc.urls")),
