@@ -48,13 +48,17 @@ BOOKING_REMINDER_DUE = "booking.reminder_due"
 # - `campaign.message_queued`: a reminder or a campaign wrote a message for a customer who
 #   agreed to advertising; data {key, phone, text}. The SMS app writes the SMS (marketing,
 #   checked against the consent again) with dedupe key `campaign:<key>`.
+# - `customer.code_requested`: a driver asked for their page's link by phone; data
+#   {customer_id, phone, code_sealed} — the one-time code encrypted with the platform key
+#   (autoservice.crypto); the customers app keeps only its hash. The SMS app sends it.
 # - `campaign.sms_status`: the SMS of such a message was accepted, delivered, not delivered
 #   or refused; data {key, status}. The campaigns app records it for its figures.
 MARKETING_CONSENT_GIVEN = "marketing.consent_given"
 CAMPAIGN_MESSAGE_QUEUED = "campaign.message_queued"
 CAMPAIGN_SMS_STATUS = "campaign.sms_status"
+CUSTOMER_CODE_REQUESTED = "customer.code_requested"
 INTERNAL_EVENT_TYPES = frozenset(
-    {MARKETING_CONSENT_GIVEN, CAMPAIGN_MESSAGE_QUEUED, CAMPAIGN_SMS_STATUS}
+    {MARKETING_CONSENT_GIVEN, CAMPAIGN_MESSAGE_QUEUED, CAMPAIGN_SMS_STATUS, CUSTOMER_CODE_REQUESTED}
 )
 
 # Every event a shop can subscribe to, with the name its manager sees.

@@ -418,6 +418,9 @@ if not WEBHOOK_RETRY_DELAYS_SECONDS:
 WEBHOOK_TIMEOUT_SECONDS = envint("WEBHOOK_TIMEOUT_SECONDS", 15)
 WEBHOOK_LEASE_SECONDS = 60
 WEBHOOK_LOG_RETENTION_DAYS = envint("WEBHOOK_LOG_RETENTION_DAYS", 30)
+# `make loadtest` only: routes autoservice/ceiling.py, the bare get-by-primary-key page its
+# figures are compared with. Off everywhere else.
+LOADTEST_CEILING_VIEW = envbool("LOADTEST_CEILING_VIEW", False)
 # /metrics asks for this bearer token when it is set.
 METRICS_TOKEN = envstr("METRICS_TOKEN", "")
 # Errors go to Sentry only when a DSN is set (autoservice/sentry.py scrubs phones and

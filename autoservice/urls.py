@@ -19,6 +19,7 @@ urlpatterns = [
     path("", include("customers.urls_reassign")),
     # The events process (uvicorn) serves this; nginx routes /events/ to it unbuffered.
     path("events/shop/", push_views.shop_stream, name="push_stream"),
+    path("", include("customers.urls")),
     path("", include("leads.urls")),
     path("", include("booking.urls")),
     path("", include("smartcalc.urls")),
@@ -48,6 +49,11 @@ handler400 = "autoservice.views.bad_request"
 
 admin.site.site_header = "Цифровая стойка автосервиса"
 admin.site.site_title = "Администрирование платформы"
+
+if settings.LOADTEST_CEILING_VIEW:
+    from .ceiling import shop_name_by_pk
+
+    urlpatterns.append(path("loadtest/ceiling/<int:pk>/", shop_name_by_pk))
 
 if settings.DEBUG:
     # Lets a developer see the branded error pages with DEBUG on.

@@ -21,3 +21,5 @@ class SmartcalcConfig(AppConfig):
 
         # The driver's status page: a request sent from the calculator has its estimate.
         estimate_check_register(lambda lead: estimate_latest_for_lead(lead) is not None)
+        # Sections of the customer card and of the driver's own page.
+        from . import customer_panels  # noqa: F401

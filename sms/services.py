@@ -42,6 +42,7 @@ from autoservice.models import OutboxMessage, OutboxStatus, Shop
 from autoservice.outbox import OutboxParked, outbox_put, outbox_release, register_handler
 from autoservice.phones import format_phone
 from booking.models import Booking, BookingStatus
+from customers.links import driver_page_url
 from customers.models import Customer, CustomerEvent, CustomerPhone
 from customers.models import EventKind as CustomerEventKind
 from leads.models import EventKind, Lead, Status
@@ -186,13 +187,19 @@ def _shop_line(shop: Shop) -> str:
     return shop.name.strip()
 
 
+def _page_line(lead: Lead) -> str:
+    """The driver's own page, when the request names its customer."""
+    page = driver_page_url(lead.customer) if lead.customer_id else ""
+    return " " + _("Ваша страница: %(link)s") % {"link": page} if page else ""
+
+
 def _offer_text(shop: Shop, lead: Lead, offer: CustomerOffer) -> str:
     link = settings.SITE_URL + reverse("optima:offer_public", args=[shop.slug, offer.token])
     return _("%(shop)s: предложение по ремонту по заявке №%(n)s: %(link)s") % {
         "shop": _shop_line(shop),
         "n": lead.number,
         "link": link,
-    }
+    } + _page_line(lead)
 
 
 def _status_text(shop: Shop, status: str) -> tuple[str, str] | None:
@@ -256,6 +263,7 @@ def _booking_sms(event: events.ShopEvent, lead: Lead) -> None:
     if booking is None:
         return
     purpose, text = _booking_text(event, booking)
+    text += _page_line(lead)
     sms_send(
         shop=event.shop,
         phone=lead.phone,
@@ -314,7 +322,7 @@ def sms_on_shop_event(event: events.ShopEvent) -> None:
     conf = SmsSettings.objects.filter(shop=event.shop, enabled=True).first()
     if conf is None:
         return
-    lead = Lead.objects.filter(pk=event.lead_id, shop=event.shop).first()
+    lead = Lead.objects.filter(pk=event.lead_id, shop=event.shop).select_related("customer").first()
     if lead is None or not lead.phone or lead.is_consent_withdrawn:
         return
     if event.type in BOOKING_EVENTS:
@@ -336,6 +344,7 @@ def sms_on_shop_event(event: events.ShopEvent) -> None:
         ):
             return  # booked through the booking: its own SMS has the time and the link
         purpose, text = said
+        text += _page_line(lead)
         key = f"status:{event.id}"
     sms_send(
         shop=event.shop,

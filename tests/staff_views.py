@@ -341,3 +341,14 @@ register("campaigns:campaign", _campaign_kwargs, get_only=True)
 register("campaigns:campaign_edit", _campaign_kwargs)
 register("campaigns:campaign_send", _campaign_kwargs, post_only=True)
 register("analytics:analytics_campaigns", get_only=True)
+
+
+def _customer_kwargs(shop: Shop) -> dict:
+    from tests.customers.card_helpers import make_customer
+
+    return {"customer_id": make_customer(shop, phones=(), cars=()).pk}
+
+
+register("customers:customer_list")
+register("customers:search")
+register("customers:customer_detail", _customer_kwargs)
