@@ -6,6 +6,9 @@ from __future__ import annotations
 import re
 
 from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -20,8 +23,10 @@ from autoservice.tenancy import get_for_shop, staff_required
 from . import card, codes
 from .forms import CodeForm, ContactsForm, CustomerSearchForm, LinkRequestForm, NoteForm
 from .links import driver_page_path, prefill_token
-from .models import Customer
+from .models import Customer, DuplicateProposal
 from .panels import render_card_panels, render_driver_panels
+from .selectors import duplicates_open
+from .services import customers_merge, duplicate_dismiss
 
 # --- staff ---------------------------------------------------------------------------------
 
@@ -89,6 +94,8 @@ def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
         ),
         "note": NoteForm(request.POST if action == "note" else None),
     }
+    if action in ("merge", "dismiss"):
+        return _duplicate_decide(request, customer, action)
     if action in forms and forms[action].is_valid():
         data = forms[action].cleaned_data
         if action == "contacts":
@@ -127,9 +134,46 @@ def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
             "action": action,
             "panels": render_card_panels(request, customer),
             "driver_page": driver_page_path(customer),
+            "duplicates": _duplicates_of(customer),
         },
         status=400 if action else 200,
     )
+
+
+def _duplicates_of(customer: Customer) -> list[DuplicateProposal]:
+    return list(
+        duplicates_open(customer.shop).filter(Q(customer_a=customer) | Q(customer_b=customer))
+    )
+
+
+def _duplicate_decide(request: HttpRequest, customer: Customer, action: str) -> HttpResponse:
+    """Merge a proposed duplicate into this card (or this card into it), or dismiss it.
+    The proposal must be an open one of this shop that names this customer."""
+    raw = request.POST.get("proposal", "")
+    proposal = None
+    if raw.isascii() and raw.isdigit():
+        proposal = next((p for p in _duplicates_of(customer) if p.pk == int(raw)), None)
+    if proposal is None:
+        messages.error(request, _("Это предложение уже решено или не найдено: обновите страницу."))
+        return redirect("customers:customer_detail", customer_id=customer.pk)
+    other = proposal.customer_b if proposal.customer_a_id == customer.pk else proposal.customer_a
+    if action == "dismiss":
+        with transaction.atomic():
+            duplicate_dismiss(proposal=proposal, by=request.membership)
+        messages.success(request, _("Отмечено: это разные клиенты."))
+        return redirect("customers:customer_detail", customer_id=customer.pk)
+    keep, drop = (customer, other) if request.POST.get("keep") != "other" else (other, customer)
+    try:
+        with transaction.atomic():
+            kept = customers_merge(shop=request.shop, keep=keep, drop=drop, by=request.membership)
+    except (ValidationError, Customer.DoesNotExist) as error:
+        text = "; ".join(error.messages) if isinstance(error, ValidationError) else ""
+        messages.error(request, text or _("Не удалось объединить: обновите страницу."))
+        return redirect("customers:customer_detail", customer_id=customer.pk)
+    messages.success(
+        request, _("Клиенты объединены: всё перенесено в карточку «%(name)s».") % {"name": kept}
+    )
+    return redirect("customers:customer_detail", customer_id=kept.pk)
 
 
 # --- the driver's own page -----------------------------------------------------------------

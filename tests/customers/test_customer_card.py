@@ -360,3 +360,69 @@ def test_card_costs_the_same_queries_for_two_or_six_requests(advisor_client, sho
     add_history(4)
     many = _queries(advisor_client, url, "")
     assert few == many
+
+
+def _proposal(shop, first, second):
+    from customers.services import duplicate_propose
+
+    return duplicate_propose(
+        shop=shop, first=first, second=second, reason="plate", detail="А123ВС77"
+    )
+
+
+def test_advisor_merges_a_proposed_duplicate_from_the_card(advisor_client, shop, advisor):
+    kept = make_customer(shop, phones=("+79161234567",))
+    dropped = make_customer(shop, name="Ольга С.", phones=("+79031112233",))
+    lead = lead_of(dropped)
+    proposal = _proposal(shop, kept, dropped)
+    page = _card(advisor_client, kept).content.decode()
+    assert "Возможно, это один человек" in page and f'value="{proposal.pk}"' in page
+    url = reverse("customers:customer_detail", args=[kept.pk])
+    answer = advisor_client.post(url, {"action": "merge", "proposal": proposal.pk})
+    assert answer.status_code == 302 and answer["Location"] == url
+    dropped.refresh_from_db()
+    lead.refresh_from_db()
+    assert dropped.merged_into_id == kept.pk and lead.customer_id == kept.pk
+    assert set(kept.phones.values_list("phone", flat=True)) == {"+79161234567", "+79031112233"}
+    kinds = set(CustomerEvent.objects.filter(customer=kept).values_list("kind", flat=True))
+    assert EventKind.MERGED_FROM in kinds
+    assert CustomerEvent.objects.filter(customer=dropped, kind=EventKind.MERGED_INTO).exists()
+    proposal.refresh_from_db()
+    assert proposal.status != "open"
+    assert "Возможно, это один человек" not in _card(advisor_client, kept).content.decode()
+
+
+def test_merge_can_keep_the_other_card_and_a_dismissal_is_remembered(advisor_client, shop, advisor):
+    first = make_customer(shop, phones=("+79161234567",))
+    second = make_customer(shop, name="Ольга С.", phones=("+79031112233",))
+    proposal = _proposal(shop, first, second)
+    # Posted to the other card's address («оставить ту карточку»): that card stays.
+    other_url = reverse("customers:customer_detail", args=[second.pk])
+    advisor_client.post(other_url, {"action": "merge", "proposal": proposal.pk})
+    first.refresh_from_db()
+    assert first.merged_into_id == second.pk
+
+    third = make_customer(shop, name="Иван", phones=("+79035554433",))
+    proposal = _proposal(shop, second, third)
+    advisor_client.post(other_url, {"action": "dismiss", "proposal": proposal.pk})
+    proposal.refresh_from_db()
+    assert proposal.status == "dismissed" and proposal.decided_by == advisor
+    assert _proposal(shop, second, third) is None  # never proposed again
+    third.refresh_from_db()
+    assert third.merged_into_id is None
+
+
+def test_a_proposal_of_another_card_or_shop_is_refused(advisor_client, shop, other_shop):
+    mine = make_customer(shop, phones=("+79161234567",))
+    twin = make_customer(shop, name="Ольга С.", phones=("+79031112233",))
+    theirs_a = make_customer(other_shop, phones=("+79161234567",))
+    theirs_b = make_customer(other_shop, name="Ольга С.", phones=("+79031112233",))
+    foreign = _proposal(other_shop, theirs_a, theirs_b)
+    url = reverse("customers:customer_detail", args=[mine.pk])
+    answer = advisor_client.post(url, {"action": "merge", "proposal": foreign.pk}, follow=True)
+    assert "уже решено или не найдено" in answer.content.decode()
+    unrelated = _proposal(shop, twin, make_customer(shop, name="Пётр", phones=("+79260000000",)))
+    advisor_client.post(url, {"action": "merge", "proposal": unrelated.pk})
+    for customer in (mine, twin, theirs_a, theirs_b):
+        customer.refresh_from_db()
+        assert customer.merged_into_id is None
