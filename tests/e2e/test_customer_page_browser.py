@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from customers.services import duplicate_propose
 from leads.models import Lead, Status
 from leads.services import lead_change_status
 from sms.models import SmsSettings
@@ -120,6 +121,8 @@ def _the_link_again_by_phone(page, live_server, shop, customer, fake):
 def test_advisor_sees_the_customer_card_on_desktop_and_tablet(browser, live_server, shop, customer):
     lead_of(customer, status=Status.WON)
     lead_of(customer, status=Status.IN_PROGRESS)
+    twin = make_customer(customer.shop, name="Ольга С.", phones=("+79031112233",), cars=())
+    duplicate_propose(shop=customer.shop, first=customer, second=twin, reason="plate")
     for viewport in ("desktop", "tablet"):
         context = browser.new_context(viewport=VIEWPORTS[viewport], locale="ru-RU")
         page = context.new_page()
@@ -137,4 +140,13 @@ def test_advisor_sees_the_customer_card_on_desktop_and_tablet(browser, live_serv
         assert "2 обращения" in main.inner_text()
         assert "Персональный менеджер: Игорь Петров" in main.inner_text()
         _shot(page, f"customer-card-{viewport}")
+        if viewport == "desktop":  # the proposed duplicate, merged into this card
+            assert "Возможно, это один человек" in main.inner_text()
+            page.get_by_role("button", name="Объединить: оставить эту карточку").click()
+            page.wait_for_selector(".alert-success")
+            assert "+7 903 111-22-33" in page.locator("main").inner_text()
+            assert "Возможно, это один человек" not in page.locator("main").inner_text()
+            _shot(page, "customer-card-merged-desktop")
         context.close()
+    twin.refresh_from_db()
+    assert twin.merged_into_id == customer.pk
