@@ -29,6 +29,7 @@ from django.db import connection
 from autoservice import backup
 from tests.concurrency import restore_reference_data
 from tests.factories import EstimateFactory, LeadFactory, LeadPhotoFactory, MembershipFactory
+from tests.s3 import bucket_objects, stored_bytes
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -76,7 +77,11 @@ def small_shop(shop):
 def _check(source: Path, url: str, media_root: Path, seal_log: Path):
     """restore_check as an operator runs it: its own process, pointed at the restored copy."""
     env = dict(
-        os.environ, DATABASE_URL=url, MEDIA_ROOT=str(media_root), INTAKE_SEAL_LOG=str(seal_log)
+        os.environ,
+        DATABASE_URL=url,
+        STORAGE="local",
+        MEDIA_ROOT=str(media_root),
+        INTAKE_SEAL_LOG=str(seal_log),
     )
     return subprocess.run(
         [sys.executable, str(settings.BASE_DIR / "manage.py"), "restore_check"]
@@ -112,7 +117,7 @@ def test_backup_restores_into_a_new_database_and_folder_and_verifies(
     assert expected_files <= set(manifest), expected_files - set(manifest)
     assert meta["missing_files"] == []
     one = small_shop["photos"][0].original.name
-    assert (target / "files" / one).read_bytes() == (Path(settings.MEDIA_ROOT) / one).read_bytes()
+    assert (target / "files" / one).read_bytes() == stored_bytes(one)
 
     url = fresh_database()
     restored = tmp_path / "restored"
@@ -216,6 +221,59 @@ def test_drill_creates_the_database_verifies_and_drops_it_again(small_shop, tmp_
         cursor.execute("SELECT count(*) FROM pg_database WHERE datname = %s", [name])
         assert cursor.fetchone()[0] == 0
     assert not (tmp_path / "drill" / "media").exists()
+
+
+def test_drill_restores_the_files_into_a_new_bucket_verifies_and_drops_it(s3, small_shop, tmp_path):
+    """With object storage the drill restores into a bucket of its own on the same service
+    (the loopback S3 server here), verifies every file's SHA-256 there, and removes the
+    bucket again; the shop's own bucket is untouched."""
+    from autoservice import storage
+
+    target = tmp_path / "backup"
+    call_command("backup", to=str(target), stdout=StringIO())
+    manifest = json.loads((target / "manifest.json").read_text())
+    assert len(manifest) >= 6 and not list((tmp_path / "media").rglob("*.jpg"))
+    own_objects = bucket_objects(s3)
+    drill_bucket = f"drill-{uuid.uuid4().hex[:12]}"
+    name = f"{connection.settings_dict['NAME']}_drill_{uuid.uuid4().hex[:8]}"
+    out = StringIO()
+
+    call_command(
+        "restore",
+        source=str(target),
+        database_url=_url(name),
+        bucket=drill_bucket,
+        seal_log=str(tmp_path / "drill" / "intake-seal-log.txt"),
+        drill=True,
+        stdout=out,
+    )
+
+    report = out.getvalue()
+    assert f"бакет {drill_bucket}" in report and "без расхождений" in report, report
+    assert "verify_intake пройден" in report, report
+    client = storage.bucket_storage(s3).connection.meta.client
+    assert drill_bucket not in [bucket["Name"] for bucket in client.list_buckets()["Buckets"]]
+    with pytest.raises(storage.StorageUnavailable):
+        bucket_objects(drill_bucket)
+    assert bucket_objects(s3) == own_objects
+
+
+def test_restore_into_a_bucket_that_is_not_empty_is_refused(s3, small_shop, tmp_path):
+    from autoservice import storage
+
+    target = tmp_path / "backup"
+    call_command("backup", to=str(target), stdout=StringIO())
+    with pytest.raises(CommandError, match="Бакет .* не пуст"):
+        call_command(
+            "restore",
+            source=str(target),
+            database_url=_url("never_created"),
+            bucket=s3,
+            seal_log=str(tmp_path / "r" / "intake-seal-log.txt"),
+            stdout=StringIO(),
+        )
+    # The shop's bucket keeps its files.
+    assert bucket_objects(s3) and all(storage.sha256(n) for n in bucket_objects(s3)[:3])
 
 
 def test_backup_refuses_a_folder_that_is_not_empty(tmp_path, db):
