@@ -23,6 +23,7 @@ import hashlib
 import shutil
 import tempfile
 import threading
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -33,6 +34,7 @@ from django.core.files import File
 from django.core.files.storage import FileSystemStorage, Storage, default_storage
 from django.http import FileResponse, HttpResponse, HttpResponseRedirect
 from storages.backends.s3 import S3Storage
+from storages.utils import clean_name
 
 CHUNK_BYTES = 1 << 20
 
@@ -101,10 +103,16 @@ class PrivateS3Storage(S3Storage):
         with _SESSION_LOCK:
             return super().connection
 
-    def put(self, name: str, content) -> str:
-        """Write ``content`` under exactly ``name``, replacing what is there (a rendition
-        made again). S3 replaces an object whole: a reader sees the old or the new one."""
-        return self._save(name, content)
+    def put_file(self, name: str, path: Path) -> str:
+        """Upload the local file ``path`` under exactly ``name``, replacing what is there (a
+        rendition made again; S3 replaces an object whole, a reader sees the old or the new
+        one). Read from disk in parts: S3Storage.save() wraps the file in a reader that
+        cannot seek, and boto3 then buffers the whole file in memory."""
+        key = self._normalize_name(clean_name(name))
+        self.bucket.Object(key).upload_file(
+            str(path), ExtraArgs=self._get_write_parameters(key), Config=self.transfer_config
+        )
+        return clean_name(name)
 
 
 def is_local(storage: Storage | None = None) -> bool:
@@ -124,19 +132,19 @@ def put(name: str, source: Path, *, storage: Storage | None = None) -> None:
         target = Path(storage.path(name))
         target.parent.mkdir(parents=True, exist_ok=True)
         if target != source:
-            tmp = target.with_name(f".{target.name}.part")
+            tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.part")
             shutil.copyfile(source, tmp)
             tmp.replace(target)
         return
     try:
+        if hasattr(storage, "put_file"):
+            storage.put_file(name, source)
+            return
         with source.open("rb") as handle:
-            if hasattr(storage, "put"):
-                storage.put(name, File(handle, name=name))
-            else:
-                saved = storage.save(name, File(handle, name=name))
-                if saved != name:
-                    storage.delete(saved)
-                    raise StorageUnavailable(f"stored as {saved!r}, not {name!r}")
+            saved = storage.save(name, File(handle, name=name))
+        if saved != name:
+            storage.delete(saved)
+            raise StorageUnavailable(f"stored as {saved!r}, not {name!r}")
     except _storage_errors() as exc:
         raise StorageUnavailable(str(exc)) from exc
 
