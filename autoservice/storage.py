@@ -53,6 +53,12 @@ def _storage_errors() -> tuple[type[BaseException], ...]:
     return (BotoCoreError, ClientError)
 
 
+def failures() -> tuple[type[BaseException], ...]:
+    """What a write through the storage API raises when the storage cannot take it: the
+    S3 client's errors, StorageUnavailable, and OSError (a full or read-only disk)."""
+    return (*_storage_errors(), OSError)
+
+
 class PrivateS3Storage(S3Storage):
     """django-storages' S3 backend with this product's defaults: every object private (no
     public ACL, never a public URL: `url()` is a presigned link that expires after

@@ -368,8 +368,18 @@ def record_sign_and_seal(
     customer = _signature_png(customer_signature, _("клиент"))
     advisor = _signature_png(advisor_signature, _("мастер"))
     base = f"intake/{record.shop_id}/{record.pk}/signature"
-    record.customer_signature.save(f"{base}-customer.png", ContentFile(customer), save=False)
-    record.advisor_signature.save(f"{base}-advisor.png", ContentFile(advisor), save=False)
+    try:
+        record.customer_signature.save(f"{base}-customer.png", ContentFile(customer), save=False)
+        record.advisor_signature.save(f"{base}-advisor.png", ContentFile(advisor), save=False)
+    except storage.failures() as exc:
+        # The transaction rolls back: no record names a signature the storage lacks.
+        logger.warning("signatures of intake record %s not stored: %s", record.pk, exc)
+        raise ValidationError(
+            _(
+                "Подписи не сохранены: хранилище временно недоступно. "
+                "Нажмите «Подписать и опечатать акт» ещё раз через минуту."
+            )
+        ) from None
     record.save(update_fields=["customer_signature", "advisor_signature"])
     if record.customer_email:
         # Queued before sealing, so that sealing (which publishes the seal outside the

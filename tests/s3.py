@@ -107,9 +107,16 @@ def use_bucket(settings, monkeypatch, *, bucket: str | None = None) -> str:
 
 
 def bucket_objects(bucket: str) -> list[str]:
-    from autoservice import storage
+    """What the bucket holds, asked of the loopback server itself (ListObjectsV2), whatever
+    endpoint the app is pointed at just now."""
+    from autoservice.storage import PrivateS3Storage, StorageUnavailable
 
-    return storage.bucket_names(bucket)
+    client = PrivateS3Storage(**s3_server().options(bucket)).connection.meta.client
+    try:
+        pages = client.get_paginator("list_objects_v2").paginate(Bucket=bucket)
+        return sorted(item["Key"] for page in pages for item in page.get("Contents", []))
+    except client.exceptions.NoSuchBucket as exc:
+        raise StorageUnavailable(str(exc)) from exc
 
 
 def files_under(folder: Path) -> list[str]:

@@ -301,7 +301,7 @@ def test_drill_into_existing_folder_or_database_refuses_and_removes_nothing(tmp_
     (source / "backup.json").write_text(
         json.dumps({"format": backup.FORMAT_VERSION, "db_dump_sha256": dump_sha256})
     )
-    media = tmp_path / "media"
+    media = tmp_path / "restore-target"
     media.mkdir()
     (media / "photo.jpg").write_bytes(b"a shop's photo")
 
