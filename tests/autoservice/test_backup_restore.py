@@ -258,22 +258,45 @@ def test_drill_restores_the_files_into_a_new_bucket_verifies_and_drops_it(s3, sm
     assert bucket_objects(s3) == own_objects
 
 
-def test_restore_into_a_bucket_that_is_not_empty_is_refused(s3, small_shop, tmp_path):
-    from autoservice import storage
+def test_restore_into_a_bucket_that_is_not_empty_is_refused_and_keeps_its_files(s3, tmp_path, db):
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
 
-    target = tmp_path / "backup"
-    call_command("backup", to=str(target), stdout=StringIO())
-    with pytest.raises(CommandError, match="Бакет .* не пуст"):
-        call_command(
-            "restore",
-            source=str(target),
-            database_url=_url("never_created"),
-            bucket=s3,
-            seal_log=str(tmp_path / "r" / "intake-seal-log.txt"),
-            stdout=StringIO(),
+    source = tmp_path / "backup"
+    source.mkdir()
+    (source / "db.dump").write_bytes(b"PGDMP")
+    (source / "backup.json").write_text(
+        json.dumps(
+            {
+                "format": backup.FORMAT_VERSION,
+                "db_dump_sha256": hashlib.sha256(b"PGDMP").hexdigest(),
+            }
         )
-    # The shop's bucket keeps its files.
-    assert bucket_objects(s3) and all(storage.sha256(n) for n in bucket_objects(s3)[:3])
+    )
+    default_storage.save("leads/1/photo.orig", ContentFile(b"a shop's photo"))
+
+    restore = {
+        "source": str(source),
+        "database_url": _url(f"{connection.settings_dict['NAME']}_drill_never"),
+        "bucket": s3,
+        "seal_log": str(tmp_path / "r" / "intake-seal-log.txt"),
+        "stdout": StringIO(),
+    }
+
+    # The drill makes its own bucket: an existing one is refused, and never emptied.
+    with pytest.raises(CommandError, match=f"Бакет {s3} создать не удалось"):
+        call_command("restore", drill=True, **restore)
+    assert bucket_objects(s3) == ["leads/1/photo.orig"]
+    with pytest.raises(CommandError, match=f"Бакет {s3} не пуст"):
+        call_command("restore", **restore)
+    assert bucket_objects(s3) == ["leads/1/photo.orig"]
+    assert stored_bytes("leads/1/photo.orig") == b"a shop's photo"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_database WHERE datname = %s",
+            [f"{connection.settings_dict['NAME']}_drill_never"],
+        )
+        assert cursor.fetchone()[0] == 0
 
 
 def test_backup_refuses_a_folder_that_is_not_empty(tmp_path, db):
