@@ -15,7 +15,7 @@ BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/autoservice_bench
 DEMO_OUTBOUND_HOSTS := 127.0.0.1:8701,127.0.0.1:8702,127.0.0.1:8703,127.0.0.1:8704,127.0.0.1:8705,127.0.0.1:8706
 
 .PHONY: run run-full test test-s3 bench soak lint fmt messages system-deps browser-deps services demo clean \
-	backup restore-drill
+	backup restore-drill loadtest
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,7 +27,7 @@ system-deps:
 	@bash .ci/system-packages gettext
 
 browser-deps:
-	@bash .ci/system-packages gettext chromium
+	@bash .ci/system-packages gettext chromium nginx
 
 services:
 	@bash .ci/services
@@ -109,6 +109,14 @@ restore-drill: $(VENV)/.installed
 	else target="--media-root var/drill/media"; fi; \
 	$(BIN)/python manage.py restore --from "$$dir" --database-url $(DRILL_DATABASE_URL) \
 		$$target --seal-log var/drill/intake-seal-log.txt --drill
+
+# The real stack behind nginx under locust (loadtest/run.py): ~2 minutes, a table of rps and
+# p50/p95/p99 per route against the bare get-by-PK ceiling; LOADTEST_SOAK_MINUTES=10 runs the
+# mix that long and compares memory and queue depths of the first and last minute. Its own
+# database (LOADTEST_DATABASE_URL, autoservice_loadtest, recreated) and ports
+# (LOADTEST_PORT_BASE, 8840, and the next 10).
+loadtest: $(VENV)/.installed browser-deps services messages
+	$(BIN)/python loadtest/run.py
 
 clean:
 	rm -rf var .pytest_cache

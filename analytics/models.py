@@ -42,6 +42,7 @@ class Source(models.TextChoices):
     PHONE = "phone", _("звонок")
     WALK_IN = "walk_in", _("визит")
     MESSENGER = "messenger", _("мессенджер")
+    CAMPAIGN = "campaign", _("рассылка")
 
 
 class PickKind(models.TextChoices):

@@ -17,6 +17,8 @@ from django.views.decorators.http import require_GET, require_POST
 from autoservice.params import ParamError, date_param, int_param
 from autoservice.spreadsheets import cell_safe, row_safe
 from autoservice.tenancy import manager_required, staff_required
+from campaigns.models import Campaign, ReminderRule
+from campaigns.selectors import campaign_figures, rule_figures
 
 from . import panels, selectors, services
 
@@ -137,3 +139,19 @@ def analytics_refresh(request: HttpRequest) -> HttpResponse:
     count = services.facts_refresh(shop=request.shop)
     messages.success(request, _("Аналитика обновлена: пересчитано заявок — %(n)s.") % {"n": count})
     return redirect(f"{reverse('analytics:analytics')}?{request.GET.urlencode()}")
+
+
+@staff_required
+@require_GET
+def analytics_campaigns(request: HttpRequest) -> HttpResponse:
+    """What the reminders and campaigns brought: sent, delivered, opened, requests, accepted
+    offers and their money (read from the campaigns app)."""
+    shop = request.shop
+    campaigns = list(Campaign.objects.filter(shop=shop).order_by("-created_at", "-pk")[:100])
+    rules = list(ReminderRule.objects.filter(shop=shop).order_by("name", "pk"))
+    by_campaign = campaign_figures(campaigns)
+    by_rule = rule_figures(rules)
+    rows = [(c.name, c.sent_at, by_campaign.get(c.pk)) for c in campaigns] + [
+        (_("Напоминание: %(name)s") % {"name": r.name}, None, by_rule.get(r.pk)) for r in rules
+    ]
+    return render(request, "analytics/campaigns.html", {"rows": rows})

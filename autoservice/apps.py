@@ -7,6 +7,7 @@ class AutoserviceConfig(AppConfig):
     verbose_name = _("Автосервисы и сотрудники")
 
     def ready(self) -> None:
+        from . import push  # noqa: F401 - registers the shop-event listener that publishes
         from .personal_data import provider_register
         from .personal_data_own import OwnProvider
 

@@ -9,10 +9,27 @@ from django.db import transaction
 from django.db.models import Max
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from .models import ConsentRecord, ConsentText, Shop
 
 DEFAULT_TITLE = "Согласие на обработку персональных данных"
+
+# Consent to advertising messages (38-FZ art. 18; since 1 Sep 2025 152-FZ art. 9 wants it as
+# a document of its own, never bundled with the processing consent): a separate checkbox,
+# unticked by default. The words are versioned here; a change of wording is a new version,
+# and every recorded consent names the version the driver saw.
+MARKETING_CONSENT_VERSION = 1
+MARKETING_CONSENT_TEXT = gettext_lazy(
+    "Согласен получать рекламные сообщения автосервиса по SMS и e-mail: напоминания о ТО, "
+    "сезонной замене шин и гарантии, акции. Согласие можно отозвать в любой момент по ссылке "
+    "в каждом сообщении."
+)
+
+
+def marketing_consent_source(where: str) -> str:
+    """What the customer's record says about how the consent was given."""
+    return f"{where}; текст согласия на рекламу v{MARKETING_CONSENT_VERSION}"
 
 
 def consent_text_current(shop: Shop) -> ConsentText:

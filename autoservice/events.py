@@ -1,7 +1,7 @@
 """Shop events: what happened to a lead, an estimate, an offer or an intake record, told to
 whoever listens (the shop's webhooks, its CRM).
 
-The apps that make a change (leads, smartcalc, optima, intake) call `event_emit` inside the
+The apps that make a change (leads, booking, smartcalc, optima, intake) call `event_emit` inside the
 transaction that makes it. Listeners are registered by the apps above them (in their
 AppConfig.ready) and run right there, in the same transaction: each writes its outgoing
 messages to the outbox. So an event is never told for a change that rolled back, and never
@@ -34,6 +34,32 @@ ESTIMATE_REVISED = "estimate.revised"
 OFFER_SENT = "offer.sent"
 OFFER_ACCEPTED = "offer.accepted"
 INTAKE_SEALED = "intake.sealed"
+BOOKING_CREATED = "booking.created"
+BOOKING_MOVED = "booking.moved"
+BOOKING_CANCELLED = "booking.cancelled"
+# Beat found a visit starting within a day (once per start time): the SMS reminder hears it.
+BOOKING_REMINDER_DUE = "booking.reminder_due"
+
+# Internal events between the apps, offered to no webhook or CRM (emitted without a lead, so
+# the CRM listener skips them too):
+# - `marketing.consent_given`: a driver ticked the advertising consent on a request form;
+#   data {phone, source, given_at (ISO)}. The SMS app records it on the customer with that
+#   phone, or by phone when there is no customer yet.
+# - `campaign.message_queued`: a reminder or a campaign wrote a message for a customer who
+#   agreed to advertising; data {key, phone, text}. The SMS app writes the SMS (marketing,
+#   checked against the consent again) with dedupe key `campaign:<key>`.
+# - `customer.code_requested`: a driver asked for their page's link by phone; data
+#   {customer_id, phone, code_sealed} — the one-time code encrypted with the platform key
+#   (autoservice.crypto); the customers app keeps only its hash. The SMS app sends it.
+# - `campaign.sms_status`: the SMS of such a message was accepted, delivered, not delivered
+#   or refused; data {key, status}. The campaigns app records it for its figures.
+MARKETING_CONSENT_GIVEN = "marketing.consent_given"
+CAMPAIGN_MESSAGE_QUEUED = "campaign.message_queued"
+CAMPAIGN_SMS_STATUS = "campaign.sms_status"
+CUSTOMER_CODE_REQUESTED = "customer.code_requested"
+INTERNAL_EVENT_TYPES = frozenset(
+    {MARKETING_CONSENT_GIVEN, CAMPAIGN_MESSAGE_QUEUED, CAMPAIGN_SMS_STATUS, CUSTOMER_CODE_REQUESTED}
+)
 
 # Every event a shop can subscribe to, with the name its manager sees.
 EVENT_TYPES: dict[str, str] = {
@@ -45,6 +71,10 @@ EVENT_TYPES: dict[str, str] = {
     OFFER_SENT: _("Предложение отправлено клиенту"),
     OFFER_ACCEPTED: _("Клиент принял предложение"),
     INTAKE_SEALED: _("Акт приёмки подписан"),
+    BOOKING_CREATED: _("Клиент записан на визит"),
+    BOOKING_MOVED: _("Визит перенесён"),
+    BOOKING_CANCELLED: _("Запись на визит отменена"),
+    BOOKING_REMINDER_DUE: _("Пора напомнить о визите"),
 }
 
 
@@ -87,7 +117,7 @@ def event_emit(
 ) -> ShopEvent:
     """Tell every listener, in the caller's transaction. A listener's error rolls the change
     back with it: an event that cannot be recorded must not be silently dropped."""
-    if type not in EVENT_TYPES:
+    if type not in EVENT_TYPES and type not in INTERNAL_EVENT_TYPES:
         raise ValueError(f"unknown shop event {type!r}")
     event = ShopEvent(type=type, shop=shop, subject=subject, data=data, lead_id=lead_id)
     for listener in list(_LISTENERS.values()):

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from prometheus_client import (
     REGISTRY,
@@ -75,6 +76,19 @@ http_request_seconds = Histogram(
 )
 
 
+db_queries = Counter(
+    "autoservice_db_queries",
+    "Database statements run while answering HTTP requests, by view name and outcome.",
+    ["view", "outcome"],
+)
+db_request_seconds = Histogram(
+    "autoservice_db_request_seconds",
+    "Time one HTTP request spent in the database, by view name.",
+    ["view"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+)
+
+
 def supplier_outcome(state: str) -> str:
     """ok when the supplier answered (with offers or without), timeout, or error."""
     if state in ("answered", "no_stock"):
@@ -100,17 +114,46 @@ def _view_name(request: HttpRequest) -> str:
     return match.view_name or "<unnamed>"
 
 
+class _QueryTally:
+    """The database work of one request: statements by outcome and their total time."""
+
+    def __init__(self) -> None:
+        self.ok = 0
+        self.failed = 0
+        self.seconds = 0.0
+
+    def __call__(self, execute, sql, params, many, context):  # noqa: ANN001 - Django's hook
+        started = time.perf_counter()
+        try:
+            result = execute(sql, params, many, context)
+        except Exception:
+            self.failed += 1
+            raise
+        finally:
+            self.seconds += time.perf_counter() - started
+        self.ok += 1
+        return result
+
+
 class RequestMetricsMiddleware:
-    """Counts requests and their time by view name (never by path: paths carry ids)."""
+    """Counts requests and their time by view name (never by path: paths carry ids), and
+    the database statements each view ran and the time they took."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> Any:
         started = time.perf_counter()
-        response = self.get_response(request)
+        tally = _QueryTally()
+        with connection.execute_wrapper(tally):
+            response = self.get_response(request)
         view = _view_name(request)
         http_request_seconds.labels(view=view).observe(time.perf_counter() - started)
+        if tally.ok:
+            db_queries.labels(view=view, outcome="ok").inc(tally.ok)
+        if tally.failed:
+            db_queries.labels(view=view, outcome="error").inc(tally.failed)
+        db_request_seconds.labels(view=view).observe(tally.seconds)
         status = f"{response.status_code // 100}xx"
         http_requests.labels(view=view, method=_method(request.method), status=status).inc()
         return response

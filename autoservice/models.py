@@ -436,6 +436,8 @@ class AccessAction(models.TextChoices):
     API_INTAKE = "api_intake", _("получил акты приёмки через API")
     SUBJECT_EXPORTED = "subject_exported", _("выгрузил все данные человека")
     SUBJECT_ERASED = "subject_erased", _("уничтожил данные человека")
+    CUSTOMERS_LISTED = "customers_listed", _("просмотрел список клиентов или поиск")
+    CUSTOMER_VIEWED = "customer_viewed", _("открыл карточку клиента")
 
 
 OBJECT_TYPE_LABELS = {
@@ -447,6 +449,9 @@ OBJECT_TYPE_LABELS = {
     "intake_list": _("список актов приёмки"),
     "intake_record": _("акт приёмки"),
     "subject": _("данные человека"),
+    "customer_list": _("список клиентов"),
+    "search": _("поиск"),
+    "customer": _("клиент"),
     "destruction_act": _("акт уничтожения"),
 }
 

@@ -108,6 +108,7 @@ INSTALLED_APPS = [
     "bootstrap",
     "axes",
     "autoservice",
+    "customers",
     "leads",
     "booking",
     "photoportal",
@@ -123,6 +124,7 @@ INSTALLED_APPS = [
     "analytics",
     "sms",
     "messengers",
+    "campaigns",
 ]
 
 MIDDLEWARE = [
@@ -149,6 +151,7 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "autoservice.urls"
 WSGI_APPLICATION = "autoservice.wsgi.application"
+ASGI_APPLICATION = "autoservice.asgi.application"
 
 TEMPLATES = [
     {
@@ -198,6 +201,15 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# Live push to open staff pages (autoservice/push.py): Server-Sent Events served by the
+# `events` process (uvicorn) under this URL prefix, fanned out through Redis. Empty, or no
+# Redis, and the pages poll every 10 s as before.
+EVENTS_URL_PREFIX = os.environ.get("EVENTS_URL_PREFIX", "/events/")
+EVENTS_HEARTBEAT_SECONDS = envint("EVENTS_HEARTBEAT_SECONDS", 15)
+EVENTS_MAX_PER_USER = envint("EVENTS_MAX_PER_USER", 8)
+if EVENTS_HEARTBEAT_SECONDS < 1 or EVENTS_MAX_PER_USER < 1:
+    raise ImproperlyConfigured("EVENTS_HEARTBEAT_SECONDS and EVENTS_MAX_PER_USER must be ≥ 1")
 
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = None
@@ -283,6 +295,7 @@ _TASK_QUEUES = {
         "leads.tasks.escalate_overdue_leads",
         "booking.tasks.remind_bookings",
         "sms.tasks.sms_status_poll",
+        "campaigns.tasks.send_due_reminders",
         "messengers.tasks.messengers_poll",
         "webhooks.tasks.webhooks_prune",
     ),
@@ -306,6 +319,12 @@ CELERY_BEAT_SCHEDULE = {
     },
     # SMS delivery reports from the gateway, shown on the lead's timeline.
     "sms-status-poll": {"task": "sms.tasks.sms_status_poll", "schedule": 60.0},
+    # Reminders to drivers (maintenance, season, mileage...): hourly, each shop from its own
+    # local CAMPAIGN_REMINDER_HOUR; a reminder is sent once per rule and due date.
+    "campaigns-send-due-reminders": {
+        "task": "campaigns.tasks.send_due_reminders",
+        "schedule": _crontab(minute=7),
+    },
     # Link codes staff send to the shop's Telegram / MAX bots.
     "messengers-poll": {"task": "messengers.tasks.messengers_poll", "schedule": 10.0},
     "leads-escalate-overdue": {"task": "leads.tasks.escalate_overdue_leads", "schedule": 60.0},
@@ -361,6 +380,8 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 WORKER_HEARTBEAT_MAX_AGE_SECONDS = 120
+# The shop's local hour from which the day's reminders to drivers go out (not at night).
+CAMPAIGN_REMINDER_HOUR = envint("CAMPAIGN_REMINDER_HOUR", 10)
 # How long the audit log of staff access to personal data is kept (152-FZ), in days.
 ACCESS_LOG_RETENTION_DAYS = envint("ACCESS_LOG_RETENTION_DAYS", 365)
 # Staff login records (django-axes) are destroyed after this many days.
@@ -397,6 +418,9 @@ if not WEBHOOK_RETRY_DELAYS_SECONDS:
 WEBHOOK_TIMEOUT_SECONDS = envint("WEBHOOK_TIMEOUT_SECONDS", 15)
 WEBHOOK_LEASE_SECONDS = 60
 WEBHOOK_LOG_RETENTION_DAYS = envint("WEBHOOK_LOG_RETENTION_DAYS", 30)
+# `make loadtest` only: routes autoservice/ceiling.py, the bare get-by-primary-key page its
+# figures are compared with. Off everywhere else.
+LOADTEST_CEILING_VIEW = envbool("LOADTEST_CEILING_VIEW", False)
 # /metrics asks for this bearer token when it is set.
 METRICS_TOKEN = envstr("METRICS_TOKEN", "")
 # Errors go to Sentry only when a DSN is set (autoservice/sentry.py scrubs phones and

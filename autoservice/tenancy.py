@@ -113,11 +113,14 @@ def shop_context(request: HttpRequest) -> dict[str, Any]:
     if membership is None or not request.path.startswith("/staff/"):
         return {}
     from .outbox import outbox_backlog
+    from .push import stream_url
 
     shop = request.shop
     return {
         "membership": membership,
         "staff_shop": shop,
+        # Where an open page hears of changes ("" = it only polls).
+        "push_url": stream_url(),
         # Read only by the staff layout's banner: one indexed query per full page.
         "notification_backlog": SimpleLazyObject(lambda: outbox_backlog(shop=shop)),
     }

@@ -4,7 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog
 
-from . import health, views
+from . import health, push_views, views
 from .forms import LoginForm
 
 # Every app's URLs carry its namespace (`leads:inbox`, `smartcalc:calc_vehicle`, ...) and
@@ -16,6 +16,9 @@ urlpatterns = [
     path("healthz/live", health.healthz_live, name="healthz_live"),
     path("healthz/ready", health.healthz_ready, name="healthz_ready"),
     path("metrics", health.metrics, name="metrics"),
+    # The events process (uvicorn) serves this; nginx routes /events/ to it unbuffered.
+    path("events/shop/", push_views.shop_stream, name="push_stream"),
+    path("", include("customers.urls")),
     path("", include("leads.urls")),
     path("", include("booking.urls")),
     path("", include("smartcalc.urls")),
@@ -26,6 +29,7 @@ urlpatterns = [
     path("", include("webhooks.urls")),
     path("", include("analytics.urls")),
     path("", include("sms.urls")),
+    path("", include("campaigns.urls")),
     path("", include("messengers.urls")),
     path(
         "accounts/login/",
@@ -44,6 +48,11 @@ handler400 = "autoservice.views.bad_request"
 
 admin.site.site_header = "Цифровая стойка автосервиса"
 admin.site.site_title = "Администрирование платформы"
+
+if settings.LOADTEST_CEILING_VIEW:
+    from .ceiling import shop_name_by_pk
+
+    urlpatterns.append(path("loadtest/ceiling/<int:pk>/", shop_name_by_pk))
 
 if settings.DEBUG:
     # Lets a developer see the branded error pages with DEBUG on.

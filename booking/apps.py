@@ -7,5 +7,6 @@ class BookingConfig(AppConfig):
     verbose_name = _("Запись на визит")
 
     def ready(self) -> None:
-        # The reminder e-mail's outbox handler and the booking panel on the lead page.
-        from . import notifications, panels  # noqa: F401
+        # The reminder e-mail's outbox handler, the booking panel on the lead page, and the
+        # sections of the customer card and of the driver's own page.
+        from . import customer_panels, notifications, panels  # noqa: F401

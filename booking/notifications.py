@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from autoservice.mail import send_templated
 from autoservice.models import OutboxMessage
 from autoservice.outbox import register_handler
+from customers.links import driver_page_url_for
 from leads.models import EventKind
 from leads.services import lead_event_add
 
@@ -30,7 +31,13 @@ def send_booking_reminder(message: OutboxMessage) -> None:
     url = booking_url(booking)
     send_templated(
         template="booking/email/reminder",
-        context={"booking": booking, "shop": booking.shop, "lead": lead, "url": url},
+        context={
+            "booking": booking,
+            "shop": booking.shop,
+            "lead": lead,
+            "url": url,
+            "page_url": driver_page_url_for(lead),
+        },
         shop=booking.shop,
         to=[lead.email],
         message_id=f"booking-remind-{booking.pk}-{booking.starts_at:%Y%m%d%H%M}",

@@ -182,8 +182,10 @@ _STATUS_STEP = {
     Status.WON: "ready",
     Status.LOST: "received",
 }
-# Apps above this one tell whether the car was taken in (intake registers its check).
+# Apps above this one tell whether the car was taken in (intake registers its check) and
+# whether the driver already has an estimate (smartcalc: the calculator's own result).
 CAR_IN_CHECKS: list = []
+ESTIMATE_CHECKS: list = []
 
 
 def car_in_check_register(check) -> None:
@@ -192,10 +194,19 @@ def car_in_check_register(check) -> None:
         CAR_IN_CHECKS.append(check)
 
 
+def estimate_check_register(check) -> None:
+    """`check(lead) -> bool`: the lead has an estimate (the driver made one in the
+    calculator, or the advisor priced the damage)."""
+    if check not in ESTIMATE_CHECKS:
+        ESTIMATE_CHECKS.append(check)
+
+
 def lead_progress(lead: Lead) -> list[dict]:
     """The driver's step indicator: each step done, current or still ahead."""
     keys = [key for key, _label in STEPS]
     reached = keys.index(_STATUS_STEP[lead.status])
+    if lead.status == Status.NEW and any(check(lead) for check in ESTIMATE_CHECKS):
+        reached = keys.index("estimate")  # a new request that already carries its estimate
     if reached < keys.index("car_in") and any(check(lead) for check in CAR_IN_CHECKS):
         reached = keys.index("car_in")
     if lead.status == Status.WON:

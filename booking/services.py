@@ -6,11 +6,12 @@ from __future__ import annotations
 import datetime as dt
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
+from autoservice import events
 from autoservice.models import Membership
 from autoservice.outbox import outbox_put
 from leads.models import TRANSITIONS, EventKind, Lead, Status
@@ -105,6 +106,28 @@ def _candidate_posts(capacity, booking: Booking, post: int | None) -> list[int]:
     return [p for p in wanted if p not in busy]
 
 
+def _emit(event_type: str, booking: Booking, actor: Membership | None, **extra) -> None:
+    """Tell the apps above (SMS to the driver, the staff's messengers, webhooks, CRM), in
+    this transaction. Thin: ids and times, no personal data, no private link."""
+    events.event_emit(
+        shop=booking.shop,
+        type=event_type,
+        subject=f"lead:{booking.lead_id}",
+        lead_id=booking.lead_id,
+        data={
+            "booking_id": booking.pk,
+            "lead_id": booking.lead_id,
+            "kind": booking.kind,
+            "post": booking.post,
+            "starts_at": booking.starts_at.isoformat(),
+            "ends_at": booking.ends_at.isoformat(),
+            "by": "staff" if actor else "driver",
+            "by_membership_id": actor.pk if actor else None,
+            **extra,
+        },
+    )
+
+
 def _lead_booked(lead: Lead, by: Membership | None, now: dt.datetime) -> None:
     """Moves the lead to «записан» through the lead workflow (a new or refused request is
     taken into work on the way, as an advisor would)."""
@@ -167,6 +190,7 @@ def booking_create(
         action="booked",
     )
     _lead_booked(lead, by, now)
+    _emit(events.BOOKING_CREATED, booking, by)
     return booking
 
 
@@ -202,6 +226,7 @@ def booking_move(
         action="moved",
         old_post=old_post,
     )
+    _emit(events.BOOKING_MOVED, booking, by, old_starts_at=old_start.isoformat(), old_post=old_post)
     return booking
 
 
@@ -229,32 +254,42 @@ def booking_cancel(
     )
     if lead.status == Status.BOOKED and not lead.is_consent_withdrawn:
         lead_change_status(lead=lead, status=Status.IN_PROGRESS, by=by, now=now)
+    _emit(events.BOOKING_CANCELLED, booking, by)
     return booking
 
 
 def bookings_remind(*, now: dt.datetime | None = None, limit: int = 500) -> int:
-    """Queue the reminder e-mail for visits starting within a day, once per start time (a
-    moved visit is reminded again). Called by Celery beat."""
+    """Remind of visits starting within a day, once per start time (a moved visit is
+    reminded again): the e-mail when the driver left one, and `booking.reminder_due` for
+    the other channels (the SMS app sends one when the shop has SMS switched on). Called by
+    Celery beat."""
     now = now or timezone.now()
     due = (
         Booking.objects.filter(
             status=BookingStatus.BOOKED, starts_at__gt=now, starts_at__lte=now + REMIND_AHEAD
         )
-        .exclude(lead__email="")
-        .select_related("shop", "lead")[:limit]
+        .exclude(reminded_for=models.F("starts_at"))
+        .exclude(lead__consent_withdrawn_at__isnull=False)
+        .select_related("shop", "lead")
+        .order_by("starts_at")[:limit]
     )
     count = 0
     for booking in due:
-        if booking.reminded_for == booking.starts_at:
-            continue
         with transaction.atomic():
-            outbox_put(
-                shop=booking.shop,
-                kind=REMIND_BOOKING,
-                dedupe_key=f"booking-remind-{booking.pk}-{booking.starts_at:%Y%m%d%H%M}",
-                payload={"booking_id": booking.pk},
-                subject_phone=booking.lead.phone,
+            claimed = Booking.objects.filter(pk=booking.pk, status=BookingStatus.BOOKED).exclude(
+                reminded_for=booking.starts_at
             )
-            Booking.objects.filter(pk=booking.pk).update(reminded_for=booking.starts_at)
+            # Two beats at once: only the one that marks the row reminds.
+            if not claimed.update(reminded_for=booking.starts_at):
+                continue
+            if booking.lead.email:
+                outbox_put(
+                    shop=booking.shop,
+                    kind=REMIND_BOOKING,
+                    dedupe_key=f"booking-remind-{booking.pk}-{booking.starts_at:%Y%m%d%H%M}",
+                    payload={"booking_id": booking.pk},
+                    subject_phone=booking.lead.phone,
+                )
+            _emit(events.BOOKING_REMINDER_DUE, booking, None, by="system")
         count += 1
     return count

@@ -13,5 +13,6 @@ urlpatterns = [
     path("staff/bookings/", views.board, name="board"),
     path("staff/bookings/new/", views.staff_book, name="staff_book"),
     path("staff/bookings/<int:booking_id>/", views.staff_booking, name="staff_booking"),
+    path("staff/bookings/<int:booking_id>/move/", views.board_move, name="board_move"),
     path("staff/bookings/settings/", views.capacity_settings, name="capacity"),
 ]

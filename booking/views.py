@@ -4,10 +4,11 @@ import datetime as dt
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -174,9 +175,40 @@ def visit_cancel(request: HttpRequest, slug: str, token: str) -> HttpResponse:
 # --- staff --------------------------------------------------------------------------------
 
 
+def _day_rows(shop, day: dt.date, capacity, bookings: list, posts: list[int]) -> list[dict]:
+    """The day view's grid: one row per slot (the inspection's length) from opening to
+    closing, each cell a place to drop a visit on; a visit sits in the row it starts in."""
+    bounds = selectors.day_bounds(shop, day, capacity)
+    if bounds is None:
+        return []
+    step = dt.timedelta(minutes=capacity.inspection_minutes)
+    rows, moment = [], bounds[0]
+    while moment < bounds[1]:
+        within = [b for b in bookings if moment <= b.starts_at < moment + step]
+        # Visits that started in an earlier row and still hold the post now.
+        going_on = [b for b in bookings if b.starts_at < moment < b.ends_at]
+        rows.append(
+            {
+                "time": timezone.localtime(moment).time(),
+                "cells": [
+                    (
+                        p,
+                        [b for b in within if b.post == p],
+                        [b for b in going_on if b.post == p],
+                    )
+                    for p in posts
+                ],
+            }
+        )
+        moment += step
+    return rows
+
+
 @staff_required
 def board(request: HttpRequest) -> HttpResponse:
-    """The advisor's day or week: posts as columns, visits in them."""
+    """The advisor's day or week: posts as columns, visits in them. A visit is moved by
+    dragging it to another time, day or post (board.js posts to `board_move`), or by the
+    form on its own page, which the card links to."""
     shop = request.shop
     capacity = selectors.booking_settings_for(shop)
     today = timezone.localdate()
@@ -207,6 +239,7 @@ def board(request: HttpRequest) -> HttpResponse:
         "booking/board.html",
         {
             "columns": columns,
+            "rows": [] if week else _day_rows(shop, day, capacity, bookings, posts),
             "posts": posts,
             "day": day,
             "week": week,
@@ -215,6 +248,49 @@ def board(request: HttpRequest) -> HttpResponse:
             "today": today,
         },
     )
+
+
+def _move_answer(request, booking: Booking, *, ok: bool, text: str, status: int = 200):
+    """board.js asks for JSON; a plain form post (no script) lands on a page instead: the
+    board on success, the visit's own move form on a refusal."""
+    if "application/json" in request.headers.get("Accept", ""):
+        return JsonResponse({"ok": ok, "error": "" if ok else text}, status=status)
+    if ok:
+        messages.success(request, text)
+        local = timezone.localtime(booking.starts_at)
+        return redirect(f"{reverse('booking:board')}?day={local.date().isoformat()}")
+    messages.error(request, text)
+    return redirect("booking:staff_booking", booking_id=booking.pk)
+
+
+@staff_required
+@require_POST
+def board_move(request: HttpRequest, booking_id: int) -> HttpResponse:
+    """A visit dropped on the board: the same form and the same service as the visit's
+    page. Refused (a taken time, a closed day) → 409 with the reason, nothing changed."""
+    shop = request.shop
+    booking = get_for_shop(request, Booking.objects.select_related("lead"), pk=booking_id)
+    capacity = selectors.booking_settings_for(shop)
+    form = VisitTimeForm(request.POST, posts=capacity.posts)
+    if not form.is_valid():
+        errors = [str(e) for field_errors in form.errors.values() for e in field_errors]
+        return _move_answer(request, booking, ok=False, text=" ".join(errors), status=400)
+    try:
+        booking = services.booking_move(
+            booking=booking,
+            start=form.start(shop.tzinfo),
+            post=form.cleaned_data["post"],
+            by=request.membership,
+        )
+    except ValidationError as exc:
+        return _move_answer(request, booking, ok=False, text=_error_text(exc), status=409)
+    text = _("Визит перенесён: %(when)s, пост %(post)s") % {
+        "when": date_format(timezone.localtime(booking.starts_at), "j E, H:i"),
+        "post": booking.post,
+    }
+    if "application/json" in request.headers.get("Accept", ""):
+        messages.success(request, text)  # shown by the page board.js reloads
+    return _move_answer(request, booking, ok=True, text=text)
 
 
 @staff_required

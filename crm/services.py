@@ -158,8 +158,8 @@ def _remote_note(connection: CrmConnection, remote_id: int, text: str) -> int:
 @events.event_listen("crm")
 def crm_on_shop_event(event: events.ShopEvent) -> None:
     """Writes one outbox row per enabled CRM of the shop; never calls out."""
-    if event.lead_id is None:
-        return
+    if event.lead_id is None or event.type == events.BOOKING_REMINDER_DUE:
+        return  # a reminder is the driver's business, not a change for the CRM
     connections = list(CrmConnection.objects.filter(shop=event.shop, enabled=True))
     if not connections:
         return

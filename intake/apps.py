@@ -23,3 +23,5 @@ class IntakeConfig(AppConfig):
         from .models import IntakeRecord
 
         car_in_check_register(lambda lead: IntakeRecord.objects.filter(lead=lead).exists())
+        # Sections of the customer card and of the driver's own page.
+        from . import customer_panels  # noqa: F401

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from autoservice.mail import send_templated
 from autoservice.models import Membership, OutboxMessage, Role
 from autoservice.outbox import register_handler
+from customers.links import driver_page_url_for
 from leads.models import EventKind
 from leads.services import lead_event_add
 
@@ -37,6 +38,7 @@ def send_act_to_customer(message: OutboxMessage) -> None:
             "shop": record.shop,
             "link": link,
             "withdraw_url": act_withdrawal_url(record),
+            "page_url": driver_page_url_for(record.lead),
         },
         shop=record.shop,
         to=[record.customer_email],

@@ -10,7 +10,7 @@ class LeadsConfig(AppConfig):
         # Registers the outbox handlers for lead e-mails.
         from autoservice.personal_data import provider_register
 
-        from . import notifications  # noqa: F401
+        from . import customer_panels, notifications  # noqa: F401
         from .personal_data import LeadsProvider
 
         provider_register(LeadsProvider())

@@ -7,6 +7,7 @@ from __future__ import annotations
 import secrets
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from django import forms
 from django.core import signing
@@ -16,7 +17,13 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from autoservice.consent import client_ip, consent_text_current
+from autoservice.consent import (
+    MARKETING_CONSENT_TEXT,
+    client_ip,
+    consent_text_current,
+    marketing_consent_source,
+)
+from autoservice.events import MARKETING_CONSENT_GIVEN, event_emit
 from autoservice.models import Membership, Shop
 from autoservice.phones import normalize_phone
 from autoservice.plates import normalize_plate
@@ -248,6 +255,12 @@ class DriverContactForm(forms.Form):
         },
     )
 
+    # A separate consent to advertising (152-FZ since 1 Sep 2025): never ticked for the
+    # driver, never required to send a request.
+    marketing_consent = forms.BooleanField(
+        label=MARKETING_CONSENT_TEXT, required=False, initial=False
+    )
+
     def clean_phone(self) -> str:
         return normalize_phone(self.cleaned_data["phone"])
 
@@ -358,10 +371,19 @@ class DriverRequestPage:
         return photos_waiting(shop=self.shop, upload_token=self.token.upload_token)
 
     def submit(
-        self, *, channel: str, contact: LeadInput, attach: Attach | None = None
+        self,
+        *,
+        channel: str,
+        contact: LeadInput,
+        attach: Attach | None = None,
+        marketing_consent: bool = False,
     ) -> DriverRequest | None:
         """The lead (made now or by an earlier send of this form), or None when the driver
-        is over a limit: the page then explains it and answers 429 with Retry-After."""
+        is over a limit: the page then explains it and answers 429 with Retry-After.
+        `marketing_consent`: the driver ticked the advertising consent; it is told in the
+        lead's own transaction (`marketing.consent_given`) and recorded on the customer."""
+        if marketing_consent:
+            attach = _with_marketing_consent(attach, channel=channel, phone=contact.phone)
         try:
             return driver_request_submit(
                 shop=self.shop,
@@ -400,3 +422,26 @@ class DriverRequestPage:
         if self.retry_after_s is not None:
             response["Retry-After"] = str(self.retry_after_s)
         return response
+
+
+def _with_marketing_consent(attach: Attach | None, *, channel: str, phone: str) -> Attach:
+    def attach_and_tell(lead: Lead) -> Any:
+        attached = attach(lead) if attach is not None else None
+        where = _("заявка №%(n)s, %(channel)s") % {
+            "n": lead.number,
+            "channel": Channel(channel).label,
+        }
+        event_emit(
+            shop=lead.shop,
+            type=MARKETING_CONSENT_GIVEN,
+            subject=f"lead:{lead.pk}",
+            data={
+                "phone": phone,
+                "source": marketing_consent_source(str(where)),
+                "given_at": lead.created_at.isoformat(),
+                "lead_id": lead.pk,
+            },
+        )
+        return attached
+
+    return attach_and_tell

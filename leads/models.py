@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from autoservice.models import ConsentRecord, Membership, Shop
+from customers.models import Car, Customer
 
 
 def _public_token() -> str:
@@ -23,6 +24,8 @@ class Channel(models.TextChoices):
     PHONE = "phone", _("звонок")
     WALK_IN = "walk_in", _("визит")
     MESSENGER = "messenger", _("мессенджер")
+    # The driver tapped the offer in a reminder or a campaign message (campaigns app).
+    CAMPAIGN = "campaign", _("рассылка")
 
 
 class Status(models.TextChoices):
@@ -104,6 +107,23 @@ class Lead(models.Model):
         blank=True,
         related_name="leads",
         verbose_name=_("согласие"),
+    )
+    # The person and the car behind the request (customers app): found by phone on arrival.
+    customer = models.ForeignKey(
+        Customer,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="leads",
+        verbose_name=_("клиент"),
+    )
+    car = models.ForeignKey(
+        Car,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="leads",
+        verbose_name=_("автомобиль"),
     )
     repeat_of = models.ForeignKey(
         "self",

@@ -37,7 +37,11 @@ class InboxFilters:
 
 
 def _encode_cursor(lead: Lead) -> str:
-    raw = f"{lead.created_at.isoformat()}|{lead.pk}".encode()
+    return _cursor(lead.created_at, lead.pk)
+
+
+def _cursor(when: dt.datetime, pk: int) -> str:
+    raw = f"{when.isoformat()}|{pk}".encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
@@ -74,11 +78,9 @@ def _search(queryset: QuerySet[Lead], q: str) -> QuerySet[Lead]:
     return queryset.filter(condition)
 
 
-def lead_list(
-    *, shop: Shop, filters: InboxFilters, cursor: str = "", limit: int = PAGE_SIZE
-) -> tuple[list[Lead], str]:
-    """One page of the inbox, newest first, and the cursor of the next page ('' at the end)."""
-    queryset = (
+def _inbox_rows(shop: Shop) -> QuerySet[Lead]:
+    """The shop's leads with what an inbox row shows, in a fixed number of queries."""
+    return (
         Lead.objects.filter(shop=shop)
         .select_related("assignee__user")
         .prefetch_related(
@@ -87,8 +89,19 @@ def lead_list(
                 queryset=LeadPhoto.objects.only("id", "lead_id", "thumb", "state", "position"),
             )
         )
-        .order_by("-created_at", "-id")
     )
+
+
+def inbox_row(shop: Shop, lead_id: int) -> QuerySet[Lead]:
+    """One inbox row (the live inbox refreshes a row when its lead changes)."""
+    return _inbox_rows(shop).filter(pk=lead_id)
+
+
+def lead_list(
+    *, shop: Shop, filters: InboxFilters, cursor: str = "", limit: int = PAGE_SIZE
+) -> tuple[list[Lead], str]:
+    """One page of the inbox, newest first, and the cursor of the next page ('' at the end)."""
+    queryset = _inbox_rows(shop).order_by("-created_at", "-id")
     if filters.status:
         queryset = queryset.filter(status=filters.status)
     if filters.channel:
@@ -120,8 +133,12 @@ def leads_newer_than(*, shop: Shop, filters: InboxFilters, newest: str) -> list[
     return [lead for lead in leads if (lead.created_at, lead.pk) > (when, pk)]
 
 
-def newest_cursor(leads: list[Lead]) -> str:
-    return _encode_cursor(leads[0]) if leads else ""
+def newest_cursor(leads: list[Lead], *, listed_at: dt.datetime | None = None) -> str:
+    """The cursor after which a lead is new to the page. An empty page counts from the
+    moment it was listed: without it the first lead would never reach an empty inbox."""
+    if leads:
+        return _encode_cursor(leads[0])
+    return _cursor(listed_at, 1) if listed_at else ""
 
 
 def unread_count(shop: Shop) -> int:

@@ -8,6 +8,8 @@ urlpatterns = [
     path("staff/leads/", views.inbox, name="inbox"),
     path("staff/leads/poll/", views.inbox_poll, name="inbox_poll"),
     path("staff/leads/<int:lead_id>/", views.lead_detail, name="lead_detail"),
+    path("staff/leads/<int:lead_id>/row/", views.lead_row, name="lead_row"),
+    path("staff/leads/<int:lead_id>/live/", views.lead_live, name="lead_live"),
     path(
         "staff/leads/<int:lead_id>/photos/<int:photo_id>/<str:kind>/",
         views.lead_photo,

@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
@@ -32,6 +33,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
     staff = list(selectors.lead_staff(request.shop))
     form, filters = _filters(request, staff)
     cursor = request.GET.get("cursor", "")
+    listed_at = timezone.now()
     leads, next_cursor = selectors.lead_list(shop=request.shop, filters=filters, cursor=cursor)
     query = request.GET.copy()
     query.pop("cursor", None)
@@ -40,7 +42,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
         "form": form,
         "next_cursor": next_cursor,
         "is_first_page": not cursor,
-        "newest": selectors.newest_cursor(leads) if not cursor else "",
+        "newest": selectors.newest_cursor(leads, listed_at=listed_at) if not cursor else "",
         "filter_query": query.urlencode(),
         "unread": selectors.unread_count(request.shop),
     }
@@ -74,6 +76,30 @@ def inbox_poll(request: HttpRequest) -> HttpResponse:
         "filter_query": query.urlencode(),
     }
     return render(request, "leads/_poll.html", context)
+
+
+@staff_required
+@never_cache
+@require_http_methods(["GET"])
+def lead_row(request: HttpRequest, lead_id: int) -> HttpResponse:
+    """One inbox row as it is now: the live inbox swaps it in when the lead changes."""
+    lead = get_for_shop(request, selectors.inbox_row(request.shop, lead_id), pk=lead_id)
+    personal_data_access_record(
+        request=request, action=AccessAction.LEADS_LISTED, object_type="inbox"
+    )
+    return render(request, "leads/_rows.html", {"leads": [lead]})
+
+
+@staff_required
+@never_cache
+@require_http_methods(["GET"])
+def lead_live(request: HttpRequest, lead_id: int) -> HttpResponse:
+    """The lead page's status and timeline as they are now (the open page swaps them in
+    when the lead changes). No contacts in it: the page's own view recorded the viewing."""
+    lead = get_for_shop(request, selectors.lead_detail(request.shop, lead_id), pk=lead_id)
+    return render(
+        request, "leads/_lead_live.html", {"lead": lead, "events": list(lead.events.all())}
+    )
 
 
 @staff_required

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import socket
 import uuid
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
@@ -36,6 +37,12 @@ class MessengerError(Exception):
     """The messenger did not take the request; worth trying again later."""
 
     retry_after_seconds: int | None = None
+
+
+class MessengerUncertain(MessengerError):
+    """The request went out and no answer came back (a timeout, a connection cut while
+    waiting): the messenger may have delivered it. Neither Telegram nor MAX takes an
+    idempotency key, so sending again could make a second copy."""
 
 
 class MessengerRateLimited(MessengerError):
@@ -77,9 +84,15 @@ def _call(method: str, url: str, *, headers: dict, body: bytes | None) -> tuple[
     except OutboundRefused as refused:
         raise MessengerError(refused.message) from None
     except TimeoutError:
-        raise MessengerError(_("Мессенджер не ответил вовремя.")) from None
-    except (OSError, http.client.HTTPException) as exc:
+        raise MessengerUncertain(_("Мессенджер не ответил вовремя.")) from None
+    except (ConnectionRefusedError, socket.gaierror) as exc:
+        # Nothing reached the messenger: safe to try again.
         raise MessengerError(
+            _("Мессенджер недоступен (%(why)s).") % {"why": exc.__class__.__name__}
+        ) from None
+    except (OSError, http.client.HTTPException) as exc:
+        # Cut while sending or waiting: it may have arrived.
+        raise MessengerUncertain(
             _("Мессенджер недоступен (%(why)s).") % {"why": exc.__class__.__name__}
         ) from None
     try:

@@ -7,6 +7,12 @@ from leads.services import ESCALATION_LISTENERS
 
 from . import services
 
+BOOKING_ACTIONS = {
+    events.BOOKING_CREATED: "created",
+    events.BOOKING_MOVED: "moved",
+    events.BOOKING_CANCELLED: "cancelled",
+}
+
 
 @event_listen("messengers")
 def notify_staff(event: ShopEvent) -> None:
@@ -19,6 +25,14 @@ def notify_staff(event: ShopEvent) -> None:
             offer_id=event.data["offer_id"],
             version=event.data["version"],
             total=event.data.get("accepted_total_rub") or "",
+        )
+    elif event.type in BOOKING_ACTIONS:
+        services.notify_booking(
+            shop=event.shop,
+            lead_id=event.data["lead_id"],
+            event_id=event.id,
+            data=event.data,
+            action=BOOKING_ACTIONS[event.type],
         )
 
 

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from autoservice.models import Membership, Role, Shop
 from autoservice.outbox import outbox_put
+from leads.models import Lead
 
 from .clients import MessengerError, client_for
 from .models import LINK_CODE_TTL, ChatLink, LinkCode, LinkState, MessengerBot
@@ -28,6 +29,7 @@ SEND = "messengers.send"
 ABOUT_NEW_LEAD = "lead_new"
 ABOUT_ESCALATION = "lead_escalated"
 ABOUT_OFFER_ACCEPTED = "offer_accepted"
+ABOUT_BOOKING = "booking"
 # Unambiguous letters and digits: a code is read off a screen and typed on a phone.
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 8
@@ -231,3 +233,30 @@ def notify_offer_accepted(*, shop: Shop, lead_id: int, offer_id: int, version: i
             total_rub=total,
         )
     return len(links)
+
+
+def notify_booking(*, shop: Shop, lead_id: int, event_id: str, data: dict, action: str) -> int:
+    """A visit booked, moved or cancelled: the lead's assignee if they linked a chat, else
+    every on-duty advisor. Whoever did it on the phone is not told what they just did."""
+    links = list(_live_links(shop))
+    assignee = (
+        Lead.objects.filter(pk=lead_id, shop=shop).values_list("assignee_id", flat=True).first()
+    )
+    theirs = [link for link in links if assignee and link.membership_id == assignee]
+    chosen = theirs or [link for link in links if link.on_duty]
+    chosen = [link for link in chosen if link.membership_id != data.get("by_membership_id")]
+    for link in chosen:
+        _put(
+            shop=shop,
+            link=link,
+            about=ABOUT_BOOKING,
+            key=event_id,
+            lead_id=lead_id,
+            action=action,
+            booking_id=data.get("booking_id"),
+            starts_at=data.get("starts_at"),
+            old_starts_at=data.get("old_starts_at"),
+            post=data.get("post"),
+            by=data.get("by"),
+        )
+    return len(chosen)

@@ -22,3 +22,5 @@ class OptimaConfig(AppConfig):
         from .live_prices import supplier_part_prices
 
         part_price_provider_register(supplier_part_prices)
+        # Sections of the customer card and of the driver's own page.
+        from . import customer_panels  # noqa: F401

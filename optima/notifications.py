@@ -10,6 +10,7 @@ from autoservice.mail import send_templated
 from autoservice.models import OutboxMessage
 from autoservice.money import format_rub
 from autoservice.outbox import register_handler
+from customers.links import driver_page_url_for
 from leads.models import EventKind
 from leads.services import lead_event_add, withdrawal_url_for_lead
 
@@ -32,6 +33,7 @@ def send_offer_to_driver(message: OutboxMessage) -> None:
         "link": settings.SITE_URL
         + reverse("optima:offer_public", args=[version.offer.shop.slug, version.offer.token]),
         "withdraw_url": withdrawal_url_for_lead(lead),
+        "page_url": driver_page_url_for(lead),
     }
     send_templated(
         template="optima/email/offer_sent",

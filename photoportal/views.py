@@ -18,6 +18,8 @@ from autoservice.http import json_error
 from autoservice.models import Shop
 from autoservice.params import streams_uploads
 from booking.selectors import booking_for_lead, lead_progress
+from customers.links import Prefill, prefill_read
+from customers.models import Customer
 from leads.forms import DriverRequestPage, form_token_read
 from leads.models import Channel, Lead, LeadPhoto
 from leads.services import (
@@ -64,7 +66,11 @@ def photo_form(request: HttpRequest, slug: str) -> HttpResponse:
     DriverRequestPage.prepare(request)
     shop = request.public_shop = _get_public_shop(slug)
     page = DriverRequestPage(request, shop, token_required=True)
-    form = PhotoRequestForm(request.POST or None)
+    # «Отправить новые фото» on the driver's own page: a signed, expiring key (never the
+    # phone in the URL) fills in who and which car.
+    prefill_key = request.POST.get("prefill") or request.GET.get("prefill", "")
+    prefill = prefill_read(prefill_key, shop_id=shop.pk)
+    form = PhotoRequestForm(request.POST or None, initial=prefill.initial() if prefill else None)
     if request.method == "POST":
         # A double tap, a refresh or a retry of a form already sent: show its result.
         sent = page.sent_lead()
@@ -74,16 +80,40 @@ def photo_form(request: HttpRequest, slug: str) -> HttpResponse:
         if not page.photos() and not page.photo_errors:
             page.photo_errors.append(_("Добавьте хотя бы одно фото повреждений."))
         if form.is_valid() and page.is_valid:
-            done = page.submit(channel=Channel.PHOTO, contact=form.lead_input())
+            done = page.submit(
+                channel=Channel.PHOTO,
+                contact=form.lead_input(),
+                marketing_consent=form.cleaned_data["marketing_consent"],
+                attach=_customer_attach(prefill),
+            )
             if done is not None:
                 return redirect(
                     "photoportal:photo_sent", slug=shop.slug, token=done.lead.public_token
                 )
     return page.render(
         "photoportal/photo_form.html",
-        {"shop": shop, "form": form},
+        {"shop": shop, "form": form, "prefill": prefill_key if prefill else ""},
         status=400 if request.method == "POST" else 200,
     )
+
+
+def _customer_attach(prefill: Prefill | None):
+    """In the request's transaction: a request sent from the driver's own page belongs to
+    that customer (and car) when it came from one of the customer's phones."""
+    if prefill is None:
+        return None
+
+    def attach(lead: Lead) -> None:
+        if lead.customer_id is not None:
+            return
+        phones = set(prefill.customer.phones.values_list("phone", flat=True))
+        if lead.phone not in phones:
+            return
+        lead.customer, lead.car = prefill.customer, prefill.car
+        lead.save(update_fields=["customer", "car"])
+        Customer.objects.filter(pk=prefill.customer.pk).update(last_seen_at=lead.created_at)
+
+    return attach
 
 
 @streams_uploads

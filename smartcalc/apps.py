@@ -8,6 +8,7 @@ class SmartcalcConfig(AppConfig):
 
     def ready(self) -> None:
         from autoservice.personal_data import provider_register
+        from booking.selectors import estimate_check_register
         from leads.panels import register_panel
 
         from .views import lead_panel
@@ -16,3 +17,9 @@ class SmartcalcConfig(AppConfig):
         from .personal_data import SmartcalcProvider
 
         provider_register(SmartcalcProvider())
+        from .selectors import estimate_latest_for_lead
+
+        # The driver's status page: a request sent from the calculator has its estimate.
+        estimate_check_register(lambda lead: estimate_latest_for_lead(lead) is not None)
+        # Sections of the customer card and of the driver's own page.
+        from . import customer_panels  # noqa: F401

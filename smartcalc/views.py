@@ -227,7 +227,10 @@ def calc_send(request: HttpRequest, slug: str, generation_id: int, body: str) ->
             )
 
         done = page.submit(
-            channel=Channel.CALCULATOR, contact=form.lead_input(generation), attach=attach
+            channel=Channel.CALCULATOR,
+            contact=form.lead_input(generation),
+            attach=attach,
+            marketing_consent=form.cleaned_data["marketing_consent"],
         )
         if done is not None:
             estimate = done.attached if done.created else selectors.estimate_of_lead(done.lead)

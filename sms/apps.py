@@ -10,4 +10,4 @@ class SmsConfig(AppConfig):
     def ready(self) -> None:
         # The shop-event listener (writes SMS rows and outbox rows) and the outbox handler
         # (calls the gateway).
-        from . import services  # noqa: F401
+        from . import listeners, services  # noqa: F401

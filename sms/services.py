@@ -33,6 +33,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from autoservice import events
@@ -40,6 +41,10 @@ from autoservice.consent import consent_withdrawn
 from autoservice.models import OutboxMessage, OutboxStatus, Shop
 from autoservice.outbox import OutboxParked, outbox_put, outbox_release, register_handler
 from autoservice.phones import format_phone
+from booking.models import Booking, BookingStatus
+from customers.links import driver_page_url
+from customers.models import Customer, CustomerEvent, CustomerPhone
+from customers.models import EventKind as CustomerEventKind
 from leads.models import EventKind, Lead, Status
 from leads.services import lead_event_add
 from optima.models import CustomerOffer
@@ -59,6 +64,7 @@ from .models import MarketingConsent, Purpose, SmsMessage, SmsSettings, SmsStatu
 log = logging.getLogger(__name__)
 
 SEND = "sms.send"
+CAMPAIGN_PREFIX = "campaign:"
 INFLIGHT_TTL_S = 7 * 24 * 3600
 STATUS_POLL_DAYS = 3
 
@@ -72,17 +78,71 @@ def sms_settings(shop: Shop) -> SmsSettings:
     return SmsSettings.objects.filter(shop=shop).first() or SmsSettings(shop=shop)
 
 
+def _customer_of_phone(shop: Shop, phone: str) -> Customer | None:
+    row = CustomerPhone.objects.filter(shop=shop, phone=phone).select_related("customer").first()
+    if row is None:
+        return None
+    customer = row.customer
+    # A merged duplicate speaks for the customer it was merged into.
+    seen = {customer.pk}
+    while customer.merged_into_id is not None and customer.merged_into_id not in seen:
+        customer = Customer.objects.get(pk=customer.merged_into_id)
+        seen.add(customer.pk)
+    return customer
+
+
 def marketing_consent_given(*, shop: Shop, phone: str) -> bool:
-    """The driver's newest advertising consent in the shop stands, and their consent to the
-    processing of personal data is not withdrawn."""
+    """One truth for advertising consent: the newest word the driver gave, wherever it was
+    recorded — on the customer with this phone (`marketing_consent_at` /
+    `marketing_withdrawn_at`, set by the request forms and the unsubscribe link) or on a
+    phone-only record from before the customer existed. A withdrawal newer than every
+    consent wins; so does a withdrawn consent to the processing of personal data."""
     if not phone or consent_withdrawn(shop=shop, phone=phone):
         return False
-    newest = (
-        MarketingConsent.objects.filter(shop=shop, phone=phone)
-        .order_by("-given_at", "-pk")
-        .values_list("withdrawn_at", flat=True)
+    said: list[tuple[dt.datetime, bool]] = []
+    customer = _customer_of_phone(shop, phone)
+    if customer is not None:
+        if customer.marketing_consent_at is not None:
+            said.append((customer.marketing_consent_at, True))
+        if customer.marketing_withdrawn_at is not None:
+            said.append((customer.marketing_withdrawn_at, False))
+    for given_at, withdrawn_at in MarketingConsent.objects.filter(
+        shop=shop, phone=phone
+    ).values_list("given_at", "withdrawn_at"):
+        said.append((given_at, True))
+        if withdrawn_at is not None:
+            said.append((withdrawn_at, False))
+    if not said:
+        return False
+    # On the same moment a withdrawal outranks a consent.
+    return max(said, key=lambda word: (word[0], not word[1]))[1]
+
+
+def marketing_consent_record(
+    *, shop: Shop, phone: str, source: str, given_at: dt.datetime | None = None
+) -> Customer | MarketingConsent:
+    """The driver agreed to advertising: on their customer (and its timeline) when the phone
+    is a customer's, else on a record by phone (the guard reads both)."""
+    given_at = given_at or timezone.now()
+    customer = _customer_of_phone(shop, phone)
+    if customer is None:
+        return MarketingConsent.objects.create(
+            shop=shop, phone=phone, given_at=given_at, source=source[:200]
+        )
+    customer.marketing_consent_at = given_at
+    customer.marketing_consent_source = source[:200]
+    customer.marketing_withdrawn_at = None
+    customer.save(
+        update_fields=["marketing_consent_at", "marketing_consent_source", "marketing_withdrawn_at"]
     )
-    return newest.exists() and newest[0] is None
+    CustomerEvent.objects.create(
+        customer=customer,
+        kind=CustomerEventKind.CONSENT,
+        text=_("Согласие на рекламные сообщения: %(source)s") % {"source": source},
+        data={"marketing": True, "phone": phone},
+        created_at=given_at,
+    )
+    return customer
 
 
 def sms_send(
@@ -127,13 +187,19 @@ def _shop_line(shop: Shop) -> str:
     return shop.name.strip()
 
 
+def _page_line(lead: Lead) -> str:
+    """The driver's own page, when the request names its customer."""
+    page = driver_page_url(lead.customer) if lead.customer_id else ""
+    return " " + _("Ваша страница: %(link)s") % {"link": page} if page else ""
+
+
 def _offer_text(shop: Shop, lead: Lead, offer: CustomerOffer) -> str:
     link = settings.SITE_URL + reverse("optima:offer_public", args=[shop.slug, offer.token])
     return _("%(shop)s: предложение по ремонту по заявке №%(n)s: %(link)s") % {
         "shop": _shop_line(shop),
         "n": lead.number,
         "link": link,
-    }
+    } + _page_line(lead)
 
 
 def _status_text(shop: Shop, status: str) -> tuple[str, str] | None:
@@ -151,16 +217,116 @@ def _status_text(shop: Shop, status: str) -> tuple[str, str] | None:
     return None
 
 
+BOOKING_EVENTS = (
+    events.BOOKING_CREATED,
+    events.BOOKING_MOVED,
+    events.BOOKING_CANCELLED,
+    events.BOOKING_REMINDER_DUE,
+)
+
+
+def _when(shop: Shop, iso: str) -> str:
+    moment = dt.datetime.fromisoformat(iso).astimezone(shop.tzinfo)
+    return date_format(moment, "j E, D, H:i")
+
+
+def _booking_text(event: events.ShopEvent, booking: Booking) -> tuple[str, str]:
+    """Transactional (the visit the driver asked for), so the processing consent is enough:
+    no advertising consent is asked for these. Each carries the visit's own link, where the
+    driver moves or cancels it."""
+    shop = event.shop
+    words = {
+        "shop": _shop_line(shop),
+        "when": _when(shop, event.data["starts_at"]),
+        "link": settings.SITE_URL + reverse("booking:visit", args=[shop.slug, booking.token]),
+    }
+    if event.type == events.BOOKING_CREATED:
+        text = _("%(shop)s: вы записаны на %(when)s.") % words
+        if shop.address:
+            text += " " + _("Адрес: %(a)s.") % {"a": shop.address}
+        text += " " + _("Перенести или отменить: %(link)s") % words
+        return Purpose.BOOKED, text
+    if event.type == events.BOOKING_MOVED:
+        return Purpose.BOOKED, _("%(shop)s: визит перенесён на %(when)s. Запись: %(link)s") % words
+    if event.type == events.BOOKING_CANCELLED:
+        text = _("%(shop)s: запись на %(when)s отменена.") % words
+        if shop.phone:
+            text += " " + _("Тел. %(p)s") % {"p": shop.phone}
+        return Purpose.BOOKED, text
+    return Purpose.REMINDER, _(
+        "%(shop)s: напоминаем о визите %(when)s. Перенести или отменить: %(link)s"
+    ) % words
+
+
+def _booking_sms(event: events.ShopEvent, lead: Lead) -> None:
+    booking = Booking.objects.filter(pk=event.data.get("booking_id"), shop=event.shop).first()
+    if booking is None:
+        return
+    purpose, text = _booking_text(event, booking)
+    text += _page_line(lead)
+    sms_send(
+        shop=event.shop,
+        phone=lead.phone,
+        text=text,
+        purpose=purpose,
+        # The event's id: each move is its own SMS; a reminder is one per start time
+        # because beat emits it once per start time.
+        dedupe_key=f"lead:{lead.pk}:booking:{event.id}",
+        lead=lead,
+    )
+
+
+def _on_marketing_event(event: events.ShopEvent) -> None:
+    data = event.data
+    if event.type == events.MARKETING_CONSENT_GIVEN:
+        given_at = dt.datetime.fromisoformat(data["given_at"]) if data.get("given_at") else None
+        marketing_consent_record(
+            shop=event.shop, phone=data["phone"], source=data.get("source", ""), given_at=given_at
+        )
+        return
+    # A campaign's message: the campaign checked the consent; the guard checks it again.
+    try:
+        sms_send(
+            shop=event.shop,
+            phone=data["phone"],
+            text=data["text"],
+            purpose=data.get("purpose") or Purpose.MARKETING,
+            dedupe_key=f"{CAMPAIGN_PREFIX}{data['key']}",
+            marketing=True,
+        )
+    except MarketingConsentMissing:
+        log.info("campaign message %s not sent: no marketing consent", data["key"])
+
+
+def _tell_campaign(sms: SmsMessage) -> None:
+    """A campaign's SMS changed state: the campaigns app counts it."""
+    if sms.dedupe_key.startswith(CAMPAIGN_PREFIX):
+        events.event_emit(
+            shop=sms.shop,
+            type=events.CAMPAIGN_SMS_STATUS,
+            subject=f"sms:{sms.pk}",
+            data={"key": sms.dedupe_key.removeprefix(CAMPAIGN_PREFIX), "status": sms.status},
+        )
+
+
 @events.event_listen("sms")
 def sms_on_shop_event(event: events.ShopEvent) -> None:
-    """Writes SMS rows for the driver; never calls out."""
-    if event.type not in (events.OFFER_SENT, events.LEAD_STATUS_CHANGED) or not event.lead_id:
+    """Writes SMS rows for the driver (and the advertising consent); never calls out."""
+    if event.type in (events.MARKETING_CONSENT_GIVEN, events.CAMPAIGN_MESSAGE_QUEUED):
+        _on_marketing_event(event)
+        return
+    if event.type not in (events.OFFER_SENT, events.LEAD_STATUS_CHANGED, *BOOKING_EVENTS):
+        return
+    if not event.lead_id:
         return
     conf = SmsSettings.objects.filter(shop=event.shop, enabled=True).first()
     if conf is None:
         return
-    lead = Lead.objects.filter(pk=event.lead_id, shop=event.shop).first()
+    lead = Lead.objects.filter(pk=event.lead_id, shop=event.shop).select_related("customer").first()
     if lead is None or not lead.phone or lead.is_consent_withdrawn:
+        return
+    if event.type in BOOKING_EVENTS:
+        _booking_sms(event, lead)
         return
     if event.type == events.OFFER_SENT:
         offer = CustomerOffer.objects.filter(pk=event.data.get("offer_id"), shop=event.shop).first()
@@ -172,7 +338,13 @@ def sms_on_shop_event(event: events.ShopEvent) -> None:
         said = _status_text(event.shop, event.data.get("new", ""))
         if said is None:
             return
+        if (
+            said[0] == Purpose.BOOKED
+            and Booking.objects.filter(lead=lead, status=BookingStatus.BOOKED).exists()
+        ):
+            return  # booked through the booking: its own SMS has the time and the link
         purpose, text = said
+        text += _page_line(lead)
         key = f"status:{event.id}"
     sms_send(
         shop=event.shop,
@@ -212,6 +384,7 @@ def _accepted(sms: SmsMessage, conf: SmsSettings, got: Accepted, *, found: bool 
     sms.cost = got.cost if got.cost is not None else conf.cost_per_message
     sms.status_text = ""
     sms.save(update_fields=["gateway", "gateway_id", "status", "sent_at", "cost", "status_text"])
+    _tell_campaign(sms)
     text = _("SMS на %(phone)s принято %(gw)s: «%(text)s»") % {
         "phone": format_phone(sms.phone),
         "gw": conf.get_gateway_display(),
@@ -228,6 +401,7 @@ def _fail(sms: SmsMessage, status: str, reason: str) -> None:
     sms.status = status
     sms.status_text = reason[:300]
     sms.save(update_fields=["status", "status_text"])
+    _tell_campaign(sms)
     _timeline(
         sms,
         EventKind.NOTIFY_FAILED,
@@ -372,6 +546,8 @@ def sms_status_poll(now: dt.datetime | None = None, limit: int = 200) -> int:
             elif report.state == NOT_FOUND:
                 pass  # the gateway has not registered it yet: asked again next time
             sms.save(update_fields=fields)
+            if report.state in (DELIVERED, UNDELIVERED):
+                _tell_campaign(sms)
             changed += report.state in (DELIVERED, UNDELIVERED)
     return changed
 

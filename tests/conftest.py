@@ -139,6 +139,8 @@ from tests.realstack import (  # noqa: E402, F401
     mail_dir,
     platform_consent_text,
     processes,
+    push_events,
+    push_redis,
     redis_server,
     second_connection,
     start_worker,

@@ -515,3 +515,133 @@ class Burst(threading.Thread):
             self.statuses.append((time.monotonic() - started, status))
             self.answered_at[number] = time.time()
             time.sleep(self.interval)
+
+
+# --- the events process (Server-Sent Events under uvicorn) ----------------------------
+
+
+def port_in(ports: range) -> int:
+    """A free port of the given range (this machine's people share it by ranges), else any."""
+    for port in ports:
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    return free_port()
+
+
+class EventsServer:
+    """The Procfile's `events` process (uvicorn, the ASGI app) against the test database and
+    a redis-server of the test's own. It serves the whole app, so a browser can open the
+    staff pages from it and reach /events/shop/ on the same origin."""
+
+    def __init__(self, processes: Processes, redis_url: str, **env: str):
+        self.processes = processes
+        self.port = port_in(range(8810, 8820))
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {
+            **os.environ,
+            "DEBUG": "true",  # static files without collectstatic, as the other stacks
+            "DATABASE_URL": processes_database_url(),
+            "REDIS_URL": redis_url,
+            "CELERY_TASK_ALWAYS_EAGER": "true",
+            "MEDIA_ROOT": str(processes.folder / "media"),
+            "VAR_DIR": str(processes.folder / "var"),
+            "EVENTS_PORT": str(self.port),
+            **env,
+        }
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> EventsServer:
+        command = procfile_commands()["events"]
+        self.proc = self.processes.start(
+            "events", ["bash", "-c", f"exec {command}"], env=self.env, cwd=django_settings.BASE_DIR
+        )
+        wait_for(self.answers, seconds=30, what="the events process answers", context=self.log)
+        return self
+
+    def answers(self) -> bool:
+        assert self.proc.poll() is None, "the events process exited:\n" + self.log()
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                return True
+        except OSError:
+            return False
+
+    def log(self) -> str:
+        return "--- events log ---\n" + self.processes.log("events")[-4000:]
+
+
+class SseClient(threading.Thread):
+    """One open stream, read as a browser's EventSource reads it: every line kept with the
+    wall-clock time it arrived."""
+
+    def __init__(self, port: int, session: str | None, path: str = "/events/shop/"):
+        super().__init__(daemon=True)
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        headers = {"Accept": "text/event-stream"}
+        if session:
+            headers["Cookie"] = f"sessionid={session}"
+        self.conn.request("GET", path, headers=headers)
+        self.response = self.conn.getresponse()
+        self.status = self.response.status
+        self.lines: list[tuple[float, str]] = []
+        self.ended = threading.Event()
+        if self.status == 200:
+            self.start()
+        else:
+            self.response.read()
+            self.ended.set()
+
+    def run(self) -> None:
+        try:
+            while True:
+                line = self.response.readline()
+                if not line:
+                    break
+                self.lines.append((time.time(), line.decode().rstrip("\n")))
+        except (OSError, ValueError, AttributeError, http.client.HTTPException):
+            pass  # closed by the test (mid-read), or the server went away
+        finally:
+            self.ended.set()
+
+    def events(self) -> list[dict]:
+        """The `data:` payloads received so far."""
+        import json
+
+        return [json.loads(text[6:]) for _at, text in self.lines if text.startswith("data: ")]
+
+    def raw(self) -> str:
+        return "\n".join(text for _at, text in self.lines)
+
+    def close(self) -> None:
+        try:
+            self.conn.sock.shutdown(socket.SHUT_RDWR)
+        except (OSError, AttributeError):
+            pass
+        self.conn.close()
+
+
+# How often the test streams beat: rights are looked at again at each beat.
+PUSH_HEARTBEAT_S = 1
+
+
+@pytest.fixture
+def push_redis(redis_server, settings) -> RedisServer:
+    """This process publishes its shop events to the test's own Redis, as web and workers do."""
+    settings.REDIS_URL = redis_server.url
+    settings.EVENTS_URL_PREFIX = "/events/"
+    return redis_server
+
+
+@pytest.fixture
+def push_events(processes, push_redis) -> EventsServer:
+    """The events process, beating every second and allowing two streams per person."""
+    return EventsServer(
+        processes,
+        push_redis.url,
+        EVENTS_HEARTBEAT_SECONDS=str(PUSH_HEARTBEAT_S),
+        EVENTS_MAX_PER_USER="2",
+    ).start()

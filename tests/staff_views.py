@@ -72,6 +72,8 @@ register("autoservice:access_log")
 register("leads:inbox")
 register("leads:inbox_poll")
 register("leads:lead_detail", lambda shop: {"lead_id": LeadFactory(shop=shop).pk})
+register("leads:lead_row", lambda shop: {"lead_id": LeadFactory(shop=shop).pk}, get_only=True)
+register("leads:lead_live", lambda shop: {"lead_id": LeadFactory(shop=shop).pk}, get_only=True)
 register(
     "leads:lead_photo",
     lambda shop: _photo_kwargs(LeadPhotoFactory(lead=LeadFactory(shop=shop))),
@@ -307,4 +309,42 @@ def _booking_kwargs(shop) -> dict:
 register("booking:board")
 register("booking:staff_book")
 register("booking:staff_booking", _booking_kwargs)
+register("booking:board_move", _booking_kwargs, post_only=True)
 register("booking:capacity")
+
+
+def _campaign_kwargs(shop) -> dict:
+    from campaigns.models import Campaign
+
+    campaign = Campaign.objects.create(shop=shop, name="Весна", text="{имя}: {ссылка}")
+    return {"pk": campaign.pk}
+
+
+def _rule_kwargs(shop) -> dict:
+    from campaigns.models import ReminderRule
+
+    rule = ReminderRule.objects.create(
+        shop=shop, name="ТО", kind="maintenance", text="{имя}: {ссылка}"
+    )
+    return {"pk": rule.pk}
+
+
+register("campaigns:list", get_only=True)
+register("campaigns:rule_new")
+register("campaigns:rule_edit", _rule_kwargs)
+register("campaigns:campaign_new")
+register("campaigns:campaign", _campaign_kwargs, get_only=True)
+register("campaigns:campaign_edit", _campaign_kwargs)
+register("campaigns:campaign_send", _campaign_kwargs, post_only=True)
+register("analytics:analytics_campaigns", get_only=True)
+
+
+def _customer_kwargs(shop: Shop) -> dict:
+    from tests.customers.card_helpers import make_customer
+
+    return {"customer_id": make_customer(shop, phones=(), cars=()).pk}
+
+
+register("customers:customer_list")
+register("customers:search")
+register("customers:customer_detail", _customer_kwargs)

@@ -130,7 +130,30 @@ def _booking_kwargs(shop: Shop) -> dict:
     return {"slug": shop.slug, "token": booking.token}
 
 
+def _campaign_message_kwargs(shop: Shop) -> dict:
+    from campaigns.models import Campaign, CampaignMessage
+    from tests.campaigns.conftest import make_customer
+
+    customer = make_customer(shop, phone="+79160000001")
+    campaign = Campaign.objects.create(shop=shop, name="Весна", text="{ссылка}")
+    message = CampaignMessage.objects.create(
+        shop=shop, customer=customer, campaign=campaign, phone="+79160000001", text="Весна"
+    )
+    return {"token": message.token}
+
+
+_CUSTOMER_PHONES = iter(range(10**7))
+
+
+def _customer(shop: Shop):
+    from tests.customers.card_helpers import make_customer
+
+    return make_customer(shop, phones=(f"+7917{next(_CUSTOMER_PHONES):07d}",), cars=())
+
+
 PUBLIC: dict[str, Callable[[Shop], dict]] = {
+    "campaigns:landing": _campaign_message_kwargs,
+    "campaigns:unsubscribe": _campaign_message_kwargs,
     "leads:photo_signed": _photo_signed_kwargs,
     "leads:consent_withdraw": _withdraw_kwargs,
     "smartcalc:calc_vehicle": lambda shop: {"slug": shop.slug},
@@ -160,6 +183,8 @@ PUBLIC: dict[str, Callable[[Shop], dict]] = {
     "api:problem": lambda shop: {"slug": "validation"},
     "booking:book": lambda shop: {"slug": shop.slug, "token": LeadFactory(shop=shop).public_token},
     "booking:visit": _booking_kwargs,
+    "customers:driver_page": lambda shop: {"token": _customer(shop).page_token},
+    "customers:link_request": lambda shop: {"slug": shop.slug},
     "booking:visit_ics": _booking_kwargs,
     "booking:visit_move": _booking_kwargs,
     "booking:visit_cancel": _booking_kwargs,

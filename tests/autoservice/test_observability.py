@@ -192,6 +192,23 @@ def test_requests_are_counted_by_view_name_never_by_path(client, db):
     assert _sample("autoservice_http_requests_total", **unrouted) == before + 1
 
 
+def test_database_work_is_counted_by_view(client, db):
+    """The readiness probe asks the database once; its statements and time show by view."""
+    labels = dict(view="healthz_ready", outcome="ok")
+    before = _sample("autoservice_db_queries_total", **labels)
+    observed = _sample("autoservice_db_request_seconds_count", view="healthz_ready")
+    queries = []
+    from django.db import connection
+
+    with connection.execute_wrapper(
+        lambda ex, sql, p, m, c: queries.append(sql) or ex(sql, p, m, c)
+    ):
+        assert client.get("/healthz/ready").status_code == 200
+    assert queries
+    assert _sample("autoservice_db_queries_total", **labels) == before + len(queries)
+    assert _sample("autoservice_db_request_seconds_count", view="healthz_ready") == observed + 1
+
+
 def test_metrics_keep_asking_for_the_token(client, db, settings):
     settings.METRICS_TOKEN = "s3cret-metrics"
     assert client.get("/metrics").status_code == 401

@@ -193,3 +193,16 @@ def test_a_visit_off_the_grid_takes_every_slot_it_overlaps(shop, capacity, advis
     starts = _starts(free_slots(shop, kind="inspection", day=day))
     assert "09:30" in starts and "11:30" in starts
     assert not {"10:00", "10:30", "11:00"} & set(starts)
+
+
+def test_a_new_request_sent_with_its_estimate_shows_the_estimate_step(shop, capacity):
+    from tests.factories import EstimateFactory
+
+    lead = LeadFactory(shop=shop)
+    assert [s["key"] for s in lead_progress(lead) if s["state"] == "current"] == ["received"]
+    estimate = EstimateFactory(shop=shop)
+    estimate.lead = lead
+    estimate.save()
+    states = {s["key"]: s["state"] for s in lead_progress(lead)}
+    assert states["received"] == "done" and states["estimate"] == "current"
+    assert states["offer"] == "ahead"

@@ -43,6 +43,15 @@ def test_driver_books_moves_and_cancels_on_a_phone(live_server, phone_page, desk
 
     page.goto(f"{live_server.url}/s/{shop.slug}/photo/sent/{lead.public_token}/")
     assert page.locator('[data-step="received"][aria-current="step"]').count() == 1
+    # Where the request is, every step named: received, estimate, offer, booked, car in, ready.
+    assert page.locator(".booking-progress [data-step]").all_inner_texts() == [
+        "Заявка получена",
+        "Оценка",
+        "Предложение",
+        "Запись",
+        "Машина в сервисе",
+        "Готово",
+    ]
     page.screenshot(path=f"{SHOTS}/private-page-phone.png", full_page=True)
     page.get_by_role("link", name="Записаться на визит").click()
     page.locator(f'a[data-day="{day.isoformat()}"]').click()
@@ -58,6 +67,8 @@ def test_driver_books_moves_and_cancels_on_a_phone(live_server, phone_page, desk
     with page.expect_download() as download:
         page.get_by_role("link", name="Добавить в календарь (.ics)").click()
     assert download.value.suggested_filename == "visit.ics"
+    assert page.locator('[data-step="booked"][aria-current="step"]').count() == 1
+    assert page.locator('[data-step="offer"]').inner_text().startswith("✓")
     page.screenshot(path=f"{SHOTS}/visit-phone.png", full_page=True)
     booking = Booking.objects.get(lead=lead)
     lead.refresh_from_db()
@@ -94,3 +105,4 @@ def test_driver_books_moves_and_cancels_on_a_phone(live_server, phone_page, desk
     lead.refresh_from_db()
     assert booking.status == BookingStatus.CANCELLED
     assert lead.status == Status.IN_PROGRESS
+    assert page.locator('[data-step="estimate"][aria-current="step"]').count() == 1

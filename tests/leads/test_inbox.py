@@ -117,6 +117,25 @@ def test_poll_returns_only_newer_leads_and_the_unread_badge(advisor_client, shop
     assert _rows(again) == []
 
 
+def test_first_lead_reaches_an_empty_inbox_by_poll(advisor_client, shop):
+    html = advisor_client.get(reverse("leads:inbox")).content.decode()
+    newest = re.search(r"newest=([A-Za-z0-9_\-]+)", html).group(1)
+    arrived = LeadFactory(shop=shop)
+    poll = advisor_client.get(reverse("leads:inbox_poll"), {"newest": newest}).content.decode()
+    assert _rows(poll) == [str(arrived.pk)]
+
+
+def test_row_and_lead_live_views_show_the_lead_as_it_is_now(advisor_client, shop):
+    lead = LeadFactory(shop=shop, status="in_progress")
+    row = advisor_client.get(reverse("leads:lead_row", args=[lead.pk])).content.decode()
+    assert _rows(row) == [str(lead.pk)]
+    assert "status-in_progress" in row
+    live = advisor_client.get(reverse("leads:lead_live", args=[lead.pk])).content.decode()
+    assert 'id="lead-status"' in live and "status-in_progress" in live
+    assert 'id="lead-timeline"' in live
+    assert lead.customer_name not in live  # no contacts in the live fragment
+
+
 def test_load_more_is_an_htmx_fragment(advisor_client, shop):
     for _ in range(55):
         LeadFactory(shop=shop)

@@ -6,9 +6,13 @@ own once the wait is over.
 
 What "exactly once" means here, honestly: every row is written once (dedupe key) and marked
 sent once, and a message that was queued or claimed but not yet sent when the worker died is
-sent exactly once. The one message whose request was in flight at the kill is sent again
-after its lease runs out (Telegram and MAX have no idempotency key: the receiver may get that
-one copy); the lead's timeline still says it once."""
+sent exactly once. The one message whose request was in flight at the kill cannot be known
+delivered (Telegram and MAX have no idempotency key and cannot be asked): the in-flight mark
+the dead worker left in Redis makes the next worker record «неизвестно, дошло ли» on the
+lead's timeline instead of sending it again. So each chat gets at most one copy, never two:
+  t0 lead committed, rows queued → t1 worker claims the Telegram row, sets the mark, the
+  request reaches the fake (held) → t2 SIGKILL → t3 new worker sends the MAX row → t4 the
+  lease runs out, beat queues the Telegram row → t5 the mark is found: nothing sent, noted."""
 
 from __future__ import annotations
 
@@ -16,12 +20,14 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+from django.core.cache import cache
 from django.utils import timezone
 
 from autoservice.models import OutboxMessage, OutboxStatus
 from autoservice.outbox import outbox_dispatch, outbox_enqueue
 from leads.models import Channel, EventKind, LeadEvent
 from leads.services import LeadInput, lead_create
+from messengers.delivery import inflight_key
 from messengers.models import ChatLink, MessengerBot
 from messengers.services import SEND
 from tests.factories import MembershipFactory, ShopFactory
@@ -84,6 +90,7 @@ def test_a_new_lead_reaches_both_messengers_across_a_worker_kill(
         assert not mx.calls("messages")
         tg_row.refresh_from_db()
         assert tg_row.status == OutboxStatus.SENDING
+        assert cache.get(inflight_key(tg_row))  # set before the request went out
         processes.kill(processes.started[-1])  # SIGKILL to the worker's process group
 
         worker = start_worker()
@@ -108,13 +115,18 @@ def test_a_new_lead_reaches_both_messengers_across_a_worker_kill(
         )
 
     assert len(mx.calls("messages")) == 1  # queued at the kill: exactly once
-    assert len(telegram.calls("sendMessage")) == 2  # in flight at the kill: one copy, no loss
+    # In flight at the kill: the one request that reached the fake, never a second copy.
+    assert len(telegram.calls("sendMessage") + telegram.calls("sendPhoto")) == 1
     assert mx.calls("messages")[0].body["text"].startswith(f"Новая заявка №{lead.number}")
     notified = LeadEvent.objects.filter(lead=lead, kind=EventKind.NOTIFIED)
-    assert sorted(notified.values_list("text", flat=True)) == [
-        "уведомление в MAX отправлено: Иван Сидоров",
-        "уведомление в Telegram отправлено: Иван Сидоров",
+    assert list(notified.values_list("text", flat=True)) == [
+        "уведомление в MAX отправлено: Иван Сидоров"
     ]
+    (doubt,) = LeadEvent.objects.filter(lead=lead, kind=EventKind.NOTIFY_FAILED)
+    assert doubt.text.startswith("уведомление в Telegram для Иван Сидоров: неизвестно, дошло ли")
+    tg_row.refresh_from_db()
+    assert tg_row.attempts == 2 and tg_row.last_error.startswith("uncertain")
+    assert not cache.get(inflight_key(tg_row))
 
 
 @pytest.mark.timeout(120)
