@@ -40,6 +40,8 @@ from django.core.files.storage import FileSystemStorage, Storage, default_storag
 from django.db import connection, models, transaction
 from django.utils import timezone
 
+from autoservice import storage
+
 FORMAT_VERSION = 1
 CHUNK = 1 << 20
 
@@ -315,22 +317,56 @@ def database_drop(url: str) -> None:
     _psql(conf, f'DROP DATABASE IF EXISTS "{conf["NAME"]}" WITH (FORCE)', database="postgres")
 
 
-def restore_targets_check(*, media_root: Path, seal_log: Path) -> None:
+def restore_storage(*, media_root: Path | None = None, bucket: str | None = None) -> Storage:
+    """Where restored files go: a new bucket of the configured object storage (same service
+    and keys, another bucket), or a local folder."""
+    if bucket:
+        if settings.STORAGE != "s3":
+            raise BackupError("Восстановление в бакет — только с STORAGE=s3 и ключами S3_*.")
+        return storage.bucket_storage(bucket)
+    if media_root is None:
+        raise BackupError("Укажите, куда восстановить файлы: --media-root или --bucket.")
+    return FileSystemStorage(location=media_root)
+
+
+def restore_targets_check(
+    *, media_root: Path | None = None, seal_log: Path, bucket: str | None = None
+) -> None:
     """Nothing restored may overwrite or mix with existing files."""
-    if media_root.exists() and any(media_root.iterdir()):
+    if bucket:
+        try:
+            names = storage.bucket_names(bucket, limit=1)
+        except storage.StorageUnavailable as exc:
+            raise BackupError(
+                f"Бакет {bucket} недоступен ({exc}). Создайте пустой бакет "
+                "или запустите учения (--drill), они создают его сами."
+            ) from None
+        if names:
+            raise BackupError(f"Бакет {bucket} не пуст: восстановление только в пустой.")
+    elif media_root is not None and media_root.exists() and any(media_root.iterdir()):
         raise BackupError(f"Папка файлов {media_root} не пуста: восстановление только в пустую.")
     if seal_log.exists():
         raise BackupError(f"Журнал печатей {seal_log} уже есть: укажите новый путь.")
 
 
-def backup_restore(*, source: Path, database_url: str, media_root: Path, seal_log: Path) -> dict:
-    """Restore a backup into an empty database, an empty media folder and a new seal log."""
+def backup_restore(
+    *,
+    source: Path,
+    database_url: str,
+    seal_log: Path,
+    media_root: Path | None = None,
+    bucket: str | None = None,
+) -> dict:
+    """Restore a backup into an empty database, an empty media folder (or an empty bucket of
+    the configured object storage) and a new seal log."""
     meta = read_backup(source)
     dump_check(source, meta)
     manifest = read_manifest(source)
     conf = _database_conf(database_url)
-    media_root, seal_log = Path(media_root), Path(seal_log)
-    restore_targets_check(media_root=media_root, seal_log=seal_log)
+    media_root = Path(media_root) if media_root is not None else None
+    seal_log = Path(seal_log)
+    target = restore_storage(media_root=media_root, bucket=bucket)
+    restore_targets_check(media_root=media_root, seal_log=seal_log, bucket=bucket)
     probe = _psql(
         conf,
         "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
@@ -363,13 +399,12 @@ def backup_restore(*, source: Path, database_url: str, media_root: Path, seal_lo
     )
     if restored.returncode != 0:
         raise BackupError(f"pg_restore не сработал: {restored.stderr.strip()}")
-    storage = FileSystemStorage(location=media_root)
     for entry in manifest:
         name = entry["path"]
-        with (Path(source) / "files" / name).open("rb") as handle:
-            saved = storage.save(name, handle)
-        if saved != name:
-            raise BackupError(f"Файл {name} записан под другим именем ({saved}).")
+        try:
+            storage.put(name, Path(source) / "files" / name, storage=target)
+        except storage.StorageUnavailable as exc:
+            raise BackupError(f"Файл {name} не записан в хранилище: {exc}") from None
     seal_log.parent.mkdir(parents=True, exist_ok=True)
     if (Path(source) / "intake-seal-log.txt").exists():
         shutil.copyfile(Path(source) / "intake-seal-log.txt", seal_log)
@@ -378,8 +413,8 @@ def backup_restore(*, source: Path, database_url: str, media_root: Path, seal_lo
 
 def backup_check(*, source: Path) -> list[str]:
     """Compare the database, storage and seal log this process is configured with against
-    the backup; every difference, in Russian. Run it with DATABASE_URL, MEDIA_ROOT and
-    INTAKE_SEAL_LOG pointing at the restored copy."""
+    the backup; every difference, in Russian. Run it with DATABASE_URL, MEDIA_ROOT (or
+    S3_BUCKET) and INTAKE_SEAL_LOG pointing at the restored copy."""
     meta = read_backup(source)
     manifest = read_manifest(source)
     problems: list[str] = []

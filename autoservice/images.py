@@ -138,6 +138,8 @@ class ImageRejected(ValueError):
     TOO_MANY_PIXELS = "too_many_pixels"
     DECODED_TOO_LARGE = "decoded_too_large"
     FORMAT_NOT_ALLOWED = "format_not_allowed"
+    # Not the file's fault: the storage could not take it now; sending it again will do.
+    STORAGE_UNAVAILABLE = "storage_unavailable"
 
     def __init__(self, message: str | Promise, *, code: str) -> None:
         super().__init__(message)

@@ -480,8 +480,35 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Every stored file (photos, renditions, signatures) goes through Django's storage API:
+# STORAGE=local (the embedded default) keeps them in MEDIA_ROOT; STORAGE=s3 puts them in a
+# private bucket of any S3-compatible service (Yandex Object Storage, VK Cloud, Selectel).
+STORAGE = envstr("STORAGE", "local")
+# How long a presigned link to a private object works (the permission-checked views answer
+# with a 302 to it): short, so a copied link dies soon.
+MEDIA_PRESIGNED_SECONDS = envint("MEDIA_PRESIGNED_SECONDS", 300)
+# With local storage behind nginx: the permission-checked views answer X-Accel-Redirect to
+# this prefix + the file's name, nginx serves the file from an `internal` location (empty:
+# the app streams the file itself).
+MEDIA_X_ACCEL_PREFIX = envstr("MEDIA_X_ACCEL_PREFIX", "")
+if STORAGE == "s3":
+    _default_storage = {
+        "BACKEND": "autoservice.storage.PrivateS3Storage",
+        "OPTIONS": {
+            "bucket_name": required("S3_BUCKET"),
+            "endpoint_url": envstr("S3_ENDPOINT_URL"),
+            "region_name": envstr("S3_REGION", "ru-central1"),
+            "access_key": required("S3_ACCESS_KEY_ID"),
+            "secret_key": required("S3_SECRET_ACCESS_KEY"),
+            "querystring_expire": MEDIA_PRESIGNED_SECONDS,
+        },
+    }
+elif STORAGE == "local":
+    _default_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+else:
+    raise ImproperlyConfigured(f"STORAGE must be local or s3, not {STORAGE!r}")
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": _default_storage,
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if DEBUG

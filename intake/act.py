@@ -4,13 +4,12 @@ screen and rendered as a PDF on the server, both from `act_summary`."""
 from __future__ import annotations
 
 import base64
-from pathlib import Path
 
-from django.core.files.storage import default_storage
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.safestring import mark_safe
 
+from autoservice import storage
 from autoservice.pdf import render_pdf
 from leads.services import withdrawal_url
 from smartcalc.selectors import damage_descriptions, damage_diagram_svg
@@ -21,11 +20,11 @@ from .models import IntakeRecord
 def _data_uri(name: str) -> str:
     if not name:
         return ""
-    path = Path(default_storage.path(name))
-    if not path.exists():
+    data = storage.read_bytes(name)
+    if data is None:
         return ""
     kind = "png" if name.endswith(".png") else "jpeg"
-    return f"data:image/{kind};base64," + base64.b64encode(path.read_bytes()).decode()
+    return f"data:image/{kind};base64," + base64.b64encode(data).decode()
 
 
 def act_summary(record: IntakeRecord) -> dict:

@@ -15,7 +15,6 @@ import json
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 from django.core.files.storage import default_storage
 from django.db.models import Prefetch, QuerySet, prefetch_related_objects
@@ -160,7 +159,7 @@ def record_json(record: IntakeRecord) -> dict:
 class _Entry:
     name: str
     moment: dt.datetime
-    path: Path | None = None  # streamed from disk, stored as it is
+    stored: str | None = None  # a stored file's name: streamed from storage, kept as it is
     data: bytes = b""  # small, built in memory
     compress_type: int = zipfile.ZIP_DEFLATED
 
@@ -189,8 +188,8 @@ class _Sink:
         return data
 
 
-def _extension(path: Path) -> str:
-    with path.open("rb") as handle:
+def _extension(name: str) -> str:
+    with default_storage.open(name, "rb") as handle:
         head = handle.read(12)
     for magic, extension in _SIGNATURES:
         if head.startswith(magic):
@@ -216,25 +215,25 @@ def _entries(record: IntakeRecord) -> list[_Entry]:
     for shot in record.shots.all():
         per_spec[shot.spec.code] = per_spec.get(shot.spec.code, 0) + 1
         stem = f"shots/{shot.spec.position:02d}-{shot.spec.code}-{per_spec[shot.spec.code]}"
-        path = Path(default_storage.path(shot.file.name))
-        if not path.is_file():
+        if not default_storage.exists(shot.file.name):
             missing.append(f"{stem}.jpg")
             continue
-        name = f"{stem}.{_extension(path)}"
+        name = f"{stem}.{_extension(shot.file.name)}"
         hashes[name] = sealed_shots.get(str(shot.client_id), shot.sha256)
-        files.append(_Entry(name, shot.received_at, path, compress_type=zipfile.ZIP_STORED))
+        files.append(
+            _Entry(name, shot.received_at, shot.file.name, compress_type=zipfile.ZIP_STORED)
+        )
     sealed_signatures = (record.manifest or {}).get("signatures", {})
     for who in ("customer", "advisor"):
         field = getattr(record, f"{who}_signature")
         if not field.name:
             continue
-        path = Path(default_storage.path(field.name))
         name = f"signatures/{who}.png"
-        if not path.is_file():
+        if not default_storage.exists(field.name):
             missing.append(name)
             continue
         hashes[name] = sealed_signatures.get(who) or sealing.file_sha256(field.name)
-        files.append(_Entry(name, stamp, path, compress_type=zipfile.ZIP_STORED))
+        files.append(_Entry(name, stamp, field.name, compress_type=zipfile.ZIP_STORED))
 
     manifest = {
         "sealed": record.is_sealed,
@@ -264,7 +263,7 @@ def _entries(record: IntakeRecord) -> list[_Entry]:
         pdf = act_pdf_bytes(record)
         small.append(_Entry("act.pdf", now, data=pdf, compress_type=zipfile.ZIP_STORED))
     return [
-        _Entry(e.name, timezone.localtime(e.moment, tz), e.path, e.data, e.compress_type)
+        _Entry(e.name, timezone.localtime(e.moment, tz), e.stored, e.data, e.compress_type)
         for e in small + files
     ]
 
@@ -281,12 +280,12 @@ def _stream(entries: list[_Entry]) -> Iterator[bytes]:
     with zipfile.ZipFile(sink, "w") as archive:
         for entry in entries:
             info = _zip_info(entry)
-            if entry.path is None:
+            if entry.stored is None:
                 source, zip64 = io.BytesIO(entry.data), False
                 info.file_size = len(entry.data)
             else:
                 # The size is known only once copied: a file may outgrow its stat.
-                source, zip64 = entry.path.open("rb"), True
+                source, zip64 = default_storage.open(entry.stored, "rb"), True
             with source, archive.open(info, "w", force_zip64=zip64) as target:
                 while chunk := source.read(CHUNK_BYTES):
                     target.write(chunk)

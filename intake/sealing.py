@@ -20,15 +20,14 @@ import hashlib
 import hmac
 import json
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, ValidationError
-from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from autoservice import storage
 from autoservice.models import Membership, Shop
 
 from . import seallog
@@ -95,14 +94,8 @@ def seal_of(*, kind: str, key_id: str, previous: str, manifest_hash: str) -> str
 def file_sha256(name: str) -> str | None:
     if not name:
         return None
-    path = Path(default_storage.path(name))
-    if not path.exists():
-        return None
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+    found = storage.sha256(name)
+    return found[0] if found else None
 
 
 def addendum_digest(previous: str, created_at: str, text: str, key_id: str = "") -> str | None:

@@ -6,21 +6,20 @@ import base64
 import binascii
 import datetime as dt
 import io
+import logging
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
 
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from PIL import Image
 
-from autoservice import events, images
+from autoservice import events, images, storage
 from autoservice.models import ConsentRecord, Membership, Shop
 from autoservice.outbox import outbox_put
 from customers.services import car_update
@@ -37,6 +36,8 @@ from .models import (
     ShotSpec,
     ShotTemplate,
 )
+
+logger = logging.getLogger(__name__)
 
 SHOT_MAX_BYTES = 25 * 1024 * 1024
 NOTIFY_ACT = "intake.act_email"
@@ -185,10 +186,6 @@ def return_create(*, record: IntakeRecord, by: Membership) -> IntakeRecord:
     )
 
 
-def _local(name: str) -> Path:
-    return Path(default_storage.path(name))
-
-
 def shot_store(
     *,
     record: IntakeRecord,
@@ -209,19 +206,37 @@ def shot_store(
     if spec.template_id != record.template_id:
         raise ValidationError(_("Этого кадра нет в шаблоне акта."))
     name = f"intake/{record.shop_id}/{record.pk}/{uuid.uuid4().hex}.jpg"
-    path = _local(name)
-    stored = images.store_upload(chunks, path, filename=filename, max_bytes=SHOT_MAX_BYTES)
-    try:
-        info = images.inspect_image(path, filename=filename)
-    except images.ImageRejected:
-        path.unlink(missing_ok=True)
-        raise
+    base = name.rsplit(".", 1)[0]
+    web_name, thumb_name = f"{base}.web.jpg", f"{base}.thumb.jpg"
     others = list(
         IntakeShot.objects.filter(record=record, accepted=True)
         .exclude(phash="")
         .values_list("phash", flat=True)
     )
-    report = quality.check_shot(path, others=others)
+    # The shot and its renditions are stored before the row that names them: a storage
+    # outage leaves no shot pointing at a missing file.
+    try:
+        with storage.staged(name) as path:
+            stored = images.store_upload(chunks, path, filename=filename, max_bytes=SHOT_MAX_BYTES)
+            info = images.inspect_image(path, filename=filename)
+            report = quality.check_shot(path, others=others)
+            with storage.staged(web_name) as web, storage.staged(thumb_name) as thumb:
+                images.make_renditions(path, web_dest=web, thumb_dest=thumb)
+    except storage.StorageUnavailable:
+        for one in (name, web_name, thumb_name):
+            _delete_quietly(one)
+        raise images.ImageRejected(
+            _(
+                "Кадр «%(name)s» не сохранён: хранилище временно недоступно. "
+                "Снимите или отправьте его ещё раз через минуту."
+            )
+            % {"name": filename[:80]},
+            code=images.ImageRejected.STORAGE_UNAVAILABLE,
+        ) from None
+    except BaseException:
+        for one in (name, web_name, thumb_name):
+            _delete_quietly(one)
+        raise
     taken = info.taken_at
     if taken is not None and timezone.is_naive(taken):
         taken = timezone.make_aware(taken, record.shop.tzinfo)
@@ -233,13 +248,14 @@ def shot_store(
                 .filter(pk=record.pk, sealed_at__isnull=False)
                 .exists()
             ):
-                path.unlink(missing_ok=True)
                 raise SealedError()
             shot = IntakeShot.objects.create(
                 record=record,
                 spec=spec,
                 client_id=client_id,
                 file=name,
+                web=web_name,
+                thumb=thumb_name,
                 original_name=filename[:255],
                 sha256=stored.sha256,
                 size_bytes=stored.size_bytes,
@@ -258,16 +274,24 @@ def shot_store(
                 accepted=report.ok,
                 damage_part=damage_part,
             )
+    except SealedError:
+        for one in (name, web_name, thumb_name):
+            _delete_quietly(one)
+        raise
     except IntegrityError:
-        path.unlink(missing_ok=True)
+        for one in (name, web_name, thumb_name):
+            _delete_quietly(one)
         return IntakeShot.objects.get(record=record, client_id=client_id)
-    base = name.rsplit(".", 1)[0]
-    images.make_renditions(
-        path, web_dest=_local(f"{base}.web.jpg"), thumb_dest=_local(f"{base}.thumb.jpg")
-    )
-    IntakeShot.objects.filter(pk=shot.pk).update(web=f"{base}.web.jpg", thumb=f"{base}.thumb.jpg")
-    shot.refresh_from_db()
     return shot
+
+
+def _delete_quietly(name: str) -> None:
+    """Clean-up after a shot that was not recorded; an unreachable storage leaves an
+    orphan file (named by no row), never a row without its file."""
+    try:
+        storage.delete(name)
+    except storage.StorageUnavailable as exc:
+        logger.warning("intake file %s left behind: %s", name, exc)
 
 
 @transaction.atomic
@@ -276,7 +300,7 @@ def shot_discard(*, shot: IntakeShot) -> None:
     _editable(shot.record)
     for field in (shot.file, shot.web, shot.thumb):
         if field.name:
-            default_storage.delete(field.name)
+            storage.delete(field.name)
     shot.delete()
 
 
@@ -357,8 +381,18 @@ def record_sign_and_seal(
     customer = _signature_png(customer_signature, _("клиент"))
     advisor = _signature_png(advisor_signature, _("мастер"))
     base = f"intake/{record.shop_id}/{record.pk}/signature"
-    record.customer_signature.save(f"{base}-customer.png", ContentFile(customer), save=False)
-    record.advisor_signature.save(f"{base}-advisor.png", ContentFile(advisor), save=False)
+    try:
+        record.customer_signature.save(f"{base}-customer.png", ContentFile(customer), save=False)
+        record.advisor_signature.save(f"{base}-advisor.png", ContentFile(advisor), save=False)
+    except storage.failures() as exc:
+        # The transaction rolls back: no record names a signature the storage lacks.
+        logger.warning("signatures of intake record %s not stored: %s", record.pk, exc)
+        raise ValidationError(
+            _(
+                "Подписи не сохранены: хранилище временно недоступно. "
+                "Нажмите «Подписать и опечатать акт» ещё раз через минуту."
+            )
+        ) from None
     record.save(update_fields=["customer_signature", "advisor_signature"])
     if record.customer_email:
         # Queued before sealing, so that sealing (which publishes the seal outside the

@@ -8,13 +8,13 @@ import uuid
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from autoservice import images
+from autoservice import images, storage
 from autoservice.access import AccessAction, personal_data_access_record
 from autoservice.consent import consent_record_create, consent_text_current
 from autoservice.http import json_error
@@ -268,6 +268,10 @@ def _shot_upload(request: HttpRequest, record_id: int) -> JsonResponse:
             damage_part=damage_part,
         )
     except images.ImageRejected as exc:
+        if exc.code == images.ImageRejected.STORAGE_UNAVAILABLE:
+            response = json_error(exc.message, status=503)
+            response["Retry-After"] = "30"
+            return response
         return json_error(exc.message)
     except ValidationError as exc:
         return json_error(" ".join(exc.messages), status=409)
@@ -305,9 +309,7 @@ def shot_image(request: HttpRequest, record_id: int, shot_id: int, kind: str) ->
     field = {"thumb": shot.thumb, "web": shot.web}.get(kind)
     if field is None or not field.name:
         raise Http404
-    response = FileResponse(field.open("rb"), content_type="image/jpeg")
-    response["Cache-Control"] = "private, max-age=86400"
-    return response
+    return storage.served(field.name, content_type="image/jpeg")
 
 
 @staff_required

@@ -14,19 +14,17 @@ import uuid
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 
 from django.conf import settings
 from django.core import signing
 from django.core.cache import cache
-from django.core.files.storage import default_storage
 from django.core.files.uploadhandler import TemporaryFileUploadHandler
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from autoservice import images
+from autoservice import images, storage
 from autoservice.logcontext import log_bound
 from autoservice.metrics import photo_processing_seconds
 from autoservice.models import Shop
@@ -169,10 +167,6 @@ class PhotoUploadHandler(TemporaryFileUploadHandler):
             super().upload_interrupted()
 
 
-def _local(name: str) -> Path:
-    return Path(default_storage.path(name))
-
-
 @dataclass(frozen=True)
 class _StoredFile:
     name: str
@@ -182,18 +176,22 @@ class _StoredFile:
 
 
 def _store_file(*, shop: Shop, filename: str, chunks: Iterable[bytes]) -> _StoredFile:
-    """The file work of one upload (stream to disk, hash, decode check); no database."""
+    """The file work of one upload (stream to a file, hash, decode check, store); no
+    database. A refused file, or one the storage cannot take (StorageUnavailable), leaves
+    nothing stored."""
     now = timezone.now()
     name = f"leads/{shop.pk}/{now:%Y/%m}/{uuid.uuid4().hex}.orig"
-    path = _local(name)
-    stored = images.store_upload(chunks, path, filename=filename, max_bytes=photo_max_bytes())
     try:
-        info = images.inspect_image(
-            path, filename=filename, max_decoded_bytes=photo_max_decoded_bytes()
-        )
-    except images.ImageRejected:
-        path.unlink(missing_ok=True)
-        raise
+        with storage.staged(name) as path:
+            stored = images.store_upload(
+                chunks, path, filename=filename, max_bytes=photo_max_bytes()
+            )
+            info = images.inspect_image(
+                path, filename=filename, max_decoded_bytes=photo_max_decoded_bytes()
+            )
+    except storage.StorageUnavailable as exc:
+        log.warning("photo %r not stored: storage unavailable (%s)", filename, exc)
+        raise storage_unavailable(filename) from None
     return _StoredFile(name=name, filename=filename, stored=stored, info=info)
 
 
@@ -221,10 +219,22 @@ def _record(
             )
     except IntegrityError:
         # The same upload raced in twice: keep the first, drop this copy.
-        _local(file.name).unlink(missing_ok=True)
+        storage.delete(file.name)
         return LeadPhoto.objects.get(upload_token=upload_token, client_id=client_id)
     transaction.on_commit(lambda: _enqueue_processing(photo.pk))
     return photo
+
+
+def storage_unavailable(filename: str) -> images.ImageRejected:
+    """The refusal of a good photo that the storage could not take just now."""
+    return images.ImageRejected(
+        _(
+            "Фото «%(name)s» не сохранено: хранилище временно недоступно. "
+            "Отправьте его ещё раз через минуту — остальное в форме сохранено."
+        )
+        % {"name": _short_name(filename)},
+        code=images.ImageRejected.STORAGE_UNAVAILABLE,
+    )
 
 
 def _too_many(filename: str) -> images.ImageRejected:
@@ -324,11 +334,20 @@ def photo_process(photo_id: int) -> LeadPhoto | None:
     started = time.perf_counter()
     with log_bound(shop=photo.shop_id, lead=photo.lead_id):
         try:
-            images.make_renditions(
-                _local(photo.original.name),
-                web_dest=_local(web_name),
-                thumb_dest=_local(thumb_name),
+            with (
+                storage.local_copy(photo.original.name) as original,
+                storage.staged(web_name) as web,
+                storage.staged(thumb_name) as thumb,
+            ):
+                images.make_renditions(original, web_dest=web, thumb_dest=thumb)
+        except storage.StorageUnavailable:
+            # The bucket is briefly away: the task retries with backoff (and the sweep
+            # queues the photo again later); the photo stays "processing", not failed.
+            photo_processing_seconds.labels(outcome="retried").observe(
+                time.perf_counter() - started
             )
+            log.warning("photo %s renditions postponed: storage unavailable", photo_id)
+            raise
         except (OSError, images.ImageRejected) as exc:
             photo_processing_seconds.labels(outcome="failed").observe(time.perf_counter() - started)
             log.error("photo %s rendition failed: %s", photo_id, exc)
@@ -383,7 +402,7 @@ def photos_purge_abandoned(*, older_than_hours: int = 24) -> int:
 def photo_delete_files(photo: LeadPhoto) -> None:
     for field in (photo.original, photo.web, photo.thumb):
         if field.name:
-            default_storage.delete(field.name)
+            storage.delete(field.name)
 
 
 def photo_signed_url(photo: LeadPhoto, kind: str, *, max_age_s: int | None = None) -> str:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
+from autoservice import storage
 from autoservice.access import AccessAction, personal_data_access_record
 from autoservice.models import Shop
 from autoservice.tenancy import get_for_shop, staff_required
@@ -162,13 +163,11 @@ def lead_detail(request: HttpRequest, lead_id: int) -> HttpResponse:
     )
 
 
-def _rendition_response(photo: LeadPhoto, kind: str) -> FileResponse:
+def _rendition_response(photo: LeadPhoto, kind: str) -> HttpResponse:
     field = photo.thumb if kind == "thumb" else photo.web
     if photo.state != PhotoState.READY or not field.name:
         raise Http404(_("Фото ещё обрабатывается."))
-    response = FileResponse(field.open("rb"), content_type="image/jpeg")
-    response["Cache-Control"] = "private, max-age=86400"
-    return response
+    return storage.served(field.name, content_type="image/jpeg")
 
 
 @staff_required

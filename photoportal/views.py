@@ -154,6 +154,11 @@ def photo_upload(request: HttpRequest, slug: str) -> JsonResponse:
             chunks=upload.chunks(),
         )
     except images.ImageRejected as exc:
+        if exc.code == images.ImageRejected.STORAGE_UNAVAILABLE:
+            # Not the photo's fault: the uploader sends it again after a pause.
+            response = json_error(exc.message, 503)
+            response["Retry-After"] = "30"
+            return response
         status = 413 if exc.code == images.ImageRejected.TOO_LARGE else 400
         return json_error(exc.message, status)
     return JsonResponse(

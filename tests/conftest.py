@@ -6,6 +6,10 @@ import pytest
 from django.conf import settings
 
 from tests.factories import MembershipFactory, ShopFactory
+from tests.s3 import files_under, s3, use_bucket  # noqa: F401 (the `s3` fixture)
+
+# `make test-s3`: the whole suite with every file in the loopback S3 server.
+S3_RUN = settings.STORAGE == "s3"
 
 
 def pytest_configure(config):
@@ -52,10 +56,29 @@ def django_db_setup(django_db_setup, django_db_blocker):
 
 
 @pytest.fixture(autouse=True)
-def _media_root(settings, tmp_path):
-    """Every test writes its files into its own folder (and publishes its seals there)."""
-    settings.MEDIA_ROOT = tmp_path / "media"
+def _media_root(settings, tmp_path, monkeypatch):
+    """Every test writes its files into its own folder (and publishes its seals there).
+
+    With STORAGE=s3 (`make test-s3`) every test gets a bucket of its own on the loopback S3
+    server instead, and fails if a single file still lands under MEDIA_ROOT: every stored
+    file must go through the storage API."""
+    media_root = tmp_path / "media"
+    settings.MEDIA_ROOT = media_root
     settings.INTAKE_SEAL_LOG = tmp_path / "intake-seal-log.txt"
+    if not S3_RUN:
+        yield
+        return
+    bucket = use_bucket(settings, monkeypatch)
+    yield
+    written = files_under(media_root)
+    try:
+        from autoservice import storage
+
+        storage.bucket_drop(bucket)
+    except Exception:  # a test that took the server's endpoint away; the bucket stays
+        pass
+    if written:
+        pytest.fail(f"STORAGE=s3, но файлы записаны в MEDIA_ROOT: {written[:5]}", pytrace=False)
 
 
 @pytest.fixture(autouse=True)

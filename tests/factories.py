@@ -55,15 +55,22 @@ class LeadFactory(factory.django.DjangoModelFactory):
     vehicle_model = "Rio"
 
 
-def _write_jpeg(path, size=(640, 480), color=(180, 40, 40)):
+def _write_jpeg(name, size=(640, 480), color=(180, 40, 40)):
+    """A real JPEG stored under ``name`` through the storage API (a folder or a bucket)."""
+    import io
+
+    from django.core.files.storage import default_storage
     from PIL import Image
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.new("RGB", size, color).save(path, "JPEG", quality=85)
+    buffer = io.BytesIO()
+    Image.new("RGB", size, color).save(buffer, "JPEG", quality=85)
+    buffer.seek(0)
+    saved = default_storage.save(name, buffer)
+    assert saved == name, (saved, name)
 
 
 class LeadPhotoFactory(factory.django.DjangoModelFactory):
-    """A photo whose original and renditions are real JPEG files under MEDIA_ROOT."""
+    """A photo whose original and renditions are real JPEG files in the storage."""
 
     class Meta:
         model = "leads.LeadPhoto"
@@ -85,14 +92,9 @@ class LeadPhotoFactory(factory.django.DjangoModelFactory):
 
     @factory.post_generation
     def files(obj, create, extracted, **kwargs):
-        from pathlib import Path
-
-        from django.conf import settings
-
-        root = Path(settings.MEDIA_ROOT)
-        _write_jpeg(root / obj.original.name)
-        _write_jpeg(root / obj.web.name, size=(400, 300))
-        _write_jpeg(root / obj.thumb.name, size=(120, 90))
+        _write_jpeg(obj.original.name)
+        _write_jpeg(obj.web.name, size=(400, 300))
+        _write_jpeg(obj.thumb.name, size=(120, 90))
 
 
 class EstimateFactory(factory.django.DjangoModelFactory):

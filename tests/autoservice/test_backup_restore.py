@@ -29,6 +29,7 @@ from django.db import connection
 from autoservice import backup
 from tests.concurrency import restore_reference_data
 from tests.factories import EstimateFactory, LeadFactory, LeadPhotoFactory, MembershipFactory
+from tests.s3 import bucket_objects, stored_bytes
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -76,7 +77,11 @@ def small_shop(shop):
 def _check(source: Path, url: str, media_root: Path, seal_log: Path):
     """restore_check as an operator runs it: its own process, pointed at the restored copy."""
     env = dict(
-        os.environ, DATABASE_URL=url, MEDIA_ROOT=str(media_root), INTAKE_SEAL_LOG=str(seal_log)
+        os.environ,
+        DATABASE_URL=url,
+        STORAGE="local",
+        MEDIA_ROOT=str(media_root),
+        INTAKE_SEAL_LOG=str(seal_log),
     )
     return subprocess.run(
         [sys.executable, str(settings.BASE_DIR / "manage.py"), "restore_check"]
@@ -112,7 +117,7 @@ def test_backup_restores_into_a_new_database_and_folder_and_verifies(
     assert expected_files <= set(manifest), expected_files - set(manifest)
     assert meta["missing_files"] == []
     one = small_shop["photos"][0].original.name
-    assert (target / "files" / one).read_bytes() == (Path(settings.MEDIA_ROOT) / one).read_bytes()
+    assert (target / "files" / one).read_bytes() == stored_bytes(one)
 
     url = fresh_database()
     restored = tmp_path / "restored"
@@ -218,6 +223,82 @@ def test_drill_creates_the_database_verifies_and_drops_it_again(small_shop, tmp_
     assert not (tmp_path / "drill" / "media").exists()
 
 
+def test_drill_restores_the_files_into_a_new_bucket_verifies_and_drops_it(s3, small_shop, tmp_path):
+    """With object storage the drill restores into a bucket of its own on the same service
+    (the loopback S3 server here), verifies every file's SHA-256 there, and removes the
+    bucket again; the shop's own bucket is untouched."""
+    from autoservice import storage
+
+    target = tmp_path / "backup"
+    call_command("backup", to=str(target), stdout=StringIO())
+    manifest = json.loads((target / "manifest.json").read_text())
+    assert len(manifest) >= 6 and not list((tmp_path / "media").rglob("*.jpg"))
+    own_objects = bucket_objects(s3)
+    drill_bucket = f"drill-{uuid.uuid4().hex[:12]}"
+    name = f"{connection.settings_dict['NAME']}_drill_{uuid.uuid4().hex[:8]}"
+    out = StringIO()
+
+    call_command(
+        "restore",
+        source=str(target),
+        database_url=_url(name),
+        bucket=drill_bucket,
+        seal_log=str(tmp_path / "drill" / "intake-seal-log.txt"),
+        drill=True,
+        stdout=out,
+    )
+
+    report = out.getvalue()
+    assert f"бакет {drill_bucket}" in report and "без расхождений" in report, report
+    assert "verify_intake пройден" in report, report
+    client = storage.bucket_storage(s3).connection.meta.client
+    assert drill_bucket not in [bucket["Name"] for bucket in client.list_buckets()["Buckets"]]
+    with pytest.raises(storage.StorageUnavailable):
+        bucket_objects(drill_bucket)
+    assert bucket_objects(s3) == own_objects
+
+
+def test_restore_into_a_bucket_that_is_not_empty_is_refused_and_keeps_its_files(s3, tmp_path, db):
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    source = tmp_path / "backup"
+    source.mkdir()
+    (source / "db.dump").write_bytes(b"PGDMP")
+    (source / "backup.json").write_text(
+        json.dumps(
+            {
+                "format": backup.FORMAT_VERSION,
+                "db_dump_sha256": hashlib.sha256(b"PGDMP").hexdigest(),
+            }
+        )
+    )
+    default_storage.save("leads/1/photo.orig", ContentFile(b"a shop's photo"))
+
+    restore = {
+        "source": str(source),
+        "database_url": _url(f"{connection.settings_dict['NAME']}_drill_never"),
+        "bucket": s3,
+        "seal_log": str(tmp_path / "r" / "intake-seal-log.txt"),
+        "stdout": StringIO(),
+    }
+
+    # The drill makes its own bucket: an existing one is refused, and never emptied.
+    with pytest.raises(CommandError, match=f"Бакет {s3} создать не удалось"):
+        call_command("restore", drill=True, **restore)
+    assert bucket_objects(s3) == ["leads/1/photo.orig"]
+    with pytest.raises(CommandError, match=f"Бакет {s3} не пуст"):
+        call_command("restore", **restore)
+    assert bucket_objects(s3) == ["leads/1/photo.orig"]
+    assert stored_bytes("leads/1/photo.orig") == b"a shop's photo"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_database WHERE datname = %s",
+            [f"{connection.settings_dict['NAME']}_drill_never"],
+        )
+        assert cursor.fetchone()[0] == 0
+
+
 def test_backup_refuses_a_folder_that_is_not_empty(tmp_path, db):
     (tmp_path / "old.txt").write_text("копия за вчера")
     with pytest.raises(CommandError, match="не пуста"):
@@ -243,7 +324,7 @@ def test_drill_into_existing_folder_or_database_refuses_and_removes_nothing(tmp_
     (source / "backup.json").write_text(
         json.dumps({"format": backup.FORMAT_VERSION, "db_dump_sha256": dump_sha256})
     )
-    media = tmp_path / "media"
+    media = tmp_path / "restore-target"
     media.mkdir()
     (media / "photo.jpg").write_bytes(b"a shop's photo")
 

@@ -15,7 +15,6 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -32,6 +31,7 @@ from optima.suppliers import adapter_for
 from tests.factories import LeadFactory, LeadPhotoFactory
 from tests.photos import jpeg_bytes
 from tests.realstack import wait_for
+from tests.s3 import stored_replace
 
 
 def _sample(name: str, **labels: str) -> float:
@@ -123,7 +123,7 @@ def test_processed_photo_moves_the_processing_histogram(shop):
     assert _sample("autoservice_photo_processing_seconds_sum", outcome="ready") > 0
 
     broken = LeadPhotoFactory(lead=photo.lead, state="pending")
-    Path(broken.original.path).write_bytes(b"not a picture")
+    stored_replace(broken.original.name, b"not a picture")
     failed_before = _sample("autoservice_photo_processing_seconds_count", outcome="failed")
     photo_process(broken.pk)
     assert _sample("autoservice_photo_processing_seconds_count", outcome="failed") == (

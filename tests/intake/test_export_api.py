@@ -7,11 +7,11 @@ import hashlib
 import hmac
 import io
 import json
-import os
 import zipfile
 
 import pytest
 from django.conf import settings
+from django.core.files.storage import default_storage
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -134,7 +134,7 @@ def test_zip_streams_in_chunks_of_about_64_kb(record):
 
 def test_a_photo_missing_on_disk_is_listed_and_the_rest_is_exported(record):
     shot = record.shots.get(spec__code="boot")
-    os.remove(shot.file.path)
+    default_storage.delete(shot.file.name)
 
     archive = _unzip(export.record_zip_stream(record))
 

@@ -16,7 +16,6 @@ import io
 import random
 import uuid
 from io import StringIO
-from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -30,6 +29,7 @@ from autoservice.models import Membership, Shop
 from intake import sealing, services
 from intake.models import IntakeRecord, IntakeShot, SealHead, ShotSkip, ShotSpec, ShotTemplate
 from tests.factories import MembershipFactory
+from tests.s3 import stored_bytes, stored_names, stored_replace
 
 # --- real files -----------------------------------------------------------------------------
 
@@ -269,9 +269,7 @@ def test_blank_signature_is_refused(shop, advisor):
     ],
 )
 def test_sealed_record_refuses_every_change_and_keeps_its_data(record, change):
-    files_before = sorted(
-        p.name for p in Path(default_storage.path(f"intake/{record.shop_id}")).rglob("*")
-    )
+    files_before = stored_names(f"intake/{record.shop_id}")
 
     with pytest.raises(ValidationError) as refused:
         change(IntakeRecord.objects.get(pk=record.pk))
@@ -284,9 +282,7 @@ def test_sealed_record_refuses_every_change_and_keeps_its_data(record, change):
     assert list(ShotSkip.objects.filter(record=record).values_list("spec__code", flat=True)) == [
         "roof"
     ]
-    files_after = sorted(
-        p.name for p in Path(default_storage.path(f"intake/{record.shop_id}")).rglob("*")
-    )
+    files_after = stored_names(f"intake/{record.shop_id}")
     assert files_after == files_before
     assert sealing.verify_record(fresh).intact
 
@@ -296,10 +292,9 @@ def test_sealed_record_refuses_every_change_and_keeps_its_data(record, change):
 
 def test_photo_file_with_one_byte_flipped_is_reported_naming_the_shot(record):
     shot = record.shots.get(spec__code="front")
-    path = Path(default_storage.path(shot.file.name))
-    data = bytearray(path.read_bytes())
+    data = bytearray(stored_bytes(shot.file.name))
     data[len(data) // 2] ^= 0x01
-    path.write_bytes(bytes(data))
+    stored_replace(shot.file.name, bytes(data))
 
     assert problems(record) == ["Файл кадра «Перед» изменён: SHA-256 не совпадает."]
 
@@ -318,8 +313,10 @@ def test_field_edited_in_the_database_is_reported_with_old_and_new_values(record
 
 
 def test_signature_file_replaced_is_reported(record):
-    path = Path(default_storage.path(record.customer_signature.name))
-    path.write_bytes(base64.b64decode(signature_data_url(7).split(",", 1)[1]))
+    stored_replace(
+        record.customer_signature.name,
+        base64.b64decode(signature_data_url(7).split(",", 1)[1]),
+    )
 
     [problem] = problems(record)
     assert problem.startswith("signatures.customer: было «")

@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from leads.models import Lead, LeadDeletion
 from tests.factories import LeadFactory, LeadPhotoFactory, MembershipFactory, UserFactory
+from tests.s3 import served_bytes, served_file
 
 
 def test_opening_a_lead_marks_it_read_once(advisor_client, advisor, shop):
@@ -106,9 +107,10 @@ def test_photos_are_served_to_staff_only_and_never_the_original(client, advisor_
     photo = LeadPhotoFactory(lead=LeadFactory(shop=shop))
     url = reverse("leads:lead_photo", args=[photo.lead_id, photo.pk, "thumb"])
     response = advisor_client.get(url)
-    assert response.status_code == 200
-    assert response["Content-Type"] == "image/jpeg"
-    assert response["Cache-Control"].startswith("private")
+    content, headers = served_file(response)
+    assert content.startswith(b"\xff\xd8")
+    assert headers["content-type"] == "image/jpeg"
+    assert headers["cache-control"].startswith("private")
     original = reverse("leads:lead_photo", args=[photo.lead_id, photo.pk, "original"])
     assert advisor_client.get(original).status_code == 404
     client.logout()
@@ -120,7 +122,7 @@ def test_signed_photo_link_works_and_a_tampered_one_is_404(client, shop):
 
     photo = LeadPhotoFactory(lead=LeadFactory(shop=shop))
     url = photo_signed_url(photo, "web").split("://", 1)[1].split("/", 1)[1]
-    assert client.get("/" + url).status_code == 200
+    assert served_bytes(client.get("/" + url)).startswith(b"\xff\xd8")
     assert client.get("/" + url[:-3] + "xyz/").status_code == 404
 
 
