@@ -65,6 +65,13 @@ test: $(VENV)/.installed browser-deps services messages lint
 	DEBUG=true DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) \
 	CELERY_TASK_ALWAYS_EAGER=true OUTBOUND_ALLOWED_HOSTS=127.0.0.1 \
 	$(BIN)/pytest --create-db -n 2 --dist loadgroup
+	$(MAKE) --no-print-directory test-s3 S3_TESTS="$(S3_CI_TESTS)" S3_DB_FLAG=--reuse-db
+
+# CI runs the driver's photo form and the staff lead page once more with STORAGE=s3 (the
+# s3-fixture tests of object storage already ran above); `make test-s3` runs everything.
+S3_CI_TESTS := tests/photoportal/test_photo_form.py tests/leads/test_lead_page.py
+S3_TESTS ?=
+S3_DB_FLAG ?= --create-db
 
 # The whole suite with every stored file in object storage: STORAGE=s3 against a real S3 API
 # on loopback (moto in server mode, one per xdist worker from S3_TEST_PORT=8830; tests/s3.py).
@@ -76,7 +83,7 @@ test-s3: $(VENV)/.installed browser-deps services messages
 	CELERY_TASK_ALWAYS_EAGER=true OUTBOUND_ALLOWED_HOSTS=127.0.0.1 \
 	STORAGE=s3 S3_TEST_PORT=$(S3_TEST_PORT) S3_BUCKET=unused S3_ACCESS_KEY_ID=test \
 	S3_SECRET_ACCESS_KEY=test S3_ENDPOINT_URL=http://127.0.0.1:9 \
-	$(BIN)/pytest --create-db -n 2 --dist loadgroup
+	$(BIN)/pytest $(S3_DB_FLAG) -n 2 --dist loadgroup $(S3_TESTS)
 
 bench: $(VENV)/.installed services messages
 	DEBUG=true DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) \
