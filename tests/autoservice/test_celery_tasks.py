@@ -27,6 +27,8 @@ PROJECT = (
     "analytics.",
     "sms.",
     "messengers.",
+    "campaigns.",
+    "customers.",
 )
 
 
