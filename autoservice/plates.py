@@ -19,9 +19,21 @@ INVALID_PLATE = _(
 )
 
 
+def _squeeze(raw: str) -> str:
+    return re.sub(r"[\s\-]", "", (raw or "").upper()).translate(_LATIN_TO_CYRILLIC)
+
+
+def plate_key(raw: str) -> str:
+    """A plate to match records by: the Russian plate as `normalize_plate` writes it; a
+    foreign or odd plate as typed (capitals, no spaces), so that it still matches itself."""
+    try:
+        return normalize_plate(raw)
+    except ValidationError:
+        return _squeeze(raw)[:12]
+
+
 def normalize_plate(raw: str) -> str:
-    plate = re.sub(r"[\s\-]", "", (raw or "").upper()).translate(_LATIN_TO_CYRILLIC)
-    plate = plate.replace("RUS", "").replace("РУС", "")
+    plate = _squeeze(raw).replace("RUS", "").replace("РУС", "")
     if not (_PRIVATE.match(plate) or _TAXI.match(plate)):
         raise ValidationError(INVALID_PLATE, code="invalid_plate")
     return plate

@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 
 from autoservice.models import ConsentRecord, Membership, Shop
 from autoservice.phones import format_phone, normalize_phone
-from autoservice.plates import normalize_plate
+from autoservice.plates import plate_key
 
 from .models import (
     Car,
@@ -33,9 +33,6 @@ from .models import (
     EventKind,
 )
 
-# The twelve letters of Russian plates and their Latin look-alikes (as autoservice.plates).
-_LATIN_TO_CYRILLIC = str.maketrans("ABEKMHOPCTYX", "АВЕКМНОРСТУХ")
-
 
 def phone_normalize_or_none(raw: str) -> str | None:
     try:
@@ -45,12 +42,7 @@ def phone_normalize_or_none(raw: str) -> str | None:
 
 
 def plate_clean(raw: str) -> str:
-    """The plate as `autoservice.plates` writes it; a foreign or odd plate is kept as typed
-    (upper case, no spaces), so that it still matches itself next time."""
-    try:
-        return normalize_plate(raw)
-    except ValidationError:
-        return re.sub(r"[\s\-]", "", (raw or "").upper()).translate(_LATIN_TO_CYRILLIC)[:12]
+    return plate_key(raw)
 
 
 def vin_clean(raw: str) -> str:
