@@ -12,3 +12,10 @@ class AutoserviceConfig(AppConfig):
         from .personal_data_own import OwnProvider
 
         provider_register(OwnProvider())
+
+        # The drivers' pages show the shop and its consent text (autoservice/pagecache.py).
+        from .models import ConsentText, Shop
+        from .pagecache import bump_on_change
+
+        bump_on_change(Shop, shop_of=lambda shop: shop.pk)
+        bump_on_change(ConsentText)

@@ -529,6 +529,11 @@ PHOTO_MAX_BYTES = envint("PHOTO_MAX_MB", 20) * 1024 * 1024
 PHOTO_MAX_DECODED_BYTES = envint("PHOTO_MAX_DECODED_MB", 160) * 1024 * 1024
 PHOTO_UPLOADS_PER_HOUR_PER_ADDRESS = envint("PHOTO_UPLOADS_PER_HOUR_PER_ADDRESS", 300)
 
+# Drivers' public pages (photo form, calculator estimate, offer) served from the cache for at
+# most this many seconds (autoservice/pagecache.py); a change through the ORM shows at once.
+# 0 renders every page anew.
+PAGE_CACHE_SECONDS = envint("PAGE_CACHE_SECONDS", 300)
+
 
 # Intake seals. INTAKE_SEAL_KEYS: "id:secret,id:secret", newest first; the first key seals,
 # every listed key verifies (rotate by adding the new key in front, keep the old ones).

@@ -4,6 +4,7 @@ signed form token, the contact and consent fields, and DriverRequestPage around 
 
 from __future__ import annotations
 
+import functools
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from autoservice import pagecache
 from autoservice.consent import (
     MARKETING_CONSENT_TEXT,
     client_ip,
@@ -313,7 +315,8 @@ class DriverRequestPage:
         self.errors: list[str] = []
         self.photo_errors: list[str] = []
         self.retry_after_s: int | None = None
-        self.consent_text = consent_text_current(shop)
+        # Issued for this very page: no photo can be stored under it yet.
+        self.token_new = False
         posted = request.POST.get("form_token", "") if request.method == "POST" else ""
         token = form_token_read(posted, shop.pk) if posted else None
         contact_posted = request.method == "POST" and any(
@@ -330,6 +333,11 @@ class DriverRequestPage:
             self.renew()
         else:
             self.token = form_token_issue(shop.pk)
+            self.token_new = True
+
+    @functools.cached_property
+    def consent_text(self):
+        return consent_text_current(self.shop)
 
     def renew(self) -> None:
         """A new token: the posted one is expired, forged or was spent on another form."""
@@ -368,6 +376,8 @@ class DriverRequestPage:
             self.photo_errors += refused
 
     def photos(self) -> list[LeadPhoto]:
+        if self.token_new:
+            return []
         return photos_waiting(shop=self.shop, upload_token=self.token.upload_token)
 
     def submit(
@@ -403,13 +413,45 @@ class DriverRequestPage:
             self.retry_after_s = limited.retry_after_s
             return None
 
-    def render(self, template: str, context: dict, *, status: int) -> HttpResponse:
+    def render(
+        self,
+        template: str,
+        context: dict,
+        *,
+        status: int,
+        cache_parts: tuple | None = None,
+    ) -> HttpResponse:
+        """The page; a first look at it (a GET with a new token and nothing to report) comes
+        from the page cache when the view names what else the page shows (`cache_parts`)."""
+        pristine = (
+            cache_parts is not None
+            and self.request.method == "GET"
+            and self.token_new
+            and self.is_valid
+            and self.retry_after_s is None
+        )
+        if not pristine:
+            return self._render(template, context, status=status, form_token=self.token.signed)
+        return pagecache.cached_page(
+            self.request,
+            shop=self.shop,
+            parts=(template, *cache_parts),
+            render=lambda: self._render(
+                template,
+                {**context, "csrf_token": pagecache.CSRF_TOKEN},
+                status=status,
+                form_token=pagecache.FORM_TOKEN,
+            ),
+            form_token=self.token.signed,
+        )
+
+    def _render(self, template: str, context: dict, *, status: int, form_token: str):
         response = render(
             self.request,
             template,
             {
                 **context,
-                "form_token": self.token.signed,
+                "form_token": form_token,
                 "request_errors": self.errors,
                 "photo_errors": self.photo_errors,
                 "photos": self.photos(),

@@ -18,10 +18,12 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
+from autoservice import pagecache
 from autoservice.consent import client_ip
 from autoservice.tenancy import get_for_shop, manager_required, staff_required
 from leads.models import Lead
@@ -469,16 +471,17 @@ def offer_detail(request: HttpRequest, version_id: int) -> HttpResponse:
 
 
 def _public_offer(slug: str, token: str) -> tuple[CustomerOffer, OfferVersion]:
-    offer = get_object_or_404(
-        CustomerOffer.objects.select_related("shop", "lead"),
-        token=token,
-        shop__slug=slug,
-        shop__is_active=True,
+    """The offer behind a driver's link and its newest version sent (one query)."""
+    version = (
+        OfferVersion.objects.select_related("offer__shop", "offer__lead")
+        .filter(offer__token=token, offer__shop__slug=slug, offer__shop__is_active=True)
+        .exclude(status=OfferStatus.DRAFT)
+        .order_by("-number")
+        .first()
     )
-    version = offers.offer_latest(offer)
     if version is None:
         raise Http404
-    return offer, version
+    return version.offer, version
 
 
 def _picked(request: HttpRequest, version: OfferVersion) -> dict[str, int]:
@@ -616,29 +619,55 @@ def offer_public(request: HttpRequest, slug: str, token: str) -> HttpResponse:
                 return result
             status = result.pop("status", 200)
             outcome |= result
+    if request.method == "GET":
+        # The offer as sent, the same for whoever opens the link, until its version, its
+        # status or the date changes (or the shop's offers do: optima/apps.py).
+        return pagecache.cached_page(
+            request,
+            shop=offer.shop,
+            parts=(
+                offer.pk,
+                version.pk,
+                version.status,
+                version.valid_until,
+                timezone.localdate(),
+            ),
+            render=lambda: _offer_page(
+                request, offer, version, outcome, status, csrf_token=pagecache.CSRF_TOKEN
+            ),
+        )
+    return _offer_page(request, offer, version, outcome, status)
+
+
+def _offer_page(
+    request: HttpRequest,
+    offer: CustomerOffer,
+    version: OfferVersion,
+    outcome: dict[str, Any],
+    status: int,
+    csrf_token: str | None = None,
+) -> HttpResponse:
     choice = outcome["choice"]
     totals = offers.offer_totals(version, choice)
-    return render(
-        request,
-        "optima/offer_public.html",
-        {
-            "shop": offer.shop,
-            "offer": offer,
-            "version": version,
-            "state": offers.offer_state(version),
-            "error": outcome["error"],
-            "choice": choice,
-            "confirming": outcome.get("confirming", False),
-            "chosen": offers.chosen_lines(version, choice),
-            "totals": totals,
-            # Plain decimal strings ("18500.00") for the page's script, never localised.
-            "labour_total": str(totals.labour_rub),
-            "total_plain": str(totals.total_rub),
-            "set_labels": offers.set_labels(version),
-            "withdraw_url": withdrawal_path_for_lead(offer.lead),
-        },
-        status=status,
-    )
+    context = {
+        "shop": offer.shop,
+        "offer": offer,
+        "version": version,
+        "state": offers.offer_state(version),
+        "error": outcome["error"],
+        "choice": choice,
+        "confirming": outcome.get("confirming", False),
+        "chosen": offers.chosen_lines(version, choice),
+        "totals": totals,
+        # Plain decimal strings ("18500.00") for the page's script, never localised.
+        "labour_total": str(totals.labour_rub),
+        "total_plain": str(totals.total_rub),
+        "set_labels": offers.set_labels(version),
+        "withdraw_url": withdrawal_path_for_lead(offer.lead),
+    }
+    if csrf_token is not None:
+        context["csrf_token"] = csrf_token
+    return render(request, "optima/offer_public.html", context, status=status)
 
 
 def lead_panel(request: HttpRequest, lead: Lead) -> str:

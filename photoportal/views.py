@@ -94,6 +94,8 @@ def photo_form(request: HttpRequest, slug: str) -> HttpResponse:
         "photoportal/photo_form.html",
         {"shop": shop, "form": form, "prefill": prefill_key if prefill else ""},
         status=400 if request.method == "POST" else 200,
+        # The blank form, the same for every driver: from the page cache.
+        cache_parts=None if prefill_key else (),
     )
 
 

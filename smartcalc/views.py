@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
+from autoservice import pagecache
 from autoservice.embedding import shop_frame_policy
 from autoservice.models import Shop
 from autoservice.params import id_param, streams_uploads
@@ -170,9 +171,28 @@ def calc_estimate(request: HttpRequest, slug: str, generation_id: int, body: str
     if errors:
         error = next(iter(errors.values()))
         return render(request, "smartcalc/_estimate.html", _result_context(shop, None, error))
-    result, error = _compute(shop, generation, body, damages, parse_paint_type(request.POST))
-    return render(
-        request, "smartcalc/_estimate.html", _result_context(shop, result, error, generation)
+    paint_type = parse_paint_type(request.POST)
+
+    def estimate() -> HttpResponse:
+        result, error = _compute(shop, generation, body, damages, paint_type)
+        return render(
+            request, "smartcalc/_estimate.html", _result_context(shop, result, error, generation)
+        )
+
+    # The same damages on the same car give the same estimate until the shop's rates or
+    # prices, or the norms, change (registered with the page cache in apps.py); the date
+    # is in the key for the estimate's validity and the europrotocol limits in force.
+    return pagecache.cached_page(
+        request,
+        shop=shop,
+        parts=(
+            generation.pk,
+            body,
+            tuple(damages),
+            paint_type,
+            timezone.localdate(),
+        ),
+        render=estimate,
     )
 
 

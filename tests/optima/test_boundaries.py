@@ -26,6 +26,7 @@ OFFERED = {
     "autoservice.money",
     "autoservice.outbound",
     "autoservice.outbox",
+    "autoservice.pagecache",  # the drivers' pages from the shared cache
     "autoservice.params",  # every number a page reads goes through it (README "Bad input")
     "autoservice.personal_data",
     "autoservice.tenancy",

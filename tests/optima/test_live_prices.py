@@ -230,7 +230,9 @@ def test_a_failing_provider_leaves_the_reference_price(shop, polo):
     assert line.price_source == engine.SOURCE_REFERENCE
 
 
-def test_the_driver_sees_which_source_priced_each_part(client, shop, polo):
+def test_the_driver_sees_which_source_priced_each_part(client, shop, polo, settings):
+    # The estimate computed each time (not from the page cache): its queries are counted.
+    settings.PAGE_CACHE_SECONDS = 0
     with Replay({}) as supplier_api:  # records every request that reaches the supplier
         _driver_sees_sources(client, shop, polo, supplier_api.url)
     assert supplier_api.seen == []  # the driver's request never asked a supplier
