@@ -87,6 +87,12 @@ db_request_seconds = Histogram(
     ["view"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
 )
+page_cache = Counter(
+    "autoservice_page_cache",
+    "Drivers' pages answered by the page cache: hit, miss (rendered and kept), bypass "
+    "(rendered: staff, a message, not the first look) or unavailable (the cache is away).",
+    ["outcome"],
+)
 
 
 def supplier_outcome(state: str) -> str:

@@ -38,6 +38,8 @@ from django.middleware.csrf import get_token
 from django.utils.html import escape
 from django.utils.translation import get_language
 
+from . import metrics
+
 # Rendered where the page's per-request values go; no template or data contains them.
 FORM_TOKEN = "\u2063pagecache-form-token\u2063"
 CSRF_TOKEN = "\u2063pagecache-csrf-token\u2063"
@@ -145,13 +147,16 @@ def cached_page(
     FORM_TOKEN where the form token goes (when `form_token` is given) and CSRF_TOKEN as
     the `csrf_token` of its context; only a 200 is kept."""
     if not cacheable(request):
+        metrics.page_cache.labels("bypass").inc()
         return _filled(render(), request, form_token)
     try:
         key = page_key(request, shop, parts)
         stored = cache.get(key)
     except Exception:  # the cache is away: the page is rendered, as without it
         log.warning("page cache: not reachable", exc_info=True)
+        metrics.page_cache.labels("unavailable").inc()
         return _filled(render(), request, form_token)
+    metrics.page_cache.labels("miss" if stored is None else "hit").inc()
     if stored is None:
         response = render()
         if response.status_code != 200 or response.streaming:

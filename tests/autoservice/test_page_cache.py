@@ -42,6 +42,12 @@ def _photo_page(client: Client, shop: Shop):
     return client.get(reverse("photoportal:photo_form", args=[shop.slug]))
 
 
+def _hits() -> float:
+    from prometheus_client import REGISTRY
+
+    return REGISTRY.get_sample_value("autoservice_page_cache_total", {"outcome": "hit"}) or 0
+
+
 def _without_tokens(html: str) -> str:
     return HX_CSRF.sub("", FORM_TOKEN.sub("", CSRF.sub("", html)))
 
@@ -61,8 +67,10 @@ def test_the_second_driver_gets_the_form_from_the_cache_with_a_token_of_their_ow
 ):
     first, second = Client(), Client()
     page_one = _photo_page(first, shop)
+    hits = _hits()
     with CaptureQueriesContext(connection) as queries:
         page_two = _photo_page(second, shop)
+    assert _hits() == hits + 1  # /metrics: autoservice_page_cache_total{outcome="hit"}
     assert page_one.status_code == page_two.status_code == 200
     one, two = page_one.content.decode(), page_two.content.decode()
     # Nothing but the shop was read for the second page: no consent text, no photos.
