@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
-from autoservice import images
+from autoservice import images, pagecache
 from autoservice.consent import client_ip
 from autoservice.embedding import shop_frame_policy
 from autoservice.http import json_error
@@ -43,7 +43,17 @@ def _get_public_shop(slug: str) -> Shop:
 @shop_frame_policy
 def shop_page(request: HttpRequest, slug: str) -> HttpResponse:
     shop = request.public_shop = _get_public_shop(slug)
-    return render(request, "photoportal/shop_page.html", {"shop": shop})
+    # Shows the shop's row alone: from the page cache.
+    return pagecache.cached_page(
+        request,
+        shop=shop,
+        parts=("photoportal/shop_page.html",),
+        render=lambda: render(
+            request,
+            "photoportal/shop_page.html",
+            {"shop": shop, "csrf_token": pagecache.CSRF_TOKEN},
+        ),
+    )
 
 
 def shop_logo(request: HttpRequest, slug: str) -> HttpResponse:
