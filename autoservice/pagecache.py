@@ -127,11 +127,11 @@ def cacheable(request: HttpRequest) -> bool:
 
 
 def page_key(request: HttpRequest, shop: Model, parts: Iterable[object]) -> str:
-    platform, version = data_versions(shop.pk)
+    """What the page shows, but the data versions: those are kept with the page."""
     # The shop's row as read for this request: its name, colour, phone, hours...
     row = tuple(getattr(shop, field.attname) for field in shop._meta.concrete_fields)
     htmx = bool(getattr(request, "htmx", False))
-    raw = repr((release(), get_language(), htmx, request.path, platform, version, row, *parts))
+    raw = repr((release(), get_language(), htmx, request.path, row, *parts))
     return "pagecache:page:" + hashlib.sha256(raw.encode()).hexdigest()
 
 
@@ -145,29 +145,38 @@ def cached_page(
 ) -> HttpResponse:
     """The page from the cache, or `render()` stored for the next driver. `render` must put
     FORM_TOKEN where the form token goes (when `form_token` is given) and CSRF_TOKEN as
-    the `csrf_token` of its context; only a 200 is kept."""
+    the `csrf_token` of its context; only a 200 is kept.
+
+    One round trip reads the page and both data versions; the page is served only when it
+    was rendered at the versions read now, and a page rendered here is kept with the
+    versions read before it was rendered (a change during the rendering makes it stale)."""
     if not cacheable(request):
         metrics.page_cache.labels("bypass").inc()
         return _filled(render(), request, form_token)
     try:
         key = page_key(request, shop, parts)
-        stored = cache.get(key)
+        versions = [_version_key(_PLATFORM), _version_key(shop.pk)]
+        found = cache.get_many([key, *versions])
     except Exception:  # the cache is away: the page is rendered, as without it
         log.warning("page cache: not reachable", exc_info=True)
         metrics.page_cache.labels("unavailable").inc()
         return _filled(render(), request, form_token)
-    metrics.page_cache.labels("miss" if stored is None else "hit").inc()
-    if stored is None:
-        response = render()
-        if response.status_code != 200 or response.streaming:
-            return _filled(response, request, form_token)
-        stored = (response.content.decode(response.charset), response["Content-Type"])
-        try:
-            cache.set(key, stored, timeout=settings.PAGE_CACHE_SECONDS)
-        except Exception:
-            log.warning("page cache: not stored", exc_info=True)
-    content, content_type = stored
-    return _filled(HttpResponse(content, content_type=content_type), request, form_token)
+    now = (found.get(versions[0], 0), found.get(versions[1], 0))
+    stored = found.get(key)
+    if stored is not None and tuple(stored[:2]) == now:
+        metrics.page_cache.labels("hit").inc()
+        content, content_type = stored[2:]
+        return _filled(HttpResponse(content, content_type=content_type), request, form_token)
+    metrics.page_cache.labels("miss").inc()
+    response = render()
+    if response.status_code != 200 or response.streaming:
+        return _filled(response, request, form_token)
+    content = response.content.decode(response.charset)
+    try:
+        cache.set(key, (*now, content, response["Content-Type"]), settings.PAGE_CACHE_SECONDS)
+    except Exception:
+        log.warning("page cache: not stored", exc_info=True)
+    return _filled(response, request, form_token)
 
 
 def _filled(response: HttpResponse, request: HttpRequest, form_token: str | None) -> HttpResponse:
