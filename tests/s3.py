@@ -140,6 +140,8 @@ def served_file(response) -> tuple[bytes, dict[str, str]]:
     import urllib.request
 
     if response.status_code == 302:
+        # Only ever to the bucket the app stores in, as a presigned GET of the object.
+        assert response["Location"].startswith(bucket_url()), response["Location"]
         with urllib.request.urlopen(response["Location"], timeout=10) as answer:  # noqa: S310
             return answer.read(), {k.lower(): v for k, v in answer.headers.items()}
     assert response.status_code == 200, response.status_code
@@ -147,6 +149,25 @@ def served_file(response) -> tuple[bytes, dict[str, str]]:
     if getattr(response, "streaming", False):
         return b"".join(response.streaming_content), headers
     return response.content, headers
+
+
+def bucket_url() -> str:
+    """Where the objects of the bucket default_storage uses are (path-style addressing)."""
+    from django.core.files.storage import default_storage
+
+    return f"{default_storage.endpoint_url.rstrip('/')}/{default_storage.bucket_name}/"
+
+
+def redirects_to_bucket(response) -> bool:
+    """The answer is object storage's way of handing out a file: a 302 to a presigned URL of
+    the app's bucket (the Django test client cannot follow it: another host)."""
+    from autoservice import storage
+
+    return (
+        response.status_code == 302
+        and not storage.is_local()
+        and response["Location"].startswith(bucket_url())
+    )
 
 
 def served_bytes(response) -> bytes:
