@@ -106,6 +106,27 @@ def use_bucket(settings, monkeypatch, *, bucket: str | None = None) -> str:
     return bucket
 
 
+def storage_env() -> dict[str, str]:
+    """The storage part of the environment of a process a test starts (gunicorn, a Celery
+    worker, the events process, a management command): the storage this process uses right
+    now. With STORAGE=s3 (`make test-s3`, or the `s3` fixture) that is the test's own bucket on
+    the loopback server, so the processes write where the test looks and nothing lands under
+    MEDIA_ROOT; else the local folder (the caller passes MEDIA_ROOT)."""
+    from django.conf import settings
+
+    if settings.STORAGE != "s3":
+        return {"STORAGE": "local"}
+    options = settings.STORAGES["default"]["OPTIONS"]
+    return {
+        "STORAGE": "s3",
+        "S3_ENDPOINT_URL": options["endpoint_url"],
+        "S3_BUCKET": options["bucket_name"],
+        "S3_REGION": options["region_name"],
+        "S3_ACCESS_KEY_ID": options["access_key"],
+        "S3_SECRET_ACCESS_KEY": options["secret_key"],
+    }
+
+
 def bucket_objects(bucket: str) -> list[str]:
     """What the bucket holds, asked of the loopback server itself (ListObjectsV2), whatever
     endpoint the app is pointed at just now."""
