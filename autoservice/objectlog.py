@@ -109,15 +109,21 @@ def entries(address: Address, *, options: dict) -> list[Entry] | None:
     no such bucket. Raises StorageUnavailable when it cannot be read."""
     client = _client(address, options)
     first: dict[str, str | None] = {}
+    written: dict[str, dt.datetime] = {}
     try:
         pages = client.get_paginator("list_object_versions").paginate(
             Bucket=address.bucket, Prefix=address.key("")
         )
         for page in pages:
-            # Versions of a key come newest first: the last one seen is the first written.
+            # Each key counts with its oldest version; versions of a key come newest first,
+            # so of two written in the same second the one listed later is the older.
             for version in page.get("Versions", []):
+                key, at = version["Key"], version["LastModified"]
+                if key in written and at > written[key]:
+                    continue
                 version_id = version.get("VersionId")
-                first[version["Key"]] = None if version_id in (None, "null") else version_id
+                first[key] = None if version_id in (None, "null") else version_id
+                written[key] = at
     except storage.failures() as exc:
         if _error(exc)[0] == "NoSuchBucket":
             return None
