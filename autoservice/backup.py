@@ -8,6 +8,8 @@ A backup is a folder:
     manifest.json     every stored file a FileField in the dump names: path, size, SHA-256
     files/<path>      those files, read through the storage API (so S3 works the same)
     intake-seal-log.txt   the intake seal log as it was when the dump's snapshot was taken
+                      (a log in a bucket, INTAKE_SEAL_LOG=s3://..., as the file of its lines:
+                      its objects in the order published)
 
 Consistency: one REPEATABLE READ transaction exports its snapshot; pg_dump dumps exactly that
 snapshot (--snapshot), and the row counts and the list of referenced files are read in the
@@ -15,7 +17,8 @@ same transaction. Files are copied afterwards: a file changed after the snapshot
 it is then (the manifest has its hash as copied). The seal log is cut at its size right after
 the snapshot: every seal committed before the snapshot was published before its commit, so it
 is inside; a seal being committed at that very moment may be published without its record
-(the drill then reports it, and a second backup is clean).
+(the drill then reports it, and a second backup is clean). A log in a bucket is listed
+right after the snapshot, with the same consequence.
 
 Not in a backup: the secrets. FIELD_ENCRYPTION_KEYS (encrypted fields are unreadable without
 them), INTAKE_SEAL_KEYS (seals cannot be verified without them) and SECRET_KEY are kept
@@ -40,7 +43,7 @@ from django.core.files.storage import FileSystemStorage, Storage, default_storag
 from django.db import connection, models, transaction
 from django.utils import timezone
 
-from autoservice import storage
+from autoservice import objectlog, storage
 
 FORMAT_VERSION = 1
 CHUNK = 1 << 20
@@ -174,14 +177,23 @@ def backup_create(*, to: Path) -> BackupResult:
     to.mkdir(mode=0o700, parents=True, exist_ok=True)
     to.chmod(0o700)
     (to / "files").mkdir(exist_ok=True)
+    seal_address = objectlog.parse(settings.INTAKE_SEAL_LOG)
     seal_log = Path(settings.INTAKE_SEAL_LOG)
+    seal_text: bytes | None = None
     connection.ensure_connection()
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             cursor.execute("SELECT pg_export_snapshot()")
             snapshot = cursor.fetchone()[0]
-        seal_log_bytes = seal_log.stat().st_size if seal_log.exists() else None
+        if seal_address is not None:
+            seal_log_bytes = None
+            try:
+                seal_text = objectlog.text(seal_address, options=settings.INTAKE_SEAL_LOG_S3)
+            except storage.StorageUnavailable as exc:
+                raise BackupError(f"Журнал печатей {seal_address} не читается: {exc}") from None
+        else:
+            seal_log_bytes = seal_log.stat().st_size if seal_log.exists() else None
         started = timezone.now()
         dumped = subprocess.run(
             [
@@ -216,6 +228,9 @@ def backup_create(*, to: Path) -> BackupResult:
                 out.write(chunk)
         manifest.append({"path": name, "size": size, "sha256": digest.hexdigest()})
     seal_copy = None
+    if seal_text is not None:
+        (to / "intake-seal-log.txt").write_bytes(seal_text)
+        seal_copy = {"size": len(seal_text), "sha256": hashlib.sha256(seal_text).hexdigest()}
     if seal_log_bytes is not None:
         with seal_log.open("rb") as source, (to / "intake-seal-log.txt").open("wb") as out:
             out.write(source.read(seal_log_bytes))
@@ -454,7 +469,14 @@ def backup_check(*, source: Path) -> list[str]:
         if name not in listed and name not in missing_at_backup:
             problems.append(f"Файл {name} упомянут в базе, но его нет в описи копии.")
     expected_log = meta.get("seal_log")
+    address = objectlog.parse(settings.INTAKE_SEAL_LOG)
     log = Path(settings.INTAKE_SEAL_LOG)
-    if expected_log and (not log.exists() or _file_sha256(log) != expected_log["sha256"]):
-        problems.append(f"Журнал печатей {log} не совпадает с копией.")
+    if expected_log:
+        if address is not None:
+            text = objectlog.text(address, options=settings.INTAKE_SEAL_LOG_S3)
+            actual = hashlib.sha256(text).hexdigest() if text is not None else None
+        else:
+            actual = _file_sha256(log) if log.exists() else None
+        if actual != expected_log["sha256"]:
+            problems.append(f"Журнал печатей {address or log} не совпадает с копией.")
     return problems

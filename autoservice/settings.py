@@ -562,7 +562,30 @@ else:
     INTAKE_SEAL_KEYS = [
         ("dev", _hashlib.sha256(f"intake-seal-dev-only|{SECRET_KEY}".encode()).hexdigest())
     ]
-INTAKE_SEAL_LOG = Path(envstr("INTAKE_SEAL_LOG", str(VAR_DIR / "intake-seal-log.txt")))
+# With two or more web nodes: INTAKE_SEAL_LOG=s3://bucket/prefix, a bucket of the S3 service
+# (S3_ENDPOINT_URL, S3_REGION) created with Object Lock, every seal an object created once
+# (autoservice/objectlog.py), locked for INTAKE_SEAL_LOG_RETENTION_DAYS in COMPLIANCE mode.
+# Its keys: INTAKE_SEAL_LOG_S3_ACCESS_KEY_ID/..._SECRET_ACCESS_KEY (a key that may only put
+# and read there), else the S3_ keys of the stored files.
+INTAKE_SEAL_LOG: Path | str = envstr("INTAKE_SEAL_LOG", str(VAR_DIR / "intake-seal-log.txt"))
+INTAKE_SEAL_LOG_RETENTION_DAYS = envint("INTAKE_SEAL_LOG_RETENTION_DAYS", 0)
+INTAKE_SEAL_LOG_S3: dict = {}
+if INTAKE_SEAL_LOG.startswith("s3://"):
+    if not INTAKE_SEAL_LOG[len("s3://") :].partition("/")[0]:
+        raise ImproperlyConfigured(
+            "INTAKE_SEAL_LOG: ожидается s3://бакет/префикс. / Expected s3://bucket/prefix."
+        )
+    INTAKE_SEAL_LOG_S3 = {
+        "endpoint_url": envstr("S3_ENDPOINT_URL"),
+        "region_name": envstr("S3_REGION", "ru-central1"),
+        "access_key": envstr("INTAKE_SEAL_LOG_S3_ACCESS_KEY_ID") or required("S3_ACCESS_KEY_ID"),
+        "secret_key": envstr("INTAKE_SEAL_LOG_S3_SECRET_ACCESS_KEY")
+        or required("S3_SECRET_ACCESS_KEY"),
+    }
+else:
+    INTAKE_SEAL_LOG = Path(INTAKE_SEAL_LOG)
+if INTAKE_SEAL_LOG_RETENTION_DAYS < 0:
+    raise ImproperlyConfigured("INTAKE_SEAL_LOG_RETENTION_DAYS must be 0 or more days")
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"

@@ -400,7 +400,7 @@ def _check_published(
                     "В журнале печатей %(path)s нет ни одной печати этого автосервиса, а в базе "
                     "есть акты с ключевой печатью: журнал подменён или не тот."
                 )
-                % {"path": seallog.log_path()}
+                % {"path": seallog.log_location()}
             )
         return problems
     last = lines[-1]

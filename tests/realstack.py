@@ -31,6 +31,7 @@ from django.conf import settings as django_settings
 from PIL import Image
 
 from autoservice.celery import app as celery_app
+from tests.s3 import storage_env
 
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 
@@ -257,6 +258,7 @@ def start_worker(processes, broker, mail_dir, tmp_path) -> Callable[[], Worker]:
             "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
             "EMAIL_FILE_PATH": str(mail_dir),
             "MEDIA_ROOT": str(tmp_path / "media"),
+            **storage_env(),
             "VAR_DIR": str(tmp_path / "var"),
         }
         args = [str(Path(sys.executable).with_name("celery")), "-A", "autoservice", "worker"]
@@ -353,6 +355,7 @@ class Stack:
             "EMAIL_HOST": "127.0.0.1",
             "EMAIL_PORT": str(smtp.port),
             "MEDIA_ROOT": str(processes.folder / "media"),
+            **storage_env(),
             "VAR_DIR": str(var),
             "WEB_PORT": str(self.port),
             "SITE_URL": self.url,
@@ -548,6 +551,7 @@ class EventsServer:
             "REDIS_URL": redis_url,
             "CELERY_TASK_ALWAYS_EAGER": "true",
             "MEDIA_ROOT": str(processes.folder / "media"),
+            **storage_env(),
             "VAR_DIR": str(processes.folder / "var"),
             "EVENTS_PORT": str(self.port),
             **env,

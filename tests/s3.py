@@ -106,6 +106,27 @@ def use_bucket(settings, monkeypatch, *, bucket: str | None = None) -> str:
     return bucket
 
 
+def storage_env() -> dict[str, str]:
+    """The storage part of the environment of a process a test starts (gunicorn, a Celery
+    worker, the events process, a management command): the storage this process uses right
+    now. With STORAGE=s3 (`make test-s3`, or the `s3` fixture) that is the test's own bucket on
+    the loopback server, so the processes write where the test looks and nothing lands under
+    MEDIA_ROOT; else the local folder (the caller passes MEDIA_ROOT)."""
+    from django.conf import settings
+
+    if settings.STORAGE != "s3":
+        return {"STORAGE": "local"}
+    options = settings.STORAGES["default"]["OPTIONS"]
+    return {
+        "STORAGE": "s3",
+        "S3_ENDPOINT_URL": options["endpoint_url"],
+        "S3_BUCKET": options["bucket_name"],
+        "S3_REGION": options["region_name"],
+        "S3_ACCESS_KEY_ID": options["access_key"],
+        "S3_SECRET_ACCESS_KEY": options["secret_key"],
+    }
+
+
 def bucket_objects(bucket: str) -> list[str]:
     """What the bucket holds, asked of the loopback server itself (ListObjectsV2), whatever
     endpoint the app is pointed at just now."""
@@ -140,6 +161,8 @@ def served_file(response) -> tuple[bytes, dict[str, str]]:
     import urllib.request
 
     if response.status_code == 302:
+        # Only ever to the bucket the app stores in, as a presigned GET of the object.
+        assert response["Location"].startswith(bucket_url()), response["Location"]
         with urllib.request.urlopen(response["Location"], timeout=10) as answer:  # noqa: S310
             return answer.read(), {k.lower(): v for k, v in answer.headers.items()}
     assert response.status_code == 200, response.status_code
@@ -147,6 +170,25 @@ def served_file(response) -> tuple[bytes, dict[str, str]]:
     if getattr(response, "streaming", False):
         return b"".join(response.streaming_content), headers
     return response.content, headers
+
+
+def bucket_url() -> str:
+    """Where the objects of the bucket default_storage uses are (path-style addressing)."""
+    from django.core.files.storage import default_storage
+
+    return f"{default_storage.endpoint_url.rstrip('/')}/{default_storage.bucket_name}/"
+
+
+def redirects_to_bucket(response) -> bool:
+    """The answer is object storage's way of handing out a file: a 302 to a presigned URL of
+    the app's bucket (the Django test client cannot follow it: another host)."""
+    from autoservice import storage
+
+    return (
+        response.status_code == 302
+        and not storage.is_local()
+        and response["Location"].startswith(bucket_url())
+    )
 
 
 def served_bytes(response) -> bytes:

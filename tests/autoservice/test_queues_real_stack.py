@@ -23,6 +23,7 @@ from optima import services as optima_services
 from optima.models import PricingSettings
 from tests.factories import LeadPhotoFactory, ShopFactory, SupplierFactory
 from tests.realstack import Driver, Stack, _jpeg, reset_broker_pools, wait_for
+from tests.s3 import stored_replace
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -65,11 +66,12 @@ def _ran(log: str, task: str) -> int:
     return len(re.findall(rf"Task {re.escape(task)}\[[^\]]+\] received", log))
 
 
-def _big_photo(shop, media_root) -> LeadPhoto:
+def _big_photo(shop) -> LeadPhoto:
     photo = LeadPhotoFactory(lead__shop=shop, state="processing")
     buffer = io.BytesIO()
     Image.effect_noise((6000, 4000), 60).convert("RGB").save(buffer, "JPEG", quality=90)
-    (media_root / photo.original.name).write_bytes(buffer.getvalue())
+    # Through the storage: the stack's processes read it from the same folder or bucket.
+    stored_replace(photo.original.name, buffer.getvalue())
     return photo
 
 
@@ -84,7 +86,7 @@ def test_a_new_leads_email_arrives_while_photo_and_supplier_queues_are_saturated
     PricingSettings.objects.update_or_create(
         shop=shop, defaults={"search_deadline_s": Decimal(SEARCH_DEADLINE_S)}
     )
-    big = _big_photo(shop, media_root)
+    big = _big_photo(shop)
 
     with SilentSupplier() as silent:
         SupplierFactory(shop=shop, base_url=silent.url, timeout_s=Decimal("30"))

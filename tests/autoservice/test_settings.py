@@ -114,3 +114,28 @@ def test_a_short_intake_seal_secret_is_refused():
     result = _manage("check", env={**PRODUCTION, "INTAKE_SEAL_KEYS": "2026a:short"})
     assert result.returncode != 0
     assert "INTAKE_SEAL_KEYS" in result.stderr
+
+
+def test_a_seal_log_in_a_bucket_needs_an_s3_key_and_a_bucket_name():
+    bucket_log = {
+        **PRODUCTION,
+        "STORAGE": "local",
+        "INTAKE_SEAL_LOG": "s3://sto-seal-log/intake-seals",
+        "S3_ACCESS_KEY_ID": "",
+        "S3_SECRET_ACCESS_KEY": "",
+        "INTAKE_SEAL_LOG_S3_ACCESS_KEY_ID": "",
+        "INTAKE_SEAL_LOG_S3_SECRET_ACCESS_KEY": "",
+    }
+    result = _manage("check", env=bucket_log)
+    assert result.returncode != 0
+    assert "S3_ACCESS_KEY_ID" in result.stderr
+
+    with_key = {
+        **bucket_log,
+        "INTAKE_SEAL_LOG_S3_ACCESS_KEY_ID": "seal-log-key",
+        "INTAKE_SEAL_LOG_S3_SECRET_ACCESS_KEY": "seal-log-secret",
+    }
+    assert _manage("check", env=with_key).returncode == 0
+    result = _manage("check", env={**with_key, "INTAKE_SEAL_LOG": "s3:///intake-seals"})
+    assert result.returncode != 0
+    assert "INTAKE_SEAL_LOG" in result.stderr

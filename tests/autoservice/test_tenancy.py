@@ -6,6 +6,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from tests.factories import MembershipFactory, UserFactory
+from tests.s3 import redirects_to_bucket, served_bytes
 from tests.staff_views import STAFF_VIEWS, kwargs_for, method_for, methods_for, object_views
 
 
@@ -46,7 +47,14 @@ def test_user_without_shop_is_refused(client, shop, name):
 @pytest.mark.parametrize("name", sorted(STAFF_VIEWS))
 def test_manager_opens_own_shop_view(manager_client, shop, name):
     call = getattr(manager_client, method_for(name))
-    response = call(reverse(name, kwargs=kwargs_for(name, shop)), follow=True)
+    response = call(reverse(name, kwargs=kwargs_for(name, shop)))
+    if redirects_to_bucket(response):
+        # A stored file with STORAGE=s3: the view's 302 goes to the bucket, on another host
+        # the test client cannot follow to; the presigned URL must open the file.
+        assert served_bytes(response)
+        return
+    if response.status_code in (301, 302, 303):
+        response = manager_client.get(response["Location"], follow=True)
     assert response.status_code == 200
 
 

@@ -44,7 +44,7 @@ class Command(BaseCommand):
                 .order_by("pk")
             )
         self.stdout.write(
-            f"Журнал печатей: {seallog.log_path()}"
+            f"Журнал печатей: {seallog.log_location()}"
             + (
                 ""
                 if published.exists
