@@ -71,30 +71,45 @@ def _version_key(scope: int | str) -> str:
     return f"pagecache:v:{connection.settings_dict['NAME']}:{scope}"
 
 
+def _version_keys(shop_id: int) -> list[str]:
+    return [_version_key(_PLATFORM), _version_key(shop_id)]
+
+
 def data_versions(shop_id: int) -> tuple[int, int]:
     """(the platform's version, the shop's version): one round trip to the cache."""
-    keys = [_version_key(_PLATFORM), _version_key(shop_id)]
+    keys = _version_keys(shop_id)
     found = cache.get_many(keys)
     return found.get(keys[0], 0), found.get(keys[1], 0)
+
+
+def _bump(key: str) -> None:
+    try:
+        try:
+            cache.incr(key)
+        except ValueError:  # not there yet (or evicted): any new value differs
+            cache.set(key, 1, timeout=None)
+    except Exception:  # the cache is away: its pages expire within PAGE_CACHE_SECONDS
+        log.warning("page cache: version of %s not bumped", key, exc_info=True)
 
 
 def version_bump(shop_id: int | None) -> None:
     """The shop's pages (every shop's when None) render anew: at once, so that the request
     making the change sees it, and again after the commit, so that a page another driver
-    rendered from the data before the commit is never served after it."""
+    rendered from the data before the commit is never served after it.
+
+    The bump after the commit is waited for once per key and transaction: a search that
+    saves a hundred supplier prices leaves one callback, not a hundred. What already waits
+    is read from the connection's own list, which a rollback empties with the change."""
     key = _version_key(_PLATFORM if shop_id is None else shop_id)
-
-    def bump() -> None:
-        try:
-            try:
-                cache.incr(key)
-            except ValueError:  # not there yet (or evicted): any new value differs
-                cache.set(key, 1, timeout=None)
-        except Exception:  # the cache is away: its pages expire within PAGE_CACHE_SECONDS
-            log.warning("page cache: version of %s not bumped", key, exc_info=True)
-
-    bump()
-    transaction.on_commit(bump)
+    _bump(key)
+    waiting = connection.in_atomic_block and any(
+        getattr(func, "pagecache_key", None) == key
+        for _sids, func, _robust in connection.run_on_commit
+    )
+    if not waiting:
+        after_commit = functools.partial(_bump, key)
+        after_commit.pagecache_key = key
+        transaction.on_commit(after_commit)
 
 
 def bump_on_change(
@@ -155,7 +170,7 @@ def cached_page(
         return _filled(render(), request, form_token)
     try:
         key = page_key(request, shop, parts)
-        versions = [_version_key(_PLATFORM), _version_key(shop.pk)]
+        versions = _version_keys(shop.pk)
         found = cache.get_many([key, *versions])
     except Exception:  # the cache is away: the page is rendered, as without it
         log.warning("page cache: not reachable", exc_info=True)

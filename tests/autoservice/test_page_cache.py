@@ -212,3 +212,34 @@ def test_a_cache_that_is_away_only_costs_the_rendering(client, shop, solaris, se
     rates, _created = ShopRates.objects.get_or_create(shop=shop)
     rates.save()  # the version cannot be bumped: logged, the change still saved
     assert ShopRates.objects.filter(pk=rates.pk).exists()
+
+
+def test_many_changes_in_one_transaction_leave_one_bump_for_the_commit(shop, solaris):
+    from django.db import connection, transaction
+
+    from smartcalc.models import ShopPartPrice
+
+    def waiting() -> int:
+        return sum(
+            getattr(func, "pagecache_key", "").endswith(f":{shop.pk}")
+            for _sids, func, _robust in connection.run_on_commit
+        )
+
+    start = pagecache.data_versions(shop.pk)[1]
+    with transaction.atomic():
+        for part in ("bonnet", "bumper_front", "headlamp_left"):
+            ShopPartPrice.objects.create(
+                shop=shop, vehicle_model=solaris.model, part=part, original_rub=Decimal("1000")
+            )
+    # Each change is seen at once by this transaction; one bump waits for the commit.
+    assert pagecache.data_versions(shop.pk)[1] == start + 3
+    assert waiting() == 1
+    # A rolled-back savepoint takes its waiting bump with it, not the one before it.
+    try:
+        with transaction.atomic():
+            ShopPartPrice.objects.filter(shop=shop).first().delete()
+            assert waiting() == 1
+            raise RuntimeError("rolled back")
+    except RuntimeError:
+        pass
+    assert waiting() == 1
